@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,8 @@ def benchmark_prompts(spec: BenchmarkSpec, questions: Path, images: str | Path |
 
 def write_benchmark_prompts(name: str, data: str | Path | list | None, images: str | Path | None,
                             dest: Path, out: Path | None = None, split: str | None = None, *,
-                            resume: bool = False, samples: int = 1
+                            resume: bool = False, samples: int = 1,
+                            check_settings: Callable[[str | None], None] | None = None
                             ) -> tuple[Path, str | None, dict[str, Any]]:
     """Verify the question file, build the prompts and write them to ``dest`` (JSON Lines);
     returns the file, the manifest's system prompt (``None`` when it has none) and what the
@@ -133,7 +135,8 @@ def write_benchmark_prompts(name: str, data: str | Path | list | None, images: s
     running query holds it, and the running one's prompts are left as they are. With
     ``resume`` (the query will resume ``out``, asking ``samples`` answers a prompt), prompts
     that the resume would refuse (:func:`check_resumable`) are refused first, the prompts
-    file of ``out``'s answers left as it is."""
+    file of ``out``'s answers left as it is; so are a model and settings the resume would
+    refuse: ``check_settings(system)`` (the manifest's system prompt) raises to refuse them."""
     spec = load_benchmark(name)
     questions = questions_file(spec, data, split)
     lines = benchmark_prompts(spec, questions, images)
@@ -145,6 +148,8 @@ def write_benchmark_prompts(name: str, data: str | Path | list | None, images: s
         # file renamed into place leaves the running one reading its own, whole; the same
         # prompts leave the file untouched
         if resume and out is not None:
+            if check_settings is not None:
+                check_settings((spec.prompt.system or None) if spec.prompt else None)
             check_resumable(out, [json.loads(t) for t in text.splitlines()], samples)
         _write_unless_running(dest, text, out)
     log.info("benchmark %s: %d prompts from %s -> %s", spec.pin, len(lines), questions, dest)
@@ -154,16 +159,33 @@ def write_benchmark_prompts(name: str, data: str | Path | list | None, images: s
 
 def benchmark_entry(spec: BenchmarkSpec, role: str, questions: Path, images: str | Path | None,
                     prompts: Path, count: int) -> dict[str, Any]:
-    """The run sheet's ``benchmark``: the manifest's name and version, the split asked, the
-    question file read (its path and the sha256 it was checked to have), the images folder
-    and the prompts file written from them."""
+    """The run sheet's ``benchmark``: the manifest's name and version, the metric that scores
+    it and the judge that metric asks (:func:`scoring_judge`: an audit's, never this run's),
+    the split asked, the question file read (its path and the sha256 it was checked to have),
+    the images folder and the prompts file written from them."""
     pinned = spec.file(role)
     return {"name": spec.name, "version": spec.version, "pin": spec.pin,
+            "metric": spec.metric, "judge": scoring_judge(spec),
             "split": split_of(spec, role),
             "questions": {"role": role, "name": pinned.name, "path": str(questions.resolve()),
                           "sha256": pinned.sha256, "bytes": questions.stat().st_size},
             "images": str(Path(images).expanduser().resolve()) if images is not None else None,
             "prompts": str(prompts), "prompt_count": count}
+
+
+def scoring_judge(spec: BenchmarkSpec) -> dict[str, Any] | None:
+    """The judge the benchmark's scorer asks (its manifest's ``judge``: name, version and
+    pinned model, from its spec in ``judges/``), which an audit of the answers asks with
+    ``--judge``; the query asks none. ``None`` when it has none; a spec that cannot be read
+    is named with the reason."""
+    if not spec.judge:
+        return None
+    from halluscope.judges.spec import load_spec
+    try:
+        judge = load_spec(spec.judge)
+    except ConfigError as exc:
+        return {"name": spec.judge, "unreadable": str(exc)}
+    return {"name": judge.name, "version": judge.version, "pin": judge.pin}
 
 
 def split_of(spec: BenchmarkSpec, role: str) -> str | None:
@@ -221,5 +243,6 @@ def _write_unless_running(dest: Path, text: str, out: Path | None) -> None:
             unlock_output(held, remove=lock_path)
 
 
-__all__ = ["benchmark_entry", "benchmark_prompts", "check_resumable", "questions_file", "split_of",
-           "split_role", "splits", "read_questions", "write_benchmark_prompts"]
+__all__ = ["benchmark_entry", "benchmark_prompts", "check_resumable", "questions_file",
+           "scoring_judge", "split_of", "split_role", "splits", "read_questions",
+           "write_benchmark_prompts"]

@@ -306,9 +306,11 @@ def test_objhal_reports_unanswered_against_its_question_file():
     assert unanswered_result([], 3, 0, "x").value is None        # nothing scored
 
 
-def test_a_query_refused_mid_run_says_so_in_its_run_sheet(tmp_path):
-    """A plain `query` resumed with another image for an answered id is refused while it
-    runs; the run sheet it then wrote said "aborted": null, as a finished run's."""
+def test_a_query_refused_for_an_answered_line_leaves_its_run_sheet_as_it_was(tmp_path):
+    """A plain `query` resumed with another image for an answered id was refused while it
+    ran, and the run sheet it then wrote said "aborted": null, as a finished run's. The
+    refusal now comes before anything is written: the earlier run's sheet, which describes
+    the file's answers, stays as it was."""
     from PIL import Image
     for name in ("a.png", "b.png"):
         Image.new("RGB", (8, 8)).save(tmp_path / name)
@@ -316,11 +318,12 @@ def test_a_query_refused_mid_run_says_so_in_its_run_sheet(tmp_path):
     args = ["query", str(prompts), "-m", "mock/echo", "-o", str(tmp_path / "o.jsonl"), "-q",
             "--no-cache"]
     assert CliRunner().invoke(app, args).exit_code == 0
+    before = (tmp_path / "o.jsonl.runsheet.json").read_bytes()
     _write(prompts, [{"id": "1", "image": "b.png", "prompt": "Hi?"}])
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 2, res.output
-    sheet = json.loads((tmp_path / "o.jsonl.runsheet.json").read_text())
-    assert sheet["aborted"] and "answered for another image" in sheet["aborted"]
+    assert "answered for another image" in res.output
+    assert (tmp_path / "o.jsonl.runsheet.json").read_bytes() == before
 
 
 def test_a_pope_benchmark_file_is_still_scored_by_pope(tmp_path):

@@ -233,11 +233,17 @@ def test_objhal_repeated_and_unanswered_questions_are_counted_and_said(tmp_path,
     assert "objhal: 1 of the 3 questions never answered" in caplog.text
 
 
-def test_objhal_answers_with_their_own_image_ids_leave_no_question_unanswered(tmp_path, nlp):
-    """Answers that carry their image (no question file row) are not paired with the file:
-    its rows are not counted as unanswered."""
+def test_objhal_answers_with_their_own_image_ids_are_paired_with_the_questions_by_it(
+        tmp_path, nlp):
+    """Answers that carry their image are paired with the question file's row for that image
+    (they were left unpaired, and ``unanswered`` had no value however many rows no answer
+    answered): one answer for image 1 of three rows leaves rows 1 and 2 unanswered."""
     path = _jsonl(tmp_path / "a.jsonl", [
         {"image_id": 1, "prompt": "Describe.", "text": "A dog lies on the grass."}])
-    info = halluscope.audit(path, metrics=[_objhal(tmp_path)], out=tmp_path / "o",
-                            write_report=False).runsheet["metrics"]["objhal"]
-    assert not {"repeated_answers", "unanswered"} & set(info)
+    result = halluscope.audit(path, metrics=[_objhal(tmp_path)], out=tmp_path / "o",
+                              write_report=False)
+    info = result.runsheet["metrics"]["objhal"]
+    assert "repeated_answers" not in info
+    assert (info["unanswered"], info["unanswered_first"]) == (2, [1, 2])
+    assert (result.metrics["objhal"].results["unanswered"].value,
+            result.metrics["objhal"].results["unanswered"].n) == (2, 3)

@@ -165,12 +165,14 @@ def test_actors_lost_mid_run_leave_a_run_sheet_that_says_the_run_did_not_finish(
     src.write_text("".join(json.dumps({"id": f"p{i}", "prompt": f"Q{i}" +
                                        (" die" if i == 9 else "")}) + "\n" for i in range(30)))
     out = tmp_path / "out.jsonl"
+    # (each actor restarted asks the batch again, and dies again: WorkerLost, exit 3)
+    from halluscope.adapters.ray_query import WorkerLost
     with FakeServer(responder=scripted_responder({"die": die})) as server:
-        with pytest.raises(ray.exceptions.RayError):
+        with pytest.raises(WorkerLost):
             query_ray(src, "openai/m", base_url=server.url, out=out, cache=False, workers=2,
                       max_connections=2, batch_size=2)
     sheet = _sheet(out)
-    assert sheet["aborted"] and "Actor" in sheet["aborted"]
+    assert sheet["aborted"] and "Ray query actor died" in sheet["aborted"]
     assert query_run(out)["finished"] is False
 
 

@@ -322,22 +322,29 @@ def _file_ids(out_path: Path) -> list[tuple[str, str]]:
 
 def prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool,
                    answers: dict[str, Any] | None = None, prompts: Any = None,
-                   prompt_ids: Any = None):
+                   prompt_ids: Any = None, check_kept: Any = None):
     """Lock ``out_path`` and read what it already answers (or start it afresh): the lock and
     the ids done (``answers``: what this run's answers are, checked against the file's run
     sheet when resuming, and written to a first run sheet; ``prompt_ids``: the prompts' ids,
-    to warn about answers kept for ids they lack). The lock is taken on the resolved path, so
-    a symbolic link to the file is the same file."""
+    to warn about answers kept for ids they lack; ``check_kept(done)``: the checks of the
+    answered lines a resume keeps, which raise to refuse it). A resume is refused before
+    anything is written: the output file, its run sheet and its lock file are as they were
+    (a lock file this call made is removed again). The lock is taken on the resolved path,
+    so a symbolic link to the file is the same file."""
     if out_path is None:
         return None, {}
     check_out_path(out_path, prompts)
     _make_parent(out_path)
+    lock_path = out_path.resolve().with_name(out_path.resolve().name + ".lock")
+    made_lock = not lock_path.exists()
     lock = lock_output(out_path.resolve())
     try:
         if resume:
             _check_has_run_sheet(out_path)
             if answers is not None:
                 _check_same_answers(out_path, answers)
+            if check_kept is not None:      # read only: a refusal leaves the file as it is
+                check_kept(read_done(out_path, retry_failed=retry_failed, rewrite=False))
             done = read_done(out_path, retry_failed=retry_failed)
             stale = (ids_not_in_prompts(_file_ids(out_path), prompt_ids)   # the lines kept
                      if prompt_ids is not None and done else None)
@@ -352,7 +359,7 @@ def prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool,
         return lock, done
     except BaseException:
         if lock is not None:
-            unlock_output(lock)
+            unlock_output(lock, remove=lock_path if made_lock else None)
         raise
 
 

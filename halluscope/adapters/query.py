@@ -223,17 +223,16 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
                          images=ImageLoader(allow_urls=allow_urls, timeout=timeout or 30.0),
                          offline=offline)
     out_path = Path(out) if out is not None else None
+    run = _QueryRun(client, api.model, samples, {}, out_path, collect, progress,
+                    head=(Message.system(system),) if system else (), detail=detail,
+                    decoding=decoding, window=max(64, 8 * max_connections))
     try:
-        lock, done = prepare_output(out_path, resume=resume, retry_failed=retry_failed,
-                                    answers=answers_of(api, decoding, system, samples=samples,
-                                                       detail=detail), prompts=prompts,
-                                    prompt_ids=prompt_ids)
+        lock = run.prepare(answers_of(api, decoding, system, samples=samples, detail=detail),
+                           prompts, prompt_ids, image_root, resume=resume,
+                           retry_failed=retry_failed)
     except BaseException:
         await _close(client, store if owned else None, None)
         raise
-    run = _QueryRun(client, api.model, samples, done, out_path, collect, progress,
-                    head=(Message.system(system),) if system else (), detail=detail,
-                    decoding=decoding, window=max(64, 8 * max_connections))
     run.start(prompt_ids)
     batch = store.batched() if store is not None else contextlib.nullcontext()
     try:
@@ -295,6 +294,7 @@ class _QueryRun(AnsweredLineChecks):
         self.unordered = False              # a line was written before one it follows
         self.environment: dict[str, Any] | None = None  # the run sheet's, read ahead
         self.undigested = False             # a resumed line without image_sha256 was noted
+        self.kept_checked = False           # check_kept checked the kept lines already
 
     def task_id(self, prompt_id: str, k: int) -> str:
         return prompt_id if self.samples == 1 else f"{prompt_id}#{k}"
@@ -410,8 +410,34 @@ class _QueryRun(AnsweredLineChecks):
                 task = self.task_id(item.id, k)
                 if task not in self.done:
                     yield item, k
-                elif self.done[task] is not None:
+                elif self.done[task] is not None and not self.kept_checked:
                     self._check_unchanged(item, task)
+
+    def prepare(self, answers: dict[str, Any], prompts: Any, prompt_ids: list[str],
+                image_root: Any, *, resume: bool, retry_failed: bool) -> Any:
+        """Lock the output and read what it answers (:func:`prepare_output`), its kept lines
+        checked against the prompts first (:meth:`check_kept`); the lock."""
+        lock, self.done = prepare_output(
+            self.out_path, resume=resume, retry_failed=retry_failed, answers=answers,
+            prompts=prompts, prompt_ids=prompt_ids,
+            check_kept=lambda done: self.check_kept(done, iter_prompts(prompts,
+                                                                       image_root=image_root)))
+        return lock
+
+    def check_kept(self, done: dict, items: Iterable[PromptItem | RecordError]) -> None:
+        """Check every answered line of ``done`` that a resume keeps against the prompts
+        (:meth:`_check_unchanged`) before the output file is touched: a refused resume leaves
+        the file and its run sheet as they were (checked during the run, it had already
+        dropped the failed lines and rewritten the run sheet)."""
+        self.done = done
+        for item in items:
+            if isinstance(item, RecordError):
+                continue                # check_prompts refused bad lines before
+            for k in range(self.samples):
+                task = self.task_id(item.id, k)
+                if done.get(task) is not None:
+                    self._check_unchanged(item, task)
+        self.kept_checked = True
 
     async def _drive(self, items: Iterable[PromptItem | RecordError]) -> None:
         pending = self.pending

@@ -30,30 +30,30 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import re
 import time
-import uuid
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from halluscope._ray import (ClusterLost, ClusterWatch, DriverWatch, driver_folder,
-                             enter_driver_folder, import_ray, start_ray, stop_ray, this_driver)
-from halluscope.adapters.cache import ResponseCache, open_response_cache
-from halluscope.adapters.client import ModelClient, RetryPolicy
-from halluscope.adapters.images import ImageLoader
-from halluscope.adapters.outlock import answers_of, prepare_output, unlock_output
+from halluscope._ray import (ClusterLost, ClusterWatch, driver_folder, import_ray, start_ray,
+                             stop_ray, this_driver)
+from halluscope.adapters.cache import open_response_cache
+from halluscope.adapters.client import RetryPolicy
+from halluscope.adapters.outlock import answers_of, unlock_output
 from halluscope.adapters.query import (QueryCounts, QueryResult, _group_dict, _QueryRun,
                                        interruption,
                                        _run_sync, _runsheet, check_prompts, iter_prompts)
+# the actors' side, re-exported: ray_query named them all before it was split
+from halluscope.adapters.ray_actors import (  # noqa: F401
+    DRIVER_CHECK_S, FORWARDED_ENV, MAX_RESTARTS, ForwardedEnv, QueryWorker, WorkerLost,
+    WorkerSettings, WorkerStats, actor_died, forwarded_env, lost_message, portable_error,
+    rebuild_error, _CacheView)
 from halluscope.adapters.registry import get_model, server_and_options
-from halluscope.adapters.types import (AuthError, Decoding, Message,
-                                       ServerUnreachable, check_detail)
-from halluscope.errors import CacheMiss, ConfigError, InputError, RecordError
+from halluscope.adapters.types import AuthError, Decoding, ServerUnreachable, check_detail
+from halluscope.errors import CacheMiss, ConfigError, InputError
 from halluscope.records import Record
 from halluscope.redact import redact_mapping, redact_text, register_options, register_url
 from halluscope.atomicfiles import write_json_atomically
@@ -65,228 +65,6 @@ BATCH = 32
 STOP_WAIT_S = 2.0
 """Seconds a stopping run waits for its actors to hand back the answers they received (they
 come back at once: the requests still unanswered are cancelled)."""
-
-FORWARDED_ENV = re.compile(r"(_API_KEY|_TOKEN|_API_VERSION|_ENDPOINT|_BASE_URL)$|"
-                           r"^(HALLUSCOPE_|OPENAI_|ANTHROPIC_|GEMINI_|GOOGLE_|AZURE_|HF_)")
-"""Names of the driver's environment variables that each actor gets (credentials, endpoints,
-halluscope's own settings)."""
-
-
-class ForwardedEnv:
-    """Environment variables for the actors; ``repr`` and ``str`` name them, never the values."""
-
-    def __init__(self, env: Mapping[str, str]):
-        self.env = dict(env)
-
-    def __repr__(self) -> str:
-        return f"ForwardedEnv({sorted(self.env)}, values redacted)"
-
-    __str__ = __repr__
-
-
-def forwarded_env(environ: Mapping[str, str] | None = None) -> ForwardedEnv:
-    """The variables of ``environ`` (default ``os.environ``) that match :data:`FORWARDED_ENV`."""
-    environ = os.environ if environ is None else environ
-    return ForwardedEnv({k: v for k, v in environ.items() if FORWARDED_ENV.search(k)})
-
-
-@dataclass(frozen=True)
-class WorkerSettings:
-    """What an actor needs to build the same adapter, client and cache as the driver."""
-
-    model: str
-    base_url: str | None
-    model_options: dict[str, Any]
-    offline: bool
-    cache_path: str | None
-    max_connections: int
-    retry: RetryPolicy
-    timeout: float
-    allow_urls: bool
-    samples: int
-    system: str | None
-    detail: str | None
-    decoding: Decoding
-    out_path: str | None
-    driver: tuple[str, int] | None = None   # the driver's Ray node id and process id
-    folder: str | None = None   # the driver's working folder: relative paths are read from it
-
-
-#: Seconds between an actor's checks that the driver still runs (:meth:`QueryWorker._watch`).
-DRIVER_CHECK_S = 0.1
-
-
-class QueryWorker:
-    """A Ray actor (async): builds the adapter, client and cache once, then asks batches of
-    ``(PromptItem, sample index)`` and returns their output records in batch order."""
-
-    def __init__(self, settings: WorkerSettings, env: ForwardedEnv):
-        os.environ.update(env.env)
-        enter_driver_folder(settings.folder)    # images, cache, a local model: the driver's
-        self.settings = settings
-        self.name = uuid.uuid4().hex
-        self.run: _QueryRun | None = None
-        self.store: ResponseCache | None = None
-        self.asking: set[Any] = set()       # the requests of the batches being asked
-        self.stopping = False
-        self.watch: Any = None              # the task of _watch
-
-    def _setup(self) -> None:
-        s = self.settings
-        register_url(s.base_url)
-        register_options(s.model_options)
-        api = get_model(s.model, base_url=s.base_url, offline=s.offline, **s.model_options)
-        self.store = (ResponseCache(s.cache_path, create=not s.offline)
-                      if s.cache_path is not None else None)
-        client = ModelClient(api, cache=self.store, max_connections=s.max_connections,
-                             retry=s.retry, timeout=s.timeout,
-                             images=ImageLoader(allow_urls=s.allow_urls,
-                                                timeout=s.timeout or 30.0), offline=s.offline)
-        self.run = _QueryRun(client, api.model, s.samples, set(),
-                             Path(s.out_path) if s.out_path else None, False, None,
-                             head=(Message.system(s.system),) if s.system else (),
-                             detail=s.detail, decoding=s.decoding, window=0)
-
-    def ready(self) -> str:
-        """Build the adapter, client and cache now; this actor's name."""
-        if self.run is None:
-            self._setup()
-        return self.name
-
-    async def ask(self, batch: list[tuple[Any, int]]) -> dict[str, Any]:
-        """The output records of ``batch`` (a failure that ends a run as ``{"_raise": ...}``,
-        ``None`` for a request :meth:`stop` cancelled or never sent) and this actor's
-        statistics so far."""
-        import asyncio
-        if self.run is None:
-            self._setup()
-        if self.watch is None:
-            self.watch = asyncio.ensure_future(self._watch())
-        run = self.run
-        tasks = [] if self.stopping else \
-            [asyncio.ensure_future(run.run_one(item, k)) for item, k in batch]
-        self.asking.update(tasks)
-        try:
-            results = await asyncio.gather(*tasks, return_exceptions=True)
-        finally:
-            self.asking.difference_update(tasks)
-        records = [None if isinstance(r, asyncio.CancelledError) else
-                   {"_raise": portable_error(r)} if isinstance(r, BaseException) else r
-                   for r in results] if tasks else [None] * len(batch)
-        return {"worker": self.name, "records": records,
-                "client": redact_mapping(run.client.describe()),
-                "cache": self.store.describe() if self.store is not None else None}
-
-    async def stop(self) -> None:
-        """The run stops: the requests not answered yet are cancelled and no more are sent,
-        so that the batches being asked return at once with the answers already received
-        (the driver writes them: without a cache they were lost, and asked again on resume)."""
-        self.stopping = True
-        for task in self.asking:
-            task.cancel()
-
-    async def _watch(self) -> None:
-        """Stop (:meth:`stop`) once the driver is gone (:class:`~halluscope._ray.DriverWatch`):
-        a driver killed with SIGKILL left its actors sending requests until Ray ended them
-        (about 2 s later on a local instance: 64-93 requests at 8 connections and 0.2 s a
-        request)."""
-        import asyncio
-        driver = DriverWatch(self.settings.driver)
-        if driver.pid is None:
-            return
-        while not self.stopping:
-            await asyncio.sleep(DRIVER_CHECK_S)
-            if driver.gone():
-                log.warning("the driver (process %d) is gone: no more requests", driver.pid)
-                await self.stop()
-
-    async def close(self) -> None:
-        if self.watch is not None:
-            self.watch.cancel()
-        if self.run is not None:
-            await self.run.client.aclose()
-        if self.store is not None:
-            self.store.close()
-
-
-def portable_error(exc: BaseException) -> dict[str, Any]:
-    """An exception as plain data that survives pickling (halluscope's errors take keyword
-    arguments that ``BaseException.__reduce__`` loses); messages redacted."""
-    out = {"type": type(exc).__name__, "message": redact_text(str(exc)),
-           "status": getattr(exc, "status", None)}
-    if isinstance(exc, CacheMiss):
-        out["cache_miss"] = (exc.model, exc.cache_path, exc.record_id, exc.role)
-    return out
-
-
-def rebuild_error(data: dict[str, Any]) -> BaseException:
-    """The exception :func:`portable_error` described (a ``RuntimeError`` for unexpected ones,
-    which the CLI reports as an internal error, exit 3)."""
-    kinds = {"AuthError": AuthError, "ServerUnreachable": ServerUnreachable}
-    if data.get("cache_miss"):
-        model, path, record_id, role = data["cache_miss"]
-        return CacheMiss(model, path, record_id=record_id, role=role)
-    if data["type"] in kinds:
-        return kinds[data["type"]](data["message"], status=data["status"])
-    if data["type"] in ("InputError", "RecordError", "ConfigError"):
-        return InputError(data["message"])
-    return RuntimeError(f"{data['type']} in a Ray worker: {data['message']}")
-
-
-class WorkerStats:
-    """The actors' client and cache statistics, summed: what the run sheet and summary show.
-    Stands in for the client and the cache in :func:`~halluscope.adapters.query._runsheet`."""
-
-    SUMMED = ("calls", "cache_hits", "retries", "retry_wait_s", "rate_limited",
-              "rate_limit_wait_s", "hits", "misses", "writes", "write_errors", "superseded",
-              "replaced")
-
-    def __init__(self, cache_base: dict[str, Any] | None, offline: bool):
-        self.clients: dict[str, dict[str, Any]] = {}
-        self.caches: dict[str, dict[str, Any] | None] = {}
-        self.cache_base = cache_base
-        self.offline = offline
-
-    def update(self, answer: dict[str, Any]) -> None:
-        self.clients[answer["worker"]] = answer["client"]
-        self.caches[answer["worker"]] = answer["cache"]
-
-    @property
-    def reported_models(self) -> Counter[str]:
-        total: Counter[str] = Counter()
-        for d in self.clients.values():
-            total.update(d.get("reported_models") or {})
-        return total
-
-    @property
-    def unreported_models(self) -> int:     # answers whose server named no model
-        return sum(int(d.get("unreported_models") or 0) for d in self.clients.values())
-
-    def _sum(self, rows: Iterable[dict[str, Any]], base: dict[str, Any]) -> dict[str, Any]:
-        out = dict(base)
-        for row in rows:
-            for k, v in row.items():
-                if k in self.SUMMED and isinstance(v, (int, float)):
-                    out[k] = round(out.get(k, 0) + v, 3)
-        return out
-
-    def describe(self) -> dict[str, Any]:
-        """The client statistics summed over the actors (``failures`` summed by cause)."""
-        out = self._sum(self.clients.values(), {k: 0 for k in self.SUMMED[:6]})
-        failures: Counter[str] = Counter()
-        for d in self.clients.values():
-            if isinstance(d.get("failures"), Mapping):
-                failures.update(d["failures"])
-        out.update(offline=self.offline, failures=dict(failures), workers=len(self.clients),
-                   reported_models=dict(self.reported_models))
-        return out
-
-    def describe_cache(self) -> dict[str, Any] | None:
-        if self.cache_base is None:
-            return None
-        rows = [c for c in self.caches.values() if c]
-        base = {**self.cache_base, "hits": 0, "misses": 0, "writes": 0}
-        return self._sum(rows, base)
 
 
 @dataclass
@@ -301,6 +79,20 @@ class RayPool:
     startup_s: float = 0.0
     inflight: deque = field(default_factory=deque)
     watch: Any = None       # ClusterWatch: Ray ends a driver that lost its cluster (exit 1)
+    sent: dict = field(default_factory=dict)    # id(ref) -> (actor index, its request ids)
+
+    def send(self, n: int, batch: list[tuple[Any, int]], ids: list[str]) -> None:
+        """Send ``batch`` (whose requests are ``ids``) to actor ``n`` (of the pool, round)."""
+        n %= len(self.actors)
+        ref = self.actors[n].ask.remote(batch)
+        self.inflight.append(ref)
+        self.sent[id(ref)] = (n, ids)
+
+    def unanswered(self, ref: Any) -> list[str]:
+        """The requests of every batch in flight on the actor ``ref`` went to, in order."""
+        actor = self.sent.get(id(ref), (None, []))[0]
+        return [i for r in self.inflight if self.sent.get(id(r), (None,))[0] == actor
+                for i in self.sent[id(r)][1]]
 
     def close(self) -> None:
         """Close the actors (none waited for once the cluster is lost) and the Ray instance
@@ -334,11 +126,13 @@ def start_pool(settings_for: Callable[[int], WorkerSettings], *, workers: int | 
             stop_ray(ray)
         raise
     settings = settings_for(workers)
+    # an actor whose process dies is restarted and asks its batches again (ray_actors)
     actor_cls = ray.remote(QueryWorker).options(num_cpus=1, num_gpus=gpus_per_worker or 0,
-                                                max_concurrency=64)
+                                                max_concurrency=64, max_restarts=MAX_RESTARTS,
+                                                max_task_retries=MAX_RESTARTS)
     env = forwarded_env()
     t0 = time.perf_counter()
-    actors = [actor_cls.remote(settings, env) for _ in range(workers)]
+    actors = [actor_cls.remote(settings, env, n) for n in range(workers)]
     pool = RayPool(ray, actors, owns, address, gpus_per_worker, watch=ClusterWatch(ray))
     try:
         ray.get([a.ready.remote() for a in actors])
@@ -420,8 +214,13 @@ def drive_pool(run: _QueryRun, pool: RayPool, stats: WorkerStats, items: Iterabl
                 run.emit(rec)
 
     def take() -> None:
-        answer = ray.get(inflight[0])     # (left in flight while a signal may land)
-        inflight.popleft()
+        try:
+            answer = ray.get(inflight[0])     # (left in flight while a signal may land)
+        except Exception as exc:
+            if not actor_died(exc):     # (restarted, it asks its batches again: not here)
+                raise
+            raise WorkerLost(lost_message(pool.unanswered(inflight[0]), exc)) from None
+        pool.sent.pop(id(inflight.popleft()), None)
         stats.update(answer)
         raised = [rec["_raise"] for rec in answer["records"] if rec and "_raise" in rec]
         write(answer["records"])    # the batch's answers are kept even when it stops
@@ -433,7 +232,7 @@ def drive_pool(run: _QueryRun, pool: RayPool, stats: WorkerStats, items: Iterabl
     try:
         with pool.watch:
             for n, batch in enumerate(_batches(run, items, batch_size)):
-                inflight.append(pool.actors[n % len(pool.actors)].ask.remote(batch))
+                pool.send(n, batch, [run.task_id(item.id, k) for item, k in batch])
                 if len(inflight) >= limit:
                     take()
             while inflight:
@@ -471,7 +270,8 @@ def _keep_received(pool: RayPool, stats: WorkerStats, write: Callable[[list], No
         try:
             answer = ray.get(ref, timeout=max(0.0, until - time.monotonic()))
         except ray.exceptions.RayError as exc:  # (a timeout too): cancelled by pool.close
-            log.warning("could not collect the answers of a batch in flight (%s)", exc)
+            if not actor_died(exc):     # (a dead actor's batches: WorkerLost names them)
+                log.warning("could not collect the answers of a batch in flight (%s)", exc)
             continue
         inflight.remove(ref)
         stats.update(answer)
@@ -493,26 +293,29 @@ def _cache_location(cache: Any, offline: bool) -> tuple[str | None, dict[str, An
 
 
 def _write_sheet(sheet: dict[str, Any], run: _QueryRun, pool: RayPool | None,
-                 out_path: Path | None, **engine: Any) -> dict[str, Any]:
-    """The run sheet with the failure groups and the ``engine`` entry, redacted, written beside
+                 out_path: Path | None, stats: WorkerStats, **engine: Any) -> dict[str, Any]:
+    """The run sheet with the failure groups and the ``engine`` entry (with the actors'
+    restarts: ``actor_restarts``, of ``max_restarts`` each), redacted, written beside
     ``out_path``."""
     sheet["failures"] = [_group_dict(g) for g in run.groups.values()]
     sheet["engine"] = {"name": "ray", **engine, "workers": len(pool.actors) if pool else 0,
-                       "startup_s": pool.startup_s if pool else 0.0}
+                       "startup_s": pool.startup_s if pool else 0.0,
+                       "max_restarts": MAX_RESTARTS, "actor_restarts": stats.restarts}
     sheet = redact_mapping(sheet)
     if out_path is not None:
         write_json_atomically(out_path.with_name(out_path.name + ".runsheet.json"), sheet)
     return sheet
 
 
-class _CacheView:
-    """The summed cache statistics, shaped as a cache for the run sheet."""
-
-    def __init__(self, stats: WorkerStats):
-        self.stats = stats
-
-    def describe(self) -> dict[str, Any] | None:
-        return self.stats.describe_cache()
+def _prepare(run: _QueryRun, api: Any, answers: dict[str, Any], prompts: Any, prompt_ids: Any,
+             image_root: Any, **resume: bool) -> Any:
+    """:meth:`_QueryRun.prepare` (a refused resume touches nothing), the adapter closed when
+    it raises; the output's lock."""
+    try:
+        return run.prepare(answers, prompts, prompt_ids, image_root, **resume)
+    except BaseException:
+        _run_sync(api.aclose())
+        raise
 
 
 def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model: str, *,
@@ -560,11 +363,10 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
                               this_driver(ray), driver_folder())
 
     stats = WorkerStats(cache_base, offline)
-    answers = answers_of(api, decoding, system, samples=samples, detail=detail)
-    lock, done = prepare_output(out_path, resume=resume, retry_failed=retry_failed,
-                                answers=answers, prompts=prompts, prompt_ids=prompt_ids)
-    run = _QueryRun(stats, api.model, samples, done, out_path, collect, progress,
+    run = _QueryRun(stats, api.model, samples, {}, out_path, collect, progress,
                     head=(), detail=detail, decoding=decoding, window=0)
+    lock = _prepare(run, api, answers_of(api, decoding, system, samples=samples, detail=detail),
+                    prompts, prompt_ids, image_root, resume=resume, retry_failed=retry_failed)
     pool = None
     try:
         run.start(prompt_ids)
@@ -586,7 +388,7 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
                           max_connections, run.counts, started, elapsed, run.aborted, argv,
                           system=system, allow_urls=allow_urls, offline=offline, detail=detail,
                           prompt_ids=prompt_ids, retry=retry, timeout=timeout, benchmark=benchmark)
-        sheet = _write_sheet(sheet, run, pool, out_path, address=address,
+        sheet = _write_sheet(sheet, run, pool, out_path, stats, address=address,
                              gpus_per_worker=gpus_per_worker, batch_size=batch_size)
         if lock is not None:
             unlock_output(lock)

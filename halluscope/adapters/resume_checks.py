@@ -112,3 +112,42 @@ class AnsweredLineChecks:
                              f"holds. Pass --restart to ask everything again (answers the "
                              f"cache holds for unchanged images are not asked again), or "
                              f"write to another --out")
+
+
+def check_resume_settings(out: Any, model: str, *, base_url: str | None = None,
+                          model_options: Any = None, offline: bool | None = None,
+                          decoding: Any = None, system: str | None = None, samples: int = 1,
+                          detail: str | None = None) -> None:
+    """Refuse, reading only, a resume of ``out`` that :func:`~halluscope.adapters.query.aquery`
+    would refuse for its model or settings (another model, decoding, system prompt, samples
+    or detail than its run sheet records; a file with lines but no run sheet, or with one that
+    cannot be read): for what must not be written before that check (``query --benchmark``'s
+    prompts file beside ``out``). An adapter that cannot be built is left to the query, which
+    says so as ever."""
+    from pathlib import Path
+
+    from halluscope.adapters.outlock import (_check_has_run_sheet, _check_same_answers,
+                                             answers_of)
+    from halluscope.adapters.query import _run_sync
+    from halluscope.adapters.registry import get_model, server_and_options
+    from halluscope.adapters.types import Decoding
+    from halluscope.errors import HalluscopeError
+    from halluscope.redact import register_options, register_url
+    out = Path(out)
+    if not (out.is_file() and out.stat().st_size):
+        return
+    _check_has_run_sheet(out)
+    try:
+        register_options(model_options)
+        url, options = server_and_options(base_url, model_options)
+        register_url(url)
+        api = get_model(model, base_url=url, offline=offline, **options)
+    except HalluscopeError:
+        return
+    try:
+        _check_same_answers(out, answers_of(api, decoding or Decoding(), system,
+                                            samples=samples, detail=detail))
+    finally:
+        close = getattr(api, "aclose", None)
+        if close is not None:
+            _run_sync(close())

@@ -94,7 +94,8 @@ Offline = Annotated[bool, typer.Option("--offline", help="Answer from the cache 
                     "open no connection and stop at the first answer the cache lacks "
                     "(also: HALLUSCOPE_OFFLINE=1).",
     rich_help_panel='Run and scale')]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.",
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or counts table "
+                                     "(notes, failures and the file written are still said).",
     rich_help_panel='Output')]
 Benchmark = Annotated[Optional[str], typer.Option(
     "--benchmark", help="Ask a pinned benchmark's questions (see `halluscope benchmarks`); "
@@ -150,14 +151,18 @@ def query_command(
     from halluscope.redact import install_log_redaction
     install_log_redaction()
 
+    _check_engine_and_benchmark_flags(engine, benchmark, split=split, data=data, images=images,
+                                      ray_address=ray_address, ray_workers=ray_workers,
+                                      ray_gpus_per_worker=ray_gpus_per_worker)
     if benchmark is not None:
-        prompts, system, asked = _benchmark_prompts(benchmark, data, images, out, prompts,
-                                                    system, split,
-                                                    samples=samples if not restart else None)
-    elif split is not None:
-        err_console.print("[red]error:[/red] --split names a split of --benchmark's questions; "
-                          "got no --benchmark")
-        raise typer.Exit(EXIT_USAGE)
+        prompts, system, asked = _benchmark_prompts(
+            benchmark, data, images, out, prompts, system, split,
+            samples=samples if not restart else None,
+            resume_settings=dict(model=model, base_url=base_url,
+                                 model_options=parse_key_values(option),
+                                 offline=True if offline else None,
+                                 decoding=_decoding(temperature, top_p, max_tokens, seed),
+                                 detail=detail))
     if prompts is None:
         err_console.print("[red]error:[/red] expected a prompts file (or --benchmark NAME), "
                           "got neither")
@@ -198,6 +203,27 @@ def query_command(
                   **({"benchmark": asked} if benchmark is not None else {}))
     _print_summary(result, model, out, quiet)
     raise typer.Exit(result.exit_code)
+
+
+def _check_engine_and_benchmark_flags(engine: str, benchmark: str | None, **given) -> None:
+    """A usage error for a flag that only means something with --benchmark (--split, --data,
+    --images) or --engine ray (--ray-*), given without it: ignored, it left a user thinking
+    the run used it (a run meant for Ray ran in one process)."""
+    ray = {"ray_address": "--ray-address", "ray_workers": "--ray-workers",
+           "ray_gpus_per_worker": "--ray-gpus-per-worker"}
+    for name, value in given.items():
+        if not value:
+            continue
+        flag = ray.get(name, f"--{name}")
+        if name in ray and engine != "ray":
+            need, got = "--engine ray", f"--engine {engine}"
+        elif name not in ray and benchmark is None:
+            need, got = "--benchmark", "no --benchmark"
+        else:
+            continue
+        err_console.print(f"[red]error:[/red] {flag} is for {need}; got {plain(got)}",
+                          highlight=False)
+        raise typer.Exit(EXIT_USAGE)
 
 
 def _ask(quiet: bool, prompts: Path, model: str, ray_options: dict | None, **kwargs):
@@ -269,6 +295,39 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
         from halluscope.adapters.outlock import not_in_prompts_note
         err_console.print(f"[yellow]warning:[/yellow] {plain(not_in_prompts_note(out, stale))}",
                           highlight=False, soft_wrap=True)
+    _print_notes(c)
+    requested = result.runsheet.get("model", {}).get("model")
+    for name, n in sorted(result.reported_models.items()):
+        if name != requested:
+            err_console.print(f"[yellow]note:[/yellow] the server reported model {name!r} for "
+                              f"{n} answer(s) (requested {requested!r})")
+    if unreported := result.runsheet.get("model_not_reported"):
+        err_console.print(f"[yellow]note:[/yellow] the server named no model for {unreported} "
+                          f"answer(s): their lines say \"model\": null beside "
+                          f"\"requested_model\": {requested!r}", highlight=False)
+    if result.failures:
+        err_console.print(f"[red]{c.failed} record(s) failed[/red], by cause:")
+        for g in result.failures[:5]:
+            status = f"HTTP {g.status} " if g.status is not None else ""
+            ids = ", ".join(g.ids) + (", ..." if g.count > len(g.ids) else "")
+            err_console.print(f"  {g.count} x {g.kind} {status}({ids}): "
+                              f"{plain(redact_text(g.message))}", highlight=False,
+                              soft_wrap=True)
+        if len(result.failures) > 5:
+            err_console.print(f"  ... and {len(result.failures) - 5} other cause(s) "
+                              f"(run sheet: failures)")
+    if result.stopped:
+        err_console.print(f"[red]stopped:[/red] {plain(redact_text(result.stopped))}",
+                          highlight=False, soft_wrap=True)
+    _print_benchmark_judge(result.runsheet.get("benchmark"), out, quiet)
+    tail = ""
+    if c.failed or result.stopped:
+        tail = "; run again to retry what failed or was not asked"
+    err_console.print(f"wrote {out}{tail}", highlight=False, soft_wrap=True)
+
+
+def _print_notes(c) -> None:
+    """The notes on what the model gave: answers cut short, filtered, with reasoning, ..."""
     notes = ((c.truncated, "answer(s) stopped at the token limit (finish_reason in their lines); "
                            "raise --max-tokens to let them finish"),
              (c.filtered, "answer(s) were cut short by the provider's filter or a refusal after "
@@ -293,41 +352,40 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
         if n:
             err_console.print(f"[yellow]note:[/yellow] {n} {note}", highlight=False,
                               soft_wrap=True)
-    requested = result.runsheet.get("model", {}).get("model")
-    for name, n in sorted(result.reported_models.items()):
-        if name != requested:
-            err_console.print(f"[yellow]note:[/yellow] the server reported model {name!r} for "
-                              f"{n} answer(s) (requested {requested!r})")
-    if unreported := result.runsheet.get("model_not_reported"):
-        err_console.print(f"[yellow]note:[/yellow] the server named no model for {unreported} "
-                          f"answer(s): their lines say \"model\": null beside "
-                          f"\"requested_model\": {requested!r}", highlight=False)
-    if result.failures:
-        err_console.print(f"[red]{c.failed} record(s) failed[/red], by cause:")
-        for g in result.failures[:5]:
-            status = f"HTTP {g.status} " if g.status is not None else ""
-            ids = ", ".join(g.ids) + (", ..." if g.count > len(g.ids) else "")
-            err_console.print(f"  {g.count} x {g.kind} {status}({ids}): "
-                              f"{plain(redact_text(g.message))}", highlight=False,
-                              soft_wrap=True)
-        if len(result.failures) > 5:
-            err_console.print(f"  ... and {len(result.failures) - 5} other cause(s) "
-                              f"(run sheet: failures)")
-    if result.stopped:
-        err_console.print(f"[red]stopped:[/red] {plain(redact_text(result.stopped))}",
-                          highlight=False, soft_wrap=True)
-    tail = ""
-    if c.failed or result.stopped:
-        tail = "; run again to retry what failed or was not asked"
-    err_console.print(f"wrote {out}{tail}", highlight=False, soft_wrap=True)
+
+
+def _print_benchmark_judge(benchmark: dict | None, out: Path, quiet: bool) -> None:
+    """With --benchmark (not --quiet): the judge its metric asks, which the audit of ``out``
+    asks (``--judge``), never this run: one line, as the audit names the judge it asked."""
+    judge = (benchmark or {}).get("judge")
+    if quiet or not isinstance(judge, dict):
+        return
+    named = (f"{judge['name']}@{judge['version']} ({judge['pin']})" if "pin" in judge
+             else f"{judge['name']} (its spec cannot be read: {judge.get('unreadable')})")
+    metric, pin = benchmark.get("metric"), benchmark.get("pin")
+    err_console.print(f"benchmark {plain(pin)} is scored by {plain(metric)} with the judge "
+                      f"{plain(named)}: this run asked none; the audit asks it (halluscope "
+                      f"audit {plain(out)} --judge {plain(judge['name'])})",
+                      highlight=False, soft_wrap=True)
+
+
+def _decoding(temperature: float, top_p: float | None, max_tokens: int, seed: int | None):
+    """The decoding asked for, or None when it is invalid (the query says why)."""
+    from halluscope.adapters.types import Decoding
+    try:
+        return Decoding(temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed)
+    except ValueError:
+        return None
 
 
 def _benchmark_prompts(benchmark: str, data: list[Path] | None, images: Path | None, out: Path,
                        prompts: Path | None, system: str | None, split: str | None = None,
-                       samples: int | None = 1) -> tuple[Path, str | None, dict]:
+                       samples: int | None = 1, resume_settings: dict | None = None
+                       ) -> tuple[Path, str | None, dict]:
     """The prompts file of ``--benchmark`` (written beside ``--out``), the system prompt and
-    the run sheet's ``benchmark`` entry; ``samples`` (None: ``--restart``) for the checks of
-    a resume, made before the prompts file is rewritten."""
+    the run sheet's ``benchmark`` entry; ``samples`` (None: ``--restart``) and
+    ``resume_settings`` (model, decoding, ...) for the checks of a resume, made before the
+    prompts file is rewritten: a refused resume writes nothing."""
     from halluscope.benchmark_query import write_benchmark_prompts
     from halluscope.errors import HalluscopeError
     if prompts is not None:
@@ -351,11 +409,26 @@ def _benchmark_prompts(benchmark: str, data: list[Path] | None, images: Path | N
             raise typer.Exit(EXIT_USAGE)
         path, bench_system, asked = write_benchmark_prompts(
             benchmark, data, images, out.with_name(out.name + ".prompts.jsonl"), out, split,
-            resume=samples is not None, samples=samples or 1)
+            resume=samples is not None, samples=samples or 1,
+            check_settings=_settings_check(out, resume_settings, system, samples))
     except HalluscopeError as exc:
         print_error(str(exc))       # unwrapped: the file, its sha256 and where to put it
         raise typer.Exit(EXIT_USAGE) from None
     return path, system if system is not None else bench_system, asked
+
+
+def _settings_check(out: Path, settings: dict | None, system: str | None,
+                    samples: int | None):
+    """``check_settings(manifest system prompt)`` for :func:`write_benchmark_prompts`: the
+    resume's refusal of another model or settings, before the prompts file is written."""
+    if settings is None or samples is None or settings.get("decoding") is None:
+        return None
+    from halluscope.adapters.resume_checks import check_resume_settings
+
+    def check(bench_system: str | None) -> None:
+        check_resume_settings(out, **settings, samples=samples,
+                              system=system if system is not None else bench_system)
+    return check
 
 
 def register(app: typer.Typer) -> None:

@@ -42,7 +42,10 @@ whose own ``prompt`` is not its question's is a bad record
 answer line put every later answer on the previous question's image. The judge is shown the
 answer's own question, else its question file row's (never an empty one). A question answered
 twice is scored twice and counted (``repeated_answers``); question file rows no answer was paired
-with are counted (``unanswered``); both are said.
+with are counted (``unanswered``); both are said. An answer with its own ``image_id`` counts for
+the question set's one row about that image; the question set is ``--questions``, else the file
+the ``halluscope query --benchmark objhal`` run sheet beside the answers names (while it holds
+the sha256 recorded there: :func:`~halluscope.metrics.objhal_files.pinned_question_ids`).
 
 Extraction: with a judge (``--judge objhal-gpt-3.5-turbo-0613``) as the original; without one,
 halluscope's rule-based extractor takes spaCy's noun chunks of the answer (its own numbers, not
@@ -372,6 +375,10 @@ class ObjhalMetric(Metric):
                 raise ConfigError(f"expected {len(self.question_image_ids)} question rows, one "
                                   f"per image id, got {len(rows)}")
             self.aligner = RowAligner(rows, f"{rows.path}", needs_row=_without_image_id)
+        # the question set (image ids in row order): --questions, else the file a query run
+        # sheet beside the answers names (begin); answers with their own image_id are paired
+        # with its row by that id, to count the questions never answered
+        self._asked, self._asked_why = self.question_image_ids, "no --questions"
         super().__init__(**kw)
 
     @classmethod
@@ -401,6 +408,9 @@ class ObjhalMetric(Metric):
         not the question count (:meth:`RowAligner.begin`)."""
         if self.aligner is not None:
             self.aligner.begin(inputs)
+        if self._asked is None:
+            from halluscope.metrics.objhal_files import pinned_question_ids
+            self._asked, self._asked_why = pinned_question_ids(inputs)
 
     def _image_id(self, record: Record) -> tuple[int, int | None]:
         """The answer's image id and, when it was paired with a question file row, the row."""
@@ -480,9 +490,12 @@ class ObjhalMetric(Metric):
                    "coco_mentions": [list(m) for m in counts.mentions],
                    "hallucinated": [list(m) for m in counts.hallucinated],
                    "short_answer": is_short(answer), "judge_raw": raws}
-        # the question answered: its question file row, else the answer's own question_id
-        asked = row if row is not None else None if record.question_id is None else \
-            f"question_id {record.question_id}"
+        # the question answered: its question file row (by pairing, else by its own image
+        # id), else the answer's own question_id, else its image id
+        asked = row if row is not None else None if self._asked is None else \
+            self._image_row(image_id)
+        if not isinstance(asked, int) and record.question_id is not None:
+            asked = f"question_id {record.question_id}"
         return ItemScore(payload=payload, row=tuple(counts.row[c] for c in self.columns),
                          tallies={"hallucinated": Counter(n for _, n in counts.hallucinated),
                                   "mentioned": Counter(n for _, n in counts.mentions)},
@@ -491,9 +504,12 @@ class ObjhalMetric(Metric):
     def reset(self) -> None:
         super().reset()
         self._repeats = Repeats()
+        self._image_rows: tuple[Any, dict[int, int]] | None = None
+        self._scored = 0        # answers folded in (merged: summed)
 
     def fold(self, record: Record, item: ItemScore) -> None:
         self.add(item, record=record)
+        self._scored += 1
         if item.notes.get("question") is not None:
             self._repeats.note(item.notes["question"])
 
@@ -501,14 +517,36 @@ class ObjhalMetric(Metric):
         super().merge(other)
         if isinstance(other, ObjhalMetric):
             self._repeats.merge(other._repeats)
+            self._scored += other._scored
 
-    def _unanswered(self) -> tuple[list[int], int]:
-        """The question file rows (0-based) no scored answer was paired with, and the rows:
-        none when no answer was paired with the file (answers with their own image_id)."""
-        if self.aligner is None or not any(isinstance(k, int) for k in self._repeats.seen):
-            return [], 0
-        n = len(self.aligner.questions)
-        return self._repeats.missing(range(n)), n
+    def _image_row(self, image_id: int) -> int | str:
+        """The row of the question set that asks about ``image_id`` (its only one), else the
+        key ``"image_id <id>"``: no row, or several rows asking about it."""
+        if self._image_rows is None or self._image_rows[0] is not self._asked:
+            rows: dict[int, int] = {}
+            for n, i in enumerate(self._asked or ()):
+                rows[i] = -1 if i in rows else n
+            self._image_rows = (self._asked, rows)
+        row = self._image_rows[1].get(image_id, -1)
+        return row if row >= 0 else f"image_id {image_id}"
+
+    def _unanswered(self) -> tuple[list[int], int, str]:
+        """The question set's rows (0-based) no scored answer was paired with, the rows, and
+        why they cannot be counted (none, 0 and the reason)."""
+        if self._asked is None:
+            return [], 0, (f"the question set is not known ({self._asked_why}): pass "
+                           f"--questions FILE, the benchmark's question file")
+        if not any(isinstance(k, int) for k in self._repeats.seen):
+            return [], 0, ("no answer was paired with a question file row (by its image_id, "
+                           "question_id or position)")
+        own = {k.removeprefix("image_id ") for k in self._repeats.seen
+               if isinstance(k, str) and k.startswith("image_id ")}
+        if own and any(str(i) in own for i, n in Counter(self._asked).items() if n > 1):
+            return [], 0, ("the question file asks about an image of an answer with its own "
+                           "image_id in several rows, so that answer answers no one row: pass "
+                           "the answers without image_id, in the file's order")
+        n = len(self._asked)
+        return self._repeats.missing(range(n)), n, ""
 
     NOT_PAIRED: ClassVar[dict[str, str]] = UNANSWERED_NOT_PAIRED
 
@@ -521,17 +559,15 @@ class ObjhalMetric(Metric):
         """The statistics, and ``unanswered``: the count of the question file's rows no scored
         answer was paired with (0 included; no value when no answer was paired with one)."""
         summary = super().compute()
-        missing, n = self._unanswered()
+        missing, n, why = self._unanswered()
         summary.results["unanswered"] = unanswered_result(
-            missing, n, len(self._repeats.seen),
-            "no answer was paired with a question file's rows (answers with their own "
-            "image_id, or no --questions): the questions never answered cannot be counted; "
-            "pass --questions FILE with answers in its order")
+            missing, n, self._scored,
+            f"{why}: the questions never answered cannot be counted")
         return summary
 
     def finish(self) -> None:
         self._repeats.warn(self.name, "a question")
-        missing, n = self._unanswered()
+        missing, n, _ = self._unanswered()
         warn_unanswered(self.name, missing, n, "question file rows (0-based)")
 
     def describe(self) -> dict[str, Any]:

@@ -73,3 +73,37 @@ def load_question_file(path: str | Path) -> tuple[list[int], QuestionRows]:
 def load_question_image_ids(path: str | Path) -> list[int]:
     """Image ids of an Object HalBench question file, in line order."""
     return load_question_file(path)[0]
+
+
+def pinned_question_ids(inputs: list[Path]) -> tuple[list[int] | None, str]:
+    """The image ids of the question file that ``halluscope query --benchmark objhal`` asked
+    the answers of ``inputs`` from, as the query run sheet beside each input names it
+    (``<input>.runsheet.json``: ``benchmark.questions``, its path and sha256), and where they
+    came from; ``None`` and why not when no run sheet names one, the file is gone or holds
+    other bytes than it was checked to have, or the inputs name different files."""
+    from halluscope.hashing import sha256_file
+    found: dict[str, list[int]] = {}
+    for path in inputs:
+        sheet_path = Path(path).with_name(Path(path).name + ".runsheet.json")
+        try:
+            sheet = json.loads(sheet_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        bench = sheet.get("benchmark") if isinstance(sheet, dict) else None
+        if not (isinstance(bench, dict) and bench.get("name") == "objhal"
+                and isinstance(bench.get("questions"), dict)):
+            continue
+        file, digest = bench["questions"].get("path"), bench["questions"].get("sha256")
+        if not isinstance(file, str) or not Path(file).is_file():
+            return None, (f"the question file {sheet_path.name} names ({file}) is not there")
+        if sha256_file(file) != digest:
+            return None, (f"the question file {sheet_path.name} names ({file}) holds other "
+                          f"bytes than the query checked it to have")
+        found[file] = load_question_file(file)[0]
+    if len({tuple(ids) for ids in found.values()}) > 1:
+        return None, f"the inputs were asked from different question files ({', '.join(found)})"
+    if not found:
+        return None, ("no --questions, and no query run sheet beside the answers names the "
+                      "benchmark's question file")
+    file = next(iter(found))
+    return found[file], file

@@ -26,13 +26,15 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from halluscope import _json as fast_json
+from halluscope.compare_lines import Shared, projected
 from halluscope.compare_inputs import checked_scores, metric_references, unscored_reasons
 from halluscope.errors import ConfigError
 
 #: An item as a run holds it: (pair key, its input file's label, occurrence in that file).
 Key = tuple[str, "str | None", int]
-#: What a run holds of an item for a metric: (row, bootstrap unit, the items.jsonl line).
-Scored = tuple[list[float], "str | None", dict[str, Any]]
+#: What a run holds of an item for a metric: (row, bootstrap unit, the items.jsonl line as
+#: :func:`projected` keeps it).
+Scored = tuple[tuple[float, ...], "str | None", dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -117,11 +119,13 @@ def _item(raw: bytes, where: Path, lineno: int) -> tuple[Any, bool]:
 def _read_items(items_path: Path) -> dict[str, dict[Key, Scored]]:
     """Per metric, every scored line by :data:`Key`. Every line counts, scored or not; a line
     that was no record (a bad line: its image is unknown) counts as an occurrence of every
-    key with its id in its file, so that a failed answer does not shift the pairs after it."""
+    key with its id in its file, so that a failed answer does not shift the pairs after it.
+    Each line is kept as :func:`projected` keeps it, not whole."""
     metrics: dict[str, dict[Key, Scored]] = {}
     seen: dict[tuple[str | None, str], int] = {}        # lines so far per file and key
     blind: dict[tuple[str | None, Any], int] = {}      # unreadable lines so far per file and id
     widths: dict[str, tuple[int, str]] = {}     # metric -> its row width, where first seen
+    shared = Shared()
     # 100,000 small dicts kept: no collector rescans of them while they are built
     with open(items_path, "rb") as fh, fast_json.gc_paused(long_lived=True):
         for lineno, raw in enumerate(fh, 1):
@@ -139,8 +143,10 @@ def _read_items(items_path: Path) -> dict[str, dict[Key, Scored]]:
             key = pair_key(item)
             seen[(source, key)] = seen.get((source, key), 0) + 1
             occurrence = seen[(source, key)] + blind.get((source, item.get("id")), 0)
+            line = projected(item, scores, shared) if scores else None
             for name, (row, unit) in scores.items():
-                metrics.setdefault(name, {})[(key, source, occurrence)] = (row, unit, item)
+                metrics.setdefault(name, {})[(key, shared.text(source), occurrence)] = (
+                    shared.row(row), shared.text(unit), line)
     labels = file_labels({source for m in metrics.values() for _, source, _ in m})
     return {name: {(key, labels.get(source) if source else None, occ): v
                    for (key, source, occ), v in m.items()} for name, m in metrics.items()}

@@ -341,9 +341,12 @@ class CompareResult:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         from halluscope.atomicfiles import write_text_atomically
+        from halluscope.redact import redact_strings
         from halluscope.report.visible import visible_controls
-        # whole or not at all, as the audit's outputs: a reader never sees half a file
-        write_text_atomically(out / COMPARE_JSON, json.dumps(self.to_dict(), indent=2) + "\n")
+        # whole or not at all, as the audit's outputs: a reader never sees half a file; its
+        # texts (paths, notes, model names) redacted as compare.html's are
+        write_text_atomically(out / COMPARE_JSON,
+                              json.dumps(redact_strings(self.to_dict()), indent=2) + "\n")
         write_text_atomically(out / COMPARE_HTML, visible_controls(render_html(self)))
         return out / COMPARE_JSON
 

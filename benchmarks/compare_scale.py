@@ -7,9 +7,9 @@ before the timed ones, which also warms caches).
 The answers are ``pope_speed.make_data``'s (six questions an image); run B answers the same
 questions with phrases drawn from another seed. Both are audited first (not timed). compare is
 timed without replicates (``n_boot=0``), with 1,000 (the default), and writing compare.json and
-compare.html as well (what ``halluscope compare --out`` does). The peak is also given as a
-ratio to the baseline's peak, measured in the same process, so two versions of compare can be
-set side by side on machines whose allocations differ.
+compare.html as well (what ``halluscope compare --out`` does). CPU seconds are given beside
+the wall clock (on a shared machine the wall clock follows the load); the peak also as a ratio
+to the size of the two items.jsonl files read, in this process.
 
 ``--keep DIR`` audits the runs into DIR (once: a later call with the same DIR and ``--n``
 reuses them) instead of a temporary folder, so that two versions compare the same runs at the
@@ -74,20 +74,22 @@ def read_rows(runs: list[Path]) -> dict:
     return sums
 
 
-def timed(fn, repeat: int) -> tuple[float, float]:
-    """(best seconds of ``repeat`` calls, MB allocated at the peak of a traced call before)."""
+def timed(fn, repeat: int) -> tuple[float, float, float]:
+    """(best seconds and best CPU seconds of ``repeat`` calls, MB allocated at the peak of a
+    traced call before)."""
     tracemalloc.start()
     try:
         fn()
         peak = tracemalloc.get_traced_memory()[1] / 2 ** 20
     finally:
         tracemalloc.stop()
-    best = float("inf")
+    best = cpu = float("inf")
     for _ in range(repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
         best = min(best, time.perf_counter() - t)
-    return best, peak
+        cpu = min(cpu, time.process_time() - c)
+    return best, cpu, peak
 
 
 def prepared(folder: Path, n: int) -> list[Path]:
@@ -139,12 +141,14 @@ def main() -> None:
                           ("compare, n_boot=1000", {}),
                           ("compare, n_boot=1000, --out", {"out": tmp / "cmp"})):
             rows.append((label, *timed(lambda kw=kw: compare(runs, **kw), args.repeat)))
-    base, base_peak = rows[0][1], rows[0][2]
+        read = sum((r / "items.jsonl").stat().st_size for r in runs) / 2 ** 20
+    base = rows[0][1]
     print(f"{args.n:,} answers a run, best of {args.repeat}; peak MB: allocated during the step "
-          f"(tracemalloc), and its ratio to the baseline's in this process")
-    print(f"  {'':<40} {'seconds':>8} {'ratio':>6} {'peak MB':>8} {'ratio':>6}")
-    for label, t, peak in rows:
-        print(f"  {label:<40} {t:8.2f} {t / base:5.1f}x {peak:8.0f} {peak / base_peak:5.1f}x")
+          f"(tracemalloc), and its ratio to the {read:.0f} MB of items.jsonl read")
+    print(f"  {'':<40} {'seconds':>8} {'ratio':>6} {'CPU s':>6} {'peak MB':>8} {'ratio':>6}")
+    for label, t, cpu, peak in rows:
+        print(f"  {label:<40} {t:8.2f} {t / base:5.1f}x {cpu:6.2f} {peak:8.0f} "
+              f"{peak / read:5.1f}x")
 
 
 if __name__ == "__main__":

@@ -430,12 +430,15 @@ def _whose_note(whose_a: Mapping[str, Mapping[str | None, int]],
             f"models in a run, so their answers pair model by model (each model's with that "
             f"model's own, never by line order), and {len(keys)} of them (such as "
             f"{sorted(keys)[0]!r}) hold answers that pair with none (counted in only A / only "
-            f"B): answers of model(s) only A holds: {models(alone[0])}; only B holds: "
-            f"{models(alone[1])}"]
+            f"B)"]
+    if alone[0] or alone[1]:
+        said.append(f"answers of model(s) only A holds: {models(alone[0])}; only B holds: "
+                    f"{models(alone[1])}")
     said += [f"{n} line(s) of {run} name no model (no model: group: audited with --by "
              f"leaving out model?)" for run, n in zip("AB", nameless) if n]
-    return ("; ".join(said) + ". A model named otherwise in the two runs is not paired: audit "
-            "both with the same model names to compare its answers")
+    return (": ".join(said[:2]) + "".join(f"; {x}" for x in said[2:]) + ". A model named "
+            "otherwise in the two runs is not paired: audit both with the same model names "
+            "(and --by model) to compare its answers")
 
 
 def joined_units(keys: Sequence[str], a: Mapping[str, Scored], b: Mapping[str, Scored]

@@ -7,7 +7,9 @@ not sums over paired items.
 
 A metric offers such statistics with ``GROUPED`` (statistic -> what its groups are, such as
 ``"figures"``) and a classmethod ``compare_groups(info, scored)`` (``info``: the run's metric
-info; ``scored``: its items' row, unit and line) returning ``{statistic: {group key: (whose
+info; ``scored``: its items' row, unit and line; a line, here and for every hook below, holds
+what compare keeps of it: :data:`~halluscope.compare_lines.LINE_FIELDS`, each scored metric's
+payload and ``<metric>_summary``, and its ``scores``' ``model:`` groups) returning ``{statistic: {group key: (whose
 answers, right, counted, bootstrap unit)}}``, or raising ValueError where the items cannot say.
 A statistic the run's settings do not report is absent (HallusionBench's easy / hard qAcc,
 which VLMEvalKit's variants have not): left out silently where neither run has it, and said

@@ -3,8 +3,9 @@ pairing the items of two runs.
 
 An item is known by its key (:func:`pair_key`: image, document and id), by the input file it
 came from and by its occurrence among that file's items with that key. Keys that repeat within a
-file (several captions of one image) pair by occurrence, or model by model where the file holds
-several models' answers to the key and the other run the same models' (:func:`align`); a key a run holds in only one file
+file (several captions of one image) pair by occurrence, or model by model where either run
+holds several models' answers to the key (:func:`align`: a model's answers the other run does
+not hold are said, never paired with another model's); a key a run holds in only one file
 pairs whatever the files are called (``greedy.jsonl`` against ``ours.jsonl``); a key that one run
 holds in several input files (ids that repeat across files) pairs by the file's name (its
 basename, or as many of its last folders as tell the run's files apart), so runs that read the
@@ -26,13 +27,15 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from halluscope import _json as fast_json
+from halluscope.compare_lines import Shared, projected
 from halluscope.compare_inputs import checked_scores, metric_references, unscored_reasons
 from halluscope.errors import ConfigError
 
 #: An item as a run holds it: (pair key, its input file's label, occurrence in that file).
 Key = tuple[str, "str | None", int]
-#: What a run holds of an item for a metric: (row, bootstrap unit, the items.jsonl line).
-Scored = tuple[list[float], "str | None", dict[str, Any]]
+#: What a run holds of an item for a metric: (row, bootstrap unit, the items.jsonl line as
+#: :func:`projected` keeps it).
+Scored = tuple[tuple[float, ...], "str | None", dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -117,11 +120,13 @@ def _item(raw: bytes, where: Path, lineno: int) -> tuple[Any, bool]:
 def _read_items(items_path: Path) -> dict[str, dict[Key, Scored]]:
     """Per metric, every scored line by :data:`Key`. Every line counts, scored or not; a line
     that was no record (a bad line: its image is unknown) counts as an occurrence of every
-    key with its id in its file, so that a failed answer does not shift the pairs after it."""
+    key with its id in its file, so that a failed answer does not shift the pairs after it.
+    Each line is kept as :func:`projected` keeps it, not whole."""
     metrics: dict[str, dict[Key, Scored]] = {}
     seen: dict[tuple[str | None, str], int] = {}        # lines so far per file and key
     blind: dict[tuple[str | None, Any], int] = {}      # unreadable lines so far per file and id
     widths: dict[str, tuple[int, str]] = {}     # metric -> its row width, where first seen
+    shared = Shared()
     # 100,000 small dicts kept: no collector rescans of them while they are built
     with open(items_path, "rb") as fh, fast_json.gc_paused(long_lived=True):
         for lineno, raw in enumerate(fh, 1):
@@ -139,8 +144,10 @@ def _read_items(items_path: Path) -> dict[str, dict[Key, Scored]]:
             key = pair_key(item)
             seen[(source, key)] = seen.get((source, key), 0) + 1
             occurrence = seen[(source, key)] + blind.get((source, item.get("id")), 0)
+            line = projected(item, scores, shared) if scores else None
             for name, (row, unit) in scores.items():
-                metrics.setdefault(name, {})[(key, source, occurrence)] = (row, unit, item)
+                metrics.setdefault(name, {})[(key, shared.text(source), occurrence)] = (
+                    shared.row(row), shared.text(unit), line)
     labels = file_labels({source for m in metrics.values() for _, source, _ in m})
     return {name: {(key, labels.get(source) if source else None, occ): v
                    for (key, source, occ), v in m.items()} for name, m in metrics.items()}
@@ -315,37 +322,53 @@ def align(a: Mapping[Key, Scored], b: Mapping[Key, Scored]
           ) -> tuple[dict[str, Scored], dict[str, Scored], str | None]:
     """One metric's items of runs A and B keyed so that equal keys are one item: ``key``,
     ``key#2`` (its second occurrence) where each run holds the key in one input file, and
-    ``key@file`` where either holds it in several (ids that repeat across files), ``key~model``
-    where both runs hold the same models' answers to it, each once, in one file. The third
-    value says, when some are, which items of a repeated key cannot be paired because their
-    files are named otherwise in the two runs (their counterparts are ambiguous)."""
+    ``key@file`` where either holds it in several (ids that repeat across files); ``key~model``
+    (``key~model#2``: that model's second answer) where either run holds several models'
+    answers to it, so that each model's answer pairs with that model's alone, never by line
+    order. The third value says, when some are, which items cannot be paired: those of a
+    repeated key whose files are named otherwise in the two runs (their counterparts are
+    ambiguous), and answers of a model the other run does not hold, or naming no model,
+    to a key answered model by model (:func:`_whose_note`)."""
     files_a, files_b = _files_by_key(a), _files_by_key(b)
-    models_a, models_b = _answered_by_each(a), _answered_by_each(b)
-    by_model = {k for k in models_a.keys() & models_b.keys() if models_a[k] == models_b[k]}
+    models_a, models_b = _models_by_key(a), _models_by_key(b)
+    by_model = {k for k in (models_a.keys() | models_b.keys()) if k in files_a and k in files_b
+                and (_several(models_a.get(k)) or _several(models_b.get(k)))}
 
-    def named(items, own, other) -> dict[str, Scored]:
-        out = {}
+    def named(items, own, other, side) -> tuple[dict[str, Scored], dict[str, dict]]:
+        out, whose, within = {}, {}, {}
         for (key, label, occ), value in items.items():
-            model = _answerer(value[2]) if key in by_model else None
-            if len(own[key]) > 1 or len(other.get(key, ())) > 1:
-                key = f"{key}@{label}"
-            out[f"{key}~{model}" if model else key if occ == 1 else f"{key}#{occ}"] = value
-        return out
+            name = f"{key}@{label}" if len(own[key]) > 1 or len(other.get(key, ())) > 1 \
+                else key
+            if key not in by_model:
+                out[name if occ == 1 else f"{name}#{occ}"] = value
+                continue
+            model = _answerer(value[2])     # None: the line does not say; it never pairs
+            n = within[(name, model)] = within.get((name, model), 0) + 1
+            held = whose.setdefault(key, {})
+            held[model] = held.get(model, 0) + 1
+            out[f"{name}~{model}" + (f"#{n}" if n > 1 else "") if model is not None
+                else f"{name}~(no model: {side} line {n})"] = value
+        return out, whose
 
     unclear = [key for key in files_a.keys() & files_b.keys()
                if (len(files_a[key]) > 1 or len(files_b[key]) > 1)
                and files_a[key] - files_b[key] and files_b[key] - files_a[key]]
-    note = None
+    notes = []
     if unclear:
         left_a = sorted(str(f) for k in unclear for f in files_a[k] - files_b[k])
         left_b = sorted(str(f) for k in unclear for f in files_b[k] - files_a[k])
-        note = (f"{len(unclear)} item key(s) that repeat across input files (such as "
-                f"{sorted(unclear)[0]!r}) are in files named otherwise in the two runs (A: "
-                f"{', '.join(dict.fromkeys(left_a))}; B: {', '.join(dict.fromkeys(left_b))}), "
-                f"so which answers which is ambiguous: those items are not paired (counted in "
-                f"only A / only B); give the input files the same names in both runs to pair "
-                f"them")
-    return named(a, files_a, files_b), named(b, files_b, files_a), note
+        notes.append(f"{len(unclear)} item key(s) that repeat across input files (such as "
+                     f"{sorted(unclear)[0]!r}) are in files named otherwise in the two runs "
+                     f"(A: {', '.join(dict.fromkeys(left_a))}; B: "
+                     f"{', '.join(dict.fromkeys(left_b))}), so which answers which is "
+                     f"ambiguous: those items are not paired (counted in only A / only B); "
+                     f"give the input files the same names in both runs to pair them")
+    (named_a, whose_a), (named_b, whose_b) = (named(a, files_a, files_b, "A"),
+                                              named(b, files_b, files_a, "B"))
+    whose = _whose_note(whose_a, whose_b)
+    if whose:
+        notes.append(whose)
+    return named_a, named_b, "; ".join(notes) or None
 
 
 def _answerer(item: Mapping[str, Any]) -> str | None:
@@ -358,26 +381,64 @@ def _answerer(item: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _answered_by_each(items: Mapping[Key, Scored]) -> dict[str, frozenset[str]]:
-    """Key -> the models whose answers to it a run holds, for each key held in one input file
-    with several models' answers, each model once (a file of several models' answers): such a
-    key pairs model by model with a run holding the same models' answers to it. By
-    occurrence, a run listing the models in another order paired llava's answer with qwen's."""
-    counts: dict[str, dict[Any, int]] = {}     # key -> file -> its items (most: one, once)
-    for key, label, _ in items:
-        files = counts.setdefault(key, {})
-        files[label] = files.get(label, 0) + 1
-    models: dict[str, dict[Any, list[str | None]]] = {}
-    for (key, label, _), value in items.items():   # whose answers, where it can matter
-        if counts[key][label] > 1 and len(counts[key]) == 1:
-            models.setdefault(key, {}).setdefault(label, []).append(_answerer(value[2]))
-    out = {}
-    for key, files in models.items():
-        held = next(iter(files.values()))
-        if len(files) == 1 and len(held) > 1 and None not in held \
-                and len(set(held)) == len(held):
-            out[key] = frozenset(held)
-    return out
+def _models_by_key(items: Mapping[Key, Scored]) -> dict[str, set[str | None]]:
+    """Key -> whose answers to it a run holds (``None`` for a line naming no model), for each
+    key the run holds more than once (the rest are one answer: no model is asked of them).
+    A key answered by several models pairs model by model (:func:`align`); by occurrence, a
+    run listing the models in another order paired llava's answer with qwen's, and one
+    holding other models paired qwen's with gpt's."""
+    counts: dict[str, int] = {}
+    for key, _, _ in items:
+        counts[key] = counts.get(key, 0) + 1
+    models: dict[str, set[str | None]] = {}
+    for (key, _, _), value in items.items():    # whose answers, where it can matter
+        if counts[key] > 1:
+            models.setdefault(key, set()).add(_answerer(value[2]))
+    return models
+
+
+def _several(models: set[str | None] | None) -> bool:
+    """Whether a key's answers (:func:`_models_by_key`) are several models'."""
+    return bool(models) and len(models - {None}) > 1
+
+
+def _whose_note(whose_a: Mapping[str, Mapping[str | None, int]],
+                whose_b: Mapping[str, Mapping[str | None, int]]) -> str | None:
+    """What :func:`align` says where keys answered model by model hold answers that pair with
+    none: a model's answers the other run does not hold (another model, or the same model
+    named otherwise) and lines that name no model (audited with ``--by`` leaving out model);
+    ``None`` where every answer to such a key pairs with that model's in the other run."""
+    alone: list[dict[str, int]] = [{}, {}]
+    nameless, keys = [0, 0], set()
+    for i, (own, other) in enumerate(((whose_a, whose_b), (whose_b, whose_a))):
+        for key, held in own.items():
+            for model, n in held.items():
+                if model is None:
+                    nameless[i] += n
+                elif model not in other.get(key, {}):
+                    alone[i][model] = alone[i].get(model, 0) + n
+                else:
+                    continue
+                keys.add(key)
+    if not keys:
+        return None
+
+    def models(counts: dict[str, int]) -> str:
+        return ", ".join(f"{m} ({n})" for m, n in sorted(counts.items())) or "none"
+
+    said = [f"{len(whose_a.keys() | whose_b.keys())} item key(s) are answered by several "
+            f"models in a run, so their answers pair model by model (each model's with that "
+            f"model's own, never by line order), and {len(keys)} of them (such as "
+            f"{sorted(keys)[0]!r}) hold answers that pair with none (counted in only A / only "
+            f"B)"]
+    if alone[0] or alone[1]:
+        said.append(f"answers of model(s) only A holds: {models(alone[0])}; only B holds: "
+                    f"{models(alone[1])}")
+    said += [f"{n} line(s) of {run} name no model (no model: group: audited with --by "
+             f"leaving out model?)" for run, n in zip("AB", nameless) if n]
+    return (": ".join(said[:2]) + "".join(f"; {x}" for x in said[2:]) + ". A model named "
+            "otherwise in the two runs is not paired: audit both with the same model names "
+            "(and --by model) to compare its answers")
 
 
 def joined_units(keys: Sequence[str], a: Mapping[str, Scored], b: Mapping[str, Scored]

@@ -5,9 +5,11 @@ and metric, the row of column values, the bootstrap unit and the groups) and, fo
 both runs computed, re-aggregates the statistics over the items the runs share:
 
 * items are paired by image and id (for POPE answer files the id is the question id, so image id +
-  question id), and where an id repeats across a run's input files, by the file's name too
+  question id), and where an id repeats across a run's input files, by the file's name too,
+  and where a run holds several models' answers to it, by the model
   (:mod:`halluscope.compare_runs`); items one run has and the other lacks are counted
-  (``only_a``, ``only_b``);
+  (``only_a``, ``only_b``), and answers that pair with none for want of their model in the
+  other run are said (``ambiguous_pairs``);
 * ``a`` and ``b`` are the statistic over the paired items of each run, ``diff`` is ``b - a``;
 * ``ci`` is a paired-bootstrap interval of ``diff``: the SAME replicate weights for both runs,
   drawn per resampling unit (the image, wherever several items share one; A's unit, joined
@@ -341,9 +343,12 @@ class CompareResult:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         from halluscope.atomicfiles import write_text_atomically
+        from halluscope.redact import redact_strings
         from halluscope.report.visible import visible_controls
-        # whole or not at all, as the audit's outputs: a reader never sees half a file
-        write_text_atomically(out / COMPARE_JSON, json.dumps(self.to_dict(), indent=2) + "\n")
+        # whole or not at all, as the audit's outputs: a reader never sees half a file; its
+        # texts (paths, notes, model names) redacted as compare.html's are
+        write_text_atomically(out / COMPARE_JSON,
+                              json.dumps(redact_strings(self.to_dict()), indent=2) + "\n")
         write_text_atomically(out / COMPARE_HTML, visible_controls(render_html(self)))
         return out / COMPARE_JSON
 

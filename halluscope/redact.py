@@ -377,6 +377,25 @@ def _redacted(value: Any, secrets: list[str], patterns: bool,
     return value
 
 
+def redact_strings(value: Any, *, secrets: list[str] | None = None) -> Any:
+    """A copy of ``value`` (dicts, lists, strings) with every string, keys included, passed
+    through :func:`redact_text`, patterns and all: what a page shows (report.html redacts each
+    value it renders so, compare.html an item's evidence, before it is written as JSON and
+    cut, so that no secret is split by the cut or hidden from the patterns by JSON's escapes).
+    Unlike :func:`redact_mapping`, no value is cut for its key's name alone."""
+    if secrets is None:
+        secrets = known_secrets()
+    kind = type(value)
+    if kind is str:
+        return redact_text(value, secrets=secrets)
+    if kind is dict or (kind is not list and kind is not tuple and isinstance(value, Mapping)):
+        return {redact_text(k, secrets=secrets) if type(k) is str else k:
+                redact_strings(v, secrets=secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_strings(v, secrets=secrets) for v in value]
+    return value
+
+
 #: Types redact_mapping returns as they are (no strings inside).
 _PLAIN = frozenset({int, float, bool, type(None)})
 

@@ -148,6 +148,7 @@ def compare_command(
     from halluscope.comparison import compare, diff_gate_failures
     from halluscope.gates.diff import check_diff_gates
     from halluscope.errors import HalluscopeError
+    from halluscope.redact import redact_text
 
     above = _gates(fail_above, "--fail-above")
     below = _gates(fail_below, "--fail-below")
@@ -168,7 +169,7 @@ def compare_command(
                    f" (nothing was written to {out})")
         result.save(out)
     except (HalluscopeError, OSError) as exc:
-        err_console.print(f"[bold red]error:[/] {plain(exc)}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {plain(redact_text(str(exc)))}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
     if not quiet:
         console = make_console()
@@ -178,7 +179,8 @@ def compare_command(
             if partial:         # beside the table: its numbers are over part of a benchmark
                 console.print(f"[bold red]PARTIAL:[/] {plain(partial)}", highlight=False)
             for note in comp.notes():       # beside the table, not only in the log
-                console.print(f"[bold yellow]warning:[/] {plain(note)}", highlight=False)
+                console.print(f"[bold yellow]warning:[/] {plain(redact_text(note))}",
+                              highlight=False)
         console.print(f"wrote {plain(out / 'compare.json')}, {plain(out / 'compare.html')}")
     failures = _gate_step(diff_gate_failures, result, above, below)
     for failure in failures:

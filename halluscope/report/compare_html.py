@@ -1,13 +1,17 @@
 """compare.html: per comparison of :func:`halluscope.comparison.compare`, the metric table
 (a statistic with no value shows why), the warnings said beside it, and the items that changed
-verdict with their evidence; every text from a run (model answers, paths, notes) escaped."""
+verdict with their evidence; every text from a run (model answers, paths, notes, keys)
+redacted as report.html redacts it (:func:`halluscope.redact.redact_text`: known secrets,
+URL credentials, secret query values, auth header values), then escaped."""
 
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import Any
 
 from halluscope._json import dumps_utf8
+from halluscope.redact import known_secrets, redact_strings, redact_text
 
 #: Items that changed verdict shown per kind (worse, better, mixed), each with both runs' lines;
 #: the rest are counted, not shown, so that compare.html of two large runs stays small.
@@ -31,40 +35,46 @@ def _fmt(x: Any, count: bool = False, sign: str = "") -> str:
 
 def render_html(result: Any) -> str:
     """compare.html: per comparison, the metric table and the items that changed verdict."""
+    secrets = known_secrets()
+
+    def shown(text: Any) -> str:        # redacted, then escaped (as report.html)
+        return html.escape(redact_text(str(text), secrets=secrets))
+
     parts = ["<!doctype html><meta charset='utf-8'><title>halluscope compare</title>",
              "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
              "td,th{border:1px solid #ccc;padding:3px 8px}.better{background:#e6ffe6}"
              ".worse{background:#ffe6e6}pre{white-space:pre-wrap;max-width:60em}</style>"]
     for number, comp in enumerate(result.comparisons, 1):
-        parts.append(f"<h1>{html.escape(comp.b)} vs {html.escape(comp.a)}</h1>")
+        parts.append(f"<h1>{shown(comp.b)} vs {shown(comp.a)}</h1>")
         partial = comp.partial_note(getattr(result, "allow_unfinished_query", False))
         if partial:     # its numbers are over part of the requests of a query run
             parts.append(f"<p class='worse' id='partial-{number}'><b>Partial:</b> "
-                         f"{html.escape(partial)}</p>")
-        parts += [f"<p class='worse'><b>Warning:</b> {html.escape(note)}</p>"
+                         f"{shown(partial)}</p>")
+        parts += [f"<p class='worse'><b>Warning:</b> {shown(note)}</p>"
                   for note in comp.notes()]
-        parts += [f"<p class='worse'><b>Left out:</b> {html.escape(key)}: {html.escape(why)}</p>"
+        parts += [f"<p class='worse'><b>Left out:</b> {shown(key)}: {shown(why)}</p>"
                   for key, why in comp.left_out.items()]
         parts.append("<table><tr><th>metric</th><th>A</th><th>B</th><th>B − A</th>"
                      "<th>interval</th><th>paired</th><th>only A</th><th>only B</th></tr>")
         for key, e in comp.metrics.items():
             ci = e.get("ci")
             ci_text = (f"[{_fmt(ci[0], sign='+')}, {_fmt(ci[1], sign='+')}]" if ci else
-                       html.escape(e.get("ci_note", "–")))
+                       shown(e.get("ci_note", "–")))
             count = bool(e.get("count"))
-            parts.append(f"<tr><td>{html.escape(key)}</td><td>{_fmt(e['a'], count)}</td>"
+            parts.append(f"<tr><td>{shown(key)}</td><td>{_fmt(e['a'], count)}</td>"
                          f"<td>{_fmt(e['b'], count)}</td><td>{_fmt(e['diff'], count, '+')}</td>"
                          f"<td>{ci_text}</td>"
                          f"<td>{e['n_paired']}</td><td>{e['only_a']}</td><td>{e['only_b']}</td>"
                          "</tr>")
         parts.append("</table>")
-        parts.extend(_changed_html(comp))
+        parts.extend(_changed_html(comp, shown, secrets))
     return "\n".join(parts)
 
 
-def _changed_html(comp: Any) -> list[str]:
+def _changed_html(comp: Any, shown: Callable[[Any], str], secrets: list[str]) -> list[str]:
     """The items that changed verdict, each once (counted as :meth:`Comparison.item_changes`),
-    with every metric verdict that moved and its evidence."""
+    with every metric verdict that moved and its evidence (``shown``: a text redacted and
+    escaped; ``secrets``: the known secrets, looked up once)."""
     parts = []
     kinds = comp.item_changes()
     by_key: dict[str, list] = {}        # each item's changes, in order (one pass, not one a key)
@@ -86,15 +96,16 @@ def _changed_html(comp: Any) -> list[str]:
                          f"{len(keys) - MAX_CHANGED_SHOWN:,} more are left out here (every "
                          f"item is in each run's items.jsonl).</p>")
         for key in keys[:MAX_CHANGED_SHOWN]:
-            parts.append(f"<div class='{change}'><h3>{html.escape(key)}</h3>")
+            parts.append(f"<div class='{change}'><h3>{shown(key)}</h3>")
             for c in by_key[key]:
-                parts.append(f"<h4 class='{c['change']}'>{html.escape(c['metric'])}."
-                             f"{html.escape(c['statistic'])}: {c['a']:g} → {c['b']:g} "
+                parts.append(f"<h4 class='{c['change']}'>{shown(c['metric'])}."
+                             f"{shown(c['statistic'])}: {c['a']:g} → {c['b']:g} "
                              f"({c['change']})</h4>")
                 for side in ("item_a", "item_b"):
-                    # as written (an answer's ’, 猫 or 🐶, not \u2019), escaped below;
-                    # a lone surrogate stays its escape, which UTF-8 can hold
-                    text = dumps_utf8(c[side], indent=1, default=str)
+                    # redacted as report.html's values are, then as written (an answer's ’,
+                    # 猫 or 🐶, not \u2019), escaped below; a lone surrogate stays its escape
+                    text = dumps_utf8(redact_strings(c[side], secrets=secrets), indent=1,
+                                      default=str)
                     more = len(text) - MAX_ITEM_CHARS
                     cut = (f"\n… {more:,} characters more (the whole item is in the run's "
                            f"items.jsonl)" if more > 0 else "")

@@ -59,8 +59,9 @@ def child(mode: str, path: str, gt: str, out: str, cut: str) -> None:
         res = halluscope.audit(path, resume=(mode == "resume"), **kwargs)
         items = len(res.items)
     dt = time.perf_counter() - t0
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"items": items, "seconds": dt, "peak_mib": peak_kib / 1024}))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"items": items, "seconds": dt, "peak_mib": usage.ru_maxrss / 1024,
+                      "cpu": usage.ru_utime + usage.ru_stime}))
 
 
 def run(mode: str, path: Path, gt: Path, out: Path, cut: int = 0) -> dict:
@@ -97,11 +98,11 @@ def main() -> None:
             (folder / "cut" / "items.jsonl").read_bytes()
         same_results = _results(folder / "whole") == _results(folder / "cut")
     print(f"uninterrupted: {whole['items']:,} records, peak {whole['peak_mib']:.0f} MiB, "
-          f"{whole['seconds']:.1f} s")
+          f"{whole['seconds']:.1f} s ({whole['cpu']:.1f} s CPU, start-up included)")
     print(f"stopped after {cut:,} records: peak {stopped['peak_mib']:.0f} MiB; journal "
           f"{journal_mib:.1f} MiB")
     print(f"resumed: {resumed['items']:,} records, peak {resumed['peak_mib']:.0f} MiB, "
-          f"{resumed['seconds']:.1f} s")
+          f"{resumed['seconds']:.1f} s ({resumed['cpu']:.1f} s CPU)")
     print(f"peak memory ratio (resume / uninterrupted): "
           f"{resumed['peak_mib'] / whole['peak_mib']:.2f} (1.00 = a resume holds no more than a "
           f"fresh run); resume - uninterrupted: {resumed['peak_mib'] - whole['peak_mib']:+.0f} MiB")

@@ -11,9 +11,10 @@ record in whichever process scored it); ``--resume`` adds back those of the line
 so that the run sheet and ``results.json`` count the calls of the whole audit once (a pin
 mismatch in its first part is not lost) and the lines scored again after the kill are counted
 once, as they are asked again. The counters then equal an uninterrupted run's, but for
-``cached``: a line the kill cut after its calls were made is asked again, and answered from the
-response cache when the cache folder is the same (:func:`resume_note` says so in the run
-sheet). Before, the counters of a whole chunk were journaled with its first record, and the
+``cached``: the lines whose calls the stopped run had made but not journaled (asked ahead for
+their batch) are asked again, and answered from the response cache when the cache folder is the
+same; the run sheet's ``execution.resumed`` says how many lines each part holds and each part's
+calls and cache hits (:class:`~halluscope.scoring.ResumeCounts`). Before, the counters of a whole chunk were journaled with its first record, and the
 records of that chunk scored again after a kill were counted twice.
 
 A file scored as columns (:mod:`halluscope.column_scoring`) is journaled a chunk at a time
@@ -21,13 +22,17 @@ instead (:class:`ChunkEntry`, after the same header; :mod:`halluscope.column_jou
 state after each chunk and the items written up to it, so that ``--resume`` passes the finished
 chunks unread. A journal holds line entries or chunk entries, never both.
 
-``--resume`` reads back every complete entry (a half-written last one, from a kill, is cut off),
-and the audit then streams the inputs again from the start: the first ``k`` records take their
-outcomes from the journal instead of being scored, the rest are scored, and everything is folded
-and written exactly as in an uninterrupted run (``items.jsonl`` is rewritten from the records
-and outcomes, and the metric states are rebuilt by folding in input order), so the final
-results are identical and nothing already scored is scored again. Metrics that run in the parent
-(consistency) are cheap and simply updated again.
+``--resume`` reads the journal through once (:func:`scan_journal`: a half-written last entry,
+from a kill, is cut off), keeping only how many lines it holds and where the first begins, and
+the audit then streams the inputs again from the start: the first ``k`` records take their
+outcomes from the journal, read back one entry at a time (:meth:`Journal.replayed`), instead of
+being scored, the rest are scored, and everything is folded and written exactly as in an
+uninterrupted run (``items.jsonl`` is rewritten from the records and outcomes, and the metric
+states are rebuilt by folding in input order), so the final results are identical and nothing
+already scored is scored again; a resume holds no more memory than a fresh run, however long
+the journal (it held every entry: ~475 MiB more at 100,000 CHAIR lines,
+``benchmarks/resume_memory.py``). Metrics that run in the parent (consistency) are cheap and
+simply updated again.
 
 The journal stays until the outputs are written (:func:`discard_journal`, called by
 :func:`halluscope.api.write_outputs` once ``results.json`` is there): an interrupt in the metrics'

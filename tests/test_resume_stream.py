@@ -142,3 +142,9 @@ def test_a_resumed_judge_run_says_what_came_from_the_journal_and_the_cache(tmp_p
     assert (before["calls"] + after["calls"], before["cached"] + after["cached"]) == \
         (total["calls"], total["cached"])
     assert "cached after the resume" in note["judge_counters"]
+    from halluscope.report.console import resumed_lines
+    said = [str(line) for line in resumed_lines(resumed)]
+    assert said == [f"resumed: 5 lines taken from the journal, {lines - 5:,} scored after the "
+                    f"resume; judge calls from the journal: {before['calls']:,} "
+                    f"({before['cached']:,} from the response cache); judge calls after the "
+                    f"resume: {after['calls']:,} ({after['cached']:,} from the response cache)"]

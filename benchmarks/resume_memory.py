@@ -7,7 +7,9 @@ child process: uninterrupted (the baseline), stopped after ``--cut`` of the reco
 ``resume=True``. Prints the peak resident memory of the uninterrupted run and of the resume,
 their ratio (1.00: a resume costs no more than a fresh run, however long the journal) and the
 journal's size, and checks that the resumed ``items.jsonl`` is the uninterrupted one's, to the
-byte, and its ``results.json`` the same but for what differs by run (ids, times, paths).
+byte, its ``results.json`` the same but for what differs by run (run id, output digests), and
+its ``runsheet.json`` the same but for ids, times, the command line, ``config.resume`` and
+``execution.resumed`` (which says how many lines came from the journal).
 
     .venv/bin/python benchmarks/resume_memory.py [--n 100000] [--cut 0.9]
 
@@ -30,8 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stream_memory import make_inputs  # noqa: E402  (the same captions and ground truth)
 
-_VOLATILE = {"run_id", "outputs", "digest", "wall_time_s", "started", "finished", "argv",
-             "execution", "resume"}
+_VOLATILE = {"run_id", "outputs", "digest"}
 
 
 class _Stop(KeyboardInterrupt):
@@ -77,6 +78,17 @@ def _results(out: Path) -> dict:
     return {k: v for k, v in data.items() if k not in _VOLATILE}
 
 
+def _runsheet(out: Path) -> dict:
+    """The run sheet but what a resume changes by design: ids, times, the command line,
+    ``config.resume`` and ``execution.resumed`` (the lines and calls of each part)."""
+    sheet = json.loads((out / "runsheet.json").read_text())
+    for key in ("run_id", "started", "finished", "wall_time_s", "argv", "command"):
+        sheet.pop(key, None)
+    sheet.get("config", {}).pop("resume", None)
+    sheet.get("execution", {}).pop("resumed", None)
+    return sheet
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child(*sys.argv[2:7])
@@ -97,6 +109,13 @@ def main() -> None:
         same_items = (folder / "whole" / "items.jsonl").read_bytes() == \
             (folder / "cut" / "items.jsonl").read_bytes()
         same_results = _results(folder / "whole") == _results(folder / "cut")
+        sheets = _runsheet(folder / "whole"), _runsheet(folder / "cut")
+        same_sheet = sheets[0] == sheets[1]
+        for key in sorted(set(sheets[0]) | set(sheets[1])):
+            if sheets[0].get(key) != sheets[1].get(key):
+                print(f"run sheets differ at {key}: {sheets[0].get(key)!r:.300} against "
+                      f"{sheets[1].get(key)!r:.300}")
+        note = json.loads((folder / "cut" / "runsheet.json").read_text())["execution"]["resumed"]
     print(f"uninterrupted: {whole['items']:,} records, peak {whole['peak_mib']:.0f} MiB, "
           f"{whole['seconds']:.1f} s ({whole['cpu']:.1f} s CPU, start-up included)")
     print(f"stopped after {cut:,} records: peak {stopped['peak_mib']:.0f} MiB; journal "
@@ -106,9 +125,12 @@ def main() -> None:
     print(f"peak memory ratio (resume / uninterrupted): "
           f"{resumed['peak_mib'] / whole['peak_mib']:.2f} (1.00 = a resume holds no more than a "
           f"fresh run); resume - uninterrupted: {resumed['peak_mib'] - whole['peak_mib']:+.0f} MiB")
+    print(f"run sheet: {note['lines_from_the_journal']:,} lines from the journal, "
+          f"{note['lines_scored_after_the_resume']:,} scored after the resume")
     print(f"items.jsonl identical: {same_items}; results.json identical (but run ids, times, "
-          f"paths, execution): {same_results}")
-    if not (same_items and same_results):
+          f"digests): {same_results}; runsheet.json identical (but ids, times, argv, "
+          f"config.resume, execution.resumed): {same_sheet}")
+    if not (same_items and same_results and same_sheet):
         raise SystemExit(1)
 
 

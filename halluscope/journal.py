@@ -11,9 +11,10 @@ record in whichever process scored it); ``--resume`` adds back those of the line
 so that the run sheet and ``results.json`` count the calls of the whole audit once (a pin
 mismatch in its first part is not lost) and the lines scored again after the kill are counted
 once, as they are asked again. The counters then equal an uninterrupted run's, but for
-``cached``: a line the kill cut after its calls were made is asked again, and answered from the
-response cache when the cache folder is the same (:func:`resume_note` says so in the run
-sheet). Before, the counters of a whole chunk were journaled with its first record, and the
+``cached``: the lines whose calls the stopped run had made but not journaled (asked ahead for
+their batch) are asked again, and answered from the response cache when the cache folder is the
+same; the run sheet's ``execution.resumed`` says how many lines each part holds and each part's
+calls and cache hits (:class:`~halluscope.scoring.ResumeCounts`). Before, the counters of a whole chunk were journaled with its first record, and the
 records of that chunk scored again after a kill were counted twice.
 
 A file scored as columns (:mod:`halluscope.column_scoring`) is journaled a chunk at a time
@@ -21,13 +22,17 @@ instead (:class:`ChunkEntry`, after the same header; :mod:`halluscope.column_jou
 state after each chunk and the items written up to it, so that ``--resume`` passes the finished
 chunks unread. A journal holds line entries or chunk entries, never both.
 
-``--resume`` reads back every complete entry (a half-written last one, from a kill, is cut off),
-and the audit then streams the inputs again from the start: the first ``k`` records take their
-outcomes from the journal instead of being scored, the rest are scored, and everything is folded
-and written exactly as in an uninterrupted run (``items.jsonl`` is rewritten from the records
-and outcomes, and the metric states are rebuilt by folding in input order), so the final
-results are identical and nothing already scored is scored again. Metrics that run in the parent
-(consistency) are cheap and simply updated again.
+``--resume`` reads the journal through once (:func:`scan_journal`: a half-written last entry,
+from a kill, is cut off), keeping only how many lines it holds and where the first begins, and
+the audit then streams the inputs again from the start: the first ``k`` records take their
+outcomes from the journal, read back one entry at a time (:meth:`Journal.replayed`), instead of
+being scored, the rest are scored, and everything is folded and written exactly as in an
+uninterrupted run (``items.jsonl`` is rewritten from the records and outcomes, and the metric
+states are rebuilt by folding in input order), so the final results are identical and nothing
+already scored is scored again; a resume holds no more memory than a fresh run, however long
+the journal (it held every entry: ~475 MiB more at 100,000 CHAIR lines,
+``benchmarks/resume_memory.py``). Metrics that run in the parent (consistency) are cheap and
+simply updated again.
 
 The journal stays until the outputs are written (:func:`discard_journal`, called by
 :func:`halluscope.api.write_outputs` once ``results.json`` is there): an interrupt in the metrics'
@@ -66,6 +71,7 @@ import logging
 import os
 import pickle
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -321,78 +327,94 @@ def judge_counters(metrics: list[Any]) -> list[tuple[int, Any]]:
     return out
 
 
-def resume_note(replayed: int) -> dict[str, Any]:
-    """What the run sheet's ``execution`` says about a resumed run (``replayed`` lines taken
-    from the journal): where its judge counters come from."""
-    return {"lines_from_the_journal": replayed,
-            "judge_counters": "the calls of the lines taken from the journal as journaled "
-                              "with each line, and those of the lines scored after the resume "
-                              "as made: each line counted once, as in an uninterrupted run; a "
-                              "line the kill cut after its calls were made was asked again, "
-                              "and answered from the response cache (counted as cached) where "
-                              "the cache folder is the same"}
-
-
 def read_journal(path: Path, header: dict[str, Any], offsets: list[int] | None = None,
                  modules: frozenset[str] = frozenset()) -> tuple[list[Any], int]:
     """The entries written so far (:class:`Entry`) and the byte offset just after the last
-    complete entry; ``offsets`` receives the offset each :class:`Entry` begins at. The record
-    of the files' digests (:func:`_digests`) is no entry: it is checked here, against the files
-    whose inode or change time moved (:func:`_check_contents`). The data classes of
-    ``modules`` (the audit's own metrics' modules) may be read back too
-    (:mod:`halluscope.journal_safety`)."""
+    complete entry; ``offsets`` receives the offset each :class:`Entry` begins at. All of them
+    in memory: for a look at a journal (tests, a person); an audit's resume streams it
+    (:class:`Journal`, :func:`scan_journal`)."""
     entries: list[Any] = []
+
+    def keep(start: int, item: Any) -> None:
+        if isinstance(item, ChunkEntry) and entries and isinstance(entries[-1], ChunkEntry):
+            entries[-1] = replace(entries[-1], state=None)      # (one state held at a time)
+        entries.append(item)
+        if offsets is not None and isinstance(item, (Entry, ChunkEntry)):
+            offsets.append(start)
+    return entries, scan_journal(path, header, keep, modules)
+
+
+def scan_journal(path: Path, header: dict[str, Any], keep: Callable[[int, Any], None],
+                 modules: frozenset[str] = frozenset()) -> int:
+    """Read the journal at ``path`` through once, handing each complete entry and the offset
+    it begins at to ``keep`` (which holds what it needs: an audit's resume keeps a count of
+    the lines, never their outcomes), and return the byte offset just after the last complete
+    entry (a half-written last one, from a kill, is cut off there). The header must match
+    ``header``; the record of the files' digests (:func:`_digests`) is no entry: it is checked
+    here, against the files whose inode or change time moved (:func:`_check_contents`). The
+    data classes of ``modules`` (the audit's own metrics' modules) may be read back too
+    (:mod:`halluscope.journal_safety`)."""
     with open(path, "rb") as fh:
+        found = _checked_header(fh, path, header)
+        good, digests, outcomes = fh.tell(), {}, False
+        for start, end, item in journal_items(fh, path, modules):
+            good = end
+            if isinstance(item, dict) and "sha256" in item:
+                digests = item["sha256"]    # (the last: a resume of none writes them anew)
+                continue
+            outcomes = outcomes or isinstance(item, (Entry, ChunkEntry))
+            keep(start, item)
+    if outcomes:    # (without any, the resume is a fresh run whose digests are recorded then)
+        _check_contents(path, found, header, digests)
+    return good
+
+
+def _checked_header(fh: Any, path: Path, header: dict[str, Any]) -> dict[str, Any]:
+    """The journal's header, read from ``fh``: a :class:`ConfigError` naming what differs
+    when it is not ``header`` (another version or code, other inputs or options)."""
+    try:
+        found = _load(fh, path)
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an empty or cut header: nothing to resume
+        raise _NoHeader(f"{exc}") from None
+    upgraded = _version_change(found, header)
+    if upgraded:
+        raise ConfigError(f"{path}: cannot resume: {upgraded}; its outcomes and this "
+                          f"version's would be mixed in one result: run without --resume "
+                          f"to start afresh")
+    if _comparable(found) != _comparable(header):
+        raise ConfigError(
+            f"{path}: cannot resume: the journal was written for other inputs, options "
+            f"or companion files ({_difference(found, header)}); run without --resume to "
+            f"start again")
+    return found
+
+
+def journal_items(fh: Any, path: Path, modules: frozenset[str] = frozenset()
+                  ) -> Iterator[tuple[int, int, Any]]:
+    """``(start, end, item)`` of each complete pickle in ``fh`` from where it stands, one at
+    a time; ends at the end of the file or at a half-written entry (from a kill)."""
+    good = fh.tell()
+    while True:
         try:
-            found = _load(fh, path)
+            item = _load(fh, path, modules)
+        except EOFError:
+            return
         except ConfigError:
             raise
-        except Exception as exc:  # noqa: BLE001 - an empty or cut header: nothing to resume
-            raise _NoHeader(f"{exc}") from None
-        upgraded = _version_change(found, header)
-        if upgraded:
-            raise ConfigError(f"{path}: cannot resume: {upgraded}; its outcomes and this "
-                              f"version's would be mixed in one result: run without --resume "
-                              f"to start afresh")
-        if _comparable(found) != _comparable(header):
-            raise ConfigError(
-                f"{path}: cannot resume: the journal was written for other inputs, options "
-                f"or companion files ({_difference(found, header)}); run without --resume to "
-                f"start again")
-        good = fh.tell()
-        digests: dict[str, Any] = {}
-        while True:
-            try:
-                item = _load(fh, path, modules)
-                if isinstance(item, dict) and "sha256" in item:
-                    digests = item["sha256"]    # (the last: a resume of none writes them anew)
-                    good = fh.tell()
-                    continue
-                if isinstance(item, ChunkEntry) and entries and \
-                        isinstance(entries[-1], ChunkEntry):    # (one state held at a time)
-                    entries[-1] = replace(entries[-1], state=None)
-                entries.append(item)
-                if offsets is not None and isinstance(item, (Entry, ChunkEntry)):
-                    offsets.append(good)
-            except EOFError:
-                break
-            except ConfigError:
-                raise
-            except Exception:  # noqa: BLE001 - a half-written entry from a kill
-                log.info("%s: cutting a half-written entry at byte %d", path, good)
-                break
-            good = fh.tell()
-    _check_contents(path, found, header, entries, digests)
-    return entries, good
+        except Exception:  # noqa: BLE001 - a half-written entry from a kill
+            log.info("%s: cutting a half-written entry at byte %d", path, good)
+            return
+        end = fh.tell()
+        yield good, end, item
+        good = end
 
 
 def _check_contents(path: Path, found: dict[str, Any], header: dict[str, Any],
-                    entries: list[Any], digests: dict[str, Any]) -> None:
+                    digests: dict[str, Any]) -> None:
     """A :class:`ConfigError` naming the inputs and companion files whose content changed
-    (:func:`_content_changes`) when the journal has outcomes to replay (without any, the
-    resume is a fresh run whose digests are recorded then)."""
-    if not any(isinstance(e, (Entry, ChunkEntry)) for e in entries):
-        return
+    (:func:`_content_changes`), for a journal with outcomes to replay."""
     changed = _content_changes(found, header, digests)
     if changed:
         raise ConfigError(
@@ -410,7 +432,12 @@ class _NoHeader(Exception):
 class Journal:
     """Appends one entry per input line; flushed every :data:`FLUSH_EVERY` entries, and when
     the last flush is :data:`FLUSH_SECONDS` old. The header is on disk at once; the files'
-    digests (:func:`_digests`) follow with the first entry, or when the journal closes."""
+    digests (:func:`_digests`) follow with the first entry, or when the journal closes.
+
+    Resumed, it holds how many lines were journaled (:attr:`lines`) and where the first one
+    begins, not their entries: :meth:`replayed` reads them back from the file one at a time,
+    so a resume's memory does not grow with the journal (a 100,000-line journal held ~475 MiB
+    of outcomes, files' stamps and digests)."""
 
     _due: dict[str, Any] | None = None      # the header whose digests are still to be written
 
@@ -418,16 +445,16 @@ class Journal:
                  modules: frozenset[str] = frozenset()):
         self.path = path
         self.modules = modules
-        self.replay: list[Entry] = []   # each journaled line's outcomes and files' stamps
+        self.lines = 0                  # journaled lines (Entry) that a resume replays
         self.chunks: list[ChunkEntry] = []  # or each chunk scored as columns (not both)
-        self._offsets: list[int] = []   # where each one begins in the file (for cut)
+        self._lines_at: int | None = None   # where the first line's entry begins
+        self._chunks_at: int | None = None  # where the first chunk's entry begins
+        self._replaying: tuple[int, int] | None = None  # (line, offset) replayed (for cut)
         good = None
         if resume and path.is_file():
             try:
-                entries, good = read_journal(path, header, self._offsets, modules)
-                self.replay = [e for e in entries if isinstance(e, Entry)]
-                self.chunks = [e for e in entries if isinstance(e, ChunkEntry)]
-                if self.replay and self.chunks:     # (never written so: cut before either)
+                good = scan_journal(path, header, self._keep, modules)
+                if self.lines and self.chunks:      # (never written so: cut before either)
                     raise ConfigError(f"{path}: cannot resume: the journal holds lines and "
                                       f"chunks both; run without --resume to start again")
             except _NoHeader as exc:
@@ -436,21 +463,61 @@ class Journal:
                             "beginning", path.parent, exc)
         elif resume:
             log.warning("--resume: no journal in %s; starting from the beginning", path.parent)
+        self._open(header, good)
+        self._unflushed = 0
+        self._flushed_at = time.monotonic()
+        self.written = self.lines
+
+    def _keep(self, start: int, item: Any) -> None:
+        """What a resume keeps of an entry read back (:func:`scan_journal`): a line is
+        counted, a chunk kept (only the last one's state: one state held at a time)."""
+        if isinstance(item, Entry):
+            if self._lines_at is None:
+                self._lines_at = start
+            self.lines += 1
+        elif isinstance(item, ChunkEntry):
+            if self._chunks_at is None:
+                self._chunks_at = start
+            if self.chunks:
+                self.chunks[-1] = replace(self.chunks[-1], state=None)
+            self.chunks.append(item)
+
+    def _open(self, header: dict[str, Any], good: int | None) -> None:
+        """Open the file to append after the ``good`` bytes read back, or anew."""
         if good is not None:
-            self.fh = open(path, "r+b")
+            self.fh = open(self.path, "r+b")
             self.fh.truncate(good)
             self.fh.seek(good)
-            log.info("resuming: %d input lines already scored", len(self.replay))
-            if not self.replay and not self.chunks:     # (killed before its first entry)
+            log.info("resuming: %d input lines already scored", self.lines)
+            if not self.lines and not self.chunks:     # (killed before its first entry)
                 self._due = header
         else:
-            self.fh = open(path, "wb")
+            self.fh = open(self.path, "wb")
             pickle.dump(header, self.fh)
             self.fh.flush()         # a kill from here on leaves a journal that resumes
             self._due = header
-        self._unflushed = 0
-        self._flushed_at = time.monotonic()
-        self.written = len(self.replay)
+
+    def replayed(self) -> Iterator[Entry]:
+        """The journaled lines' entries, in order, read back from the file one at a time
+        (the first :attr:`lines`; :meth:`cut` ends them)."""
+        if not self.lines:
+            return
+        with open(self.path, "rb") as fh:
+            fh.seek(self._lines_at)
+            k = 0
+            for start, _, item in journal_items(fh, self.path, self.modules):
+                if not isinstance(item, Entry):
+                    continue
+                self._replaying = (k, start)
+                yield item
+                k += 1
+                if k >= self.lines:
+                    break
+            self._replaying = None
+        if k < self.lines:      # (read through once already: changed since, by no audit)
+            raise ConfigError(f"{self.path}: cannot resume: the journal held {self.lines:,} "
+                              f"lines when it was opened and {k:,} now; run without --resume "
+                              f"to start again")
 
     def append(self, outcomes: Any, judges: Any = (), files: tuple = (),
                line: str = "") -> None:
@@ -473,7 +540,8 @@ class Journal:
     def append_chunk(self, entry: ChunkEntry) -> None:
         """Journal a chunk scored as columns (flushed at once: a chunk is seconds of work)."""
         self._write_digests()
-        self._offsets.append(self.fh.tell())
+        if self._chunks_at is None:
+            self._chunks_at = self.fh.tell()
         pickle.dump(entry, self.fh, protocol=pickle.HIGHEST_PROTOCOL)
         self.fh.flush()
         if self.chunks:         # (one state held at a time)
@@ -485,18 +553,21 @@ class Journal:
         scored line by line, and journaled so, from its first line)."""
         if self.chunks:
             self.fh.flush()
-            self.fh.truncate(self._offsets[0])
-            self.fh.seek(self._offsets[0])
-            self.chunks, self._offsets = [], []
+            self.fh.truncate(self._chunks_at)
+            self.fh.seek(self._chunks_at)
+            self.chunks, self._chunks_at = [], None
 
     def cut(self, k: int) -> None:
         """Forget the journaled lines from the ``k``-th on (counted from 0), their judge
-        counters with them: they are scored, and their calls counted, again."""
+        counters with them: they are scored, and their calls counted, again. Called while
+        :meth:`replayed` is at the ``k``-th line, which knows where its entry begins."""
+        if self._replaying is None or self._replaying[0] != k:
+            raise ValueError(f"cut({k}) outside the replay of line {k}")
+        at = self._replaying[1]
         self.fh.flush()
-        self.fh.truncate(self._offsets[k])
-        self.fh.seek(self._offsets[k])
-        del self.replay[k:], self._offsets[k:]
-        self.written = k
+        self.fh.truncate(at)
+        self.fh.seek(at)
+        self.lines = self.written = k
 
     def _write_digests(self) -> None:
         if self._due is not None:

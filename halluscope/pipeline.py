@@ -142,7 +142,7 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
     """Stream the inputs through the engine the config names into ``tmp_path``, with a
     progress journal in ``journal_dir`` under ``header`` (resumed with ``cfg.resume``)."""
     from halluscope.engines import runs_in_parent
-    from halluscope.journal import JOURNAL, Journal, resume_note
+    from halluscope.journal import JOURNAL, Journal
     pairs = [(ref, m) for ref, m in zip(cfg.metrics, metric_objs) if not runs_in_parent(m)]
     built = [m for _, m in pairs]
     names = [portable_reference(ref) for ref, _ in pairs]   # what a worker builds them from
@@ -165,7 +165,7 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
         from halluscope.column_journal import open_items
         with open_items(tmp_path, tmp_path.with_suffix(""), journal) as sink:
             tally = None
-            if records is None and not (journal is not None and journal.replay):
+            if records is None and not (journal is not None and journal.lines):
                 tally = score_columns(paths, cfg, metric_objs, sink, on_progress=on_progress,
                                       total=total, finish=FinishScreen(complete_only(cfg)),
                                       journal=journal)
@@ -188,8 +188,8 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
                                    "workers": getattr(engine, "workers", None) or 1}
                 if hasattr(engine, "report"):
                     tally.execution[engine.name] = engine.report()
-                if journal is not None and journal.replay:
-                    tally.execution["resumed"] = resume_note(len(journal.replay))
+                if tally.resumed is not None:
+                    tally.execution["resumed"] = tally.resumed
             tally.execution["workers_from"] = why
     except RecordError:
         if cfg.strict:      # a strict stop is no interruption: no part files to resume from

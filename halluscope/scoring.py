@@ -8,6 +8,7 @@ columns, where the metric can (POPE). Both give the same items, tallies and metr
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import json
@@ -71,6 +72,9 @@ class StreamTally:
             written (the columnar path, into a UTF-8 file), else ``None``.
         finish: The answers' finish reasons that are not ``complete``, counted
             (:meth:`~halluscope.finish_reasons.FinishScreen.counts`; the run sheet's counts).
+        resumed: A resumed record-by-record pass's lines taken from the journal and scored
+            after the resume, with the judge calls of each (:class:`ResumeCounts`), else
+            ``None``.
     """
 
     items: int = 0
@@ -83,6 +87,7 @@ class StreamTally:
     execution: dict[str, Any] = field(default_factory=dict)
     items_sha256: str | None = None
     finish: dict[str, Any] = field(default_factory=dict)
+    resumed: dict[str, Any] | None = None
 
     def unscored(self, metrics: Iterable[Metric]) -> dict[str, list[str]]:
         """For every metric that scored no record: why, per cause, counted
@@ -246,6 +251,50 @@ def _other_uses_failed(name: str, info: dict[str, Any]) -> list[str]:
     return lines
 
 
+class ResumeCounts:
+    """What a resumed record-by-record pass took from the journal and what it scored after
+    the resume: its lines, and the judge calls of each part (their ``calls`` and, of them,
+    ``cached``: answered from the response cache), per metric holding a judge (``names``: the
+    names of the metrics whose judge counters the engine takes, by index)."""
+
+    def __init__(self, names: list[str]):
+        self.names = names
+        self.lines = {True: 0, False: 0}                # replayed? -> lines
+        self.judges: dict[bool, dict[int, Any]] = {True: {}, False: {}}
+
+    def add(self, replayed: bool, judges: Any) -> None:
+        """Count a line, taken from the journal (``replayed``) or scored, and its calls."""
+        self.lines[replayed] += 1
+        part = self.judges[replayed]
+        for i, stats in judges or ():
+            if hasattr(stats, "merge"):
+                part.setdefault(i, type(stats)()).merge(stats)
+
+    def _calls(self, replayed: bool) -> dict[str, Any]:
+        return {self.names[i] if i < len(self.names) else str(i):
+                {use: {"calls": u.calls, "cached": u.cached}
+                 for use, u in sorted(stats.uses.items())}
+                for i, stats in sorted(self.judges[replayed].items())}
+
+    def note(self) -> dict[str, Any]:
+        """The run sheet's ``execution.resumed``."""
+        out: dict[str, Any] = {"lines_from_the_journal": self.lines[True],
+                               "lines_scored_after_the_resume": self.lines[False]}
+        if self.judges[True] or self.judges[False]:
+            out["judge_calls"] = {"from_the_journal": self._calls(True),
+                                  "after_the_resume": self._calls(False)}
+        out["judge_counters"] = (
+            "the calls of the lines taken from the journal as journaled with each line "
+            "(judge_calls.from_the_journal), and those of the lines scored after the resume as "
+            "made (judge_calls.after_the_resume): each line counted once, as in an "
+            "uninterrupted run. The lines whose calls the stopped run had made but not "
+            "journaled (a stop inside a batch whose judge questions were asked ahead, up to 64 "
+            "lines) were asked again: where the cache folder is the same they were answered "
+            "from the response cache and are counted as cached after the resume, where an "
+            "uninterrupted run counted them as calls the server answered")
+        return out
+
+
 def _cause(err: RecordError) -> str:
     return f"field '{err.location.field}': {err.message}" if err.location.field else err.message
 
@@ -276,11 +325,15 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
         raise ValueError("a journal counts its lines from the first: no tally to go on with")
     secrets = known_secrets()      # a model's text that quotes one is redacted in the items
     files = _stamper() if journal is not None else None
-    for rec, outcomes, judges in _outcomes(stream, engine, journal, files):
+    resumed = ResumeCounts([m.name for m in remote]) if journal is not None and \
+        journal.lines else None
+    for rec, outcomes, judges, replayed in _outcomes(stream, engine, journal, files):
         tally.items += 1
         if judges:
             fold_judge_stats(remote, judges)
-        if journal is not None and tally.items > len(journal.replay):
+        if resumed is not None:
+            resumed.add(replayed, judges)
+        if journal is not None and not replayed:
             journal.append(outcomes, judges, files(rec), line_digest(rec))
         if isinstance(rec, RecordError):
             if strict:
@@ -301,35 +354,46 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
         sink.write(line + "\n")
         if on_progress is not None:
             on_progress(Progress(tally.items, total, len(tally.problems)))
+    if resumed is not None:
+        tally.resumed = resumed.note()
     return tally
 
 
-def _outcomes(stream: Iterable[Any], engine, journal, files) -> Iterator[tuple[Any, Any, Any]]:
-    """``(record, outcomes, judge counters)`` in input order: replayed from a journal, then
-    from the engine.
+def _outcomes(stream: Iterable[Any], engine, journal, files
+              ) -> Iterator[tuple[Any, Any, Any, bool]]:
+    """``(record, outcomes, judge counters, replayed)`` in input order: replayed from a
+    journal (read back one entry at a time: :meth:`~halluscope.journal.Journal.replayed`),
+    then from the engine.
     A journaled record whose files changed since ends the replay: it and the rest are scored.
     A line read otherwise than it was journaled (:func:`~halluscope.journal.line_digest`)
     refuses the resume."""
     it = iter(stream)
-    for k, entry in enumerate(journal.replay if journal is not None else ()):
-        rec = next(it, None)
-        if rec is None:
-            raise ConfigError("cannot resume: the inputs have fewer lines than the journal")
-        if entry.line != line_digest(rec):
-            raise ConfigError(f"{journal.path}: cannot resume: {_where(rec)} is not what the "
-                              f"journal scored at that line: the inputs changed since the "
-                              f"interrupted run (their size and modification time did not); run "
-                              f"without --resume to start again")
-        if entry.files != files(rec):
-            log.warning("--resume: %s names a file that changed since it was scored (%s); "
-                        "scoring it and the %d journaled lines after it again",
-                        _where(rec), _changed(entry.files, files(rec)),
-                        len(journal.replay) - k - 1)
-            journal.cut(k)
-            yield from engine.run(itertools.chain([rec], it))
-            return
-        yield rec, entry.outcomes, entry.judges
-    yield from engine.run(it)
+    with contextlib.closing(journal.replayed() if journal is not None else _nothing()) as replay:
+        for k, entry in enumerate(replay):
+            rec = next(it, None)
+            if rec is None:
+                raise ConfigError("cannot resume: the inputs have fewer lines than the journal")
+            if entry.line != line_digest(rec):
+                raise ConfigError(f"{journal.path}: cannot resume: {_where(rec)} is not what the "
+                                  f"journal scored at that line: the inputs changed since the "
+                                  f"interrupted run (their size and modification time did not); "
+                                  f"run without --resume to start again")
+            if entry.files != files(rec):
+                log.warning("--resume: %s names a file that changed since it was scored (%s); "
+                            "scoring it and the %d journaled lines after it again",
+                            _where(rec), _changed(entry.files, files(rec)),
+                            journal.lines - k - 1)
+                journal.cut(k)
+                it = itertools.chain([rec], it)
+                break
+            yield rec, entry.outcomes, entry.judges, True
+    for rec, outcomes, judges in engine.run(it):
+        yield rec, outcomes, judges, False
+
+
+def _nothing() -> Iterator[Any]:
+    """An empty generator (one that can be closed)."""
+    yield from ()
 
 
 def _stamper() -> Callable[[Any], tuple]:

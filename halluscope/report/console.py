@@ -367,7 +367,7 @@ def render_summary(result: AuditResult, console: Console, *,
         console.print(metrics_table(result))
     else:
         console.print(Text("No metrics ran.", style="dim"))
-    for line in judge_lines(result):
+    for line in judge_lines(result) + resumed_lines(result):
         console.print(line)
 
     files = output_files(result, out_dir)
@@ -424,6 +424,31 @@ def judge_lines(result: Any) -> list[Text]:
     return lines
 
 
+def resumed_lines(result: Any) -> list[Text]:
+    """A line for an audit that resumed an interrupted one (the run sheet's
+    ``execution.resumed``): the lines taken from the journal, those scored after the resume,
+    and the judge calls of each part with their cache hits, so that the lines whose questions
+    the stopped run had asked are not taken for a cache this run found."""
+    note = ((getattr(result, "runsheet", None) or {}).get("execution") or {}).get("resumed")
+    if not isinstance(note, Mapping) or not isinstance(note.get("lines_from_the_journal"), int):
+        return []
+    text = f"resumed: {note['lines_from_the_journal']:,} lines taken from the journal"
+    if isinstance(note.get("chunks_from_the_journal"), int):
+        text += f" ({note['chunks_from_the_journal']:,} chunks scored as columns)"
+    if isinstance(note.get("lines_scored_after_the_resume"), int):
+        text += f", {note['lines_scored_after_the_resume']:,} scored after the resume"
+    parts = note.get("judge_calls")
+    if isinstance(parts, Mapping):
+        for part, said in (("from_the_journal", "from the journal"),
+                           ("after_the_resume", "after the resume")):
+            uses = [u for by_use in (parts.get(part) or {}).values() if isinstance(by_use, Mapping)
+                    for u in by_use.values() if isinstance(u, Mapping)]
+            calls = sum(u.get("calls") or 0 for u in uses)
+            cached = sum(u.get("cached") or 0 for u in uses)
+            text += f"; judge calls {said}: {calls:,} ({cached:,} from the response cache)"
+    return [Text(visible_controls(text), style="dim")]
+
+
 def _pin_status(judge: Mapping[str, Any]) -> tuple[str, str]:
     """Whether the model names the judge's server reported bear out its pin."""
     uses = ((judge.get("stats") or {}).get("uses") or {}).values()
@@ -471,4 +496,4 @@ def _variants(info: Any) -> str:
     return ", ".join(parts)
 
 
-__all__ = ["render_summary", "judge_lines", "metrics_table", "groups_table", "problems_table", "output_files"]
+__all__ = ["render_summary", "judge_lines", "resumed_lines", "metrics_table", "groups_table", "problems_table", "output_files"]

@@ -1,0 +1,63 @@
+"""Found by using the notebook API and the pytest plugin as their docs show them."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+
+import pytest
+
+from tests.test_pytest_plugin import CONFTEST, FAKE_METRIC, OUTPUTS, ROOT, write_jsonl
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    monkeypatch.delenv("HALLUSCOPE_OFFLINE", raising=False)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    pytester.makepyfile(fakehall_metric=FAKE_METRIC)
+    pytester.makeconftest(CONFTEST)
+    write_jsonl(pytester.path / "outputs.jsonl", OUTPUTS)
+    write_jsonl(pytester.path / "other.jsonl", OUTPUTS[:2])
+    pytester.makeini(textwrap.dedent("""
+        [pytest]
+        halluscope_outputs = outputs.jsonl
+        halluscope_metrics = fakehall_metric:FakeHallucination
+        addopts = -p no:asyncio
+    """))
+    pytester.syspathinsert()
+    return pytester
+
+
+def test_the_auditors_result_has_the_regression_check(project: pytest.Pytester):
+    """``halluscope_auditor.audit(...)`` (how a test gates a second model's outputs) gave a
+    result without ``assert_no_regression``: AttributeError 'NotebookResult' object has no
+    attribute 'assert_no_regression'."""
+    project.makepyfile(test_two=textwrap.dedent('''
+        def test_other_model(halluscope_auditor):
+            result = halluscope_auditor.audit("other.jsonl")
+            result.assert_below("fakehall.rate", 0.9)
+            result.assert_no_regression("fakehall.rate")
+
+        def test_memo(halluscope_auditor):
+            assert halluscope_auditor.audit("other.jsonl") is \\
+                halluscope_auditor.audit("other.jsonl")
+    '''))
+    result = project.runpytest("--halluscope-update-baseline")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*fakehall.rate recorded 0.2000 into the baseline*"])
+    result = project.runpytest()
+    result.assert_outcomes(passed=2)
+    result.stdout.no_fnmatch_line("*AttributeError*")
+
+
+def test_the_items_of_a_result_say_what_they_are(tmp_path):
+    """A notebook showed ``result.items`` as ``<halluscope.result.Items object at 0x...>``."""
+    import halluscope
+    result = halluscope.audit(records=[{"id": "a", "task": "yes-no", "response": "Yes",
+                                        "label": "yes", "prompt": "Is there a cat?"}],
+                              metrics="pope", n_boot=0)
+    shown = repr(result.items)
+    assert "1 item(s)" in shown and "items.jsonl" in shown and " at 0x" not in shown

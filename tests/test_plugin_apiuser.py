@@ -61,3 +61,19 @@ def test_the_items_of_a_result_say_what_they_are(tmp_path):
                               metrics="pope", n_boot=0)
     shown = repr(result.items)
     assert "1 item(s)" in shown and "items.jsonl" in shown and " at 0x" not in shown
+
+
+def test_answers_without_their_questions_beside_a_question_file_say_to_name_pope(tmp_path):
+    """``audit("answers.jsonl", questions="q.jsonl")`` on answers that carry only
+    ``question_id`` and ``answer`` said "pass --metric, and ... --questions for pope": the
+    question file it asked for had been given."""
+    import halluscope
+    from halluscope.errors import ConfigError
+    questions = write_jsonl(tmp_path / "q.jsonl", [
+        {"question_id": 1, "image": "x.jpg", "text": "Is there a cat?", "label": "yes"}])
+    answers = write_jsonl(tmp_path / "a.jsonl", [{"question_id": 1, "answer": "yes"}])
+    with pytest.raises(ConfigError, match="a question file was given.*--metric pope") as err:
+        halluscope.audit(answers, questions=questions)
+    assert "--questions for pope" not in str(err.value)
+    result = halluscope.audit(answers, questions=questions, metrics="pope", n_boot=0)
+    assert result.summary["pope.accuracy"] == 1.0

@@ -77,3 +77,18 @@ def test_answers_without_their_questions_beside_a_question_file_say_to_name_pope
     assert "--questions for pope" not in str(err.value)
     result = halluscope.audit(answers, questions=questions, metrics="pope", n_boot=0)
     assert result.summary["pope.accuracy"] == 1.0
+
+
+def test_the_notebook_view_says_where_the_bad_records_are(tmp_path):
+    """The HTML summary said "2 bad record(s); see .errors" and named no file or line."""
+    import halluscope
+    rows = [{"id": f"q{i}", "task": "yes-no", "prompt": "Is there a cat?", "label": "yes",
+             "response": "Yes"} for i in range(3)]
+    path = write_jsonl(tmp_path / "answers.jsonl", rows)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write('{"id": "broken", "task": "yes-no"\n')
+        fh.write('{"id": "silent", "task": "yes-no", "prompt": "Is there a cat?"}\n')
+    shown = halluscope.audit(path, metrics="pope", n_boot=0)._repr_html_()
+    assert "2 bad record(s)" in shown
+    assert f"{path}:4</code>: invalid JSON" in shown
+    assert f"{path}:5</code>: field <code>response</code>" in shown

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 
 import pytest
@@ -92,3 +93,21 @@ def test_the_notebook_view_says_where_the_bad_records_are(tmp_path):
     assert "2 bad record(s)" in shown
     assert f"{path}:4</code>: invalid JSON" in shown
     assert f"{path}:5</code>: field <code>response</code>" in shown
+
+
+def test_a_command_line_flag_passed_by_its_name_says_its_python_spelling():
+    """README: audit() takes every option the CLI does; ``offline=True``,
+    ``complete_only=True`` or ``bootstrap=100`` were refused naming no way to give them."""
+    import halluscope
+    from halluscope.errors import UnknownNameError
+    records = [{"id": "a", "task": "yes-no", "prompt": "Is there a cat?", "label": "yes",
+                "response": "Yes"}]
+    for given, said in ((dict(offline=True), "options={'offline': ...}"),
+                        (dict(complete_only=True), "options={'complete_only': ...}"),
+                        (dict(detector_threshold="0.5,0.3"), "'detector_present': P"),
+                        (dict(bootstrap=100), "n_boot=")):
+        with pytest.raises(UnknownNameError, match=re.escape(said)):
+            halluscope.audit(records=records, metrics="pope", **given)
+    result = halluscope.audit(records=records, metrics="pope", n_boot=0,
+                              options={"offline": True, "complete_only": True})
+    assert result.summary["pope.accuracy"] == 1.0

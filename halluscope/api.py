@@ -156,8 +156,7 @@ class NotebookResult(AuditResult):
                                                 if fmt_value(res.value) == "—" and why else "")
                 rows.append(f"<tr><td>{html.escape(name)}</td><td>{html.escape(stat)}</td>"
                             f"<td>{value}</td><td>{ci}</td><td>{res.n}</td></tr>")
-        errors = (f"<p>{len(self.errors)} bad record(s); see <code>.errors</code>.</p>"
-                  if self.errors else "")
+        errors = self._errors_html()
         if self.n_skipped:
             errors += f"<p>{self.n_skipped} not scored (no selected metric applies)</p>"
         errors += "".join(f"<p>{n} {html.escape(what)} ({html.escape(how)})</p>"
@@ -175,6 +174,24 @@ class NotebookResult(AuditResult):
                 "<th>value</th><th>CI</th><th>n</th></tr></thead><tbody>"
                 + "".join(rows) + f"</tbody></table><p>{len(self.items)} items</p>{errors}</div>")
 
+
+    def _errors_html(self, limit: int = 5) -> str:
+        """The bad records where they are (file:line, field, reason; identical problems on
+        one line, as the console shows them): the view said only "2 bad record(s)"."""
+        if not self.errors:
+            return ""
+        from halluscope.redact import redact_text
+        from halluscope.report.console import collapse_errors
+        groups = collapse_errors(self.errors)
+        rows = "".join(f"<li><code>{html.escape(where)}</code>: "
+                       + (f"field <code>{html.escape(str(err['field']))}</code>: "
+                          if err.get("field") else "")
+                       + f"{html.escape(redact_text(str(err.get('message') or '')))}</li>"
+                       for err, _, where in groups[:limit])
+        more = (f"<li>... and {len(groups) - limit:,} other problem(s)</li>"
+                if len(groups) > limit else "")
+        return (f"<p>{len(self.errors)} bad record(s); all in <code>.errors</code>:</p>"
+                f"<ul>{rows}{more}</ul>")
 
     def _partial_html(self) -> str:
         """The console's red PARTIAL line: inputs of a query run that did not finish, so the

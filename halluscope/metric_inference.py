@@ -101,10 +101,15 @@ def infer_from_sample(paths: list[Path], sample: InputSample, config: AuditConfi
     names = [name for _, name in sorted(ranked)]
     if not names:
         said = f"; {'; '.join(unknown)}" if unknown else ""
+        how = ("pass --metric, and the ground truth it needs (--gt-objects or "
+               "--coco-annotations for chair, --questions for pope)")
+        if config.questions:    # it asked for --questions, which had been given
+            how = ("a question file was given, but no record reads as a yes/no question (none "
+                   "has a 'label' or a yes/no 'prompt'/'question'): pass --metric pope "
+                   "(metrics='pope' in Python) to score the answers against it")
         raise ConfigError(
             f"cannot tell what to score in {', '.join(map(str, paths))} (tasks seen: "
-            f"{', '.join(sorted(sample.tasks)) or 'none'}{said}): pass --metric, and the ground "
-            f"truth it needs (--gt-objects or --coco-annotations for chair, --questions for pope)")
+            f"{', '.join(sorted(sample.tasks)) or 'none'}{said}): {how}")
     return tuple(names)
 
 

@@ -249,13 +249,26 @@ def _decided_nothing(summaries: dict[str, MetricSummary], unscored: dict[str, li
     return out
 
 
+#: Command-line flags whose Python spelling is not their name ("every option the CLI takes"
+#: was refused by name alone: ``offline=True`` said "unknown audit option(s): 'offline'").
+_CLI_SPELLINGS = {
+    **{k: f" (--{k.replace('_', '-')}: options={{{k!r}: ...}} in Python)"
+       for k in ("offline", "complete_only", "device", "region_iou", "box_format", "ocr")},
+    "detector_threshold": " (--detector-threshold P,A: options={'detector_present': P, "
+                          "'detector_absent': A} in Python)",
+    "bootstrap": " (--bootstrap: n_boot=... in Python)",
+    "format": " (--format: input_format=... in Python)",
+}
+
+
 def _check_option_names(options: dict[str, Any]) -> None:
     """An unknown audit option is a usage error that names the nearest known ones."""
     from halluscope.errors import UnknownNameError, suggest
     known = set(AuditConfig.model_fields)
     unknown = [k for k in options if k not in known]
     if unknown:
-        hints = "; ".join(f"{k!r}{suggest(k, known) or ''}" for k in unknown)
+        hints = "; ".join(f"{k!r}{_CLI_SPELLINGS.get(k) or suggest(k, known) or ''}"
+                          for k in unknown)
         raise UnknownNameError(f"unknown audit option(s): {hints} (options: "
                                f"{', '.join(sorted(known))})")
 

@@ -307,6 +307,10 @@ class Items:
     def __len__(self) -> int:
         return self._n
 
+    def __repr__(self) -> str:
+        """What a notebook shows for ``result.items`` (was ``<...Items object at 0x...>``)."""
+        return f"<Items: {self._n:,} item(s) in {self.path}; .head(n), [i], iterate>"
+
     def own_folder(self, folder: Path) -> None:
         """Delete ``folder`` (a temporary one holding ``items.jsonl``) once nothing reads
         these items any more: an audit without ``out`` left a folder behind every time."""

@@ -92,7 +92,8 @@ class Auditor:
     configured outputs (paths relative to the rootdir), ``records`` audits in-memory records,
     ``model`` answers prompts without responses through :mod:`halluscope.adapters` first, and
     ``overrides`` are :func:`halluscope.audit` options (``metrics``, ``confidence``,
-    ``n_boot``, ``gt_objects``, ... and ``offline``).
+    ``n_boot``, ``gt_objects``, ... and ``offline``). The result has the fixture's three
+    assertions (``assert_below``, ``assert_above``, ``assert_no_regression``).
     """
 
     def __init__(self, session: AuditSession):
@@ -186,6 +187,8 @@ class Auditor:
             note = " (offline mode: only cached model/judge answers are used)" if offline \
                 else ""
             fail_alone(f"halluscope audit failed{note}: {exc}")
+        # with the regression check too: it raised AttributeError on the auditor's result
+        result = gate_result(result, self.session)
         self._cache[key], self._given[key] = result, given
         shown = {k: v for k, v in overrides.items() if k not in ("inputs", "options")}
         if model is not None:

@@ -216,3 +216,19 @@ def test_groups_too_small_for_an_interval_come_after_those_with_one(tmp_path):
         "others, all in results.json" in text
     (tmp_path / "b").mkdir()
     assert "too few units" not in " ".join(render(build_result(tmp_path / "b")).split())
+
+
+def test_a_metric_that_scored_nothing_says_so_on_each_row(tmp_path):
+    """`--metric pope` on captions: pope's rows read "— too few units" (tp, fp: a bare "—"),
+    which reads as a small sample, not as a failed run; the reason was only below the table."""
+    result = build_result(tmp_path)
+    accuracy = MetricResult("accuracy", None, 0, True,
+                            ci_note="no interval: n=0 units, fewer than 10")
+    result.metrics["pope"] = MetricSummary("pope", {
+        "tp": _res("tp", None, 0, better=True), "accuracy": accuracy}, 0)
+    result.unscored = {"pope": ["0 of 7 records scored; 7 records: not a yes/no question"]}
+    text = render(result)
+    rows = [line for line in text.splitlines() if re.search(r"\b(tp|accuracy)\b", line)]
+    assert len(rows) == 2 and all("scored nothing" in row for row in rows)
+    assert "too few units" not in text
+    assert "pope scored nothing: 0 of 7 records scored" in text

@@ -88,10 +88,12 @@ def metrics_table(result: AuditResult) -> Table:
             if stat == "yes_ratio" and _finite(res.value):
                 from halluscope.report.decimals import fixed    # 0.5004 is not off by 0.000
                 label += f" (0.5 ideal: off by {fixed(abs(res.value - 0.5), 3)})"
+            # a metric that scored nothing says so on every row: "too few units" (or a blank)
+            # read as a small sample, not as a failed run
             table.add_row(_plain(name if first else ""), _plain(label),
                           _num(res.value),
-                          _ci(res.ci) or ("" if name in unscored else _why(res))
-                          or result_ci_label(res),
+                          _ci(res.ci) or ("scored nothing (below)" if name in unscored
+                                          else _why(res) or result_ci_label(res)),
                           _num(res.n))
             first = False
         if summary.results:

@@ -100,8 +100,9 @@ def environment():
                       finalize=_redacted)
     env.filters["num"] = fmt_value
     env.filters["ci"] = fmt_ci
-    from halluscope.report.itemview import SHOWN_CHARS
+    from halluscope.report.itemview import HIGHLIGHTS, SHOWN_CHARS
     env.globals["shown_chars"] = SHOWN_CHARS
+    env.globals["highlights"] = HIGHLIGHTS
     return env
 
 

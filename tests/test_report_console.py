@@ -232,3 +232,22 @@ def test_a_metric_that_scored_nothing_says_so_on_each_row(tmp_path):
     assert len(rows) == 2 and all("scored nothing" in row for row in rows)
     assert "too few units" not in text
     assert "pope scored nothing: 0 of 7 records scored" in text
+
+
+def test_at_60_columns_statistic_names_fold_and_are_never_cut(tmp_path):
+    """COLUMNS=60 cut the names a gate needs to "hallucination…", "fabricated_pa…"."""
+    result = build_result(tmp_path, n_errors=0, n_objects=0)
+    result.metrics["page"] = MetricSummary("page", {
+        name: _res(name, 0.25, 40) for name in ("citation_accuracy", "fabricated_page_rate")}, 1)
+    result.metrics["claims"] = MetricSummary("claims", {
+        "hallucination_rate": _res("hallucination_rate", 0.5, 99, None)}, 10)
+    console = Console(record=True, width=60)
+    render_summary(result, console)
+    lines = console.export_text().splitlines()
+    table = lines[:next(i for i, line in enumerate(lines) if line.startswith("By group"))]
+    assert not any("…" in line for line in table), "\n".join(table)
+    start = table[next(i for i, line in enumerate(table) if "statistic" in line)].index("statistic")
+    column = "".join(line[start:start + 30].split("  ")[0].strip() for line in table)
+    for name in ("citation_accuracy", "fabricated_page_rate", "hallucination_rate"):
+        assert name in column.replace(" ", ""), column
+    assert any(line.rstrip().endswith("99") for line in table)      # the n column is kept

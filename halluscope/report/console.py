@@ -73,7 +73,9 @@ def metrics_table(result: AuditResult) -> Table:
     table = Table(title="Metrics", box=box.SIMPLE_HEAVY, title_justify="left",
                   title_style="bold")
     table.add_column("metric", style="bold")
-    table.add_column("statistic")
+    # a statistic's name is what a gate names (claims.hallucination_rate@upper): at 60
+    # columns it was cut to "hallucination…", "fabricated_pa…"; it folds instead
+    table.add_column("statistic", overflow="fold")
     table.add_column("value", justify="right", style="cyan")
     table.add_column(f"{interval_level(result)} CI", justify="right", style="dim")
     table.add_column("n", justify="right", style="dim")

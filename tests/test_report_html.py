@@ -479,3 +479,14 @@ def test_empty_answers_a_metric_scored_are_in_the_report_with_its_rule(tmp_path)
     text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
     assert "empty answers scored by pope 2 of 5 read by the --pope-parser rule: original, " \
            "llava and opera read it as yes" in text
+
+
+def test_unbroken_text_wraps_in_prompts_ids_and_claim_cells():
+    """A prompt holding a base64 image (one 5,000-character token) widened the page: .prompt
+    had white-space: pre-wrap but nothing that breaks a word, nor had claim cells or ids."""
+    from halluscope.report.html import environment
+    css = re.sub(r"/\*.*?\*/", "", environment().get_template("_style.html").render(), flags=re.S)
+    wrapping = {sel.strip() for sels, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css)
+                if "overflow-wrap: anywhere" in body for sel in sels.split(",")}
+    for selector in (".prompt", ".response", ".claims-table td", ".item-head .iid", ".chip"):
+        assert selector in wrapping, selector

@@ -251,3 +251,18 @@ def test_at_60_columns_statistic_names_fold_and_are_never_cut(tmp_path):
     for name in ("citation_accuracy", "fabricated_page_rate", "hallucination_rate"):
         assert name in column.replace(" ", ""), column
     assert any(line.rstrip().endswith("99") for line in table)      # the n column is kept
+
+
+def test_with_bootstrap_0_the_interval_column_says_it_is_off(tmp_path):
+    """`--bootstrap 0` left the console's 95% CI column blank (report.html says "off
+    (--bootstrap 0)"): a blank reads as an interval missing for no reason."""
+    from types import SimpleNamespace
+    result = build_result(tmp_path, n_errors=0, n_objects=0)
+    result.metrics["chair"] = MetricSummary("chair", {
+        "chair_s": _res("chair_s", 0.25, 40), "mentions": _res("mentions", 120, 40)}, 40)
+    result.config = SimpleNamespace(n_boot=0)
+    lines = render(result).splitlines()
+    chair_s = next(line for line in lines if "chair_s" in line)
+    mentions = next(line for line in lines if "mentions" in line)
+    assert "off (--bootstrap 0)" in chair_s
+    assert "off" not in mentions                  # a count never has an interval

@@ -81,6 +81,8 @@ def metrics_table(result: AuditResult) -> Table:
     table.add_column("n", justify="right", style="dim")
     # a metric that scored nothing has its reasons printed once, below the table
     unscored = getattr(result, "unscored", None) or {}
+    # --bootstrap 0: a blank interval column says why, as the report's does
+    off = "off (--bootstrap 0)" if getattr(result.config, "n_boot", None) == 0 else ""
     for name, summary in result.metrics.items():
         first = True
         for stat, res in summary.results.items():
@@ -95,7 +97,8 @@ def metrics_table(result: AuditResult) -> Table:
             table.add_row(_plain(name if first else ""), _plain(label),
                           _num(res.value),
                           _ci(res.ci) or ("scored nothing (below)" if name in unscored
-                                          else _why(res) or result_ci_label(res)),
+                                          else _why(res) or result_ci_label(res)
+                                          or (off if isinstance(res.value, float) else "")),
                           _num(res.n))
             first = False
         if summary.results:

@@ -266,3 +266,9 @@ def test_with_bootstrap_0_the_interval_column_says_it_is_off(tmp_path):
     mentions = next(line for line in lines if "mentions" in line)
     assert "off (--bootstrap 0)" in chair_s
     assert "off" not in mentions                  # a count never has an interval
+
+
+def test_one_bad_record_is_one_bad_record(tmp_path):
+    text = render(build_result(tmp_path, n_errors=1))
+    assert "1 items audited · 1 bad record ·" in text
+    assert "1 bad records" not in text and "Problems (1 bad record, left out" in text

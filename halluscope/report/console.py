@@ -265,10 +265,15 @@ def _where(err: Mapping[str, Any]) -> str:
     return f"{file or '<input>'}:{line}" if line is not None else str(file or "<input>")
 
 
+def _bad_records(n: int) -> str:
+    """``1 bad record``, ``2 bad records``."""
+    return f"{n:,} bad record{'' if n == 1 else 's'}"
+
+
 def problems_table(result: AuditResult, limit: int = MAX_PROBLEMS) -> Table | None:
     if not result.errors:
         return None
-    table = Table(title=f"Problems ({len(result.errors):,} bad records, left out of the metrics)",
+    table = Table(title=f"Problems ({_bad_records(len(result.errors))}, left out of the metrics)",
                   box=box.SIMPLE_HEAVY, title_justify="left", title_style="bold yellow")
     table.add_column("where", style="yellow", overflow="fold")
     table.add_column("n", justify="right")
@@ -352,7 +357,7 @@ def render_summary(result: AuditResult, console: Console, *,
     head.append(" items audited")
     if result.errors:
         head.append(" · ")
-        head.append(f"{len(result.errors):,} bad records", style="bold yellow")
+        head.append(_bad_records(len(result.errors)), style="bold yellow")
     skipped = getattr(result, "n_skipped", 0)
     if skipped:
         head.append(" · ")

@@ -82,7 +82,8 @@ def metrics_table(result: AuditResult) -> Table:
     # a metric that scored nothing has its reasons printed once, below the table
     unscored = getattr(result, "unscored", None) or {}
     # --bootstrap 0: a blank interval column says why, as the report's does
-    off = "off (--bootstrap 0)" if getattr(result.config, "n_boot", None) == 0 else ""
+    off = ("off (--bootstrap 0)" if getattr(getattr(result, "config", None), "n_boot", None) == 0
+           else "")
     for name, summary in result.metrics.items():
         first = True
         for stat, res in summary.results.items():

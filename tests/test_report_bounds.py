@@ -373,3 +373,14 @@ def test_highlights_share_one_budget_across_the_report():
     page = environment().get_template("_item.html").render(it=second)
     assert "30 highlights left out: this report highlights at most 100,000 spans in all " \
            "(every verdict is in the tables below and in items.jsonl)" in page
+
+
+def test_the_highlight_budget_keeps_the_first_marks_in_the_text_in_their_order():
+    from halluscope.report.highlight import Mark, spend_highlights
+    from halluscope.report.itemview import ImageStore
+    marks = [Mark(10, 14, "claim", "supported", "c"), Mark(0, 3, "mention", "hallucinated", "m"),
+             Mark(5, 8, "claim", "hallucinated", "d"), Mark(30_000, 30_004, "claim", "x")]
+    store = ImageStore(highlights_left=2)
+    assert spend_highlights(marks, store) == ([marks[1], marks[2]], 1)    # past 20,000: unshown
+    assert spend_highlights(marks, None) == (marks[:3], 0)
+    assert spend_highlights(marks, store) == ([], 3) and store.highlights_left == 0

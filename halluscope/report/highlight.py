@@ -131,10 +131,14 @@ HIGHLIGHTS = 100_000
 def spend_highlights(marks: list[Mark], budget: Any) -> tuple[list[Mark], int]:
     """The marks of the shown text that ``budget`` (an object with ``highlights_left``, the
     report's :class:`~halluscope.report.itemview.ImageStore`; ``None``: no budget) still has
-    room for, first in the text first, and how many shown marks it leaves out."""
-    shown = sorted((m for m in marks if m.start < SHOWN_CHARS), key=lambda m: (m.start, m.end))
+    room for, first in the text first (kept in their order: a tooltip lists its marks so), and
+    how many shown marks it leaves out."""
+    shown = [m for m in marks if m.start < SHOWN_CHARS]
     if budget is None:
         return shown, 0
     room = max(0, budget.highlights_left)
     budget.highlights_left = room - min(room, len(shown))
-    return shown[:room], max(0, len(shown) - room)
+    if len(shown) <= room:
+        return shown, 0
+    first = set(sorted(range(len(shown)), key=lambda i: (shown[i].start, shown[i].end))[:room])
+    return [m for i, m in enumerate(shown) if i in first], len(shown) - room

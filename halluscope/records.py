@@ -186,6 +186,15 @@ _KNOWN = {"id", "task", "image", "image_id", "prompt", "response", "label", "mod
           "model_answer"}
 
 
+def _quoted(value: Any) -> str:
+    """``value`` as an error quotes it, values under credential names redacted (a response
+    given as ``{"api_key": ...}`` put the key in every output that lists bad records)."""
+    if isinstance(value, (Mapping, list, tuple)):
+        from halluscope.redact import redact_mapping
+        value = redact_mapping(value)
+    return f"{value!r:.60}"
+
+
 def _string(value: Any, name: str, where: dict) -> str | None:
     if value is None:
         return None
@@ -193,7 +202,7 @@ def _string(value: Any, name: str, where: dict) -> str | None:
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool) and name.endswith("id"):
         return str(value)
-    raise RecordError(f"expected a string, got {type(value).__name__} {value!r:.60}",
+    raise RecordError(f"expected a string, got {type(value).__name__} {_quoted(value)}",
                       field=name, **where)
 
 
@@ -390,7 +399,7 @@ def _metadata_of(obj: dict[str, Any], label: str | None, vlmevalkit: bool,
         metadata.update(extra)
     elif extra is not None:      # a string or list here was dropped in silence
         raise RecordError(f"expected an object of further fields, got {type(extra).__name__} "
-                          f"{extra!r:.60}", field="metadata", **where)
+                          f"{_quoted(extra)}", field="metadata", **where)
     return metadata
 
 

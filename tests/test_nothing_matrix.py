@@ -258,7 +258,7 @@ def test_a_count_over_nothing_is_no_value_and_its_gate_fails(tmp_path):
         assert entry["value"] is None and entry["n"] == 0, entry
         assert "a count over no scored item" in entry["why_no_value"]
     assert "gate failed: pope.fp has no value" in text and "a count over no scored item" in text
-    assert "fp — 0" in text                        # the console shows no number
+    assert "fp — scored nothing (below) 0" in text     # the console shows no number
     import halluscope
     res = halluscope.audit(records=rows, metrics=["pope"], n_boot=0, write_report=False)
     assert res.summary["pope.fp"] is None

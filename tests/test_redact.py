@@ -215,3 +215,25 @@ def test_a_secret_variable_set_or_changed_after_a_redaction_is_still_redacted(mo
     assert redact_mapping({"note": "other-key-654321"}) == {"note": REDACTED}
     monkeypatch.delenv("LATER_API_KEY")
     assert "other-key-654321" not in known_secrets()
+
+
+def test_a_record_value_under_a_credential_name_quoted_in_an_error_is_redacted(tmp_path):
+    """A response given as {"api_key": ..., "text": ...} is a bad record; its message quoted the
+    dict, key and all, into items.jsonl, results.json and report.html."""
+    import json
+
+    import halluscope
+    secret = "Zq9secretVALUE77"
+    path = tmp_path / "o.jsonl"
+    rows = [{"id": "a", "image_id": 1, "response": {"api_key": secret, "text": "A cat."}},
+            {"id": "b", "image_id": 1, "response": "A cat.", "metadata": [{"token": secret}]},
+            {"id": "c", "image_id": 1, "response": "A cat."}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    gt = tmp_path / "gt.json"
+    gt.write_text(json.dumps({"1": ["cat"]}), encoding="utf-8")
+    result = halluscope.audit(path, metrics=["chair"], n_boot=0, out=tmp_path / "out",
+                              gt_objects=gt)
+    assert [e["line"] for e in result.errors] == [1, 2]
+    assert "'api_key': '<redacted>', 'text': 'A cat.'" in result.errors[0]["message"]
+    for name in ("items.jsonl", "results.json", "report.html"):
+        assert secret not in (tmp_path / "out" / name).read_text(encoding="utf-8"), name

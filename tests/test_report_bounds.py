@@ -324,3 +324,63 @@ def test_a_capped_group_table_keeps_the_groups_with_an_interval(tmp_path, monkey
             "<span class=\"mono\">results.json</span>; 6 of 7 groups over too few units for an interval: ranked "
             "after the others"
             in table)
+
+
+def _mention_dense_item(i: int, repeats: int) -> dict:
+    """A CHAIR item whose answer names an object every few characters, as items.jsonl has it."""
+    sentence = "A cup and a dog. "
+    response = sentence * repeats
+    mentioned, spans = [], []
+    for r in range(repeats):
+        base = r * len(sentence)
+        mentioned += [["cup", "cup"], ["dog", "dog"]]
+        spans += [[base + 2, base + 5], [base + 12, base + 15]]
+    return {"id": f"d{i}", "response": response,
+            "chair": {"mentioned": mentioned, "hallucinated": [["dog", "dog"]] * repeats,
+                      "gt": ["cup"], "spans": spans}}
+
+
+def test_a_mention_dense_answer_lists_a_bounded_number_of_chips_and_says_how_many_more():
+    """An answer of 90,000 characters naming an object every ten gave 9,000 CHAIR chips
+    (700 KB) under its response, although the response itself is cut at 20,000 characters."""
+    from halluscope.report.itemview import MAX_CHIPS, item_view
+    view = item_view(_mention_dense_item(0, 300), 0, ["chair"])
+    assert len(view["mentions"]["chips"]) == MAX_CHIPS
+    assert view["mentions"]["chips_more"] == 600 - MAX_CHIPS
+    assert view["mentions"]["chips_more_bad"] == 300 - MAX_CHIPS // 2
+    assert view["n_halluc"] == 300                   # the count is over every mention
+    from halluscope.report.html import environment
+    page = environment().get_template("_item.html").render(it=view)
+    assert page.count('class="chip ') == MAX_CHIPS
+    assert f"… and {600 - MAX_CHIPS} more mentions, {300 - MAX_CHIPS // 2} of them " \
+           f"hallucinated (all in items.jsonl)" in page
+
+
+def test_highlights_share_one_budget_across_the_report():
+    """300 answers of 20,000 characters, an object named every ten, made a 100 MB report.html
+    (two minutes to write): every mention a highlighted span with its tooltip, without limit."""
+    from halluscope.report.html import environment
+    from halluscope.report.itemview import ImageStore, item_view
+    store = ImageStore(highlights_left=50)
+    first = item_view(_mention_dense_item(0, 20), 0, ["chair"], store)   # 40 mentions
+    second = item_view(_mention_dense_item(1, 20), 1, ["chair"], store)
+    third = item_view(_mention_dense_item(2, 20), 2, ["chair"], store)
+    assert first["unhighlighted"] == 0 and second["unhighlighted"] == 30
+    assert third["unhighlighted"] == 40 and store.highlights_left == 0
+    assert sum(1 for s in second["segments"] if s["cls"]) == 10
+    assert "".join(s["text"] for s in third["segments"]) == third["response"]
+    assert item_view(_mention_dense_item(3, 20), 3, ["chair"])["unhighlighted"] == 0
+    page = environment().get_template("_item.html").render(it=second)
+    assert "30 highlights left out: this report highlights at most 100,000 spans in all " \
+           "(every verdict is in the tables below and in items.jsonl)" in page
+
+
+def test_the_highlight_budget_keeps_the_first_marks_in_the_text_in_their_order():
+    from halluscope.report.highlight import Mark, spend_highlights
+    from halluscope.report.itemview import ImageStore
+    marks = [Mark(10, 14, "claim", "supported", "c"), Mark(0, 3, "mention", "hallucinated", "m"),
+             Mark(5, 8, "claim", "hallucinated", "d"), Mark(30_000, 30_004, "claim", "x")]
+    store = ImageStore(highlights_left=2)
+    assert spend_highlights(marks, store) == ([marks[1], marks[2]], 1)    # past 20,000: unshown
+    assert spend_highlights(marks, None) == (marks[:3], 0)
+    assert spend_highlights(marks, store) == ([], 3) and store.highlights_left == 0

@@ -216,3 +216,59 @@ def test_groups_too_small_for_an_interval_come_after_those_with_one(tmp_path):
         "others, all in results.json" in text
     (tmp_path / "b").mkdir()
     assert "too few units" not in " ".join(render(build_result(tmp_path / "b")).split())
+
+
+def test_a_metric_that_scored_nothing_says_so_on_each_row(tmp_path):
+    """`--metric pope` on captions: pope's rows read "— too few units" (tp, fp: a bare "—"),
+    which reads as a small sample, not as a failed run; the reason was only below the table."""
+    result = build_result(tmp_path)
+    accuracy = MetricResult("accuracy", None, 0, True,
+                            ci_note="no interval: n=0 units, fewer than 10")
+    result.metrics["pope"] = MetricSummary("pope", {
+        "tp": _res("tp", None, 0, better=True), "accuracy": accuracy}, 0)
+    result.unscored = {"pope": ["0 of 7 records scored; 7 records: not a yes/no question"]}
+    text = render(result)
+    rows = [line for line in text.splitlines() if re.search(r"\b(tp|accuracy)\b", line)]
+    assert len(rows) == 2 and all("scored nothing" in row for row in rows)
+    assert "too few units" not in text
+    assert "pope scored nothing: 0 of 7 records scored" in text
+
+
+def test_at_60_columns_statistic_names_fold_and_are_never_cut(tmp_path):
+    """COLUMNS=60 cut the names a gate needs to "hallucination…", "fabricated_pa…"."""
+    result = build_result(tmp_path, n_errors=0, n_objects=0)
+    result.metrics["page"] = MetricSummary("page", {
+        name: _res(name, 0.25, 40) for name in ("citation_accuracy", "fabricated_page_rate")}, 1)
+    result.metrics["claims"] = MetricSummary("claims", {
+        "hallucination_rate": _res("hallucination_rate", 0.5, 99, None)}, 10)
+    console = Console(record=True, width=60)
+    render_summary(result, console)
+    lines = console.export_text().splitlines()
+    table = lines[:next(i for i, line in enumerate(lines) if line.startswith("By group"))]
+    assert not any("…" in line for line in table), "\n".join(table)
+    start = table[next(i for i, line in enumerate(table) if "statistic" in line)].index("statistic")
+    column = "".join(line[start:start + 30].split("  ")[0].strip() for line in table)
+    for name in ("citation_accuracy", "fabricated_page_rate", "hallucination_rate"):
+        assert name in column.replace(" ", ""), column
+    assert any(line.rstrip().endswith("99") for line in table)      # the n column is kept
+
+
+def test_with_bootstrap_0_the_interval_column_says_it_is_off(tmp_path):
+    """`--bootstrap 0` left the console's 95% CI column blank (report.html says "off
+    (--bootstrap 0)"): a blank reads as an interval missing for no reason."""
+    from types import SimpleNamespace
+    result = build_result(tmp_path, n_errors=0, n_objects=0)
+    result.metrics["chair"] = MetricSummary("chair", {
+        "chair_s": _res("chair_s", 0.25, 40), "mentions": _res("mentions", 120, 40)}, 40)
+    result.config = SimpleNamespace(n_boot=0)
+    lines = render(result).splitlines()
+    chair_s = next(line for line in lines if "chair_s" in line)
+    mentions = next(line for line in lines if "mentions" in line)
+    assert "off (--bootstrap 0)" in chair_s
+    assert "off" not in mentions                  # a count never has an interval
+
+
+def test_one_bad_record_is_one_bad_record(tmp_path):
+    text = render(build_result(tmp_path, n_errors=1))
+    assert "1 items audited · 1 bad record ·" in text
+    assert "1 bad records" not in text and "Problems (1 bad record, left out" in text

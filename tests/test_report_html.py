@@ -463,3 +463,30 @@ def test_a_metric_that_scored_nothing_is_named_in_the_report_with_its_reason(tmp
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
     assert "chair scored nothing : 0 of 4 records scored; 4 records: not a caption" in text
     assert "this audit failed" in text and "pope scored nothing" not in text
+
+
+def test_empty_answers_a_metric_scored_are_in_the_report_with_its_rule(tmp_path):
+    """POPE's original parser reads an empty answer as yes: a number the model did not give.
+    The run sheet counted them (counts.empty_answers_scored) and a log line said so, but
+    report.html, what a person reads, did not."""
+    import halluscope
+    path = tmp_path / "a.jsonl"
+    rows = [{"id": f"q{i}", "image": "a.jpg", "task": "yes-no", "label": "yes",
+             "prompt": "Is there a dog?", "response": "" if i < 2 else "Yes."} for i in range(5)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    halluscope.audit(path, metrics=["pope"], n_boot=0, out=tmp_path / "out")
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    assert "empty answers scored by pope 2 of 5 read by the --pope-parser rule: original, " \
+           "llava and opera read it as yes" in text
+
+
+def test_unbroken_text_wraps_in_prompts_ids_and_claim_cells():
+    """A prompt holding a base64 image (one 5,000-character token) widened the page: .prompt
+    had white-space: pre-wrap but nothing that breaks a word, nor had claim cells or ids."""
+    from halluscope.report.html import environment
+    css = re.sub(r"/\*.*?\*/", "", environment().get_template("_style.html").render(), flags=re.S)
+    wrapping = {sel.strip() for sels, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css)
+                if "overflow-wrap: anywhere" in body for sel in sels.split(",")}
+    for selector in (".prompt", ".response", ".claims-table td", ".item-head .iid", ".chip"):
+        assert selector in wrapping, selector

@@ -73,12 +73,17 @@ def metrics_table(result: AuditResult) -> Table:
     table = Table(title="Metrics", box=box.SIMPLE_HEAVY, title_justify="left",
                   title_style="bold")
     table.add_column("metric", style="bold")
-    table.add_column("statistic")
+    # a statistic's name is what a gate names (claims.hallucination_rate@upper): at 60
+    # columns it was cut to "hallucination…", "fabricated_pa…"; it folds instead
+    table.add_column("statistic", overflow="fold")
     table.add_column("value", justify="right", style="cyan")
     table.add_column(f"{interval_level(result)} CI", justify="right", style="dim")
     table.add_column("n", justify="right", style="dim")
     # a metric that scored nothing has its reasons printed once, below the table
     unscored = getattr(result, "unscored", None) or {}
+    # --bootstrap 0: a blank interval column says why, as the report's does
+    off = ("off (--bootstrap 0)" if getattr(getattr(result, "config", None), "n_boot", None) == 0
+           else "")
     for name, summary in result.metrics.items():
         first = True
         for stat, res in summary.results.items():
@@ -88,10 +93,13 @@ def metrics_table(result: AuditResult) -> Table:
             if stat == "yes_ratio" and _finite(res.value):
                 from halluscope.report.decimals import fixed    # 0.5004 is not off by 0.000
                 label += f" (0.5 ideal: off by {fixed(abs(res.value - 0.5), 3)})"
+            # a metric that scored nothing says so on every row: "too few units" (or a blank)
+            # read as a small sample, not as a failed run
             table.add_row(_plain(name if first else ""), _plain(label),
                           _num(res.value),
-                          _ci(res.ci) or ("" if name in unscored else _why(res))
-                          or result_ci_label(res),
+                          _ci(res.ci) or ("scored nothing (below)" if name in unscored
+                                          else _why(res) or result_ci_label(res)
+                                          or (off if isinstance(res.value, float) else "")),
                           _num(res.n))
             first = False
         if summary.results:
@@ -258,10 +266,15 @@ def _where(err: Mapping[str, Any]) -> str:
     return f"{file or '<input>'}:{line}" if line is not None else str(file or "<input>")
 
 
+def _bad_records(n: int) -> str:
+    """``1 bad record``, ``2 bad records``."""
+    return f"{n:,} bad record{'' if n == 1 else 's'}"
+
+
 def problems_table(result: AuditResult, limit: int = MAX_PROBLEMS) -> Table | None:
     if not result.errors:
         return None
-    table = Table(title=f"Problems ({len(result.errors):,} bad records, left out of the metrics)",
+    table = Table(title=f"Problems ({_bad_records(len(result.errors))}, left out of the metrics)",
                   box=box.SIMPLE_HEAVY, title_justify="left", title_style="bold yellow")
     table.add_column("where", style="yellow", overflow="fold")
     table.add_column("n", justify="right")
@@ -345,7 +358,7 @@ def render_summary(result: AuditResult, console: Console, *,
     head.append(" items audited")
     if result.errors:
         head.append(" · ")
-        head.append(f"{len(result.errors):,} bad records", style="bold yellow")
+        head.append(_bad_records(len(result.errors)), style="bold yellow")
     skipped = getattr(result, "n_skipped", 0)
     if skipped:
         head.append(" · ")

@@ -100,8 +100,9 @@ def environment():
                       finalize=_redacted)
     env.filters["num"] = fmt_value
     env.filters["ci"] = fmt_ci
-    from halluscope.report.itemview import SHOWN_CHARS
+    from halluscope.report.itemview import HIGHLIGHTS, SHOWN_CHARS
     env.globals["shown_chars"] = SHOWN_CHARS
+    env.globals["highlights"] = HIGHLIGHTS
     return env
 
 
@@ -236,6 +237,22 @@ def header(result: AuditResult) -> dict[str, Any]:
     }
 
 
+def empty_answers(result: AuditResult) -> list[dict[str, Any]]:
+    """Empty model answers each metric scored by its own rule (the run sheet's
+    ``counts.empty_answers_scored``), with that rule: POPE's original parser reads ``""`` as
+    yes, a number the model did not give; the report said nothing of it (only a log line)."""
+    from halluscope.metrics.base import declared
+    counts = (getattr(result, "runsheet", None) or {}).get("counts") or {}
+    scored = counts.get("scored") or {}
+    out = []
+    for name, n in sorted((counts.get("empty_answers_scored") or {}).items()):
+        if isinstance(n, int) and n > 0:
+            rule = getattr(declared(name), "empty_answer", "") or ""
+            out.append({"metric": str(name), "n": n, "scored": scored.get(name),
+                        "rule": str(rule) or "its own (see `halluscope metrics`)"})
+    return out
+
+
 def error_rows(result: AuditResult, limit: int = MAX_ERROR_ROWS) -> list[dict[str, str]]:
     rows = []
     for err in result.errors[:limit]:
@@ -332,6 +349,8 @@ def build_context(result: AuditResult, *, max_items: int = 500,
         "n_errors": len(result.errors),
         # answers cut at the token limit, withheld by a filter, of an unknown finish reason
         "finish": [{"n": n, "what": what, "how": how} for n, what, how in finish_facts(result)],
+        # empty model answers a metric scored by its rule for one (POPE's original: yes)
+        "empty": empty_answers(result),
         # a metric asked for that scored nothing fails the run: the report says so and why
         "unscored": {name: list(reasons) for name, reasons in result.unscored.items()},
         # inputs from a query run that did not finish: the numbers are over part of them

@@ -35,115 +35,17 @@ from halluscope.report.claimtext import number_text as _num
 from halluscope.report.claimtext import short_value as _short
 from halluscope.report.citations import (box_legend, item_boxes, page_citations,
                                          region_citations)
+# re-exported: the text segmentation lived here
+from halluscope.report.highlight import (HIGHLIGHTS, SEVERITY, SHOWN_CHARS, Mark,  # noqa: F401
+                                         segment_text, spend_highlights, truncate_segments)
+from halluscope.report.highlight import valid_span as _valid_span
 
 log = logging.getLogger(__name__)
 
-#: Severity of a verdict, for colouring a piece of text several claims cover.
-SEVERITY = {"hallucinated": 3, "unverifiable": 2, "supported": 1}
 MAX_SIDE = 480
 JPEG_QUALITY = 82
-#: Payload keys shown elsewhere (not repeated in an item's generic detail list).
-# -- text segmentation ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Mark:
-    """A highlighted span of a response.
-
-    Attributes:
-        start: First character (inclusive).
-        end: Last character (exclusive).
-        family: ``claim`` or ``mention`` (a CHAIR object mention).
-        status: ``supported`` | ``hallucinated`` | ``unverifiable``.
-        title: Tooltip text (plain text; escaped by the template).
-        ref: Anchor of the claim's detail row, for linking (``None`` for mentions).
-    """
-
-    start: int
-    end: int
-    family: str
-    status: str
-    title: str = ""
-    ref: str | None = None
-
-
-def _valid_span(span: Any, length: int) -> tuple[int, int] | None:
-    if not isinstance(span, (list, tuple)) or len(span) != 2:
-        return None
-    start, end = span
-    if isinstance(start, bool) or isinstance(end, bool):
-        return None
-    if not isinstance(start, (int, float)) or not isinstance(end, (int, float)):
-        return None
-    start, end = max(0, int(start)), min(length, int(end))
-    return (start, end) if start < end else None
-
-
-def segment_text(text: str, marks: Iterable[Mark]) -> list[dict[str, Any]]:
-    """Cut ``text`` at every mark boundary; each piece says which marks cover it.
-
-    Returns a list of ``{"text", "cls", "title", "refs"}`` dicts whose texts concatenate to
-    ``text``. ``cls`` holds CSS classes (``claim v-hallucinated``, ``mention m-supported``,
-    ``multi`` when several claims overlap), ``refs`` the claim anchors (space-separated).
-
-    One sweep over the sorted boundaries: O(n + k log k) for n characters and k marks (plus the
-    marks open at each piece), so a long response costs no more than reading it.
-    """
-    text = text or ""
-    marks = [m for m in marks if 0 <= m.start < m.end <= len(text)]
-    if not marks:
-        return [{"text": text, "cls": "", "title": "", "refs": ""}] if text else []
-    opening: dict[int, list[int]] = {}
-    closing: dict[int, list[int]] = {}
-    for i, m in enumerate(marks):
-        opening.setdefault(m.start, []).append(i)
-        closing.setdefault(m.end, []).append(i)
-    bounds = sorted({0, len(text), *opening, *closing})
-    active: set[int] = set()
-    out = []
-    for a, b in zip(bounds, bounds[1:]):
-        active.difference_update(closing.get(a, ()))
-        active.update(opening.get(a, ()))
-        out.append(_piece(text[a:b], [marks[i] for i in sorted(active)]))
-    return out
-
-
-def _piece(text: str, cover: list[Mark]) -> dict[str, Any]:
-    """One segment of :func:`segment_text`: its text and the classes of the marks covering it."""
-    classes = []
-    claims = [m for m in cover if m.family == "claim"]
-    mentions = [m for m in cover if m.family == "mention"]
-    if claims:
-        worst = max(claims, key=lambda m: SEVERITY.get(m.status, 0)).status
-        classes += ["claim", f"v-{worst}"]
-        if len(claims) > 1:
-            classes.append("multi")
-    if mentions:
-        worst = max(mentions, key=lambda m: SEVERITY.get(m.status, 0)).status
-        classes += ["mention", f"m-{worst}"]
-    return {
-        "text": text,
-        "cls": " ".join(classes),
-        "title": "\n".join(dict.fromkeys(m.title for m in cover if m.title)),
-        "refs": " ".join(m.ref for m in claims if m.ref),
-    }
-
-
-#: Characters of a response shown highlighted in report.html; the rest is behind a fold.
-SHOWN_CHARS = 20_000
-
-
-def truncate_segments(segments: list[dict[str, Any]], limit: int = SHOWN_CHARS
-                      ) -> tuple[list[dict[str, Any]], int]:
-    """The segments covering the first ``limit`` characters (the last one cut), and how many
-    characters were left out (0 when the text fits)."""
-    kept, used = [], 0
-    for seg in segments:
-        if used >= limit:
-            break
-        room = limit - used
-        kept.append(seg if len(seg["text"]) <= room else {**seg, "text": seg["text"][:room]})
-        used += len(kept[-1]["text"])
-    total = sum(len(seg["text"]) for seg in segments)
-    return kept, total - used
+#: Mentions an item lists as chips under its response (all are in items.jsonl).
+MAX_CHIPS = 100
 
 
 #: Characters of a long response in its "full response" fold, and in all folds of a report
@@ -361,6 +263,7 @@ class ImageStore:
     budget: int = 80_000_000
     text_budget: int = FOLDS_CHARS    # characters of long responses' folds (:func:`fold_text`)
     text_size: int = 0
+    highlights_left: int = HIGHLIGHTS  # spans the report may still highlight (spend_highlights)
     uris: dict[str, str] = field(default_factory=dict)
     _keys: dict[str, str | None] = field(default_factory=dict)
     size: int = 0
@@ -428,10 +331,15 @@ def _mentions_view(name: str, payload: Mapping[str, Any], length: int
     mentions = chair_mentions(payload)
     marks = chair_marks(mentions, length, name.upper())
     gt = payload.get("gt", payload.get("gt_words"))
+    # at most MAX_CHIPS chips: 9,000 mentions in one long answer were 700 KB of chips
+    n_bad = sum(1 for m in mentions if m["hallucinated"])
+    chips = mentions[:MAX_CHIPS]
     view = {"name": name, "title": name.upper(), "mentions": mentions, "spanned": bool(marks),
+            "chips": chips, "chips_more": len(mentions) - len(chips),
+            "chips_more_bad": n_bad - sum(1 for m in chips if m["hallucinated"]),
             "gt": [str(g) for g in gt] if isinstance(gt, list) else [],
             "details": _details({k: v for k, v in payload.items() if k not in ("gt", "gt_words")})}
-    return view, marks, sum(1 for m in mentions if m["hallucinated"])
+    return view, marks, n_bad
 
 
 def _yes_no_view(name: str, payload: Mapping[str, Any], item: Mapping[str, Any]
@@ -535,6 +443,7 @@ def item_view(item: Mapping[str, Any], index: int, metric_names: Iterable[str],
     regions = region_citations(item)
     pages = page_citations(item, images)
     image_ref, image_note, legend = _image_view(item, images)
+    marks, unhighlighted = spend_highlights(marks, images)
     shown, left_out = truncate_segments(segment_text(response, marks))
     full_text, full_left_out = fold_text(response, images) if left_out else ("", 0)
     error = item.get("error")
@@ -550,7 +459,7 @@ def item_view(item: Mapping[str, Any], index: int, metric_names: Iterable[str],
         "prompt": cut_text(str(item.get("prompt") or ""), SHOWN_CHARS,
                            "… (cut here; the whole prompt is in items.jsonl)"),
         "response": response, "has_response": isinstance(item.get("response"), str),
-        "segments": shown, "truncated": left_out,
+        "segments": shown, "truncated": left_out, "unhighlighted": unhighlighted,
         "full_text": full_text, "full_left_out": full_left_out,
         "claims": claims, "mentions": mentions, "yes_no": yes_no, "others": others,
         "n_halluc": n_halluc, "badges": badges, "error": str(error) if error else "",

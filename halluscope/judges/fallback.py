@@ -9,6 +9,9 @@
 * :func:`judge_yes_no` (``pope``): an answer the named parser maps to ``unknown`` goes to
   ``judge.classify_yes_no``; the item records ``judged: true`` and the judge's raw answer.
 
+:func:`claim_questions` and :func:`yes_no_question` say what each asks, for a chunk's questions
+to be asked ahead together (:meth:`Judge.ask_ahead <halluscope.judges.judge.Judge.ask_ahead>`).
+
 In offline mode a judge answer missing from the cache raises
 :class:`~halluscope.errors.CacheMiss`, here completed with the record's id.
 """

@@ -180,3 +180,53 @@ def test_splits_and_checks_asked_ahead_are_read_without_counting_and_counted_whe
         assert all(v.checker.startswith("judge-") for v in judged)
         assert len(server.requests) == 1 + len(claims) and not judge._held
         judge.close()
+
+
+class CountingFacts:
+    """An evidence source that knows nothing (every claim left to the judge) and counts how
+    often it is asked, as a detector's passes count its runs."""
+
+    name = "counting"
+
+    def __init__(self):
+        self.asked = 0
+
+    def facts(self, record, claims):
+        self.asked += 1
+        return None
+
+
+def test_facts_found_while_asking_ahead_are_gathered_once_per_record(tmp_path, monkeypatch):
+    """The facts gathered to work out a chunk's checks are the ones verification uses: an
+    evidence source (a detector) is asked once per record, as one call at a time asked it."""
+    from halluscope import verification_ahead
+    from halluscope.engines import LocalEngine
+    from halluscope.metrics.claims import ClaimsMetric
+    from halluscope.records import record_from_dict
+    prepare, prepared = verification_ahead._prepare, []
+
+    def counted(*args):
+        out = prepare(*args)
+        prepared.append(len(out[0]))
+        return out
+
+    monkeypatch.setattr(verification_ahead, "_prepare", counted)
+    write_inputs(tmp_path, 12)
+    lines = (tmp_path / "captions.jsonl").read_text().splitlines()
+    records = [record_from_dict(dict(json.loads(line), image=str(tmp_path / json.loads(line)[
+        "image"])), file="captions.jsonl", line=n) for n, line in enumerate(lines, 1)]
+    seen = {}
+    with FakeServer(latency=0.01, responder=judge_reply) as server:
+        for connections in (1, 4):
+            source = CountingFacts()
+            judge = load_judge("gpt-4o-2024-08-06", base_url=server.url,
+                               cache_dir=tmp_path / f"c{connections}",
+                               max_connections=connections)
+            metric = ClaimsMetric(providers=[source], judge=judge, n_boot=0)
+            scored = list(LocalEngine([metric]).run(records))
+            assert source.asked == len(records)
+            seen[connections] = [(o[0][0], o[0][1].top, o[0][1].payload) for _, o, _ in scored]
+            judge.close()
+    assert seen[4] == seen[1] and prepared == [len(records), len(records)]
+    assert any(c["checker"] == "judge-attribute" for _, top, _ in seen[1]
+               for c in top["claims"])

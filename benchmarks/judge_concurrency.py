@@ -60,7 +60,8 @@ def main(argv=None) -> int:
     ap.add_argument("--latency", type=float, default=0.05)
     ap.add_argument("--rows", type=int, default=240)
     ap.add_argument("--connections", type=int, nargs="+", default=[1, 4])
-    ap.add_argument("--metrics", nargs="+", default=["hallusionbench", "mmhal", "objhal"])
+    ap.add_argument("--metrics", nargs="+", default=["hallusionbench", "mmhal", "objhal", "pope",
+                                                     "claims", "claims_split"])
     ap.add_argument("--tree", type=Path, default=ROOT, help="the checkout whose code runs")
     ap.add_argument("--workers", type=int, default=0, help="--workers N (0: one process)")
     ap.add_argument("--compare", action="store_true")

@@ -153,7 +153,7 @@ class LocalEngine:
             # an offline cache miss inside the chunk loses none of the records before it (all
             # 64 were scored before the first was handed on, and --resume scored them again);
             # its judge counters taken with it (its judge question may have been asked ahead)
-            with judges_asked_ahead(chunk, self.metrics):
+            with judges_asked_ahead(chunk, self.metrics, ahead):
                 for rec in chunk:
                     if not isinstance(rec, Record):
                         yield rec, None, []

@@ -99,11 +99,27 @@ class Verifier:
                               f"{exc}{detail}", file=record.source.file,
                               line=record.source.line, field="response") from None
 
+    def _claims_and_facts(self, record: Record) -> tuple[list, list]:
+        """The record's claims and the facts about its image: those prepared while its judge
+        questions were asked ahead (:mod:`halluscope.verification_ahead`), else found now. A
+        judge's split is taken as ever (its call counted now), the facts prepared for the same
+        claims kept."""
+        prepared = _PREPARED.get(self.key, {}).pop(id(record), None)
+        if prepared is not None and self.decomposer is None:
+            claims, facts = prepared
+        else:
+            claims = self.split_record(record)
+            facts = prepared[1] if prepared is not None and prepared[0] == claims else None
+            if facts is None:
+                from halluscope.evidence.providers import gather_facts
+                facts = gather_facts(list(self.providers), record, claims) if claims else []
+        if isinstance(facts, Exception):    # what gathering them raised, as it raised it
+            raise facts
+        return claims, facts
+
     def verify(self, record: Record) -> VerifiedRecord:
         """Split, gather facts, check and (with a model judge) judge: the verified record."""
-        claims = self.split_record(record)
-        from halluscope.evidence.providers import gather_facts
-        facts = gather_facts(list(self.providers), record, claims) if claims else []
+        claims, facts = self._claims_and_facts(record)
         if claims and not facts and not record.image and record.image_id is None:
             # nothing to check its claims against: no image, and no annotation knows its id
             # (its claims came out unverifiable one by one, the record never listed)
@@ -126,6 +142,12 @@ class Verifier:
 
 _AHEAD: ContextVar[dict] = ContextVar("halluscope_claims_ahead", default={})
 """Verifier key -> response -> claims lists split ahead (:func:`claims_split_ahead`)."""
+
+_PREPARED: dict[tuple, dict[int, tuple]] = {}
+"""Verifier key -> id of a record -> (its claims, the facts about its image or the error
+gathering them raised), prepared while its judge questions were asked ahead
+(:mod:`halluscope.verification_ahead`): taken by :meth:`Verifier.verify`, and what no record
+took dropped after the batch."""
 
 
 @contextmanager

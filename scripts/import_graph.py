@@ -33,7 +33,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(rooms)) 
     ("claims", {"claims"}),
     ("evidence", {"evidence"}),
     ("checks", {"checks"}),
-    ("verification", {"verification"}),
+    ("verification", {"verification", "verification_ahead"}),
     ("metrics", {"metrics"}),
     ("result", {"result"}),
     ("audit pipeline", {"pipeline", "audit_inputs", "engine_choice", "scoring", "column_scoring", "column_journal", "engines", "threadlimits", "forkfiles", "stopping", "ray_engine", "readers", "finished",

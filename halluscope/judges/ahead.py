@@ -1,8 +1,10 @@
 """Judge questions asked ahead, concurrently, and their answers taken one at a time.
 
 A benchmark scorer puts one question per record to its judge (HallusionBench's correctness,
-MMHal-Bench's rating, Object HalBench's extraction), and a record is scored at a time: asked one
-after the other, the calls never overlapped, whatever ``judge_max_connections`` said.
+MMHal-Bench's rating, Object HalBench's extraction), POPE's fallback one per answer no rule
+reads, the verification of claims a split and a check per undecided claim; a record is scored
+at a time: asked one after the other, the calls never overlapped, whatever
+``judge_max_connections`` said.
 :meth:`Judge.ask_ahead <halluscope.judges.judge.Judge.ask_ahead>` sends the questions a batch
 of records will ask all at once through the judge's client (its limiter keeps at most
 ``max_connections`` in flight, in the order they were asked), and holds each outcome -- the

@@ -9,6 +9,9 @@
 * :func:`judge_yes_no` (``pope``): an answer the named parser maps to ``unknown`` goes to
   ``judge.classify_yes_no``; the item records ``judged: true`` and the judge's raw answer.
 
+:func:`claim_questions` and :func:`yes_no_question` say what each asks, for a chunk's questions
+to be asked ahead together (:meth:`Judge.ask_ahead <halluscope.judges.judge.Judge.ask_ahead>`).
+
 In offline mode a judge answer missing from the cache raises
 :class:`~halluscope.errors.CacheMiss`, here completed with the record's id.
 """
@@ -55,27 +58,37 @@ def _image(record) -> str | None:
     return record.image or None          # a URL: the judge's image loader decides
 
 
-def judge_claims(judge: Any, record, verdicts: list[Verdict], *, include_analytic: bool = False
-                 ) -> tuple[list[Verdict], int]:
-    """``verdicts`` with the undecided descriptive ones decided by ``judge`` (see the module
-    docstring), and how many the judge was asked about."""
+def _judged_items(record, verdicts: list[Verdict], include_analytic: bool
+                  ) -> tuple[list[int], list[tuple]]:
+    """The places of the verdicts the judge is asked about and their ``(claim, image,
+    context)``; an image file that cannot be read raises
+    :class:`~halluscope.errors.UnreadableImage` (the record is bad, the judge not asked)."""
     todo = [i for i, v in enumerate(verdicts)
             if v.label == "unverifiable" and v.claim.kind in JUDGED_KINDS
             and (include_analytic or not v.claim.analytic)]
     if not todo:
-        return verdicts, 0
+        return [], []
     image = _image(record)
     if image is None:
         log.debug("record %s has no image: its %d undecided claims are not judged",
                   record.id, len(todo))
-        return verdicts, 0
+        return [], []
     if record.image_path() is not None:
         from halluscope.imageio import open_image
-        open_image(image)    # UnreadableImage: the record is listed as bad, the judge not asked
+        open_image(image)
     response = record.response or ""
-    items = [(verdicts[i].claim, image,
-              verdicts[i].claim.text or claim_context(response, verdicts[i].claim.span))
-             for i in todo]
+    return todo, [(verdicts[i].claim, image,
+                   verdicts[i].claim.text or claim_context(response, verdicts[i].claim.span))
+                  for i in todo]
+
+
+def judge_claims(judge: Any, record, verdicts: list[Verdict], *, include_analytic: bool = False
+                 ) -> tuple[list[Verdict], int]:
+    """``verdicts`` with the undecided descriptive ones decided by ``judge`` (see the module
+    docstring), and how many the judge was asked about."""
+    todo, items = _judged_items(record, verdicts, include_analytic)
+    if not todo:
+        return verdicts, 0
     try:
         judged = judge.verify_many_sync(items)
     except CacheMiss as exc:
@@ -84,6 +97,21 @@ def judge_claims(judge: Any, record, verdicts: list[Verdict], *, include_analyti
     for i, v in zip(todo, judged):
         out[i] = v
     return out, len(todo)
+
+
+def claim_questions(judge: Any, record, verdicts: list[Verdict], *,
+                    include_analytic: bool = False) -> list[tuple]:
+    """The questions :func:`judge_claims` puts to ``judge`` for ``verdicts``, for
+    :meth:`~halluscope.judges.judge.Judge.ask_ahead` (it asks them concurrently, with other
+    records'); raises what :func:`judge_claims` raises before asking."""
+    return [judge.verify_question(*item)
+            for item in _judged_items(record, verdicts, include_analytic)[1]]
+
+
+def yes_no_question(record, question: str | None) -> tuple[str, dict[str, str]]:
+    """The question :func:`judge_yes_no` puts to the judge, for ``Judge.ask_ahead``."""
+    return "classify_yes_no", {"answer": record.response or "",
+                               "question": question or "(not given)"}
 
 
 def judge_yes_no(judge: Any, record, question: str | None):
@@ -106,5 +134,5 @@ def judge_info(judge: Any, use: str) -> dict[str, Any]:
     return {"judge": info, "judge_reliability": {"use": use, **stats}}
 
 
-__all__ = ["JUDGED_KINDS", "claim_context", "is_model_judge", "judge_claims", "judge_info",
-           "judge_yes_no"]
+__all__ = ["JUDGED_KINDS", "claim_context", "claim_questions", "is_model_judge", "judge_claims",
+           "judge_info", "judge_yes_no", "yes_no_question"]

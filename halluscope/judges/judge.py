@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -52,10 +51,11 @@ from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Messag
                                        cut_at_token_limit, cut_short)
 from halluscope.errors import ConfigError, HalluscopeError
 from halluscope.judges.ahead import fetch_ahead, take_held
+from halluscope.judges.claim_words import (claim_words_said,  # noqa: F401 (its old home)
+                                           claims_from_decomposition)
 from halluscope.judges.parsers import PARSERS, UNVERIFIABLE, Parsed
 from halluscope.judges.reliability import JudgeStats, human_agreement, repeat_agreement
 from halluscope.judges.spec import JudgeSpec, deployment_hint, load_spec
-from halluscope.numbers import NUMBER_WORDS
 from halluscope.types import Claim, Evidence, Verdict
 
 
@@ -105,95 +105,6 @@ def claim_statement(claim: Claim) -> str:
     if claim.text:
         return claim.text
     return f"The image shows: {s} {claim.value if claim.value is not None else ''}".strip()
-
-
-def _span(text: str, claim_text: str | None, subject: str) -> tuple[int, int]:
-    low = text.lower()
-    for needle in (claim_text, subject):
-        if needle:
-            i = low.find(needle.lower())
-            if i >= 0:
-                return (i, i + len(needle))
-    return (0, 0)
-
-
-_TOKEN = re.compile(r"[^\W_]+")
-_SUFFIXES = ("ing", "ed", "es", "s", "ly")
-#: words besides the number's own that a response may state a count with
-_COUNT_SYNONYMS = {0: ("no", "none"), 1: ("a", "an", "single", "lone"),
-                   2: ("pair", "couple", "both"), 12: ("dozen",)}
-#: words a response may state a count with (besides its digits), zero to twelve
-_NUMBER_WORDS = {n: (w, *_COUNT_SYNONYMS.get(n, ())) for w, n in NUMBER_WORDS.items() if n <= 12}
-#: the number words a whole numeral is read from; "hundred" is not one ("one hundred": 1)
-_WORD_VALUES = {w: n for w, n in NUMBER_WORDS.items() if n < 100}
-
-
-def _numbers_in(words: list[str]) -> set[int]:
-    """The numbers ``words`` spell: each number word and each tens-and-unit pair
-    ("twenty-one", "twenty one": 21), as the rule-based claims read a count."""
-    found = set()
-    for i, w in enumerate(words):
-        n = _WORD_VALUES.get(w)
-        if n is None:
-            continue
-        found.add(n)
-        unit = _WORD_VALUES.get(words[i + 1], 0) if i + 1 < len(words) else 0
-        if n >= 20 and 1 <= unit <= 9:
-            found.add(n + unit)
-    return found
-
-
-def _stem(word: str) -> str:
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[:-len(suffix)]
-    return word
-
-
-#: plurals a prefix does not find (the judge names nouns in the singular)
-_IRREGULAR = {"person": "people", "man": "men", "woman": "women", "child": "children",
-              "mouse": "mice", "foot": "feet", "tooth": "teeth", "goose": "geese", "ox": "oxen"}
-
-
-def _said(words: list[str], phrase: Any) -> bool:
-    """Whether each word of ``phrase`` (3 letters or more) is in ``words``, up to its ending
-    (``sleeping`` for ``sleeps``, ``wooden`` for ``wood``, ``shelf`` for ``shelves``,
-    ``person`` for ``people``)."""
-    for token in _TOKEN.findall(str(phrase).lower()):
-        if len(token) < 3 and token not in _IRREGULAR:
-            continue
-        stem = _stem(token)
-        forms = {stem, _IRREGULAR.get(token, stem), stem[:-2] if stem.endswith("fe") else
-                 stem[:-1] if stem.endswith("f") else stem}
-        if not any(w.startswith(form) or (len(w) >= 4 and form.startswith(_stem(w)))
-                   for w in words for form in forms if form):
-            return False
-    return True
-
-
-def claim_words_said(text: str, kind: str, value: Any = None, other: Any = None) -> bool:
-    """Whether the response ``text`` says the words a judge's claim rests on besides its
-    subject (which its span is found by): an attribute's value, a count's number (digits or a
-    number word), a relation's second object. A claim whose subject is there but whose value
-    is not (``purple`` for "a brown dog") is one the judge made up: scored, it would be
-    charged to the model as its hallucination."""
-    words = _TOKEN.findall(text.lower())
-    if kind == "attribute" and value is not None and not _said(words, value):
-        return False
-    if kind == "relation" and other is not None and not _said(words, other):
-        return False
-    if kind == "count" and value is not None:
-        said = str(value).strip().lower()
-        n = next((k for k, names in _NUMBER_WORDS.items() if said in names), None)
-        try:
-            n = int(float(said)) if n is None and float(said).is_integer() else n
-        except (ValueError, OverflowError):
-            n = max(_numbers_in(_TOKEN.findall(said)), default=n)     # "twenty-one"
-        if n is None:
-            return True             # "several": no number to look for; the checker decides
-        return (str(n) in words or any(w in words for w in _NUMBER_WORDS.get(n, ()))
-                or n in _numbers_in(words))
-    return True
 
 
 #: Provider options that would replace what a spec pins (its model's revision, the cache pin)
@@ -276,13 +187,15 @@ class Judge:
             message = Message.user(prompt, tuple(str(i) for i in images), self.spec.image.detail)
         return Request((message,), self.decoding, replicate=replicate)
 
-    def ask_ahead(self, questions: Iterable[tuple[str, str | dict[str, Any]]]) -> int:
-        """Send the ``(use, prompt or the values its template is filled with)`` questions
-        concurrently (at most ``max_connections`` in flight) and hold their answers for the
-        :meth:`ask` / :meth:`ask_prompt` calls that ask them, which count them as their own
-        calls (:mod:`halluscope.judges.ahead`); returns the number sent."""
+    def ask_ahead(self, questions: Iterable[tuple]) -> int:
+        """Send the ``(use, prompt or the values its template is filled with[, images])``
+        questions concurrently (at most ``max_connections`` in flight) and hold their answers
+        for the calls that ask them (:meth:`ask`, :meth:`classify_yes_no_detailed`,
+        :meth:`decompose`, :meth:`verify`), which count them as their own calls
+        (:mod:`halluscope.judges.ahead`); returns the number sent."""
         requests = [self._request(use, p if isinstance(p, str) else
-                                  self.spec.prompt(use).render(**p)) for use, p in questions]
+                                  self.spec.prompt(use).render(**p), *images)
+                    for use, p, *images in questions]
         return self._run(fetch_ahead(self.client, requests, self._held)) if requests else 0
 
     def forget_ahead(self) -> None:
@@ -361,12 +274,8 @@ class Judge:
     async def verify(self, claim: Claim, image_path: str | Path, *, context: str | None = None,
                      replicate: int = 0) -> Verdict:
         """Check ``claim`` against the image; the raw answer is in the verdict's evidence."""
-        prompt = self.spec.prompt("verify").render(
-            statement=claim_statement(claim), context=context or claim.text or "",
-            kind=claim.kind, subject=claim.subject, value=claim.value,
-            relation=claim.relation, object=claim.object)
-        parsed, raw, model, error = await self._ask("verify", prompt, (str(image_path),),
-                                                    replicate)
+        _, prompt, images = self.verify_question(claim, image_path, context)
+        parsed, raw, model, error = await self._ask("verify", prompt, images, replicate)
         checker = f"judge-{claim.kind}"
         # a call that failed, or an answer no parser reads, gave no confidence: None, not 0.0
         if parsed is None:      # raw: the unfinished text of a reply cut at the token limit
@@ -389,6 +298,16 @@ class Judge:
                        (self._evidence("verify", raw, model, label=claim.subject,
                                        score=parsed.confidence),),
                        reason, checker)
+
+    def verify_question(self, claim: Claim, image_path: str | Path, context: str | None = None
+                        ) -> tuple[str, str, tuple[str]]:
+        """``("verify", prompt, images)``: what :meth:`verify` asks about ``claim`` (for
+        :meth:`ask_ahead`)."""
+        prompt = self.spec.prompt("verify").render(
+            statement=claim_statement(claim), context=context or claim.text or "",
+            kind=claim.kind, subject=claim.subject, value=claim.value,
+            relation=claim.relation, object=claim.object)
+        return "verify", prompt, (str(image_path),)
 
     async def verify_many(self, items: Sequence[tuple[Claim, str | Path, str | None]]
                           ) -> list[Verdict]:
@@ -457,19 +376,31 @@ class Judge:
         if not parsed.ok:
             raise JudgeParseError(f"judge {self.spec.name!r}: cannot parse the decomposition "
                                   f"({parsed.error})", raw)
-        claims = []
-        for c in parsed.value:
-            span = _span(text, c.get("text"), c["subject"])
-            if text and (span == (0, 0) or not claim_words_said(
-                    text, c["kind"], c.get("value"), c.get("object"))):
-                # neither the words it quotes nor its subject are in the response: a claim the
-                # judge made up is not the model's, and is never scored against it
-                self.stats.use("decompose").unfounded_claims += 1
-                continue
-            claims.append(Claim(kind=c["kind"], subject=c["subject"], value=c.get("value"),
-                                relation=c.get("relation"), object=c.get("object"),
-                                span=span, text=c.get("text")))
+        claims, unfounded = claims_from_decomposition(parsed.value, text)
+        # a claim whose words are not in the response is the judge's, never scored against it
+        self.stats.use("decompose").unfounded_claims += unfounded
         return claims
+
+    def decomposed_ahead(self, text: str) -> list[Claim] | None:
+        """The claims :meth:`decompose` will find in the answer to ``text`` asked ahead
+        (:meth:`ask_ahead`), read without taking it or counting anything; ``None`` when it was
+        not asked ahead or gives no claims list (a failed call, a cut reply, an answer its
+        parser cannot read, a pin a strict judge refuses)."""
+        prompt = self.spec.prompt("decompose").render(text=text)
+        parsed = self._peek("decompose", prompt)
+        return None if parsed is None else claims_from_decomposition(parsed.value, text)[0]
+
+    def _peek(self, use: str, prompt: str) -> Parsed | None:
+        """The parsed answer held for ``prompt`` (asked ahead), read as :meth:`_ask` reads it
+        but left held and uncounted; ``None`` where :meth:`_ask` would read none."""
+        resp = self._held.get(self._request(use, prompt))
+        if resp is None or isinstance(resp, BaseException) or cut_short(resp.finish_reason):
+            return None
+        model = without_surrogates(resp.model) if resp.model else resp.model
+        if self.strict_pin and model != self.spec.pinned_model:
+            return None
+        parsed = PARSERS[use][self.spec.prompt(use).parser](without_surrogates(resp.text))
+        return parsed if parsed.ok else None
 
     # -- reliability ------------------------------------------------------------------------
     async def repeatability(self, items: Sequence[tuple[Claim, str | Path]], repeats: int = 3

@@ -171,6 +171,12 @@ class ClaimsMetric(ExplainsClaimVerdicts, Metric):
                         decomposer=self.decomposer, vocabulary=self.vocabulary,
                         include_analytic=self.include_analytic, config_key=self.config_key)
 
+    def ask_judge_ahead(self, records: list[Record]) -> Any:
+        """Ask the judge the questions verifying ``records`` will put to it (splits, checks),
+        together (:mod:`halluscope.verification_ahead`); what to forget after the batch."""
+        from halluscope.verification_ahead import ask_judge_ahead
+        return ask_judge_ahead(self.verifier, records)
+
     def split(self, text: str):
         """The claims of ``text`` (see :meth:`Verifier.split`)."""
         return self.verifier.split(text)

@@ -1,42 +1,65 @@
 """Judge questions of a batch of records asked together (engines: a chunk, a Ray batch).
 
-A metric that puts one judge question per record (HallusionBench, MMHal-Bench, Object HalBench)
-defines ``ask_judge_ahead(records)``: it works out, without changing anything, the question its
+A metric that puts judge questions to records (HallusionBench, MMHal-Bench, Object HalBench,
+POPE's fallback, the verification of ``claims`` and ``faithscore``) defines
+``ask_judge_ahead(records)``: it works out, without changing anything, the questions its
 :meth:`~halluscope.metrics.base.Metric.score` will ask of each record (none for one that fails
 before its call) and hands them to :meth:`Judge.ask_ahead
-<halluscope.judges.judge.Judge.ask_ahead>`, which sends them concurrently; it returns the judge
-asked. The records are then scored one at a time as before, each call answered from what was
-asked ahead (:mod:`halluscope.judges.ahead`): the same items, numbers, cache entries and judge
-counters as one call at a time, with up to ``judge_max_connections`` calls in flight.
+<halluscope.judges.judge.Judge.ask_ahead>`, which sends them concurrently; it returns what to
+forget after the batch (the judge asked: its ``forget_ahead``). The records are then scored one
+at a time as before, each call answered from what was asked ahead (:mod:`halluscope.judges.
+ahead`): the same items, numbers, cache entries and judge counters as one call at a time, with
+up to ``judge_max_connections`` calls in flight.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from halluscope.records import Record
 
 
 @contextmanager
-def judges_asked_ahead(records: list[Any], metrics: list[Any]) -> Iterator[None]:
+def judges_asked_ahead(records: list[Any], metrics: list[Any], split: dict | None = None
+                       ) -> Iterator[None]:
     """Within the block, the judge questions ``metrics`` will ask of ``records`` (those they
-    apply to) were asked ahead; what no record took is dropped at its end."""
+    apply to) were asked ahead; what no record took is dropped at its end. ``split``: the
+    claims of the records split ahead (:func:`halluscope.engines.split_claims_ahead`), taken
+    while the questions are worked out (not in the block: it may hold a generator's yields)."""
+    from halluscope.verification import claims_split_ahead
     asked: list[Any] = []
     try:
-        for metric in metrics:
-            ahead = getattr(metric, "ask_judge_ahead", None)
-            if ahead is None:
-                continue
-            todo = [r for r in records if isinstance(r, Record) and metric.applies_to(r)]
-            judge = ahead(todo) if todo else None
-            if judge is not None:
-                asked.append(judge)
+        with claims_split_ahead(split) if split is not None else nullcontext():
+            for metric, todo in _askers(records, metrics):
+                judge = metric.ask_judge_ahead(todo)
+                if judge is not None:
+                    asked.append(judge)
         yield
     finally:
         for judge in asked:
             judge.forget_ahead()
+
+
+def _askers(records: list[Any], metrics: list[Any]) -> list[tuple[Any, list[Record]]]:
+    """(metric, the records it asks about) for each metric that asks ahead. Metrics that
+    verify alike (one verification per verifier key: ``claims`` and ``faithscore``) ask
+    through the first of them that applies to a record, the one whose verifier verifies it
+    (:func:`halluscope.engines.score_outcomes`)."""
+    out = []
+    verified: dict[Any, set[int]] = {}
+    for metric in metrics:
+        if getattr(metric, "ask_judge_ahead", None) is None:
+            continue
+        todo = [r for r in records if isinstance(r, Record) and metric.applies_to(r)]
+        if getattr(metric, "needs_verification", False):
+            seen = verified.setdefault(metric.verifier.key, set())
+            todo = [r for r in todo if id(r) not in seen]
+            seen.update(map(id, todo))
+        if todo:
+            out.append((metric, todo))
+    return out
 
 
 def chunk_floor(config: Any) -> int:

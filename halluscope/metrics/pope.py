@@ -33,18 +33,7 @@ definitions instead (unknown answers outside recall's denominator too, yes_ratio
 labels, 0 where a denominator is 0): each parser names its treatment (``unknowns``).
 
 Judge fallback. With a judge (``AuditConfig.judge``, ``--judge SPEC``), an answer the named
-parser maps to ``unknown`` is put to the judge's ``classify_yes_no`` prompt with its question; a
-``yes`` or ``no`` from the judge becomes the prediction; the judge's own ``unknown`` or an
-answer its parser cannot read leaves it unknown. A failed call (the judge unreachable, every
-retry spent) is no reading at all: the record is left out of POPE (a bad record for it, with the
-call's error, counted by cause), neither a wrong nor a right answer; when every record is, POPE
-scored nothing and the audit exits 2. The item's payload then has ``"judged": true``,
-``judge_label`` and ``judge_raw`` (the judge's raw answer); answers the parser read are never
-sent. ``parser`` in the payload and the run sheet stays the rule's name, and the run sheet's
-``metrics.pope`` adds ``judge`` (spec, pin, template sha256s, reported model names, mismatch
-flag), ``judge_reliability`` and ``judge_answers`` (asked, resolved to yes/no). This is
-VLMEvalKit's "rules first, then an LLM" order; with the ``original`` parser no answer is ever
-unknown, so the judge is never asked.
+parser maps to ``unknown`` is put to the judge (:mod:`halluscope.metrics.pope_judge`).
 
 Groups: ``split:<name>`` (a ``split`` or ``category`` field of the question or the answer, else
 ``coco_pope_<name>.json`` in the question file's name) and ``object:<name>`` (from the question
@@ -402,7 +391,10 @@ class PopeMetric(Metric):
         return qs.question(index), mode, index
 
     # -- scoring --------------------------------------------------------------------------------
-    def _score(self, record: Record) -> tuple[ItemScore, str, int | None]:
+    def _read(self, record: Record) -> tuple[Question | None, str, int | None, str, str,
+                                               str | None]:
+        """(question, alignment mode, index, label, the parser's prediction, the question's
+        text) of an answer: all that scoring it finds before any judge is asked (pure)."""
         if record.response is None:
             raise RecordError("expected the model's answer, found none", field="response",
                               **_where(record))
@@ -415,17 +407,21 @@ class PopeMetric(Metric):
             label = question.label
         if label is None:
             raise no_label(_where(record))
-        prediction = self.parser(record.response)
         qtext = question.text if question is not None and question.text else record.prompt
+        return question, mode, index, label, self.parser(record.response), qtext
+
+    def ask_judge_ahead(self, records: list[Record]) -> Any:
+        """Ask the judge about the answers of ``records`` it will be asked about, together
+        (:func:`halluscope.metrics.pope_judge.ask_judge_ahead`); the judge asked."""
+        from halluscope.metrics.pope_judge import ask_judge_ahead
+        return ask_judge_ahead(self, records)
+
+    def _score(self, record: Record) -> tuple[ItemScore, str, int | None]:
+        question, mode, index, label, prediction, qtext = self._read(record)
         judged = None
         if prediction == UNKNOWN and self.judge is not None:
-            from halluscope.judges.fallback import judge_yes_no
-            judged = judge_yes_no(self.judge, record, qtext)
-            if judged.raw is None and judged.error:     # the call failed: no reading at all
-                raise RecordError(f"the judge could not be asked about this answer, which the "
-                                  f"{self.parser.name} parser reads as unknown ({judged.error}); "
-                                  f"it is left out rather than scored as a wrong answer",
-                                  field="response", **_where(record))
+            from halluscope.metrics.pope_judge import judge_answer
+            judged = judge_answer(self, record, qtext)
             if judged.label in (YES, NO):
                 prediction = judged.label
         row = _ONE_HOT[(prediction, label)]

@@ -1,0 +1,167 @@
+"""What `halluscope audit` reads, as users hand it over (the inputhunt round).
+
+One test per defect found: a UTF-16 file (Excel's "Unicode Text", PowerShell's `>`) was one
+"invalid JSON" bad record per line (a TSV: "got byte 0xff ... Windows-1252"); an input the user
+may not read was a bare "[Errno 13]"; an image the user may not read was the detector's
+failure ("truncated or corrupt" in the log), not an unreadable image; an id of NaN or Infinity
+(which Python's json reads) was scored under the id "nan"; an empty input among several was
+passed by in silence.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+import halluscope
+from halluscope.errors import ConfigError, InputError, UnreadableImage
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def _captions(n: int = 3) -> str:
+    return "".join(json.dumps({"image_id": 139 + i, "caption": f"A dog number {i}."}) + "\n"
+                   for i in range(n))
+
+
+def _gt(folder: Path) -> Path:
+    gt = folder / "gt.json"
+    gt.write_text(json.dumps({str(139 + i): ["dog"] for i in range(3)}))
+    return gt
+
+
+def _cli(args: list[str]):
+    from typer.testing import CliRunner
+
+    from halluscope.cli import app
+    return CliRunner().invoke(app, ["audit", *args, "--bootstrap", "0", "--no-report"])
+
+
+@pytest.mark.parametrize("name, data", [
+    ("bom.jsonl", _captions().encode("utf-16")),                 # with its byte-order mark
+    ("plain.jsonl", _captions().encode("utf-16-le")),            # PowerShell 5's `>`, no mark
+    ("big.jsonl", _captions().encode("utf-16-be")),
+    ("wide.jsonl", _captions().encode("utf-32")),
+    ("excel.tsv", "index\tquestion\tanswer\tprediction\n1\tIs there a dog?\tYes\tYes\n"
+     .encode("utf-16")),                                         # Excel's "Unicode Text"
+])
+def test_a_utf16_input_is_one_input_error_naming_its_encoding(tmp_path, name, data):
+    path = tmp_path / name
+    path.write_bytes(data)
+    metric = ["pope"] if name.endswith("tsv") else ["chair", "--gt-objects", str(_gt(tmp_path))]
+    res = _cli([str(path), "--metric", *metric, "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2, res.output
+    encoding = "UTF-32" if name == "wide.jsonl" else "UTF-16"
+    assert f"expected UTF-8 text, got {encoding}" in res.output and name in res.output
+    assert not (tmp_path / "out" / "results.json").exists()      # nothing scored
+    with pytest.raises(InputError, match=f"got {encoding}"):
+        halluscope.audit(path, metrics="chair", gt_objects=_gt(tmp_path), n_boot=0,
+                         write_report=False)
+
+
+def test_utf8_inputs_are_not_taken_for_utf16(tmp_path):
+    from halluscope.textfiles import wide_encoding
+    for text in ('{"a": 1}', '\ufeff{"a": 1}', "[\n", "a,b\n", "é,ü\n", ""):
+        assert wide_encoding(text.encode("utf-8")[:4]) is None, text
+    assert wide_encoding(b"PAR1") is None and wide_encoding(b"PK\x03\x04") is None
+
+
+def test_an_input_that_cannot_be_read_is_a_usage_error_naming_it(tmp_path, monkeypatch):
+    """(Root reads every file, so the refusal is made by the open itself.)"""
+    from halluscope import textfiles
+    path = tmp_path / "answers.jsonl"
+    path.write_text(_captions())
+    real = open
+
+    def refusing(file, *args, **kwargs):
+        if Path(file) == path:
+            raise PermissionError(13, "Permission denied", str(file))
+        return real(file, *args, **kwargs)
+    monkeypatch.setattr(textfiles, "open", refusing, raising=False)
+    with pytest.raises(ConfigError, match=f"input file {path} cannot be read: permission denied"):
+        halluscope.audit(path, metrics="chair", gt_objects=_gt(tmp_path), n_boot=0,
+                         write_report=False)
+
+
+def test_an_empty_input_among_several_is_said(tmp_path, caplog):
+    good, empty = tmp_path / "good.jsonl", tmp_path / "empty.jsonl"
+    good.write_text(_captions())
+    empty.write_bytes(b"")
+    gt = _gt(tmp_path)
+    with caplog.at_level(logging.WARNING):
+        res = halluscope.audit([good, empty], metrics="chair", gt_objects=gt, n_boot=0,
+                               write_report=False)
+    assert res.metrics["chair"].n == 3
+    assert any(f"input file {empty} is empty" in r.getMessage() for r in caplog.records)
+
+
+@pytest.fixture
+def _unreadable_file(monkeypatch):
+    """``path -> None``: make ``path`` unreadable, as to a user without permission (root
+    reads it all the same: ``os.access`` is told so, and so is Pillow's open)."""
+    from halluscope import imageio
+    refused: set[str] = set()
+    access = os.access
+    monkeypatch.setattr(imageio.os, "access",
+                        lambda p, mode, *a, **k: str(p) not in refused and access(p, mode, *a, **k))
+
+    def refuse(path: Path) -> None:
+        path.chmod(0)
+        refused.add(str(path))
+    return refuse
+
+
+def test_an_image_the_user_cannot_read_is_an_unreadable_image(tmp_path, _unreadable_file):
+    from halluscope.imageio import open_image
+    path = tmp_path / "cat.jpg"
+    shutil.copy(DATA / "images" / "chelsea.jpg", path)
+    _unreadable_file(path)
+    with pytest.raises(UnreadableImage, match=r"not readable \(permission denied\)") as info:
+        open_image(path)
+    assert info.value.path == str(path)
+
+
+def test_an_unreadable_image_through_the_detector_is_counted_as_unreadable(tmp_path,
+                                                                           _unreadable_file):
+    """It was "the evidence source detector coco-ssd failed on ...: PermissionError", out of
+    ``tallies.unreadable`` (the image's hash for the cache key read it first)."""
+    pytest.importorskip("cv2")
+    for name in ("cat.jpg", "locked.jpg"):
+        shutil.copy(DATA / "images" / "chelsea.jpg", tmp_path / name)
+    _unreadable_file(tmp_path / "locked.jpg")
+    path = tmp_path / "outputs.jsonl"
+    path.write_text("".join(json.dumps({"id": n, "image": n, "task": "caption",
+                                        "response": "A cat lies on a bed."}) + "\n"
+                            for n in ("locked.jpg", "cat.jpg")))
+    out = tmp_path / "out"
+    res = _cli([str(path), "--metric", "claims", "--detector", "coco-ssd", "--cache-dir",
+                str(tmp_path / "cache"), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    results = json.loads((out / "results.json").read_text())
+    [error] = results["errors"]
+    assert error["line"] == 1 and error["field"] == "image"
+    assert error["kind"] == "unreadable_image" and "permission denied" in error["message"]
+    assert results["metrics"]["claims"]["tallies"]["unreadable"] == {"records": 1}
+    assert results["metrics"]["claims"]["n"] == 1
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("key", ["id", "question_id"])
+def test_an_id_of_nan_or_infinity_is_a_bad_record(tmp_path, key, value):
+    """Python's json reads NaN and Infinity; such an id named no item and was scored as the
+    id "nan" (two of them the same item)."""
+    lines = [json.dumps({key: f"q{i}", "prompt": "Is there a dog in the image?",
+                         "response": "Yes", "label": "yes"}) for i in range(3)]
+    lines[1] = lines[1].replace('"q1"', value)
+    path = tmp_path / "answers.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    res = halluscope.audit(path, metrics="pope", n_boot=0, write_report=False)
+    [error] = res.errors
+    assert (error["line"], error["field"]) == (2, key)
+    assert "expected an id (text or a whole number)" in error["message"]
+    assert res.metrics["pope"].results["accuracy"].n == 2

@@ -21,6 +21,7 @@ naming file, line and field, so that a caller can report it and go on (or stop, 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -201,7 +202,10 @@ def _string(value: Any, name: str, where: dict) -> str | None:
     if isinstance(value, str):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool) and name.endswith("id"):
-        return str(value)
+        if value == value and value not in (math.inf, -math.inf):
+            return str(value)   # (NaN and Infinity, which Python's json reads, named no item)
+        raise RecordError(f"expected an id (text or a whole number), got {value!r}",
+                          field=name, **where)
     raise RecordError(f"expected a string, got {type(value).__name__} {_quoted(value)}",
                       field=name, **where)
 

@@ -206,7 +206,7 @@ def _cell(value: Any, parse_json: bool = False) -> Any:
         if parse_json and text[:1] in "[{" and text[-1:] in "]}":
             try:
                 return json.loads(text)
-            except (json.JSONDecodeError, RecursionError):
+            except (ValueError, RecursionError):    # (an integer over 4,300 digits too)
                 return value
     if isinstance(value, float) and value.is_integer():
         return int(value)

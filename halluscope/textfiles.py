@@ -308,7 +308,7 @@ def json_problem(line: str) -> str:
     try:
         fast_json.loads(line.rstrip("\r\n"))
     except json.JSONDecodeError as exc:
-        if exc.msg == fast_json.TOO_DEEP:
+        if exc.msg == fast_json.TOO_DEEP or exc.msg.startswith("expected numbers of at most"):
             return f"invalid JSON: {exc.msg}"
         if exc.msg.endswith(" at"):
             return f"invalid JSON: {exc.msg} column {exc.colno}"

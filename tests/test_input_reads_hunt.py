@@ -165,3 +165,55 @@ def test_an_id_of_nan_or_infinity_is_a_bad_record(tmp_path, key, value):
     assert (error["line"], error["field"]) == (2, key)
     assert "expected an id (text or a whole number)" in error["message"]
     assert res.metrics["pope"].results["accuracy"].n == 2
+
+
+_LONG = "1" + "0" * 5000       # past Python's 4,300 digits of integer text
+
+
+@pytest.mark.parametrize("layout", ["lines", "gzip", "array"])
+def test_an_integer_past_pythons_digits_is_one_bad_record_not_a_crash(tmp_path, layout):
+    """json raises ValueError (not JSONDecodeError) for it: the audit stopped as an internal
+    error (exit 3) at the first such line, the other lines lost."""
+    import gzip
+    lines = [json.dumps({"question_id": f"q{i}", "prompt": "Is there a dog in the image?",
+                         "response": "Yes", "label": "yes"}) for i in range(3)]
+    lines[1] = lines[1].replace('"q1"', _LONG)
+    if layout == "array":
+        path = tmp_path / "answers.json"
+        path.write_text("[\n" + ",\n".join(lines[::-1]) + "\n]\n")   # the long one second
+    elif layout == "gzip":
+        path = tmp_path / "answers.jsonl.gz"
+        path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    else:
+        path = tmp_path / "answers.jsonl"
+        path.write_text("\n".join(lines) + "\n")
+    res = _cli([str(path), "--metric", "pope", "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    [error] = results["errors"]
+    assert error["line"] == (3 if layout == "array" else 2)     # (the array's "[" is line 1)
+    assert "got one of 5,001 digits" in error["message"]
+    assert "at most 4,300 digits" in error["message"]
+    # an array is not read past a value it cannot parse (as past a syntax error)
+    assert results["metrics"]["pope"]["accuracy"]["n"] == (1 if layout == "array" else 2)
+
+
+def test_a_table_cell_with_such_an_integer_stays_text(tmp_path):
+    path = tmp_path / "answers.csv"
+    path.write_text("question_id,prompt,response,label,extra\n"
+                    f'q1,Is there a dog?,Yes,yes,"[{_LONG}]"\nq2,Is there a cat?,No,no,\n')
+    res = halluscope.audit(path, metrics="pope", n_boot=0, write_report=False)
+    assert not res.errors and res.metrics["pope"].results["accuracy"].n == 2
+
+
+def test_a_question_file_with_such_an_integer_is_a_usage_error_naming_its_line(tmp_path):
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(json.dumps({"question_id": 1, "image": "COCO_val2014_000000000139.jpg",
+                                     "text": "Is there a dog in the image?", "label": "yes"})
+                         + "\n" + '{"question_id": ' + _LONG + ', "text": "Is there a cat?"}\n')
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text(json.dumps({"question_id": 1, "text": "Yes"}) + "\n")
+    res = _cli([str(answers), "--metric", "pope", "--questions", str(questions),
+                "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2, res.output
+    assert f"{questions.name}:2" in res.output and "digits" in res.output

@@ -217,3 +217,13 @@ def test_a_question_file_with_such_an_integer_is_a_usage_error_naming_its_line(t
                 "--out", str(tmp_path / "out")])
     assert res.exit_code == 2, res.output
     assert f"{questions.name}:2" in res.output and "digits" in res.output
+
+
+def test_a_question_file_that_is_a_folder_is_said_to_be_one(tmp_path):
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text(json.dumps({"question_id": 1, "text": "Yes"}) + "\n")
+    (tmp_path / "questions").mkdir()
+    res = _cli([str(answers), "--metric", "pope", "--questions", str(tmp_path / "questions"),
+                "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2, res.output
+    assert "is a folder, not a file" in res.output and "not found" not in res.output

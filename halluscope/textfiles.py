@@ -293,7 +293,10 @@ def json_line(raw: bytes, lineno: int, name: str) -> Any:
     try:
         value = fast_json.loads(text)
     except json.JSONDecodeError:
-        return RecordError(json_problem(text), file=name, line=lineno)
+        why = json_problem(text)
+        if not raw.endswith(b"\n"):        # (only a file's last line has no line end)
+            why += "; it is the file's last line, without a line end: cut short as written?"
+        return RecordError(why, file=name, line=lineno)
     key = fast_json.repeated_key(text, value)
     if key is not None:
         return RecordError(fast_json.repeated_key_message(key), file=name, line=lineno,

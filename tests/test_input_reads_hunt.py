@@ -227,3 +227,36 @@ def test_a_question_file_that_is_a_folder_is_said_to_be_one(tmp_path):
                 "--out", str(tmp_path / "out")])
     assert res.exit_code == 2, res.output
     assert "is a folder, not a file" in res.output and "not found" not in res.output
+
+
+@pytest.mark.parametrize("questions", [False, True])     # line by line; a flat file as columns
+def test_a_last_line_cut_short_says_so(tmp_path, questions):
+    """A file still being written (or copied short) ends inside a line: the reason said only
+    "Unterminated string"; the complete lines are scored."""
+    lines = [json.dumps({"question_id": i, "prompt": "Is there a dog in the image?",
+                         "text": "Yes", "label": "yes"}) for i in (1, 2)]
+    path = tmp_path / "answers.jsonl"
+    path.write_text("\n".join(lines) + "\n" + lines[0][:30])
+    args = [str(path), "--metric", "pope", "--out", str(tmp_path / "out")]
+    if questions:
+        qs = tmp_path / "questions.jsonl"
+        qs.write_text("".join(json.dumps({"question_id": i, "image": "COCO_val2014_0000000001"
+                                          "39.jpg", "text": "Is there a dog in the image?",
+                                          "label": "yes"}) + "\n" for i in (1, 2, 3)))
+        args += ["--questions", str(qs)]
+    res = _cli(args)
+    assert res.exit_code == 0, res.output
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    [error] = results["errors"]
+    assert error["line"] == 3 and "Unterminated string" in error["message"]
+    assert "the file's last line, without a line end: cut short" in error["message"]
+    assert results["metrics"]["pope"]["accuracy"]["n"] == 2
+
+
+def test_a_bad_line_with_its_line_end_is_not_called_cut_short(tmp_path):
+    path = tmp_path / "answers.jsonl"
+    path.write_text('{"question_id": 1, "text": \n' + json.dumps({"question_id": 2,
+                                                                  "text": "Yes"}))
+    from halluscope.records import iter_records
+    first = next(iter(iter_records(path)))
+    assert "Expecting value" in str(first) and "cut short" not in str(first)

@@ -436,8 +436,14 @@ def _unclosed_quote(path: Path, table: str) -> InputError:
 
 def _not_utf8_table(path: Path) -> InputError:
     """The error for a CSV/TSV file that is not UTF-8 (pandas stops at the first such byte and
-    names no line, and the file is in a known format): the first line holding one."""
+    names no line, and the file is in a known format): the first line holding one; a workbook
+    or Parquet file read so (``--format tsv``) is said to be one."""
     with open_binary(path) as fh:
+        binary = {b"PK\x03\x04": "xlsx", b"PAR1": "parquet"}.get(fh.read(4))
+        if binary is not None:
+            return InputError(f"{path}: expected a CSV/TSV text table, got a .{binary} file: "
+                              f"leave --format out (it is detected) or pass --format {binary}")
+        fh.seek(0)
         for lineno, raw in enumerate(fh, 1):
             try:
                 (drop_bom(raw) if lineno == 1 else raw).decode("utf-8")

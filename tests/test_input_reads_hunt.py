@@ -260,3 +260,19 @@ def test_a_bad_line_with_its_line_end_is_not_called_cut_short(tmp_path):
     from halluscope.records import iter_records
     first = next(iter(iter_records(path)))
     assert "Expecting value" in str(first) and "cut short" not in str(first)
+
+
+@pytest.mark.parametrize("suffix, forced", [(".xlsx", "tsv"), (".parquet", "csv")])
+def test_a_workbook_forced_as_a_text_table_is_said_to_be_one(tmp_path, suffix, forced):
+    """It was "got byte 0x87, which is not UTF-8: save the file as UTF-8 (a CSV saved by Excel
+    is often Windows-1252)", sending the user to re-encode a workbook."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("openpyxl" if suffix == ".xlsx" else "pyarrow")
+    frame = pd.DataFrame({"index": [1], "question": ["Is there a dog in the image?"],
+                          "answer": ["Yes"], "prediction": ["Yes"]})
+    path = tmp_path / f"answers{suffix}"
+    frame.to_excel(path, index=False) if suffix == ".xlsx" else frame.to_parquet(path)
+    res = _cli([str(path), "--format", forced, "--metric", "pope", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2, res.output
+    assert f"got a {suffix} file: leave --format out" in res.output
+    assert "Windows-1252" not in res.output

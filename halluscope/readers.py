@@ -52,7 +52,7 @@ from halluscope.lmms_eval_log import (PopeSplitOfFile, is_lmms_eval, lmms_eval_l
 from halluscope.records import (ANSWER_FIELDS, Record, drop_bom, id_hint, is_gzip_name,
                                 is_request_error, iter_json_values, open_binary, open_text,
                                 record_from_dict)
-from halluscope.tables import TABLE_SUFFIXES, table_columns, table_suffix
+from halluscope.tables import TABLE_SUFFIXES, first_image, table_columns, table_suffix
 
 logger = logging.getLogger(__name__)
 
@@ -305,7 +305,7 @@ def vlmevalkit_row(row: Mapping[str, Any]) -> dict[str, Any]:
             else:
                 meta["answer"] = value
         elif key == "image_path":
-            out["image"] = value[0] if isinstance(value, list) and value else str(value)
+            out["image"] = first_image(value)     # (a JSON list, or Python's repr of one)
         elif key in ("image_id", "question_id", "model"):
             out[key] = value
         else:

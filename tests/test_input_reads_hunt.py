@@ -276,3 +276,26 @@ def test_a_workbook_forced_as_a_text_table_is_said_to_be_one(tmp_path, suffix, f
     assert res.exit_code == 2, res.output
     assert f"got a {suffix} file: leave --format out" in res.output
     assert "Windows-1252" not in res.output
+
+
+@pytest.mark.parametrize("suffix", [".tsv", ".xlsx"])
+def test_a_vlmevalkit_image_path_list_as_pandas_writes_it_is_its_first_image(tmp_path, suffix):
+    """pandas writes a list cell as Python's repr (``['a.jpg', 'b.jpg']``), which VLMEvalKit
+    reads back with eval: it was read as the image path "['a.jpg', 'b.jpg']" (not found)."""
+    pd = pytest.importorskip("pandas")
+    if suffix == ".xlsx":
+        pytest.importorskip("openpyxl")
+    from halluscope.readers import iter_input_records
+    frame = pd.DataFrame({"index": [1, 2, 3, 4], "question": ["Is there a cat?"] * 4,
+                          "answer": ["Yes"] * 4, "prediction": ["Yes"] * 4,
+                          "image_path": [["a.jpg", "b.jpg"], '["c.jpg"]', "d.jpg", "[]"]})
+    path = tmp_path / f"pred{suffix}"
+    frame.to_csv(path, sep="\t", index=False) if suffix == ".tsv" else frame.to_excel(
+        path, index=False)
+    assert [r.image for r in iter_input_records(path)] == ["a.jpg", "c.jpg", "d.jpg", None]
+
+
+def test_first_image_never_runs_the_cell():
+    from halluscope.tables import first_image
+    assert first_image("[__import__('os').getcwd()]") == "[__import__('os').getcwd()]"
+    assert first_image("[unclosed") == "[unclosed"

@@ -299,3 +299,19 @@ def test_first_image_never_runs_the_cell():
     from halluscope.tables import first_image
     assert first_image("[__import__('os').getcwd()]") == "[__import__('os').getcwd()]"
     assert first_image("[unclosed") == "[unclosed"
+
+
+def test_an_lmms_eval_task_json_cut_short_says_where_it_stops(tmp_path):
+    """A v0.1-v0.2 ``<task>.json`` (indent=4) cut short was called only "one JSON object
+    written over several lines", which it is not."""
+    logs = [{"doc_id": i, "target": "yes", "doc": {"question_id": str(i)},
+             "resps": [["Yes"]], "filtered_resps": ["Yes"]} for i in range(6)]
+    text = json.dumps({"args": {}, "model_configs": {}, "logs": logs, "time": "0"}, indent=4)
+    path = tmp_path / "pope.json"
+    path.write_text(text[: len(text) // 2])
+    res = _cli([str(path), "--metric", "pope", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2, res.output
+    assert "nor is it one JSON document (line" in res.output and "cut short" in res.output
+    path.write_text(text)
+    res = _cli([str(path), "--metric", "pope", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output

@@ -32,6 +32,7 @@ from halluscope import _json as fast_json
 from halluscope.answer_fields import ambiguous_answer
 from halluscope.errors import ConfigError, RecordError
 from halluscope.finish_reasons import withheld_error
+from halluscope.tables import first_image
 from halluscope.textfiles import (  # noqa: F401 - the gzip readers, long imported from here
     BLANK, drop_bom, gunzip, gzip_error, is_blank, is_gzip_name, json_line, json_problem,
     not_utf8, open_binary, open_text)
@@ -290,8 +291,11 @@ def _asks(obj: dict[str, Any]) -> bool:
 
 def _image_of(obj: dict[str, Any], where: dict[str, Any]) -> tuple[str | None, int | None]:
     """``(image, image_id)``: the path or URL, and the COCO image id read from ``image_id`` or
-    from the image's file name (an ``image_id`` that is a file name is also the image)."""
+    from the image's file name (an ``image_id`` that is a file name is also the image); a
+    VLMEvalKit row's ``image_path``, as its tables are read (it was left in the metadata)."""
     image = obj.get("image")
+    if image is None and obj.get("image_path") is not None and _vlmevalkit_row(obj):
+        image = first_image(obj["image_path"])
     if image is not None and not isinstance(image, str):
         raise RecordError(f"expected a path or URL string, got {type(image).__name__}",
                           field="image", **where)

@@ -315,3 +315,22 @@ def test_an_lmms_eval_task_json_cut_short_says_where_it_stops(tmp_path):
     path.write_text(text)
     res = _cli([str(path), "--metric", "pope", "--out", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
+
+
+def test_vlmevalkit_rows_as_json_read_image_path_as_their_tables_do(tmp_path):
+    """README: VLMEvalKit rows written as JSON are "read the same way" as its tables; their
+    image_path was left in the metadata (no image, no COCO id: POPE's bootstrap resampled
+    items, not images, so the same predictions got other intervals as JSON than as TSV)."""
+    pd = pytest.importorskip("pandas")
+    from halluscope.readers import iter_input_records
+    frame = pd.DataFrame({"index": [0, 1], "question": ["Is there a dog in the image?"] * 2,
+                          "answer": ["Yes", "No"], "category": ["random"] * 2,
+                          "image_path": ["COCO_val2014_000000000139.jpg", "['x/a.jpg']"],
+                          "prediction": ["Yes", "No"]})
+    tsv, lines = tmp_path / "pred.tsv", tmp_path / "pred.jsonl"
+    frame.to_csv(tsv, sep="\t", index=False)
+    lines.write_text("".join(json.dumps(r) + "\n" for r in frame.to_dict(orient="records")))
+    read = {p.suffix: [(r.image, r.image_id) for r in iter_input_records(p)]
+            for p in (tsv, lines)}
+    assert read[".tsv"] == read[".jsonl"] == [("COCO_val2014_000000000139.jpg", 139),
+                                              ("x/a.jpg", None)]

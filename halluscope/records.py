@@ -32,6 +32,7 @@ from halluscope import _json as fast_json
 from halluscope.answer_fields import ambiguous_answer
 from halluscope.errors import ConfigError, RecordError
 from halluscope.finish_reasons import withheld_error
+from halluscope.prompt_kinds import yes_no_prompt   # (re-exported: long imported from here)
 from halluscope.tables import first_image
 from halluscope.textfiles import (  # noqa: F401 - the gzip readers, long imported from here
     BLANK, drop_bom, gunzip, gzip_error, is_blank, is_gzip_name, json_line, json_problem,
@@ -41,29 +42,6 @@ Task = Literal["caption", "yes-no", "vqa", "document"]
 TASKS: tuple[str, ...] = ("caption", "yes-no", "vqa", "document")
 
 _COCO_ID = re.compile(r"^(?:COCO_[a-z]+\d{4}_)?0*(\d+)(?:\.(?:jpe?g|png))?$", re.IGNORECASE)
-# A yes/no question starts a prompt, a line or follows a template's mark (<image>, [INST], USER:,
-# Question:); "can you" asks only with see/spot/find/notice/observe/detect/tell if (not describe)
-_YES_NO_WORD = re.compile(
-    r"(?:is|are|does|do|was|were|has|have|can(?!\s+you\s+(?!(?:please\s+)?(?:see|spot|find|"
-    r"notice|observe|detect|tell(?:\s+me)?\s+(?:if|whether))\b)))\b", re.IGNORECASE)
-_QUESTION_MARK = re.compile(r"[\n>\]:][ \t\r\f\v]*")
-_ROLE = re.compile(r"\b(?:user|human|question|q)\s*\Z", re.IGNORECASE)
-
-
-def yes_no_prompt(prompt: str) -> bool:
-    """Whether ``prompt`` asks a yes/no question: a question word where a question starts and a
-    ``?`` after it (linear in the prompt: a few steps per line or mark before its last ``?``)."""
-    last = prompt.rfind("?")
-    if last < 0:
-        return False
-    if _YES_NO_WORD.match(prompt, len(prompt) - len(prompt.lstrip()), last):
-        return True
-    for mark in _QUESTION_MARK.finditer(prompt, 0, last):
-        at = mark.start()
-        if (prompt[at] != ":" or _ROLE.search(prompt, max(0, at - 12), at)) and \
-                _YES_NO_WORD.match(prompt, mark.end(), last):
-            return True
-    return False
 
 
 def document_source(value: Any, base: Path | None) -> str | list[str] | None:

@@ -10,6 +10,7 @@ import contextlib
 import gc
 import json
 import re
+import sys
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
@@ -59,6 +60,10 @@ def loads(data: str | bytes | bytearray) -> Any:
         return json.loads(data)
     except RecursionError:
         raise json.JSONDecodeError(TOO_DEEP, "", 0) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:       # an integer longer than Python converts (4,300 digits)
+        raise json.JSONDecodeError(too_long_number(exc), "", 0) from None
 
 
 def try_loads_utf8(data: bytes) -> tuple[bool, Any]:
@@ -78,6 +83,15 @@ def try_loads_utf8(data: bytes) -> tuple[bool, Any]:
 #: 1,024 levels, ``json`` at the interpreter's recursion limit, about 1,000).
 TOO_DEEP = ("expected JSON nested at most about 1,000 brackets deep, got deeper nesting "
             "(Python's JSON parser cannot read it)")
+
+
+def too_long_number(exc: ValueError) -> str:
+    """Why a document holding an integer longer than Python converts is not read (the
+    ``ValueError`` ``json`` raises for it stopped the audit as an internal error)."""
+    found = re.search(r"has (\d+) digits", str(exc))
+    got = f"one of {int(found.group(1)):,} digits" if found else "a longer one"
+    return (f"expected numbers of at most {sys.get_int_max_str_digits():,} digits (Python's "
+            f"limit on converting an integer's text), got {got}")
 
 
 def dumps_finite(obj: Any) -> str:

@@ -4,12 +4,15 @@ why a path cannot be an input (split from :mod:`halluscope.pipeline`)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from halluscope.config import ValueCheck, load_manifest
-from halluscope.errors import ConfigError
+from halluscope.errors import ConfigError, InputError
+
+logger = logging.getLogger(__name__)
 
 
 def resolve_inputs(inputs: Any, given: Iterable[str] = (), *,
@@ -57,8 +60,33 @@ def resolve_inputs(inputs: Any, given: Iterable[str] = (), *,
             expanded.append(p)
         else:
             raise ConfigError(_not_a_file(p))
+    for p in expanded:
+        check_readable(p)
     manifest.pop("inputs", None)
     return expanded, manifest
+
+
+def check_readable(path: Path) -> None:
+    """Refuse, before anything is scored, an input file that cannot be opened (no read
+    permission: a manifest's input was a bare "[Errno 13] Permission denied") or that is
+    UTF-16 or UTF-32 text (Excel's "Unicode Text", Windows PowerShell's ``>``: each of its
+    lines was a bad record "invalid JSON", a table "got byte 0xff ... Windows-1252"); say an
+    empty file (one of several was passed by in silence)."""
+    from halluscope.textfiles import open_binary, wide_encoding
+    try:
+        with open_binary(path) as fh:
+            head = fh.read(4)
+    except PermissionError:
+        raise ConfigError(f"input file {path} cannot be read: permission denied") from None
+    except OSError as exc:
+        raise ConfigError(f"input file {path} cannot be read: {exc.strerror or exc}") from None
+    encoding = wide_encoding(head)
+    if encoding is not None:
+        raise InputError(f"{path}: expected UTF-8 text, got {encoding} (first bytes "
+                         f"{head!r}): save it as UTF-8 (Excel: CSV UTF-8; PowerShell: "
+                         f"Out-File -Encoding utf8; or iconv -f {encoding} -t UTF-8)")
+    if not head:
+        logger.warning("input file %s is empty: it holds no records", path)
 
 
 def _value_check(declared: ValueCheck) -> ValueCheck:

@@ -88,6 +88,8 @@ def check_path(path: str | os.PathLike, field: str = "image") -> Path:
         raise UnreadableImage(f"is a directory, not {noun}", path=str(p), field=field)
     if not p.is_file():
         raise UnreadableImage("not a regular file", path=str(p), field=field)
+    if not os.access(p, os.R_OK):       # (it was a detector's failure, "truncated or corrupt")
+        raise UnreadableImage("not readable (permission denied)", path=str(p), field=field)
     return p
 
 
@@ -165,6 +167,8 @@ def open_image(source: Any, *, mode: str | None = "RGB", frame: int = 0):
         raise UnreadableImage(f"{size} is over the limit of {max_image_pixels():,} (option "
                               f"max_image_pixels / {_ENV}; Pillow refused it: {exc})",
                               path=name) from None
+    except PermissionError:
+        raise UnreadableImage("not readable (permission denied)", path=name) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise UnreadableImage(f"truncated or corrupt: {exc}", path=name) from None
     except MemoryError:

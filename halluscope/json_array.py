@@ -130,7 +130,10 @@ def _value(buf: _Buffer) -> tuple[Any, int] | RecordError:
         except RecursionError:
             from halluscope._json import TOO_DEEP
             return buf.error(0, TOO_DEEP)
-        except json.JSONDecodeError as exc:
+        except ValueError as exc:
+            if not isinstance(exc, json.JSONDecodeError):   # a number past Python's digits
+                from halluscope._json import too_long_number
+                return buf.error(0, too_long_number(exc))
             pos = exc.pos - buf.at
             if control is None and exc.msg.startswith("Invalid control character"):
                 line, col = buf.where(pos)

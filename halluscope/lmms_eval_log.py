@@ -246,10 +246,13 @@ def one_document(path: Path, small: int) -> list[tuple[int | None, Any]] | None:
     if brace is None:
         return None
     how = "write it one object per line (jq -c .) or as a JSON array"
-    whole = text = None
+    whole = text = broken = None
     try:
         text = _document_text(path, small)
         whole = json.loads(text) if text is not None else None
+    except json.JSONDecodeError as exc:     # (a log cut short was called only "several lines")
+        broken = (f"; nor is it one JSON document (line {exc.lineno} column {exc.colno}: "
+                  f"{exc.msg}): cut short as written?")
     except (ValueError, OSError, InputError):
         whole = None
     if isinstance(whole, dict) and isinstance(whole.get("logs"), list) and "args" in whole:
@@ -264,7 +267,7 @@ def one_document(path: Path, small: int) -> list[tuple[int | None, Any]] | None:
                "beside it")
     raise InputError(f"{path}: expected one JSON object per line (or a JSON array), got one "
                      f"JSON object written over several lines (line {brace} is '{{' alone): "
-                     f"{how}")
+                     f"{how}{broken or ''}")
 
 
 _ELEMENT_BRACE = " " * 8 + "{"

@@ -52,7 +52,7 @@ from halluscope.lmms_eval_log import (PopeSplitOfFile, is_lmms_eval, lmms_eval_l
 from halluscope.records import (ANSWER_FIELDS, Record, drop_bom, id_hint, is_gzip_name,
                                 is_request_error, iter_json_values, open_binary, open_text,
                                 record_from_dict)
-from halluscope.tables import TABLE_SUFFIXES, table_columns, table_suffix
+from halluscope.tables import TABLE_SUFFIXES, first_image, table_columns, table_suffix
 
 logger = logging.getLogger(__name__)
 
@@ -206,7 +206,7 @@ def _cell(value: Any, parse_json: bool = False) -> Any:
         if parse_json and text[:1] in "[{" and text[-1:] in "]}":
             try:
                 return json.loads(text)
-            except (json.JSONDecodeError, RecursionError):
+            except (ValueError, RecursionError):    # (an integer over 4,300 digits too)
                 return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
@@ -305,7 +305,7 @@ def vlmevalkit_row(row: Mapping[str, Any]) -> dict[str, Any]:
             else:
                 meta["answer"] = value
         elif key == "image_path":
-            out["image"] = value[0] if isinstance(value, list) and value else str(value)
+            out["image"] = first_image(value)     # (a JSON list, or Python's repr of one)
         elif key in ("image_id", "question_id", "model"):
             out[key] = value
         else:
@@ -436,8 +436,14 @@ def _unclosed_quote(path: Path, table: str) -> InputError:
 
 def _not_utf8_table(path: Path) -> InputError:
     """The error for a CSV/TSV file that is not UTF-8 (pandas stops at the first such byte and
-    names no line, and the file is in a known format): the first line holding one."""
+    names no line, and the file is in a known format): the first line holding one; a workbook
+    or Parquet file read so (``--format tsv``) is said to be one."""
     with open_binary(path) as fh:
+        binary = {b"PK\x03\x04": "xlsx", b"PAR1": "parquet"}.get(fh.read(4))
+        if binary is not None:
+            return InputError(f"{path}: expected a CSV/TSV text table, got a .{binary} file: "
+                              f"leave --format out (it is detected) or pass --format {binary}")
+        fh.seek(0)
         for lineno, raw in enumerate(fh, 1):
             try:
                 (drop_bom(raw) if lineno == 1 else raw).decode("utf-8")

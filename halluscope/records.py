@@ -21,6 +21,7 @@ naming file, line and field, so that a caller can report it and go on (or stop, 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ from halluscope import _json as fast_json
 from halluscope.answer_fields import ambiguous_answer
 from halluscope.errors import ConfigError, RecordError
 from halluscope.finish_reasons import withheld_error
+from halluscope.prompt_kinds import yes_no_prompt   # (re-exported: long imported from here)
+from halluscope.tables import first_image
 from halluscope.textfiles import (  # noqa: F401 - the gzip readers, long imported from here
     BLANK, drop_bom, gunzip, gzip_error, is_blank, is_gzip_name, json_line, json_problem,
     not_utf8, open_binary, open_text)
@@ -39,29 +42,6 @@ Task = Literal["caption", "yes-no", "vqa", "document"]
 TASKS: tuple[str, ...] = ("caption", "yes-no", "vqa", "document")
 
 _COCO_ID = re.compile(r"^(?:COCO_[a-z]+\d{4}_)?0*(\d+)(?:\.(?:jpe?g|png))?$", re.IGNORECASE)
-# A yes/no question starts a prompt, a line or follows a template's mark (<image>, [INST], USER:,
-# Question:); "can you" asks only with see/spot/find/notice/observe/detect/tell if (not describe)
-_YES_NO_WORD = re.compile(
-    r"(?:is|are|does|do|was|were|has|have|can(?!\s+you\s+(?!(?:please\s+)?(?:see|spot|find|"
-    r"notice|observe|detect|tell(?:\s+me)?\s+(?:if|whether))\b)))\b", re.IGNORECASE)
-_QUESTION_MARK = re.compile(r"[\n>\]:][ \t\r\f\v]*")
-_ROLE = re.compile(r"\b(?:user|human|question|q)\s*\Z", re.IGNORECASE)
-
-
-def yes_no_prompt(prompt: str) -> bool:
-    """Whether ``prompt`` asks a yes/no question: a question word where a question starts and a
-    ``?`` after it (linear in the prompt: a few steps per line or mark before its last ``?``)."""
-    last = prompt.rfind("?")
-    if last < 0:
-        return False
-    if _YES_NO_WORD.match(prompt, len(prompt) - len(prompt.lstrip()), last):
-        return True
-    for mark in _QUESTION_MARK.finditer(prompt, 0, last):
-        at = mark.start()
-        if (prompt[at] != ":" or _ROLE.search(prompt, max(0, at - 12), at)) and \
-                _YES_NO_WORD.match(prompt, mark.end(), last):
-            return True
-    return False
 
 
 def document_source(value: Any, base: Path | None) -> str | list[str] | None:
@@ -201,7 +181,10 @@ def _string(value: Any, name: str, where: dict) -> str | None:
     if isinstance(value, str):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool) and name.endswith("id"):
-        return str(value)
+        if value == value and value not in (math.inf, -math.inf):
+            return str(value)   # (NaN and Infinity, which Python's json reads, named no item)
+        raise RecordError(f"expected an id (text or a whole number), got {value!r}",
+                          field=name, **where)
     raise RecordError(f"expected a string, got {type(value).__name__} {_quoted(value)}",
                       field=name, **where)
 
@@ -286,8 +269,11 @@ def _asks(obj: dict[str, Any]) -> bool:
 
 def _image_of(obj: dict[str, Any], where: dict[str, Any]) -> tuple[str | None, int | None]:
     """``(image, image_id)``: the path or URL, and the COCO image id read from ``image_id`` or
-    from the image's file name (an ``image_id`` that is a file name is also the image)."""
+    from the image's file name (an ``image_id`` that is a file name is also the image); a
+    VLMEvalKit row's ``image_path``, as its tables are read (it was left in the metadata)."""
     image = obj.get("image")
+    if image is None and obj.get("image_path") is not None and _vlmevalkit_row(obj):
+        image = first_image(obj["image_path"])
     if image is not None and not isinstance(image, str):
         raise RecordError(f"expected a path or URL string, got {type(image).__name__}",
                           field="image", **where)

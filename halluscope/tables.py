@@ -57,4 +57,20 @@ def table_columns(path: Path) -> list[str] | None:
     return None
 
 
-__all__ = ["TABLE_SUFFIXES", "is_table", "table_columns", "table_suffix"]
+def first_image(value: object) -> str | None:
+    """The image of a VLMEvalKit ``image_path`` cell: the first of a list (parsed from JSON,
+    or written as Python's repr, ``['a.jpg', 'b.jpg']``, as pandas writes a list column and
+    VLMEvalKit reads it back with ``eval``; read here as a literal, never run), else the
+    cell's text; ``None`` for an empty list."""
+    if isinstance(value, str) and value.startswith("[") and value.endswith("]"):
+        import ast
+        try:
+            value = ast.literal_eval(value)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return value
+    if isinstance(value, list):
+        return str(value[0]) if value else None
+    return str(value)
+
+
+__all__ = ["TABLE_SUFFIXES", "first_image", "is_table", "table_columns", "table_suffix"]

@@ -102,6 +102,24 @@ def drop_bom(data: bytes) -> bytes:
     return data[len(BOM):] if data.startswith(BOM) else data
 
 
+# UTF-32 LE first: its byte-order mark starts with UTF-16 LE's
+_WIDE_BOMS = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
+              (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16"))
+
+
+def wide_encoding(head: bytes) -> str | None:
+    """``"UTF-16"`` or ``"UTF-32"`` when a file's first bytes show it is written so (a
+    byte-order mark, or text whose first two characters each have a NUL byte beside them: what
+    Excel's "Unicode Text" and Windows PowerShell's ``>`` write); ``None`` otherwise."""
+    for bom, name in _WIDE_BOMS:
+        if head.startswith(bom):
+            return name
+    if len(head) >= 4 and (head[1] == head[3] == 0 and head[0] and head[2]
+                           or head[0] == head[2] == 0 and head[1] and head[3]):
+        return "UTF-16"
+    return None
+
+
 def is_blank(text: str) -> bool:
     """Whether a decoded line is blank (whitespace only, Unicode's included)."""
     return not text.strip()
@@ -275,7 +293,10 @@ def json_line(raw: bytes, lineno: int, name: str) -> Any:
     try:
         value = fast_json.loads(text)
     except json.JSONDecodeError:
-        return RecordError(json_problem(text), file=name, line=lineno)
+        why = json_problem(text)
+        if not raw.endswith(b"\n"):        # (only a file's last line has no line end)
+            why += "; it is the file's last line, without a line end: cut short as written?"
+        return RecordError(why, file=name, line=lineno)
     key = fast_json.repeated_key(text, value)
     if key is not None:
         return RecordError(fast_json.repeated_key_message(key), file=name, line=lineno,
@@ -290,7 +311,7 @@ def json_problem(line: str) -> str:
     try:
         fast_json.loads(line.rstrip("\r\n"))
     except json.JSONDecodeError as exc:
-        if exc.msg == fast_json.TOO_DEEP:
+        if exc.msg == fast_json.TOO_DEEP or exc.msg.startswith("expected numbers of at most"):
             return f"invalid JSON: {exc.msg}"
         if exc.msg.endswith(" at"):
             return f"invalid JSON: {exc.msg} column {exc.colno}"

@@ -88,7 +88,8 @@ def test_a_line_cut_inside_a_string_is_called_unterminated(tmp_path):
     path.write_text('{"image_id": 1, "caption": "A dog\n{"image_id": 1, "caption": "A dog')
     problems = [str(r) for r in iter_records(path)]
     assert problems == [f"{path}:1: invalid JSON: Unterminated string starting at column 28",
-                        f"{path}:2: invalid JSON: Unterminated string starting at column 28"]
+                        f"{path}:2: invalid JSON: Unterminated string starting at column 28; "
+                        f"it is the file's last line, without a line end: cut short as written?"]
 
 
 def test_out_naming_a_file_and_a_strict_stop(tmp_path):

@@ -460,8 +460,9 @@ def load_questions(path: str | Path) -> QuestionSet:
     """Read a POPE question file (JSON lines, or a JSON array) and hash its bytes as they are
     read (the file is read once where it is read as columns)."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"POPE question file not found: {path}")
+    if not path.is_file():      # (a folder was "not found")
+        raise ConfigError(f"POPE question file {path} is a folder, not a file" if path.is_dir()
+                          else f"POPE question file not found: {path}")
     before = path.stat()
     name = str(path)
     split_from_name = None

@@ -12,7 +12,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from halluscope.cli.common import EXIT_GATE, EXIT_USAGE, err_console, make_console, print_error
+from halluscope.cli.common import (EXIT_GATE, EXIT_USAGE, err_console, make_console, print_error,
+                                   exit_usage)
 from halluscope.cli.helpformat import PanelledCommand
 from halluscope.cli.options import at_least, parse_key_values
 from halluscope.errors import HalluscopeError
@@ -318,8 +319,7 @@ def _audit(inputs: list[Path], metrics: list[str] | None, out: Path, quiet: bool
         print_error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
     except OSError as exc:  # an input or output file that cannot be read or written
-        print_error(str(exc))
-        raise typer.Exit(EXIT_USAGE) from None
+        exit_usage(exc)     # (or one not the user's to mend: a crash, exit 3)
 
 
 def _finish(result, out: Path, gates, log_to: list[str] | None, quiet: bool) -> None:

@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from halluscope.cli.common import EXIT_USAGE
+from halluscope.cli.common import EXIT_USAGE, user_os_error
 from halluscope.cli.helpformat import PanelledCommand
 from halluscope.errors import HalluscopeError
 
@@ -64,6 +64,8 @@ def build_gt(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(payload), encoding="utf-8")
     except OSError as exc:      # a traceback (exit 3) for an --out in a missing folder
+        if not user_os_error(exc):
+            raise
         typer.echo(f"error: cannot write {out}: {exc.strerror or exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
     typer.echo(f"{out}: {len(gt)} images")

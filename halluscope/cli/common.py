@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from rich.console import Console
 from rich.markup import escape
 
@@ -31,3 +33,38 @@ def print_error(message: str, prefix: str = "error:") -> None:
     from halluscope.redact import redact_text
     err_console.print(f"[bold red]{prefix}[/] {plain(redact_text(message))}", highlight=False,
                       soft_wrap=True)
+
+
+def _errnos(*names: str) -> frozenset[int]:
+    import errno
+    return frozenset(getattr(errno, name) for name in names if hasattr(errno, name))
+
+
+#: What an OSError says when the fault is the user's to mend (exit 2): a path that is missing,
+#: a folder, or not allowed, and a disk that refuses the write (full, over quota, read-only).
+#: Any other (an I/O error, a bad file descriptor, an invalid argument) is a crash, exit 3.
+_USER_ERRNOS = _errnos("ENOENT", "EACCES", "EPERM", "EISDIR", "ENOTDIR", "ENAMETOOLONG",
+                       "ELOOP", "EEXIST", "ENOSPC", "EDQUOT", "EFBIG", "EROFS", "ETXTBSY")
+
+
+def user_os_error(exc: OSError) -> bool:
+    """Whether ``exc`` is a file or connection problem the user mends (exit 2), rather than
+    a crash whose traceback must be kept (exit 3): an error of a path or of the disk by its
+    errno, a missing or forbidden path raised without one, a server that did not answer."""
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return True
+    if exc.errno is None:
+        return isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError,
+                                NotADirectoryError))
+    return exc.errno in _USER_ERRNOS
+
+
+def exit_usage(exc: Exception) -> NoReturn:
+    """Print ``exc`` as one error line and exit 2; an OSError that is not the user's to mend
+    (:func:`user_os_error`) is raised again instead, to be reported as the crash it is (exit
+    3, its traceback kept)."""
+    if isinstance(exc, OSError) and not user_os_error(exc):
+        raise exc
+    import typer
+    print_error(str(exc))
+    raise typer.Exit(EXIT_USAGE) from None

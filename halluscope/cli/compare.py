@@ -17,7 +17,7 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from halluscope.cli.common import (EXIT_GATE, EXIT_OK, EXIT_USAGE, err_console, make_console,
-                                   plain)
+                                   exit_usage, plain)
 from halluscope.cli.helpformat import PanelledCommand
 from halluscope.cli.options import at_least
 
@@ -169,8 +169,7 @@ def compare_command(
                    f" (nothing was written to {out})")
         result.save(out)
     except (HalluscopeError, OSError) as exc:
-        err_console.print(f"[bold red]error:[/] {plain(redact_text(str(exc)))}", highlight=False)
-        raise typer.Exit(EXIT_USAGE) from None
+        exit_usage(exc)         # (an OSError not the user's to mend: a crash, exit 3)
     if not quiet:
         console = make_console()
         for comp in result.comparisons:

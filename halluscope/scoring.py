@@ -24,7 +24,7 @@ from halluscope.errors import ConfigError, RecordError, failed_outcome
 from halluscope.finish_reasons import unfinished_reason
 from halluscope.journal import line_digest
 from halluscope.metrics.base import Metric
-from halluscope.redact import known_secrets, redact_mapping, redact_text
+from halluscope.redact import known_secrets, redact_mapping, redact_text, redact_url
 from halluscope.records import Record
 from halluscope.textfiles import path_text, text_of
 
@@ -112,6 +112,15 @@ class StreamTally:
                 reasons = ["the input holds no records"]
             out[metric.name] = reasons
         return out
+
+
+def shown_location(value: Any) -> Any:
+    """An image or document as an item line writes it: a URL without the password of its user
+    info or the values of its credential-like query parameters (``token``, ``X-Amz-Signature``,
+    ...: :func:`~halluscope.redact.redact_url`); anything else as it is. The record keeps the
+    real URL for loading; only what is written is redacted (the columnar path writes the same,
+    :func:`halluscope.column_scoring._item_pieces`)."""
+    return redact_url(value) if type(value) is str else value
 
 
 def is_empty_answer(response: Any) -> bool:
@@ -455,7 +464,7 @@ def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict
     item: dict[str, Any] = {"id": rec.id, "task": rec.task}
     for key in ("image", "image_id", "document"):
         if getattr(rec, key) is not None:
-            item[key] = getattr(rec, key)
+            item[key] = shown_location(getattr(rec, key))
     if rec.source.file:
         item["source"] = f"{path_text(rec.source.file)}:{rec.source.line}"   # not UTF-8?
     if rec.prompt is not None:
@@ -526,4 +535,5 @@ def _refusal(rec: Record, metrics: list[Metric]) -> tuple[str, RecordError] | No
     return None
 
 
-__all__ = ["Progress", "StreamTally", "empty_answers_note", "is_empty_answer", "score_stream"]
+__all__ = ["Progress", "StreamTally", "empty_answers_note", "is_empty_answer", "score_stream",
+           "shown_location"]

@@ -27,6 +27,7 @@ from halluscope.metrics.pope_coverage import (LABEL_CONFLICT, Answered, conflict
 from halluscope.metrics.pope_parsers import NO, UNKNOWN, YES
 from halluscope.metrics.pope_questions import float_id_problem, normalise_question, object_of
 from halluscope.metrics.units import CLUSTER_DEFAULT, unit_of
+from halluscope.redact import redact_url
 
 if TYPE_CHECKING:
     from halluscope.columns import RecordColumns
@@ -539,6 +540,8 @@ def _groups_and_units(metric: PopeMetric, cols: RecordColumns, out: ColumnScores
                       else prompt_values[t - len(texts.values)])
         for (name, coded), code in zip(by, extra):
             value = coded.values[code]
+            if type(value) is str:          # as group_names writes it: no URL credentials
+                value = redact_url(value)
             if value not in (None, "") and f"{name}:{value}" not in own:
                 own += (f"{name}:{value}",)
         out.signatures.append(own)

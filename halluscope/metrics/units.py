@@ -9,6 +9,7 @@ import os
 from typing import Any
 
 from halluscope.records import Record
+from halluscope.redact import redact_url
 
 CLUSTER_DEFAULT = "image"
 """Items that share an image are resampled together unless ``--cluster-by`` says otherwise."""
@@ -54,8 +55,11 @@ def _unit(record: Record, cluster_by: str | None, own: str,
         return own
     if cluster_by == "image":
         for value in (record.image_id, record.image, record.document):
-            if isinstance(value, str) and value != "" and images is not None:
-                return images.key(record, value)
+            if isinstance(value, str) and value != "":
+                # a URL's credentials name no other image, and the key is written (items)
+                value = redact_url(value)
+                if images is not None:
+                    return images.key(record, value)
             if isinstance(value, (int, str)) and value != "":
                 return f"image:{value}"
         return own
@@ -133,7 +137,9 @@ def group_names(record: Record, by: tuple[str, ...]) -> tuple[str, ...]:
     out = []
     for name in by:
         value = record_field(record, name)
-        if isinstance(value, (str, int, float, bool)) and value != "":
+        if isinstance(value, str) and value != "":
+            out.append(f"{name}:{redact_url(value)}")     # written: a URL's credentials not
+        elif isinstance(value, (int, float, bool)):
             out.append(f"{name}:{value}")
     return tuple(out)
 

@@ -1,0 +1,129 @@
+"""An image URL that carries credentials (a user-info password, ``?token=``, a signed URL's
+``X-Amz-Signature``) is loaded as written but written nowhere: items.jsonl (both the line path
+and the columnar path, to the same bytes), its units and groups, results.json, report.html,
+the run sheet, a stopped audit's journal, compare.json/html, and the console. Every file under
+each output folder is read and searched."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+import halluscope
+from halluscope.redact import REDACTED, redact_url
+
+SECRETS = ("Hunter2Pass", "abcTOKEN123", "deadbeefSIG999", "AKIAEXAMPLECRED", "fragTOKEN77")
+URL = ("https://alice:Hunter2Pass@img.example.com/x/{}.jpg?token=abcTOKEN123"
+       "&X-Amz-Signature=deadbeefSIG999&X-Amz-Credential=AKIAEXAMPLECRED"
+       "&X-Amz-Date=20260101T000000Z&size=a/b%20c")
+SHOWN = (f"https://alice:{REDACTED}@img.example.com/x/{{}}.jpg?token={REDACTED}"
+         f"&X-Amz-Signature={REDACTED}&X-Amz-Credential={REDACTED}"
+         "&X-Amz-Date=20260101T000000Z&size=a/b%20c")
+
+
+def _leaks(folder: Path) -> list[str]:
+    """``file: secret`` for every secret found in any file under ``folder``."""
+    found = []
+    for root, _, files in os.walk(folder):
+        for name in files:
+            data = (Path(root) / name).read_bytes()
+            found += [f"{name}: {s}" for s in SECRETS if s.encode() in data]
+    return found
+
+
+def _answers(path: Path, n: int = 48, bad: bool = False) -> Path:
+    rows = [{"question_id": i, "image": URL.format(f"im{i % 6}"),
+             "text": "Is there a dog in the image?", "label": "yes" if i % 2 else "no",
+             "answer": "Yes" if i % 3 else "No", "model_id": "m1"} for i in range(n)]
+    rows[5]["image"] = "https://img.example.com/x/plain.jpg?w=1&fmt=a/b"   # nothing to hide
+    lines = [json.dumps(r) + "\n" for r in rows]
+    if bad:
+        lines.insert(7, "not json\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(lines))
+    return path
+
+
+def test_redact_url_keeps_what_it_does_not_redact_as_written():
+    """It re-encoded every query parameter: ``a/b`` came back ``a%2Fb``, ``%20`` as ``+``,
+    a URL with no secret changed in the items."""
+    plain = "https://h/a.jpg?x=a/b&y=c%20d&z=e+f&&b"
+    assert redact_url(plain) == plain
+    assert redact_url(URL.format("i")) == SHOWN.format("i")
+    assert redact_url("https://h/cb#access_token=fragTOKEN77&state=1") == \
+        f"https://h/cb#access_token={REDACTED}&state=1"
+    assert redact_url("https://h/x?api%2Dkey=sss9&max_tokens=3") == \
+        f"https://h/x?api%2Dkey={REDACTED}&max_tokens=3"
+
+
+@pytest.mark.parametrize("bad", [False, True])
+def test_columnar_and_line_items_redact_image_urls_to_the_same_bytes(tmp_path, monkeypatch, bad):
+    pytest.importorskip("pyarrow")
+    import halluscope.column_scoring as column_scoring
+    import halluscope.pipeline as pipeline
+    monkeypatch.setattr(column_scoring, "ITEM_CHUNK", 5)
+    answers = _answers(tmp_path / "answers.jsonl", bad=bad)
+    kw = dict(metrics="pope", by=["image", "model"], n_boot=20)
+    fast = halluscope.audit(answers, out=tmp_path / "fast", **kw)
+    assert fast.runsheet["execution"]["scored"].startswith("as columns")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "score_columns", lambda *a, **k: None)
+        slow = halluscope.audit(answers, out=tmp_path / "slow", **kw)
+    assert slow.runsheet["execution"]["scored"].startswith("record by record")
+    lines = (tmp_path / "fast" / "items.jsonl").read_bytes()
+    assert lines == (tmp_path / "slow" / "items.jsonl").read_bytes()
+    assert json.dumps(fast.metrics["pope"].to_dict(), sort_keys=True) == \
+        json.dumps(slow.metrics["pope"].to_dict(), sort_keys=True)
+    items = [json.loads(line) for line in lines.decode().splitlines()]
+    good = [i for i in items if "error" not in i]
+    assert good[0]["image"] == SHOWN.format("im0")
+    assert good[0]["scores"]["pope"]["unit"] == "image:" + SHOWN.format("im0")
+    assert "image:" + SHOWN.format("im0") in good[0]["scores"]["pope"]["groups"]
+    assert good[5]["image"] == "https://img.example.com/x/plain.jpg?w=1&fmt=a/b"
+    assert _leaks(tmp_path / "fast") == [] and _leaks(tmp_path / "slow") == []
+    # compare of the two runs: compare.json and compare.html
+    from typer.testing import CliRunner
+
+    from halluscope.cli import app
+    got = CliRunner().invoke(app, ["compare", str(tmp_path / "fast"), str(tmp_path / "slow"),
+                                   "-o", str(tmp_path / "cmp")])
+    assert got.exit_code in (0, 1), got.output
+    assert (tmp_path / "cmp" / "compare.json").is_file()
+    assert _leaks(tmp_path / "cmp") == []
+    assert not any(s in got.output for s in SECRETS)
+
+
+def test_a_cli_audit_writes_no_credential_of_an_image_url(tmp_path):
+    """The console, results.json, report.html, the run sheet: none holds them."""
+    from typer.testing import CliRunner
+
+    from halluscope.cli import app
+    answers = _answers(tmp_path / "in" / "answers.jsonl", bad=True)
+    got = CliRunner().invoke(app, ["audit", str(answers), "-m", "pope", "--by", "image",
+                                   "--bootstrap", "20", "-o", str(tmp_path / "out")])
+    assert got.exit_code == 0, got.output
+    assert not any(s in got.output for s in SECRETS), got.output
+    assert {p.name for p in (tmp_path / "out").iterdir()} >= {
+        "items.jsonl", "results.json", "report.html", "runsheet.json"}
+    assert _leaks(tmp_path / "out") == []
+
+
+def test_a_stopped_audits_journal_holds_no_image_url_credential(tmp_path):
+    from tests.test_resume_doubts import _captions, _gt, _stopped_after
+    path, gt = _captions(tmp_path / "in" / "caps.jsonl"), _gt(tmp_path / "in")
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    for k, row in enumerate(rows):
+        row["image"] = URL.format(k)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out"
+    kw = dict(metrics="chair", gt_objects=gt, n_boot=20)
+    _stopped_after(15, path, out=out, **kw)
+    assert (out / "items.journal.part").is_file()
+    assert _leaks(out) == []
+    halluscope.audit(path, out=out, resume=True, **kw)
+    assert _leaks(out) == []
+    first = json.loads((out / "items.jsonl").read_text().splitlines()[0])
+    assert first["image"] == SHOWN.format(0)

@@ -305,7 +305,16 @@ class ResumeCounts:
 
 
 def _cause(err: RecordError) -> str:
-    return f"field '{err.location.field}': {err.message}" if err.location.field else err.message
+    """What went wrong, as the counts of causes say it (redacted: a message may quote an image
+    URL with its token, and 'scored nothing' prints the causes)."""
+    cause = f"field '{err.location.field}': {err.message}" if err.location.field else err.message
+    return redact_text(cause)
+
+
+def _error_detail(err: RecordError, metric: str | None = None) -> dict[str, Any]:
+    """An error as a problem and an item's ``error_detail`` hold it, credentials redacted
+    (a URL it quotes too, as results.json and the console show it)."""
+    return redact_mapping(_error_item(err, metric))
 
 
 def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], sink,
@@ -347,11 +356,11 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
         if isinstance(rec, RecordError):
             if strict:
                 raise rec
-            tally.problems.append(redact_mapping(_error_item(rec), secrets=secrets)
-                                  if secrets else _error_item(rec))
+            detail = _error_detail(rec)
+            tally.problems.append(detail)
             tally.bad_lines[_cause(rec)] += 1
             item = text_of({"id": rec.record_id, "source": str(rec.location),  # a file
-                            "error": rec.message, "error_detail": _error_item(rec)})  # name
+                            "error": redact_text(rec.message), "error_detail": detail})  # name
         else:
             item = _score_record(rec, metrics, tally, strict,
                                  lambda m: outcomes[slot[id(m)]] if id(m) in slot else None)
@@ -483,12 +492,12 @@ def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict
             exc = score
             if strict:
                 raise exc
-            detail = _error_item(exc, metric.name)
+            detail = _error_detail(exc, metric.name)
             tally.problems.append(detail)
             tally.passed_by.setdefault(metric.name, Counter())[_cause(exc)] += 1
             # the message and detail name the file: written as the source is (not UTF-8?)
             item["error"] = ((item["error"] + "; " if "error" in item else "")
-                             + path_text(str(exc)))
+                             + redact_text(path_text(str(exc))))
             item.setdefault("error_detail", text_of(detail))
             continue
         applied.append(metric.name)
@@ -513,11 +522,11 @@ def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict
         name, exc = refused
         if strict:
             raise exc
-        detail = _error_item(exc, name)
+        detail = _error_detail(exc, name)
         tally.problems.append(detail)
         tally.passed_by[name][skips[name]] -= 1           # refused, not passed by
         tally.passed_by[name] += Counter({_cause(exc): 1})   # (drops the count at zero)
-        item["error"], item["error_detail"] = path_text(str(exc)), text_of(detail)
+        item["error"], item["error_detail"] = redact_text(path_text(str(exc))), text_of(detail)
     elif not applied and "error" not in item:
         tally.skipped += 1
         why = "; ".join(f"{name}: {reason}" for name, reason in skips.items())

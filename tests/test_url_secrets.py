@@ -127,3 +127,35 @@ def test_a_stopped_audits_journal_holds_no_image_url_credential(tmp_path):
     assert _leaks(out) == []
     first = json.loads((out / "items.jsonl").read_text().splitlines()[0])
     assert first["image"] == SHOWN.format(0)
+
+
+def test_a_question_files_image_urls_and_errors_quoting_them_are_redacted(tmp_path):
+    """The unit of an answer is its question's image (``image:<the question file's image>``),
+    and an answer naming another image is a bad record whose message quotes both: the items'
+    ``unit``, ``error`` and ``error_detail`` held them as written, and 'scored nothing'
+    printed a cause that quoted one."""
+    pytest.importorskip("pyarrow")
+    from tests.test_pope_columns import _audit_both
+    url, shown = (u.replace("&size=a/b%20c", "") for u in (URL, SHOWN))
+    q = [{"question_id": i, "image": url.format(i % 3), "text": "Is there a dog in the image?",
+          "label": "yes" if i % 2 else "no"} for i in range(12)]
+    a = [{"question_id": i, "image": url.format(9 if i == 4 else i % 3),
+          "text": "Is there a dog in the image?", "answer": "yes"} for i in range(12)]
+    questions, answers = tmp_path / "q.jsonl", tmp_path / "a.jsonl"
+    questions.write_text("".join(json.dumps(r) + "\n" for r in q))
+    answers.write_text("".join(json.dumps(r) + "\n" for r in a))
+    result, items = _audit_both(tmp_path, answers, questions=questions, n_boot=20)
+    assert (tmp_path / "fast" / "items.jsonl").read_bytes() == \
+        (tmp_path / "slow" / "items.jsonl").read_bytes()
+    assert items[0]["scores"]["pope"]["unit"] == "image:" + shown.format(0)
+    assert "expected the image" in items[4]["error"] and REDACTED in items[4]["error"]
+    assert "https://alice:<redacted>@" in items[4]["error_detail"]["message"]
+    assert _leaks(tmp_path / "fast") == [] and _leaks(tmp_path / "slow") == []
+    assert not any(s in json.dumps(result.errors) for s in SECRETS)
+
+
+def test_causes_of_a_metric_that_scored_nothing_are_redacted():
+    from halluscope.errors import RecordError
+    from halluscope.scoring import _cause
+    err = RecordError(f"cannot read image {URL.format(1)}: a URL", field="image")
+    assert _cause(err) == f"field 'image': cannot read image {SHOWN.format(1)}: a URL"

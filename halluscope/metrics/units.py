@@ -61,10 +61,17 @@ def _unit(record: Record, cluster_by: str | None, own: str,
                 if images is not None:
                     return images.key(record, value)
             if isinstance(value, (int, str)) and value != "":
-                return f"image:{value}"
+                return image_unit(value)
         return own
     value = record_field(record, cluster_by)
     return own if value is None else f"{cluster_by}:{json.dumps(value, sort_keys=True)}"
+
+
+def image_unit(image: str | int) -> str:
+    """The unit of the items about ``image`` (an id, a path or a URL): ``image:<image>``, a
+    URL without its credentials (the key is written, in items.jsonl; a signature that changed
+    names the same image)."""
+    return f"image:{redact_url(image) if type(image) is str else image}"
 
 
 def _distinct(own: str, record: Record, seen: dict[str, int]) -> str:

@@ -306,7 +306,8 @@ def unscored_lines(result: AuditResult) -> list[Text]:
     for name, reasons in (getattr(result, "unscored", None) or {}).items():
         line = Text()
         line.append(f"{visible_controls(name)} scored nothing", style="bold red")
-        line.append(": " + visible_controls("; ".join(reasons)))
+        from halluscope.redact import redact_text      # (a reason may quote an image URL)
+        line.append(": " + visible_controls(redact_text("; ".join(reasons))))
         lines.append(line)
     return lines
 

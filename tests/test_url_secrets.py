@@ -159,3 +159,54 @@ def test_causes_of_a_metric_that_scored_nothing_are_redacted():
     from halluscope.scoring import _cause
     err = RecordError(f"cannot read image {URL.format(1)}: a URL", field="image")
     assert _cause(err) == f"field 'image': cannot read image {SHOWN.format(1)}: a URL"
+
+
+def test_a_query_about_a_signed_image_url_fetches_it_and_writes_no_credential(tmp_path):
+    """The image is fetched with its credentials (the server sees the token); the answers
+    file, its run sheet, the cache and a resumed run's output hold none; then an audit of the
+    answers neither."""
+    import http.server
+    import io
+    import threading
+
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(buf, "PNG")
+    seen = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append((self.path, self.headers.get("Authorization")))
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(buf.getvalue())))
+            self.end_headers()
+            self.wfile.write(buf.getvalue())
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = URL.replace("https://", "http://").replace(
+            "img.example.com", f"127.0.0.1:{server.server_address[1]}")
+        prompts = tmp_path / "prompts.jsonl"
+        prompts.write_text("".join(json.dumps({"id": f"p{i}", "image": url.format(i),
+                                               "prompt": "Describe."}) + "\n"
+                                   for i in range(3)))
+        out = tmp_path / "out" / "answers.jsonl"
+        kw = dict(out=out, cache=tmp_path / "cache", allow_urls=True)
+        halluscope.query(prompts, "mock/caption", **kw)
+        halluscope.query(prompts, "mock/caption", resume=True, **kw)     # resumed: kept
+    finally:
+        server.shutdown()
+    assert seen and all("token=abcTOKEN123" in path for path, _ in seen)   # fetched as given
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["image"] for r in lines] == [
+        SHOWN.replace("https://", "http://").replace(
+            "img.example.com", f"127.0.0.1:{server.server_address[1]}").format(i)
+        for i in range(3)]
+    assert _leaks(tmp_path / "out") == [] and _leaks(tmp_path / "cache") == []
+    halluscope.audit(out, metrics="claims", out=tmp_path / "audit", write_report=True)
+    assert _leaks(tmp_path / "audit") == []

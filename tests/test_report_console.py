@@ -287,6 +287,8 @@ def test_the_headline_counts_audited_items_apart_from_bad_records(tmp_path):
     assert "2 items audited · 1 bad record ·" in text, text
     assert "Problems (1 bad record, left out" in text
     assert "1 items" not in text and "3 items audited" not in text
+    result.n_skipped = 1                    # read, but no selected metric applies to it
+    assert "1 item audited · 1 bad record · 1 not scored" in render(result)
 
 
 def test_the_claim_kind_plot_says_95_ci_only_over_intervals():

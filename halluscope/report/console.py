@@ -367,13 +367,14 @@ def render_summary(result: AuditResult, console: Console, *,
     wall = sheet.get("wall_time_s")
     head = Text()
     bad = bad_record_count(result.errors)
-    audited = max(len(result.items) - bad, 0)     # items.jsonl has a line for each bad one too
+    skipped = getattr(result, "n_skipped", 0)
+    # items.jsonl has a line for each bad record and each one no metric applies to as well
+    audited = max(len(result.items) - bad - skipped, 0)
     head.append(f"{audited:,}", style="bold")
     head.append(f" item{'' if audited == 1 else 's'} audited")
     if result.errors:
         head.append(" · ")
         head.append(_bad_records(bad), style="bold yellow")
-    skipped = getattr(result, "n_skipped", 0)
     if skipped:
         head.append(" · ")
         head.append(f"{skipped:,} not scored (no selected metric applies)", style="yellow")

@@ -5,7 +5,8 @@ report, log lines, exception messages, the console -- passes what it writes thro
 
 * :func:`redact_url` -- a URL without the password of its user info and with the values of
   credential-like query parameters (``api-key``, ``key``, ``token``, ``access_token``, ``sig``,
-  ...) replaced by ``<redacted>``;
+  ``X-Amz-Signature``, ...; in a fragment too) replaced by ``<redacted>``, every other part
+  kept as written (an image URL that holds no secret is written unchanged in items.jsonl);
 * :func:`redact_mapping` -- a copy of a (nested) mapping or list whose values under
   credential-like keys (``authorization``, ``api_key``, ``x-api-key``, ``token``, ``secret``,
   ``password``, ``cookie``, ...) are redacted and whose strings pass through :func:`redact_text`;

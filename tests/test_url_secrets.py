@@ -6,6 +6,7 @@ each output folder is read and searched."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -161,10 +162,9 @@ def test_causes_of_a_metric_that_scored_nothing_are_redacted():
     assert _cause(err) == f"field 'image': cannot read image {SHOWN.format(1)}: a URL"
 
 
-def test_a_query_about_a_signed_image_url_fetches_it_and_writes_no_credential(tmp_path):
-    """The image is fetched with its credentials (the server sees the token); the answers
-    file, its run sheet, the cache and a resumed run's output hold none; then an audit of the
-    answers neither."""
+@contextlib.contextmanager
+def _image_server():
+    """A loopback server answering every GET with a small PNG: ``(port, [(path, auth)])``."""
     import http.server
     import io
     import threading
@@ -189,8 +189,19 @@ def test_a_query_about_a_signed_image_url_fetches_it_and_writes_no_credential(tm
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
+        yield server.server_address[1], seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_query_about_a_signed_image_url_fetches_it_and_writes_no_credential(tmp_path):
+    """The image is fetched with its credentials (the server sees the token); the answers
+    file, its run sheet, the cache and a resumed run's output hold none; then an audit of the
+    answers neither."""
+    with _image_server() as (port, seen):
         url = URL.replace("https://", "http://").replace(
-            "img.example.com", f"127.0.0.1:{server.server_address[1]}")
+            "img.example.com", f"127.0.0.1:{port}")
         prompts = tmp_path / "prompts.jsonl"
         prompts.write_text("".join(json.dumps({"id": f"p{i}", "image": url.format(i),
                                                "prompt": "Describe."}) + "\n"
@@ -199,14 +210,35 @@ def test_a_query_about_a_signed_image_url_fetches_it_and_writes_no_credential(tm
         kw = dict(out=out, cache=tmp_path / "cache", allow_urls=True)
         halluscope.query(prompts, "mock/caption", **kw)
         halluscope.query(prompts, "mock/caption", resume=True, **kw)     # resumed: kept
-    finally:
-        server.shutdown()
     assert seen and all("token=abcTOKEN123" in path for path, _ in seen)   # fetched as given
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["image"] for r in lines] == [
         SHOWN.replace("https://", "http://").replace(
-            "img.example.com", f"127.0.0.1:{server.server_address[1]}").format(i)
+            "img.example.com", f"127.0.0.1:{port}").format(i)
         for i in range(3)]
     assert _leaks(tmp_path / "out") == [] and _leaks(tmp_path / "cache") == []
     halluscope.audit(out, metrics="claims", out=tmp_path / "audit", write_report=True)
     assert _leaks(tmp_path / "audit") == []
+
+
+def test_a_query_resumes_lines_written_with_the_old_re_encoded_url(tmp_path):
+    """Lines written before redact_url kept the other parameters as written hold them
+    re-encoded (``a%2Fb+c``): a resume must not call that another image; a URL that differs
+    otherwise still is."""
+    from halluscope.errors import InputError
+    prompts, out = tmp_path / "prompts.jsonl", tmp_path / "answers.jsonl"
+    kw = dict(out=out, cache=False, allow_urls=True)
+    with _image_server() as (port, _):
+        url = URL.replace("https://", "http://").replace("img.example.com",
+                                                          f"127.0.0.1:{port}").format(1)
+        prompts.write_text(json.dumps({"id": "p1", "image": url, "prompt": "Describe."}) + "\n")
+        halluscope.query(prompts, "mock/caption", **kw)
+    written = out.read_text()
+    assert "size=a/b%20c" in written and '"error"' not in written
+    for size, fine in (("a%2Fb+c", True), ("a%2Fb+d", False)):
+        out.write_text(written.replace("size=a/b%20c", f"size={size}"))
+        if fine:
+            assert len(halluscope.query(prompts, "mock/caption", resume=True, **kw)) == 1
+        else:
+            with pytest.raises(InputError, match="another image"):
+                halluscope.query(prompts, "mock/caption", resume=True, **kw)

@@ -33,7 +33,8 @@ from halluscope.finish_reasons import FinishScreen
 from halluscope.metrics.base import Metric
 from halluscope.readers import detect_format
 from halluscope.redact import known_secrets
-from halluscope.scoring import Progress, StreamTally, _score_record, is_empty_answer
+from halluscope.scoring import (Progress, StreamTally, _score_record, is_empty_answer,
+                                shown_location)
 from halluscope.textfiles import path_text
 
 if TYPE_CHECKING:   # the columnar path (POPE's files) imports them when it runs
@@ -435,7 +436,8 @@ def _item_pieces(cols: RecordColumns, scores: Any, name: str) -> list[Pieces]:
             return None if omit_none else Fixed(f',"{key}":null')
         return JsonColumn(column, key, lead="{" if key == "id" else ",", omit_none=omit_none)
 
-    pieces = [field("id", False), field("task", False), field("image"), field("image_id")]
+    pieces = [field("id", False), field("task", False), _shown_images(cols) or field("image"),
+              field("image_id")]
     if cols.file:
         pieces += [Fixed(',"source":' + dumps_finite(f"{path_text(cols.file)}:")[:-1]),
                    LineNumbers(cols.start, cols.lines),
@@ -448,3 +450,17 @@ def _item_pieces(cols: RecordColumns, scores: Any, name: str) -> list[Pieces]:
         pieces.append(JsonColumn(column, key, lead=lead))
         lead = ","
     return [column for column in pieces + [Fixed("}}\n")] if column is not None]
+
+
+def _shown_images(cols: RecordColumns) -> Pieces | None:
+    """The ``image`` pieces when some image is a URL that carries a credential: each distinct
+    image as :func:`~halluscope.scoring.shown_location` writes it (the line path's items, to the
+    byte); ``None`` when every image is written as it is read (the plain column)."""
+    from halluscope.column_json import JsonColumn
+    column = cols.plain("image")
+    if column is None:
+        return None
+    import pyarrow.compute as pc
+    if all(shown_location(v) == v for v in pc.unique(column).to_pylist()):
+        return None
+    return JsonColumn(cols.coded("image").map(shown_location), "image", omit_none=True)

@@ -5,7 +5,8 @@ report, log lines, exception messages, the console -- passes what it writes thro
 
 * :func:`redact_url` -- a URL without the password of its user info and with the values of
   credential-like query parameters (``api-key``, ``key``, ``token``, ``access_token``, ``sig``,
-  ...) replaced by ``<redacted>``;
+  ``X-Amz-Signature``, ...; in a fragment too) replaced by ``<redacted>``, every other part
+  kept as written (an image URL that holds no secret is written unchanged in items.jsonl);
 * :func:`redact_mapping` -- a copy of a (nested) mapping or list whose values under
   credential-like keys (``authorization``, ``api_key``, ``x-api-key``, ``token``, ``secret``,
   ``password``, ``cookie``, ...) are redacted and whose strings pass through :func:`redact_text`;
@@ -55,7 +56,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlsplit, urlunsplit
 
 REDACTED = "<redacted>"
 MIN_SECRET_LEN = 8
@@ -248,14 +249,28 @@ def redact_url(url: str | None) -> str | None:
             userinfo, host = netloc.rsplit("@", 1)
             user = userinfo.split(":", 1)[0]
             netloc = (f"{user}:{REDACTED}@{host}" if ":" in userinfo else f"{REDACTED}@{host}")
-        query = parts.query
-        if query:
-            pairs = parse_qsl(query, keep_blank_values=True)
-            query = urlencode([(k, REDACTED if SECRET_PARAM.search(k) and v else v)
-                               for k, v in pairs], safe="<>")
-        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+        query, fragment = _redact_pairs(parts.query), _redact_pairs(parts.fragment)
+        if (netloc, query, fragment) == (parts.netloc, parts.query, parts.fragment):
+            return url          # nothing to hide: the URL as written, its escapes and all
+        return urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
     except ValueError:
         return REDACTED
+
+
+def _redact_pairs(query: str) -> str:
+    """A URL's query (or fragment: ``#access_token=...``) with the value of every parameter
+    under a credential name (:data:`SECRET_PARAM`, its name read unescaped) redacted; every
+    other parameter kept as written (re-encoding them changed ``a/b`` to ``a%2Fb`` in an
+    image URL that held no secret)."""
+    if "=" not in query:
+        return query
+    pieces = []
+    for piece in query.split("&"):
+        name, eq, value = piece.partition("=")
+        if eq and value and SECRET_PARAM.search(unquote_plus(name)):
+            piece = f"{name}={REDACTED}"
+        pieces.append(piece)
+    return "&".join(pieces)
 
 
 def _redact_query_pairs(text: str) -> str:

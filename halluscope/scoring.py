@@ -24,7 +24,7 @@ from halluscope.errors import ConfigError, RecordError, failed_outcome
 from halluscope.finish_reasons import unfinished_reason
 from halluscope.journal import line_digest
 from halluscope.metrics.base import Metric
-from halluscope.redact import known_secrets, redact_mapping, redact_text
+from halluscope.redact import known_secrets, redact_mapping, redact_text, redact_url
 from halluscope.records import Record
 from halluscope.textfiles import path_text, text_of
 
@@ -112,6 +112,15 @@ class StreamTally:
                 reasons = ["the input holds no records"]
             out[metric.name] = reasons
         return out
+
+
+def shown_location(value: Any) -> Any:
+    """An image or document as an item line writes it: a URL without the password of its user
+    info or the values of its credential-like query parameters (``token``, ``X-Amz-Signature``,
+    ...: :func:`~halluscope.redact.redact_url`); anything else as it is. The record keeps the
+    real URL for loading; only what is written is redacted (the columnar path writes the same,
+    :func:`halluscope.column_scoring._item_pieces`)."""
+    return redact_url(value) if type(value) is str else value
 
 
 def is_empty_answer(response: Any) -> bool:
@@ -296,7 +305,16 @@ class ResumeCounts:
 
 
 def _cause(err: RecordError) -> str:
-    return f"field '{err.location.field}': {err.message}" if err.location.field else err.message
+    """What went wrong, as the counts of causes say it (redacted: a message may quote an image
+    URL with its token, and 'scored nothing' prints the causes)."""
+    cause = f"field '{err.location.field}': {err.message}" if err.location.field else err.message
+    return redact_text(cause)
+
+
+def _error_detail(err: RecordError, metric: str | None = None) -> dict[str, Any]:
+    """An error as a problem and an item's ``error_detail`` hold it, credentials redacted
+    (a URL it quotes too, as results.json and the console show it)."""
+    return redact_mapping(_error_item(err, metric))
 
 
 def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], sink,
@@ -338,11 +356,11 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
         if isinstance(rec, RecordError):
             if strict:
                 raise rec
-            tally.problems.append(redact_mapping(_error_item(rec), secrets=secrets)
-                                  if secrets else _error_item(rec))
+            detail = _error_detail(rec)
+            tally.problems.append(detail)
             tally.bad_lines[_cause(rec)] += 1
             item = text_of({"id": rec.record_id, "source": str(rec.location),  # a file
-                            "error": rec.message, "error_detail": _error_item(rec)})  # name
+                            "error": redact_text(rec.message), "error_detail": detail})  # name
         else:
             item = _score_record(rec, metrics, tally, strict,
                                  lambda m: outcomes[slot[id(m)]] if id(m) in slot else None)
@@ -455,7 +473,7 @@ def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict
     item: dict[str, Any] = {"id": rec.id, "task": rec.task}
     for key in ("image", "image_id", "document"):
         if getattr(rec, key) is not None:
-            item[key] = getattr(rec, key)
+            item[key] = shown_location(getattr(rec, key))
     if rec.source.file:
         item["source"] = f"{path_text(rec.source.file)}:{rec.source.line}"   # not UTF-8?
     if rec.prompt is not None:
@@ -474,12 +492,12 @@ def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict
             exc = score
             if strict:
                 raise exc
-            detail = _error_item(exc, metric.name)
+            detail = _error_detail(exc, metric.name)
             tally.problems.append(detail)
             tally.passed_by.setdefault(metric.name, Counter())[_cause(exc)] += 1
             # the message and detail name the file: written as the source is (not UTF-8?)
             item["error"] = ((item["error"] + "; " if "error" in item else "")
-                             + path_text(str(exc)))
+                             + redact_text(path_text(str(exc))))
             item.setdefault("error_detail", text_of(detail))
             continue
         applied.append(metric.name)
@@ -504,11 +522,11 @@ def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict
         name, exc = refused
         if strict:
             raise exc
-        detail = _error_item(exc, name)
+        detail = _error_detail(exc, name)
         tally.problems.append(detail)
         tally.passed_by[name][skips[name]] -= 1           # refused, not passed by
         tally.passed_by[name] += Counter({_cause(exc): 1})   # (drops the count at zero)
-        item["error"], item["error_detail"] = path_text(str(exc)), text_of(detail)
+        item["error"], item["error_detail"] = redact_text(path_text(str(exc))), text_of(detail)
     elif not applied and "error" not in item:
         tally.skipped += 1
         why = "; ".join(f"{name}: {reason}" for name, reason in skips.items())
@@ -526,4 +544,5 @@ def _refusal(rec: Record, metrics: list[Metric]) -> tuple[str, RecordError] | No
     return None
 
 
-__all__ = ["Progress", "StreamTally", "empty_answers_note", "is_empty_answer", "score_stream"]
+__all__ = ["Progress", "StreamTally", "empty_answers_note", "is_empty_answer", "score_stream",
+           "shown_location"]

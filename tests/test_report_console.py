@@ -22,7 +22,10 @@ def build_result(tmp_path: Path, n_errors: int = 3, n_objects: int = 30) -> Audi
     out = tmp_path / "out"
     out.mkdir()
     items_path = out / "items.jsonl"
-    items_path.write_text(json.dumps({"id": "a", "response": "x"}) + "\n", encoding="utf-8")
+    # one good item and a line for each bad record, as items.jsonl has them
+    items_path.write_text(json.dumps({"id": "a", "response": "x"}) + "\n" + "".join(
+        json.dumps({"id": f"bad{i}", "error": "x"}) + "\n" for i in range(n_errors)),
+        encoding="utf-8")
     groups = {"split:random": {"f1": _res("f1", 0.9, 50, (0.85, 0.95), True),
                                "tp": _res("tp", 20, 50, better=True)},
               "split:adversarial": {"f1": _res("f1", 0.7, 50, None, True),
@@ -43,7 +46,7 @@ def build_result(tmp_path: Path, n_errors: int = 3, n_objects: int = 30) -> Audi
     runsheet = {"wall_time_s": 2.5, "metrics": {"chair": {"variant": "refined"},
                                                 "pope": {"parser": "original"}}}
     result = AuditResult(metrics=metrics, errors=errors, runsheet=runsheet,
-                         items_path=items_path, config=None, n_items=1)
+                         items_path=items_path, config=None, n_items=1 + n_errors)
     (out / "results.json").write_text("{}", encoding="utf-8")
     (out / "report.html").write_text("<html></html>", encoding="utf-8")
     return result
@@ -57,7 +60,7 @@ def render(result, **kw) -> str:
 
 def test_metrics_with_ci_and_n(tmp_path):
     text = render(build_result(tmp_path))
-    assert "1 items audited" in text and "3 bad records" in text and "2.50 s" in text
+    assert "1 item audited · 3 bad records" in text and "2.50 s" in text
     assert "chair variant refined" in text and "pope parser original" in text
     for needle in ("chair_s", "0.2500", "[0.1200, 0.3800]", "chair_i", "0.1234", "120", "40",
                    "f1", "[0.7000, 0.9000]"):
@@ -270,5 +273,37 @@ def test_with_bootstrap_0_the_interval_column_says_it_is_off(tmp_path):
 
 def test_one_bad_record_is_one_bad_record(tmp_path):
     text = render(build_result(tmp_path, n_errors=1))
-    assert "1 items audited · 1 bad record ·" in text
+    assert "1 item audited · 1 bad record ·" in text
     assert "1 bad records" not in text and "Problems (1 bad record, left out" in text
+
+
+def test_the_headline_counts_audited_items_apart_from_bad_records(tmp_path):
+    """It said "N items audited" with N counting the bad lines too (items.jsonl has a line for
+    each), and "1 items"; a record two metrics could not score is one bad record."""
+    result = build_result(tmp_path, n_errors=2)
+    result.errors[1].update(line=result.errors[0]["line"], metric="pope")
+    result.errors[0]["metric"] = "chair"
+    text = render(result)
+    assert "2 items audited · 1 bad record ·" in text, text
+    assert "Problems (1 bad record, left out" in text
+    assert "1 items" not in text and "3 items audited" not in text
+    result.n_skipped = 1                    # read, but no selected metric applies to it
+    assert "1 item audited · 1 bad record · 1 not scored" in render(result)
+
+
+def test_the_claim_kind_plot_says_95_ci_only_over_intervals():
+    """Its title said "95% CI" over bars none of which had an interval."""
+    from halluscope.report import plots, svgplots
+    def result(ci):
+        return {"claims": MetricSummary("claims", {
+            "existence_rate": _res("existence_rate", 0.4, 3, ci),
+            "relation_rate": _res("relation_rate", 0.5, 2, None)}, 5)}
+    none = svgplots.kind_rates_svg(result(None))
+    assert "by claim kind (claims, no interval could be computed)" in none
+    assert "CI" not in none
+    some = svgplots.kind_rates_svg(result((0.1, 0.7)))
+    assert "by claim kind (claims, 95% CI where one could be computed)" in some
+    rows = plots.kind_rate_rows(result(None))
+    assert plots.kind_rates_title(result(None), "claims", rows).endswith(
+        "(claims, no interval could be computed)")
+    assert plots.kind_rates(result(None)).startswith(b"\x89PNG")

@@ -148,6 +148,21 @@ def changed_fields(then: Mapping[str, Any], item: PromptItem) -> list[tuple[str,
     return out
 
 
+def same_url(then: Any, now: Any) -> bool:
+    """Whether two redacted URLs are the same but for how their query is escaped: a line
+    written before redaction kept a URL's other parameters as written had them re-encoded
+    (``a/b`` as ``a%2Fb``, ``%20`` as ``+``), and its resume is no changed image."""
+    if not (isinstance(then, str) and isinstance(now, str) and "://" in then and "?" in then):
+        return False
+    from urllib.parse import parse_qsl, urlsplit
+    try:
+        a, b = urlsplit(then), urlsplit(now)
+    except ValueError:
+        return False
+    return (a.scheme, a.netloc, a.path, a.fragment) == (b.scheme, b.netloc, b.path, b.fragment) \
+        and parse_qsl(a.query, keep_blank_values=True) == parse_qsl(b.query, keep_blank_values=True)
+
+
 def _portable_image(item: PromptItem, out_dir: Path | None) -> Any:
     original = item.fields.get("image")
     if item.image is None or is_url(item.image) or is_data_url(item.image) or out_dir is None:

@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from halluscope.adapters.images import ImageLoader, is_data_url, is_url
-from halluscope.adapters.prompts import PromptItem, _portable_image, changed_fields
+from halluscope.adapters.prompts import PromptItem, _portable_image, changed_fields, same_url
 from halluscope.adapters.types import AdapterError
 from halluscope.errors import InputError
 from halluscope.redact import redact_mapping, redact_text
@@ -43,7 +43,8 @@ class AnsweredLineChecks:
         # quoted in a prompt); compare with the same redaction of today's value, never the
         # secret itself
         same_prompt = prompt in (item.prompt, redact_text(item.prompt, patterns=False))
-        same_image = image is None or image in (now, redact_mapping({"image": now})["image"])
+        shown = redact_mapping({"image": now})["image"]
+        same_image = image is None or image in (now, shown) or same_url(image, shown)
         if not (same_prompt and same_image):
             what = "prompt" if not same_prompt else "image"
             raise InputError(f"{self.out_path}: {task!r} was answered for another {what} "

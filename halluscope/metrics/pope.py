@@ -54,7 +54,7 @@ from halluscope.metrics.explain import explain_yes_no
 from halluscope.metrics.pope_answers import AnswerFile, first_answer, score_answers
 from halluscope.metrics.pope_columns import (ROW, asks_otherwise, fold_columns, label_conflict,
                                              no_label, no_question_id, past_the_questions, refused,
-                                             score_columns, scores_columns, takes,
+                                             image_unit, score_columns, scores_columns, takes,
                                              unknown_question_id)
 from halluscope.metrics.pope_build import build_command, build_questions, write_questions
 from halluscope.metrics.pope_coverage import (MISMATCH_FIELDS, Answered, conflict_of, coverage,
@@ -451,7 +451,7 @@ class PopeMetric(Metric):
                 payload["judge_error"] = judged.error
         # the image the question is about is the resampling unit (answer files often carry no
         # image: the six questions of an image are not independent)
-        unit = f"image:{question.image}" if question is not None and question.image else None
+        unit = image_unit(question.image) if question is not None and question.image else None
         return (ItemScore(payload=payload, row=row, groups=tuple(groups), unit=unit,
                           notes=notes), mode, index)
 

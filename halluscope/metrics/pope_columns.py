@@ -26,7 +26,8 @@ from halluscope.metrics.pope_coverage import (LABEL_CONFLICT, Answered, conflict
                                               image_mismatch, image_mismatches, unchecked_rows)
 from halluscope.metrics.pope_parsers import NO, UNKNOWN, YES
 from halluscope.metrics.pope_questions import float_id_problem, normalise_question, object_of
-from halluscope.metrics.units import CLUSTER_DEFAULT, unit_of
+from halluscope.metrics.units import CLUSTER_DEFAULT, image_unit, unit_of
+from halluscope.redact import redact_url
 
 if TYPE_CHECKING:
     from halluscope.columns import RecordColumns
@@ -539,6 +540,8 @@ def _groups_and_units(metric: PopeMetric, cols: RecordColumns, out: ColumnScores
                       else prompt_values[t - len(texts.values)])
         for (name, coded), code in zip(by, extra):
             value = coded.values[code]
+            if type(value) is str:          # as group_names writes it: no URL credentials
+                value = redact_url(value)
             if value not in (None, "") and f"{name}:{value}" not in own:
                 own += (f"{name}:{value}",)
         out.signatures.append(own)
@@ -562,7 +565,7 @@ def _units(metric: PopeMetric, cols: RecordColumns, out: ColumnScores, rows: np.
     if cols.lines is not None and (image < 0).any():   # (unit_of keeps input order)
         raise NotInOrder(cols.file)
     used, local = np.unique(image[image >= 0], return_inverse=True)
-    out.units = [f"image:{images[c]}" for c in used.tolist()]
+    out.units = [image_unit(images[c]) for c in used.tolist()]
     out.unit[rows[image >= 0]] = local.reshape(-1)
     index: dict[str, int] = {}
     for i in rows[image < 0].tolist():

@@ -9,6 +9,7 @@ import os
 from typing import Any
 
 from halluscope.records import Record
+from halluscope.redact import redact_url
 
 CLUSTER_DEFAULT = "image"
 """Items that share an image are resampled together unless ``--cluster-by`` says otherwise."""
@@ -54,13 +55,23 @@ def _unit(record: Record, cluster_by: str | None, own: str,
         return own
     if cluster_by == "image":
         for value in (record.image_id, record.image, record.document):
-            if isinstance(value, str) and value != "" and images is not None:
-                return images.key(record, value)
+            if isinstance(value, str) and value != "":
+                # a URL's credentials name no other image, and the key is written (items)
+                value = redact_url(value)
+                if images is not None:
+                    return images.key(record, value)
             if isinstance(value, (int, str)) and value != "":
-                return f"image:{value}"
+                return image_unit(value)
         return own
     value = record_field(record, cluster_by)
     return own if value is None else f"{cluster_by}:{json.dumps(value, sort_keys=True)}"
+
+
+def image_unit(image: str | int) -> str:
+    """The unit of the items about ``image`` (an id, a path or a URL): ``image:<image>``, a
+    URL without its credentials (the key is written, in items.jsonl; a signature that changed
+    names the same image)."""
+    return f"image:{redact_url(image) if type(image) is str else image}"
 
 
 def _distinct(own: str, record: Record, seen: dict[str, int]) -> str:
@@ -133,7 +144,9 @@ def group_names(record: Record, by: tuple[str, ...]) -> tuple[str, ...]:
     out = []
     for name in by:
         value = record_field(record, name)
-        if isinstance(value, (str, int, float, bool)) and value != "":
+        if isinstance(value, str) and value != "":
+            out.append(f"{name}:{redact_url(value)}")     # written: a URL's credentials not
+        elif isinstance(value, (int, float, bool)):
             out.append(f"{name}:{value}")
     return tuple(out)
 

@@ -266,6 +266,16 @@ def _where(err: Mapping[str, Any]) -> str:
     return f"{file or '<input>'}:{line}" if line is not None else str(file or "<input>")
 
 
+def bad_record_count(errors: list[Mapping[str, Any]]) -> int:
+    """How many records ``errors`` are about: a record two metrics could not score is one bad
+    record (an error with no line is a record of its own)."""
+    seen = set()
+    for k, err in enumerate(errors):
+        line = err.get("line")
+        seen.add((err.get("file"), line, err.get("id")) if line is not None else k)
+    return len(seen)
+
+
 def _bad_records(n: int) -> str:
     """``1 bad record``, ``2 bad records``."""
     return f"{n:,} bad record{'' if n == 1 else 's'}"
@@ -274,7 +284,8 @@ def _bad_records(n: int) -> str:
 def problems_table(result: AuditResult, limit: int = MAX_PROBLEMS) -> Table | None:
     if not result.errors:
         return None
-    table = Table(title=f"Problems ({_bad_records(len(result.errors))}, left out of the metrics)",
+    table = Table(title=f"Problems ({_bad_records(bad_record_count(result.errors))}, left out "
+                        "of the metrics)",
                   box=box.SIMPLE_HEAVY, title_justify="left", title_style="bold yellow")
     table.add_column("where", style="yellow", overflow="fold")
     table.add_column("n", justify="right")
@@ -295,7 +306,8 @@ def unscored_lines(result: AuditResult) -> list[Text]:
     for name, reasons in (getattr(result, "unscored", None) or {}).items():
         line = Text()
         line.append(f"{visible_controls(name)} scored nothing", style="bold red")
-        line.append(": " + visible_controls("; ".join(reasons)))
+        from halluscope.redact import redact_text      # (a reason may quote an image URL)
+        line.append(": " + visible_controls(redact_text("; ".join(reasons))))
         lines.append(line)
     return lines
 
@@ -354,12 +366,15 @@ def render_summary(result: AuditResult, console: Console, *,
     sheet = result.runsheet or {}
     wall = sheet.get("wall_time_s")
     head = Text()
-    head.append(f"{len(result.items):,}", style="bold")
-    head.append(" items audited")
+    bad = bad_record_count(result.errors)
+    skipped = getattr(result, "n_skipped", 0)
+    # items.jsonl has a line for each bad record and each one no metric applies to as well
+    audited = max(len(result.items) - bad - skipped, 0)
+    head.append(f"{audited:,}", style="bold")
+    head.append(f" item{'' if audited == 1 else 's'} audited")
     if result.errors:
         head.append(" · ")
-        head.append(_bad_records(len(result.errors)), style="bold yellow")
-    skipped = getattr(result, "n_skipped", 0)
+        head.append(_bad_records(bad), style="bold yellow")
     if skipped:
         head.append(" · ")
         head.append(f"{skipped:,} not scored (no selected metric applies)", style="yellow")

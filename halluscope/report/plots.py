@@ -233,6 +233,16 @@ def kind_rate_rows(result: Any, metric: str = "claims"
     return rows
 
 
+def kind_rates_title(result: Any, metric: str, rows: list[tuple]) -> str:
+    """The per-kind chart's title: it names the intervals' level only for bars that have one
+    (it said "95% CI" over bars with no interval when none could be computed)."""
+    with_ci = sum(1 for r in rows if r[2])
+    level = interval_level(result)
+    said = (f"{level} CI" if with_ci == len(rows) else "no interval could be computed"
+            if not with_ci else f"{level} CI where one could be computed")
+    return f"Hallucination rate by claim kind ({metric}, {said})"
+
+
 def kind_rates(result: Any, metric: str = "claims") -> bytes | None:
     """Hallucination rate per claim kind with confidence-interval error bars."""
     rows = kind_rate_rows(result, metric)
@@ -260,8 +270,7 @@ def kind_rates(result: Any, metric: str = "claims") -> bytes | None:
                   if len(rows) > 4 else "center")
     ax.set_ylabel("hallucination rate", fontsize=9)
     ax.set_ylim(0, 1.0)
-    ax.set_title(f"Hallucination rate by claim kind ({metric}, {interval_level(result)} CI)",
-                 fontsize=10, loc="left")
+    ax.set_title(kind_rates_title(result, metric, rows), fontsize=10, loc="left")
     _style(ax)
     ax.grid(axis="x", visible=False)
     ax.grid(axis="y", color="#e5e7eb", linewidth=0.8)

@@ -20,7 +20,8 @@ from typing import Any
 from halluscope.report.decimals import fixed
 from halluscope.report.plots import (BLUE, CONFUSION_NAMES, GREEN, GREY, RED, TOP_CATEGORIES,
                                      _interval_rows, _metrics, category_counts_data, kind_rate_rows,
-                                     confusion_cell_colour, interval_level, pope_confusion_data)
+                                     confusion_cell_colour, interval_level, kind_rates_title,
+                                     pope_confusion_data)
 
 __all__ = ["category_counts_svg", "forest_svg", "kind_rates_svg", "pope_confusion_svg",
            "scale_svg"]
@@ -214,8 +215,7 @@ def kind_rates_svg(result: Any, metric: str = "claims") -> str | None:
     left, right, top, bottom = 60, WIDTH - 20, 46, 262
     y = _scale(0.0, 1.0, bottom, top)
     band = (right - left) / len(rows)
-    body = [_text(8, 14, f"Hallucination rate by claim kind ({metric}, "
-                         f"{interval_level(result)} CI)", 11.5)]
+    body = [_text(8, 14, kind_rates_title(result, metric, rows), 11.5)]
     for t in _ticks(0.0, 1.0):
         body += [_line(left, y(t), right, y(t), GRID, 0.8), _text(left - 6, y(t), f"{t:g}", 9,
                                                                    "end")]

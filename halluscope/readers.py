@@ -81,6 +81,9 @@ VLMEVALKIT_JSON_COLUMNS = frozenset({"image_path"})
 #: made the row look as if it had no such column and let the reader fall back on another one
 #: (the truth in ``answer``). Empty cells of other columns are left out.
 ANSWER_COLUMNS = frozenset(ANSWER_FIELDS) | {"text", "answer"}     # and the fallbacks
+#: Keys whose ``""`` and NaN a dict record keeps, as a JSON line's (a bad record): a table's or
+#: a DataFrame's such cell is a missing cell (pandas writes one as NaN), as if left out.
+_ID_KEYS = frozenset({"id", "question_id", "image_id", "index"})
 
 
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -148,9 +151,12 @@ def _read_table(path: Path, fmt: str, dropped: frozenset[str] = frozenset(), *,
                 quiet: bool = False):
     """``path`` as a pandas frame; a CSV/TSV's ``dropped`` columns are never stored (a
     VLMEvalKit table's base64 ``image`` cells: a 460 MB TSV of them took 1.7 GB, not 0.6).
-    ``quiet``: the rows are only counted (the sheet read is said when they are read)."""
+    ``quiet``: the rows are only counted (the sheet read is said when they are read). An
+    empty file (0 bytes, said by ``check_readable``) has no rows, as an empty JSONL file."""
     pd = _pandas()
     try:
+        if path.stat().st_size == 0:          # (it was "cannot read ... as xlsx: format
+            return pd.DataFrame()             # cannot be determined", "No columns to parse")
         if fmt == "parquet":
             try:
                 import pyarrow  # noqa: F401
@@ -218,13 +224,16 @@ def _row_dict(row: Mapping[str, Any], json_columns: Any = None, *,
     out, except in :data:`ANSWER_COLUMNS` (kept as ``None``: a missing answer, not a missing
     column). ``json_columns``: the columns whose JSON cells are parsed (a set), or ``None``
     for every column outside :data:`TEXT_COLUMNS`. A ``mapping`` (a dict record, not a table
-    cell) keeps an answer ``""``: the empty answer a JSON line's ``""`` is, not "null"."""
+    cell) keeps an answer ``""``: the empty answer a JSON line's ``""`` is, not "null"; and an
+    id (:data:`_ID_KEYS`) of ``""`` or NaN: the bad record it is in a JSON line, not no id."""
     out = {}
     for key, value in row.items():
         key = str(key)
         parse = key not in TEXT_COLUMNS if json_columns is None else key in json_columns
-        empty = mapping and isinstance(value, str) and not value and key in ANSWER_COLUMNS
-        value = "" if empty else _cell(value, parse)
+        blank = isinstance(value, str) and not value
+        kept = mapping and (blank if key in ANSWER_COLUMNS else key in _ID_KEYS and (
+            blank or isinstance(value, float) and math.isnan(value)))
+        value = value if kept else _cell(value, parse)
         if value is not None or key in ANSWER_COLUMNS:
             out[key] = value
     return out
@@ -443,12 +452,16 @@ def _rows(path: Path, fmt: str, detected: bool = False
     # first; Parquet has no lines: its row number)
     starts, broken = table_lines(path, table, len(frame))
     json_columns = VLMEVALKIT_JSON_COLUMNS if fmt == "vlmevalkit" else None
+    n = 0       # data rows but the blank ones (every cell empty), as blank CSV lines
     for i, row in enumerate(_frame_rows(frame, json_columns), 1):
         line = starts[i - 1] if starts else i + 1 if table != "parquet" else i
+        if i not in broken and all(value is None for value in row.values()):
+            continue        # an .xlsx's blank row, a CSV line of commas (Excel's blank row)
+        n += 1
         if i in broken:
-            yield line, i, _broken_row_error(str(path), broken[i], row)
+            yield line, n, _broken_row_error(str(path), broken[i], row)
         else:
-            yield line, i, vlmevalkit_row(row) if fmt == "vlmevalkit" else row
+            yield line, n, vlmevalkit_row(row) if fmt == "vlmevalkit" else row
 
 
 def iter_input_records(path: str | Path, fmt: str | None = None, *,
@@ -495,7 +508,9 @@ def count_input_records(path: str | Path, fmt: str | None = None) -> int:
                     line = drop_bom(line)
                 n += not (not line.strip() if line.isascii() else is_blank_bytes(line))
         return n
-    return len(_read_table(path, _table_of(path, fmt), _DROPPED_COLUMNS, quiet=True))
+    frame = _read_table(path, _table_of(path, fmt), _DROPPED_COLUMNS, quiet=True)
+    blank = (frame.isna() | frame.eq("")).all(axis=1) if len(frame.columns) else ()
+    return len(frame) - int(sum(blank))
 
 
 __all__ = ["FORMATS", "detect_format", "iter_input_records", "count_input_records", "rows_of",

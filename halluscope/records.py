@@ -412,8 +412,9 @@ def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = No
 
 def id_hint(value: Any) -> str | None:
     """A bad line's own id, kept with its error (items.jsonl shows it), when it is a plain
-    string or number: cut to 200 characters, a lone surrogate written as its escape."""
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
+    string (not empty or blanks: no id) or number: cut to 200 characters, a lone surrogate
+    written as its escape."""
+    if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
         return fast_json.writable(str(value)[:200])
     return None
 

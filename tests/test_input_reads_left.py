@@ -85,6 +85,7 @@ def test_an_empty_id_is_a_bad_record_naming_its_field(tmp_path, key, value):
     [error] = res.errors
     assert (error["line"], error["field"]) == (2, key)
     assert "expected an id (text or a whole number), got" in error["message"]
+    assert "id" not in error                # (it was kept as the bad line's id "")
     assert res.metrics["pope"].results["accuracy"].n == 2
 
 

@@ -38,6 +38,7 @@ import numpy as np
 
 from halluscope.errors import InputError
 from halluscope.finish_reasons import FIELDS as FINISH_FIELDS, all_complete
+from halluscope.record_fields import WHITESPACE
 from halluscope.records import (_KNOWN, Record, Source, _image_of, _task_of, is_gzip_name,
                                 open_binary, record_from_dict)
 
@@ -394,10 +395,12 @@ class RecordColumns:
         """Row ``i`` as the :class:`~halluscope.records.Record` the line reader gives."""
         fields, meta = self._record_columns
         values = [None if column is None else column[i] for column in fields]
+        answer = self._roles.get("response")
         return Record(**dict(zip(_RECORD_FIELDS, values)),
                       source=Source(self.file, self.line(i)),
                       metadata={k: column[i] for k, column in zip(self.metadata, meta)},
-                      id_from_line=self._roles.get("id") is None and values[-1] is None)
+                      id_from_line=self._roles.get("id") is None and values[-1] is None,
+                      response_field=None if answer == "response" else answer)
 
 
 _RECORD_FIELDS = ("id", "task", "image", "image_id", "prompt", "response", "label", "model",
@@ -429,6 +432,17 @@ def _roles(keys: tuple[str, ...]) -> dict[str, str | None] | None:
     return roles
 
 
+def _blank_ids(arrays: dict[str, Any], roles: dict[str, str | None]) -> bool:
+    """Whether an id column of strings holds an empty or blank id (a bad record: line by line)."""
+    import pyarrow.compute as pc
+    for key in {roles.get("id"), roles.get("question_id")} - {None}:
+        values = arrays[key]
+        if str(values.type) != "int64" and len(values) and pc.min(pc.utf8_length(
+                pc.utf8_trim(values, characters=WHITESPACE))).as_py() == 0:
+            return True
+    return False
+
+
 def read_record_columns(path: str | Path) -> RecordColumns | None:
     """The records of a flat answer file as :class:`RecordColumns`, or ``None`` when the file
     must be read line by line (see the module docstring). Keys the record reader does not know
@@ -445,7 +459,7 @@ def record_columns(file: str, arrays: dict[str, Any], start: int = 0) -> RecordC
     if any(k in _KNOWN or k == "error" for k in extra):
         return None        # a key that changes how a line is read (a failed request, ...)
     roles = _roles(tuple(sorted(arrays)))      # every key: a question file's 'category' too
-    if roles is None:
+    if roles is None or _blank_ids(arrays, roles):
         return None
     cols = RecordColumns(file, len(next(iter(arrays.values()))), arrays, roles, extra, start)
     labels = cols.coded("label")

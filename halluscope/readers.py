@@ -39,8 +39,6 @@ import json
 import logging
 import math
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +50,7 @@ from halluscope.lmms_eval_log import (PopeSplitOfFile, is_lmms_eval, lmms_eval_l
 from halluscope.records import (ANSWER_FIELDS, Record, drop_bom, id_hint, is_gzip_name,
                                 is_request_error, iter_json_values, open_binary, open_text,
                                 record_from_dict)
+from halluscope.table_lines import BrokenRow, physical_records, table_lines
 from halluscope.tables import TABLE_SUFFIXES, first_image, table_columns, table_suffix
 
 logger = logging.getLogger(__name__)
@@ -82,6 +81,9 @@ VLMEVALKIT_JSON_COLUMNS = frozenset({"image_path"})
 #: made the row look as if it had no such column and let the reader fall back on another one
 #: (the truth in ``answer``). Empty cells of other columns are left out.
 ANSWER_COLUMNS = frozenset(ANSWER_FIELDS) | {"text", "answer"}     # and the fallbacks
+#: Keys whose ``""`` and NaN a dict record keeps, as a JSON line's (a bad record): a table's or
+#: a DataFrame's such cell is a missing cell (pandas writes one as NaN), as if left out.
+_ID_KEYS = frozenset({"id", "question_id", "image_id", "index"})
 
 
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -149,9 +151,12 @@ def _read_table(path: Path, fmt: str, dropped: frozenset[str] = frozenset(), *,
                 quiet: bool = False):
     """``path`` as a pandas frame; a CSV/TSV's ``dropped`` columns are never stored (a
     VLMEvalKit table's base64 ``image`` cells: a 460 MB TSV of them took 1.7 GB, not 0.6).
-    ``quiet``: the rows are only counted (the sheet read is said when they are read)."""
+    ``quiet``: the rows are only counted (the sheet read is said when they are read). An
+    empty file (0 bytes, said by ``check_readable``) has no rows, as an empty JSONL file."""
     pd = _pandas()
     try:
+        if path.stat().st_size == 0:          # (it was "cannot read ... as xlsx: format
+            return pd.DataFrame()             # cannot be determined", "No columns to parse")
         if fmt == "parquet":
             try:
                 import pyarrow  # noqa: F401
@@ -219,13 +224,16 @@ def _row_dict(row: Mapping[str, Any], json_columns: Any = None, *,
     out, except in :data:`ANSWER_COLUMNS` (kept as ``None``: a missing answer, not a missing
     column). ``json_columns``: the columns whose JSON cells are parsed (a set), or ``None``
     for every column outside :data:`TEXT_COLUMNS`. A ``mapping`` (a dict record, not a table
-    cell) keeps an answer ``""``: the empty answer a JSON line's ``""`` is, not "null"."""
+    cell) keeps an answer ``""``: the empty answer a JSON line's ``""`` is, not "null"; and an
+    id (:data:`_ID_KEYS`) of ``""`` or NaN: the bad record it is in a JSON line, not no id."""
     out = {}
     for key, value in row.items():
         key = str(key)
         parse = key not in TEXT_COLUMNS if json_columns is None else key in json_columns
-        empty = mapping and isinstance(value, str) and not value and key in ANSWER_COLUMNS
-        value = "" if empty else _cell(value, parse)
+        blank = isinstance(value, str) and not value
+        kept = mapping and (blank if key in ANSWER_COLUMNS else key in _ID_KEYS and (
+            blank or isinstance(value, float) and math.isnan(value)))
+        value = value if kept else _cell(value, parse)
         if value is not None or key in ANSWER_COLUMNS:
             out[key] = value
     return out
@@ -325,106 +333,12 @@ def _hallusionbench_row(row: Mapping[str, Any]) -> bool:
     return str(row.get("category") or "") in ("VD", "VS") or l2.startswith(("VD_", "VS_"))
 
 
-# --- where table rows are in the file ---------------------------------------------------------
-
-@dataclass(frozen=True)
-class _BrokenRow:
-    """A CSV/TSV row that runs over the lines after it: a quote opening one of its cells is
-    closed mid-cell on a later line, so those lines were read into the cell, not as rows.
-    pandas, and VLMEvalKit's ``read_csv`` with it, read such a file so; halluscope reads it the
-    same way and lists the row as a bad record instead of scoring it."""
-
-    first: int                     # the file line where the row starts
-    last: int                      # the line where it ends
-    column: str | None             # the cell that swallowed the lines
-    why: str                       # what a strict CSV reader says of the row
-
-
-@contextmanager
-def _csv_fields_unlimited() -> Iterator[None]:
-    """Python's csv refuses a field over 131,072 characters by default (pandas has no such
-    limit, and a base64 image cell of a VLMEvalKit TSV passes it from ~96 KB of image): lifted
-    while this module's own pass reads a table, then set back."""
-    before = csv.field_size_limit(2**31 - 1)
-    try:
-        yield
-    finally:
-        csv.field_size_limit(before)
-
-
-def _physical_records(path: Path, delimiter: str
-                      ) -> Iterator[tuple[int, int, list[str], list[str]]]:
-    """``(first line, last line, cells, raw lines)`` of every record a CSV reader finds in
-    ``path``, leaving out the lines pandas skips: blank lines and lines of nothing but spaces
-    and tabs (tabs only where they are not the delimiter). No field is too long for it
-    (:func:`_csv_fields_unlimited`, also for :func:`_quote_problem` on the records yielded)."""
-    blank = " \t".replace(delimiter, "")
-    taken: list[str] = []
-    with _csv_fields_unlimited(), open_text(path) as fh:
-        def lines() -> Iterator[str]:
-            for line in fh:
-                taken.append(line)     # the reader asks for no line past its record's end
-                yield line
-        read = 0
-        for cells in csv.reader(lines(), delimiter=delimiter):
-            raw = taken[:]
-            taken.clear()
-            first, read = read + 1, read + len(raw)
-            if not cells or (len(raw) == 1 and not raw[0].rstrip("\r\n").strip(blank)):
-                continue
-            yield first, read, cells, raw
-
-
-def _quote_problem(raw: list[str], delimiter: str) -> str | None:
-    """What a strict CSV reader says of a record that spans ``raw`` lines; ``None`` when its
-    quotes are well formed (a quoted cell holding line ends, closed at the cell's end)."""
-    try:
-        for _ in csv.reader(raw, delimiter=delimiter, strict=True):
-            pass
-    except csv.Error as exc:
-        return str(exc).replace("\t", "\\t")       # "'\t' expected after '\"'"
-    return None
-
-
-def _table_lines(path: Path, table: str, n_rows: int
-                 ) -> tuple[list[int] | None, dict[int, _BrokenRow]]:
-    """The file line where each data row of a CSV/TSV table starts (a quoted cell may span
-    lines; blank and whitespace-only lines are skipped, as pandas does), and the rows that run
-    over later lines because of a quote (:class:`_BrokenRow`, by row number from 1). ``None``
-    lines for other tables, or when the rows counted here differ from pandas' ``n_rows``
-    (then each row is named by its number + 1, as if the header and each row were a line)."""
-    if table not in ("csv", "tsv"):
-        return None, {}
-    delimiter = "\t" if table == "tsv" else ","
-    header: list[str] | None = None
-    starts: list[int] = []
-    broken: dict[int, _BrokenRow] = {}
-    try:
-        for first, last, cells, raw in _physical_records(path, delimiter):
-            if header is None:
-                header = cells
-                continue
-            starts.append(first)
-            why = _quote_problem(raw, delimiter) if last > first else None
-            if why is not None:
-                column = next((header[j] for j, cell in enumerate(cells)
-                               if "\n" in cell and j < len(header)), None)
-                broken[len(starts)] = _BrokenRow(first, last, column, why)
-    except (OSError, UnicodeDecodeError, csv.Error, InputError):
-        return None, {}
-    if len(starts) != n_rows:
-        logger.warning("%s: counted %d rows, pandas read %d: rows are named by their number "
-                       "+ 1, not their line", path, len(starts), n_rows)
-        return None, {}
-    return starts, broken
-
-
 def _unclosed_quote(path: Path, table: str) -> InputError:
     """The error for a CSV/TSV file whose last quoted cell is never closed (pandas reads no
     row of it): it names the line where that cell's row starts."""
     first = None
     try:
-        for first, _, _, _ in _physical_records(path, "\t" if table == "tsv" else ","):
+        for first, _, _, _ in physical_records(path, "\t" if table == "tsv" else ","):
             pass
     except (OSError, UnicodeDecodeError, csv.Error, InputError):
         first = None
@@ -457,7 +371,7 @@ def _not_utf8_table(path: Path) -> InputError:
                       f"by Excel is often Windows-1252)")
 
 
-def _broken_row_error(name: str, broken: _BrokenRow, row: Mapping[str, Any]) -> RecordError:
+def _broken_row_error(name: str, broken: BrokenRow, row: Mapping[str, Any]) -> RecordError:
     """The bad record for a row that swallowed the lines after it."""
     lines = (f"line {broken.last}" if broken.last == broken.first + 1
              else f"lines {broken.first + 1}-{broken.last}")
@@ -536,14 +450,18 @@ def _rows(path: Path, fmt: str, detected: bool = False
     # answer table aligns by order with its question file exactly as a JSON Lines file does;
     # ``line`` is the row's line in the file (the sheet's row for Excel, the header being its
     # first; Parquet has no lines: its row number)
-    starts, broken = _table_lines(path, table, len(frame))
+    starts, broken = table_lines(path, table, len(frame))
     json_columns = VLMEVALKIT_JSON_COLUMNS if fmt == "vlmevalkit" else None
+    n = 0       # data rows but the blank ones (every cell empty), as blank CSV lines
     for i, row in enumerate(_frame_rows(frame, json_columns), 1):
         line = starts[i - 1] if starts else i + 1 if table != "parquet" else i
+        if i not in broken and all(value is None for value in row.values()):
+            continue        # an .xlsx's blank row, a CSV line of commas (Excel's blank row)
+        n += 1
         if i in broken:
-            yield line, i, _broken_row_error(str(path), broken[i], row)
+            yield line, n, _broken_row_error(str(path), broken[i], row)
         else:
-            yield line, i, vlmevalkit_row(row) if fmt == "vlmevalkit" else row
+            yield line, n, vlmevalkit_row(row) if fmt == "vlmevalkit" else row
 
 
 def iter_input_records(path: str | Path, fmt: str | None = None, *,
@@ -590,7 +508,9 @@ def count_input_records(path: str | Path, fmt: str | None = None) -> int:
                     line = drop_bom(line)
                 n += not (not line.strip() if line.isascii() else is_blank_bytes(line))
         return n
-    return len(_read_table(path, _table_of(path, fmt), _DROPPED_COLUMNS, quiet=True))
+    frame = _read_table(path, _table_of(path, fmt), _DROPPED_COLUMNS, quiet=True)
+    blank = (frame.isna() | frame.eq("")).all(axis=1) if len(frame.columns) else ()
+    return len(frame) - int(sum(blank))
 
 
 __all__ = ["FORMATS", "detect_format", "iter_input_records", "count_input_records", "rows_of",

@@ -33,6 +33,7 @@ from halluscope.answer_fields import ambiguous_answer
 from halluscope.errors import ConfigError, RecordError
 from halluscope.finish_reasons import withheld_error
 from halluscope.prompt_kinds import yes_no_prompt   # (re-exported: long imported from here)
+from halluscope.record_fields import blank_id, model_name, quoted as _quoted
 from halluscope.tables import first_image
 from halluscope.textfiles import (  # noqa: F401 - the gzip readers, long imported from here
     BLANK, drop_bom, gunzip, gzip_error, is_blank, is_gzip_name, json_line, json_problem,
@@ -123,6 +124,8 @@ class Record:
         id_from_line: Whether ``id`` is only the line number (the line had no ``id``,
             ``question_id`` or ``image_id``): such an id names no item, image or question, and
             metrics that look up ground truth by id must not read it as one.
+        response_field: The field of the line ``response`` was read from (``caption``,
+            ``text``, ``prediction``, ...), named in the errors about it; ``None``: ``response``.
     """
 
     id: str
@@ -138,6 +141,7 @@ class Record:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     source: Source = Source(None, None)
     id_from_line: bool = False
+    response_field: str | None = None
 
     def image_path(self) -> Path | None:
         """The image as a local path, resolved against the record's file; ``None`` for URLs."""
@@ -166,19 +170,12 @@ _KNOWN = {"id", "task", "image", "image_id", "prompt", "response", "label", "mod
           "model_answer"}
 
 
-def _quoted(value: Any) -> str:
-    """``value`` as an error quotes it, values under credential names redacted (a response
-    given as ``{"api_key": ...}`` put the key in every output that lists bad records)."""
-    if isinstance(value, (Mapping, list, tuple)):
-        from halluscope.redact import redact_mapping
-        value = redact_mapping(value)
-    return f"{value!r:.60}"
-
-
 def _string(value: Any, name: str, where: dict) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
+        if name.endswith("id") and not value.strip():       # ("id", "question_id")
+            raise blank_id(value, name, where)
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool) and name.endswith("id"):
         if value == value and value not in (math.inf, -math.inf):
@@ -221,16 +218,16 @@ _HALLUSIONBENCH_KEYS = ("category", "subcategory", "set_id", "figure_id")
 
 def _texts_of(obj: dict[str, Any], where: dict[str, Any], vlmevalkit: bool
               ) -> tuple[str | None, str | None, str | None, str | None, str | None]:
-    """``(label, question_id, prompt, response, null_field)`` of a line, from halluscope's own
+    """``(label, question_id, prompt, response, field)`` of a line, from halluscope's own
     fields or the ones peers write (HallusionBench, VLMEvalKit, MMHal-Bench, CHAIR logs, POPE,
-    LLaVA); ``null_field``: the answer field the line has, null (so no response).
+    LLaVA); ``field``: the answer field read (null when ``response`` is ``None``).
     ``vlmevalkit``: :func:`_vlmevalkit_row` of the line."""
     # strings and absent fields are checked inline (the common case); anything else by _string
     label = obj.get("label")
     if label is not None:
         label = _label(label, where)
     question_id = obj.get("question_id")
-    if question_id is not None and type(question_id) is not str:
+    if question_id is not None and (type(question_id) is not str or not question_id.strip()):
         question_id = _string(question_id, "question_id", where)
     prompt = obj.get("prompt")
     if prompt is not None and type(prompt) is not str:
@@ -258,7 +255,7 @@ def _texts_of(obj: dict[str, Any], where: dict[str, Any], vlmevalkit: bool
             field, response = "text", text                         # LLaVA-style answer file
         elif prompt is None:
             prompt = text
-    return label, question_id, prompt, response, field if response is None else None
+    return label, question_id, prompt, response, field
 
 
 def _asks(obj: dict[str, Any]) -> bool:
@@ -280,6 +277,8 @@ def _image_of(obj: dict[str, Any], where: dict[str, Any]) -> tuple[str | None, i
     raw_image_id = obj.get("image_id")
     image_id = None
     if raw_image_id is not None:
+        if isinstance(raw_image_id, str) and not raw_image_id.strip():
+            raise blank_id(raw_image_id, "image_id", where)       # (it was the image "")
         image_id = coco_image_id(raw_image_id)
         if image_id is None and not isinstance(raw_image_id, str):
             raise RecordError(f"expected a COCO image id (139, '000000000139.jpg', "
@@ -366,6 +365,8 @@ def _record_id(obj: dict[str, Any], question_id: str | None, line: int | None,
         return question_id
     index = obj.get("index")
     if isinstance(index, (str, int)) and not isinstance(index, bool) and vlmevalkit:
+        if not str(index).strip():
+            raise blank_id(index, "index", where)
         return str(index)                   # as read from VLMEvalKit's tables
     if obj.get("image_id") is not None:
         return str(obj["image_id"])
@@ -411,8 +412,9 @@ def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = No
 
 def id_hint(value: Any) -> str | None:
     """A bad line's own id, kept with its error (items.jsonl shows it), when it is a plain
-    string or number: cut to 200 characters, a lone surrogate written as its escape."""
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
+    string (not empty or blanks: no id) or number: cut to 200 characters, a lone surrogate
+    written as its escape."""
+    if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
         return fast_json.writable(str(value)[:200])
     return None
 
@@ -444,7 +446,7 @@ def _record_of(obj: dict[str, Any], source: Source, require_response: bool,
         raise RecordError(f"the model gave no answer: {str(failure):.300}", field="error",
                           **where)
     vlmevalkit = _vlmevalkit_row(obj)
-    label, question_id, prompt, response, null_field = _texts_of(obj, where, vlmevalkit)
+    label, question_id, prompt, response, field = _texts_of(obj, where, vlmevalkit)
     if require_response and (ambiguous := ambiguous_answer(obj, ANSWER_FIELDS, vlmevalkit,
                                                             where)):
         raise ambiguous
@@ -454,19 +456,16 @@ def _record_of(obj: dict[str, Any], source: Source, require_response: bool,
     if require_response and (withheld := withheld_error(metadata, where)) is not None:
         raise withheld          # a filter's verdict (finish reason), not the model's answer
     if response is None and require_response and not _carries_samples(obj):
-        raise _no_response(obj, label, prompt, null_field, where, vlmevalkit)
+        raise _no_response(obj, label, prompt, field, where, vlmevalkit)
     number = source.line if source.index is None else source.index
     rid = _record_id(obj, question_id, number, where, vlmevalkit)
     from_line = obj.get("id") is None and question_id is None and obj.get("image_id") is None \
         and not (obj.get("index") is not None and rid == str(obj["index"]))
-    model = obj.get("model", obj.get("model_id"))
-    if model is None:   # a query line whose server named no model: the one it asked
-        model = obj.get("requested_model")
     return Record(id=rid, task=task, image=image, image_id=image_id, prompt=prompt,
-                  response=response, label=label, model=model if isinstance(model, str) else None,
+                  response=response, label=label, model=model_name(obj, where),
                   document=obj.get("document"), question_id=question_id,
-                  metadata=metadata, source=source,
-                  id_from_line=from_line)
+                  metadata=metadata, source=source, id_from_line=from_line,
+                  response_field=None if field == "response" or response is None else field)
 
 
 def _carries_samples(obj: dict[str, Any]) -> bool:

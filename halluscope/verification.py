@@ -23,6 +23,7 @@ from typing import Any
 from halluscope.checks import check_claim
 from halluscope.errors import CacheMiss, ConfigError, HalluscopeError, RecordError
 from halluscope.judges.fallback import is_model_judge, judge_claims
+from halluscope.record_fields import answer_field
 from halluscope.records import Record
 from halluscope.types import Verdict, VerifiedRecord
 
@@ -66,8 +67,9 @@ class Verifier:
                                                                        self.vocabulary))
                 if claims is not None}
 
-    def split(self, text: str):
-        """The claims of ``text`` (judge splitter, else rules over :attr:`vocabulary`)."""
+    def split(self, text: str, field: str = "response"):
+        """The claims of ``text`` (judge splitter, else rules over :attr:`vocabulary`);
+        ``field``: the answer's field in the record's file, named by a text too long."""
         if self.decomposer is not None:
             return self.decomposer.decompose(text)
         ready = _AHEAD.get().get(self.key, {}).get(text)
@@ -77,14 +79,14 @@ class Verifier:
         if len(text) > MAX_SPLIT_CHARS:
             raise RecordError(f"expected a response of at most {MAX_SPLIT_CHARS:,} characters "
                               f"for the rule-based claim splitter, got {len(text):,}",
-                              field="response")
+                              field=field)
         return split_claims(text, self.vocabulary)
 
     def split_record(self, record: Record):
         """:meth:`split` of the record's response; a judge that cannot split it (an answer its
         parser cannot read, a failed call) makes this record an item error, not the audit's."""
         try:
-            return self.split(record.response or "")
+            return self.split(record.response or "", answer_field(record))
         except CacheMiss as exc:
             raise exc.for_record(record.id, record.source.file, record.source.line) from None
         except HalluscopeError as exc:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from halluscope.record_fields import answer_field
 from halluscope.records import Record
 from halluscope.verification import _AHEAD, _PREPARED, Verifier
 
@@ -68,7 +69,7 @@ def _claims(verifier: Verifier, record: Record, splitter: Any) -> list | None:
         claims = splitter.decomposed_ahead(text)
         return None if claims is None else verifier.decomposer.with_nodes(claims)
     ready = _AHEAD.get().get(verifier.key, {}).get(text)
-    return ready[-1] if ready else verifier.split(text)
+    return ready[-1] if ready else verifier.split(text, answer_field(record))
 
 
 def _prepare(verifier: Verifier, records: list[Record], splitter: Any

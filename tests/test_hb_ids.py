@@ -42,10 +42,14 @@ def test_an_id_that_names_nothing_is_a_bad_record(tmp_path, variant, change, fie
     path = tmp_path / "a.jsonl"
     path.write_text(json.dumps(_row(**change)) + "\n")
     record = next(iter(iter_records(path)))
-    metric = HallusionBenchMetric(variant=variant, judge=object(), n_boot=0)
-    with pytest.raises(RecordError) as info:
-        metric.score(record)
-    assert (info.value.location.line, info.value.location.field) == (1, field)
+    if isinstance(record, RecordError):     # an empty question_id: the reader refuses it,
+        error = record                      # as it refuses any empty id
+    else:
+        metric = HallusionBenchMetric(variant=variant, judge=object(), n_boot=0)
+        with pytest.raises(RecordError) as info:
+            metric.score(record)
+        error = info.value
+    assert (error.location.line, error.location.field) == (1, field)
 
 
 def test_whole_number_and_text_ids_are_read_as_before(tmp_path):

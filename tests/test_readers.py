@@ -280,7 +280,7 @@ def test_a_table_is_detected_by_its_header_alone(tmp_path, suffix):
      "csv": lambda: frame.to_csv(path, index=False)}[suffix]()
     assert detect_format(path) == "vlmevalkit"
     damaged = tmp_path / f"damaged.{suffix}"
-    damaged.write_bytes(b"PAR1\x00\x01" if suffix != "csv" else b"")
+    damaged.write_bytes(b"PAR1\x00\x01" if suffix != "csv" else b"\n\n")
     assert detect_format(damaged) == suffix
     with pytest.raises(ConfigError, match=f"damaged.{suffix}: cannot read this file"):
         list(iter_input_records(damaged))

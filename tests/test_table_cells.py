@@ -158,15 +158,17 @@ def test_a_whitespace_only_line_does_not_shift_line_numbers(tmp_path):
     assert [(e.location.line, e.location.field) for e in bad] == [(6, "answer")]
 
 
-def test_a_tsv_line_of_tabs_is_a_row_and_one_of_spaces_is_not(tmp_path):
+def test_a_tsv_line_of_tabs_is_a_blank_row_as_one_of_spaces_is_a_blank_line(tmp_path):
     # pandas skips a line of spaces in a TSV but reads "\t" as a row of empty cells (the tab
-    # is the delimiter): lines are counted the same way
+    # is the delimiter): lines are counted the same way; a row whose every cell is empty is
+    # skipped, as an .xlsx's blank row is (tests/test_input_reads_left.py), the lines after it
+    # named as they are
     path = tmp_path / "a.tsv"
-    path.write_text("id\tresponse\n1\tYes\n  \n\t\n2\tNo\n")
+    path.write_text("id\tresponse\n1\tYes\n  \n\t\n2\tNo\n\t\n3\t\n")
     items = list(iter_input_records(path))
-    assert [x.source.line if isinstance(x, Record) else x.location.line for x in items] == [
-        2, 4, 5]
-    assert isinstance(items[1], RecordError) and items[1].location.field == "response"
+    assert [(x.source.line, x.source.index) for x in items[:2]] == [(2, 1), (5, 2)]
+    assert isinstance(items[2], RecordError) and items[2].location.field == "response"
+    assert items[2].location.line == 7 and len(items) == 3
 
 
 # --- 12. gzip in any case ---------------------------------------------------------------------

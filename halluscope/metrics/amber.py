@@ -514,11 +514,13 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
         if item["type"] == "generative":
             refined = self.variant == "refined"
             from halluscope.metrics.chair_text import check_tokenizable, tokenizer_gave_up
-            check_tokenizable(text)     # by its length, not by NLTK's wall clock
+            from halluscope.record_fields import answer_field
+            field = answer_field(record)
+            check_tokenizable(text, field)  # by its length, not by NLTK's wall clock
             try:
                 nouns = extract_nouns(text.lower() if refined else text)
             except TimeoutError as exc:  # a second guard: NLTK bounds its regexes in time
-                raise tokenizer_gave_up(text, exc) from None
+                raise tokenizer_gave_up(text, exc, field) from None
             c = amber_generative(nouns, item["truth"], item["hallu"], self.data.association,
                                  self.data.safe_words, refined=refined,
                                  similar=None if refined else vector_similarity())

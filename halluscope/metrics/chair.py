@@ -77,6 +77,7 @@ from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.explain import Explanation, first_of, word_of, words_of
 from halluscope.metrics.chair_gt import GroundTruth, load_ground_truth
 from halluscope.metrics.chair_text import check_tokenizable, tokenizer_gave_up
+from halluscope.record_fields import answer_field
 from halluscope.metrics.chair_vocab import ChairSpec, Parsed, load_spec, make_parser
 from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, RATE_BOUNDS, Statistic, ratio
 from halluscope.records import Record
@@ -350,11 +351,12 @@ class ChairMetric(Metric):
         if record.response is None:
             raise RecordError("expected a caption in 'response', found none", field="response",
                               **where)
-        check_tokenizable(record.response, **where)     # by its length, not NLTK's clock
+        field = answer_field(record)
+        check_tokenizable(record.response, field, **where)  # by its length, not NLTK's clock
         try:
             parsed = self.parser.parse(record.response)
         except TimeoutError as exc:     # a second guard: NLTK bounds its regexes in time
-            raise tokenizer_gave_up(record.response, exc, **where) from None
+            raise tokenizer_gave_up(record.response, exc, field, **where) from None
         detail = score_caption(parsed, gt)
         recalled = detail.pop("recalled")
         detail["spans"] = [list(sp) if sp else None for sp in detail["spans"]]

@@ -368,22 +368,24 @@ about 0.1 s: fifty times below NLTK's limit (the whole CHAIR parse of such a tex
 bounds). The same as the claim splitter's (:data:`halluscope.claims.splitter.MAX_SPLIT_CHARS`)."""
 
 
-def check_tokenizable(text: str, **where) -> None:
-    """A :class:`RecordError` (field ``response``, the length and the limit; ``where``: the
-    record's file, line, id) for a ``text`` longer than :data:`MAX_TOKENIZE_CHARS`."""
+def check_tokenizable(text: str, field: str = "response", **where) -> None:
+    """A :class:`RecordError` (naming ``field``, the answer's field as the file has it, the
+    length and the limit; ``where``: the record's file, line, id) for a ``text`` longer than
+    :data:`MAX_TOKENIZE_CHARS`."""
     if len(text) > MAX_TOKENIZE_CHARS:
         raise RecordError(f"expected a response of at most {MAX_TOKENIZE_CHARS:,} characters "
-                          f"for NLTK's word tokenizer, got {len(text):,}", field="response",
+                          f"for NLTK's word tokenizer, got {len(text):,}", field=field,
                           **where)
 
 
-def tokenizer_gave_up(text: str, exc: TimeoutError, **where) -> RecordError:
+def tokenizer_gave_up(text: str, exc: TimeoutError, field: str = "response",
+                      **where) -> RecordError:
     """The bad record for a ``text`` NLTK's tokenizer gave up on: NLTK 3.10 bounds its
     regular expressions by a wall-clock limit and raises TimeoutError past it (a 50 MB
     response without spaces); an OSError, it stopped the whole audit as an input error
     naming no file or line."""
     return RecordError(f"the answer ({len(text):,} characters) could not be tokenized: "
-                       f"NLTK's tokenizer gave up ({str(exc)[:60]}...)", field="response",
+                       f"NLTK's tokenizer gave up ({str(exc)[:60]}...)", field=field,
                        **where)
 
 

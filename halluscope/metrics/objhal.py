@@ -66,6 +66,7 @@ from typing import Any, ClassVar
 from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.chair_text import MAX_TOKENIZE_CHARS
+from halluscope.record_fields import answer_field
 from halluscope.metrics.objhal_files import (  # noqa: F401  (loaders re-exported)
     GT_NOT_OBJHAL, load_gt_file, load_gt_objects, load_question_file, load_question_image_ids)
 from halluscope.metrics.question_align import QuestionRows, RowAligner
@@ -449,7 +450,8 @@ class ObjhalMetric(Metric):
         answer = answer_text(record.response)
         if len(answer) > MAX_TOKENIZE_CHARS:  # spaCy's parse costs ~1 GB per 100k characters
             raise RecordError(f"expected an answer of at most {MAX_TOKENIZE_CHARS:,} characters "
-                              f"to extract objects from, got {len(answer):,}", field="response")
+                              f"to extract objects from, got {len(answer):,}",
+                              field=answer_field(record))
         return image_id, row, answer, self._question(record, row)
 
     def ask_judge_ahead(self, records: list[Record]) -> Any:

@@ -1,0 +1,115 @@
+"""Where the rows of a CSV/TSV table are in its file: the line each data row starts on (a
+quoted cell may span lines; blank lines and lines of only spaces are skipped, as pandas skips
+them), and the rows a stray quote made swallow the lines after them (:class:`BrokenRow`). The
+record reader (:mod:`halluscope.readers`) names rows by these lines and lists such rows as bad
+records.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from halluscope.errors import InputError
+from halluscope.textfiles import open_text
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BrokenRow:
+    """A CSV/TSV row that runs over the lines after it: a quote opening one of its cells is
+    closed mid-cell on a later line, so those lines were read into the cell, not as rows.
+    pandas, and VLMEvalKit's ``read_csv`` with it, read such a file so; halluscope reads it the
+    same way and lists the row as a bad record instead of scoring it."""
+
+    first: int                     # the file line where the row starts
+    last: int                      # the line where it ends
+    column: str | None             # the cell that swallowed the lines
+    why: str                       # what a strict CSV reader says of the row
+
+
+@contextmanager
+def _csv_fields_unlimited() -> Iterator[None]:
+    """Python's csv refuses a field over 131,072 characters by default (pandas has no such
+    limit, and a base64 image cell of a VLMEvalKit TSV passes it from ~96 KB of image): lifted
+    while this module's own pass reads a table, then set back."""
+    before = csv.field_size_limit(2**31 - 1)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(before)
+
+
+def physical_records(path: Path, delimiter: str
+                      ) -> Iterator[tuple[int, int, list[str], list[str]]]:
+    """``(first line, last line, cells, raw lines)`` of every record a CSV reader finds in
+    ``path``, leaving out the lines pandas skips: blank lines and lines of nothing but spaces
+    and tabs (tabs only where they are not the delimiter). No field is too long for it
+    (:func:`_csv_fields_unlimited`, also for :func:`_quote_problem` on the records yielded)."""
+    blank = " \t".replace(delimiter, "")
+    taken: list[str] = []
+    with _csv_fields_unlimited(), open_text(path) as fh:
+        def lines() -> Iterator[str]:
+            for line in fh:
+                taken.append(line)     # the reader asks for no line past its record's end
+                yield line
+        read = 0
+        for cells in csv.reader(lines(), delimiter=delimiter):
+            raw = taken[:]
+            taken.clear()
+            first, read = read + 1, read + len(raw)
+            if not cells or (len(raw) == 1 and not raw[0].rstrip("\r\n").strip(blank)):
+                continue
+            yield first, read, cells, raw
+
+
+def _quote_problem(raw: list[str], delimiter: str) -> str | None:
+    """What a strict CSV reader says of a record that spans ``raw`` lines; ``None`` when its
+    quotes are well formed (a quoted cell holding line ends, closed at the cell's end)."""
+    try:
+        for _ in csv.reader(raw, delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as exc:
+        return str(exc).replace("\t", "\\t")       # "'\t' expected after '\"'"
+    return None
+
+
+def table_lines(path: Path, table: str, n_rows: int
+                 ) -> tuple[list[int] | None, dict[int, BrokenRow]]:
+    """The file line where each data row of a CSV/TSV table starts (a quoted cell may span
+    lines; blank and whitespace-only lines are skipped, as pandas does), and the rows that run
+    over later lines because of a quote (:class:`BrokenRow`, by row number from 1). ``None``
+    lines for other tables, or when the rows counted here differ from pandas' ``n_rows``
+    (then each row is named by its number + 1, as if the header and each row were a line)."""
+    if table not in ("csv", "tsv"):
+        return None, {}
+    delimiter = "\t" if table == "tsv" else ","
+    header: list[str] | None = None
+    starts: list[int] = []
+    broken: dict[int, BrokenRow] = {}
+    try:
+        for first, last, cells, raw in physical_records(path, delimiter):
+            if header is None:
+                header = cells
+                continue
+            starts.append(first)
+            why = _quote_problem(raw, delimiter) if last > first else None
+            if why is not None:
+                column = next((header[j] for j, cell in enumerate(cells)
+                               if "\n" in cell and j < len(header)), None)
+                broken[len(starts)] = BrokenRow(first, last, column, why)
+    except (OSError, UnicodeDecodeError, csv.Error, InputError):
+        return None, {}
+    if len(starts) != n_rows:
+        logger.warning("%s: counted %d rows, pandas read %d: rows are named by their number "
+                       "+ 1, not their line", path, len(starts), n_rows)
+        return None, {}
+    return starts, broken
+
+
+__all__ = ["BrokenRow", "physical_records", "table_lines"]

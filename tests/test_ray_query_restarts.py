@@ -41,15 +41,16 @@ def pools(monkeypatch) -> list:
 
 
 def killer(pools: list, restart: bool, when: str = "Q06"):
-    """A responder that kills the pool's first actor (from another thread: the request that
-    asks it is being answered) the first time ``when`` is asked, and answers slowly."""
+    """A responder that kills the pool's first actor the first time ``when`` is asked, before
+    it answers (so that the kill lands while the run still has batches to ask, however loaded
+    the machine: a kill sent from a thread of its own could land after the last batch, and an
+    actor restarted with nothing left to ask is never seen), and answers slowly."""
     fired = threading.Event()
 
     def respond(prompt: str, body: dict) -> str:
         if when in prompt and not fired.is_set():
             fired.set()
-            threading.Thread(target=ray.kill, args=(pools[0].actors[0],),
-                             kwargs={"no_restart": not restart}).start()
+            ray.kill(pools[0].actors[0], no_restart=not restart)
         return default_responder(prompt, body)
     return respond
 

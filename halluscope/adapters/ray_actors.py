@@ -246,6 +246,13 @@ class WorkerStats:
         self.offline = offline
         self.incarnations: dict[int, set[str]] = {}     # actor index -> the names it had
 
+    def started(self, names: list[str]) -> None:
+        """Take the actors' names when they were ready as their first incarnations: an actor
+        that died before it answered a batch is seen restarted by its next answer all the
+        same."""
+        for index, name in enumerate(names):
+            self.incarnations.setdefault(index, set()).add(name)
+
     def update(self, answer: dict[str, Any]) -> None:
         """Keep an actor's statistics (a restarted actor's are another incarnation's, summed
         with those its dead one reported)."""
@@ -259,7 +266,8 @@ class WorkerStats:
 
     @property
     def restarts(self) -> int:
-        """Restarts seen: incarnations of an actor after its first that answered a batch."""
+        """Restarts seen: incarnations of an actor after the one that was ready first that
+        answered a batch."""
         return sum(len(names) - 1 for names in self.incarnations.values())
 
     @property

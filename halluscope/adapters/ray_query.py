@@ -80,6 +80,7 @@ class RayPool:
     inflight: deque = field(default_factory=deque)
     watch: Any = None       # ClusterWatch: Ray ends a driver that lost its cluster (exit 1)
     sent: dict = field(default_factory=dict)    # id(ref) -> (actor index, its request ids)
+    names: list = field(default_factory=list)   # each actor's name when it was ready
 
     def send(self, n: int, batch: list[tuple[Any, int]], ids: list[str]) -> None:
         """Send ``batch`` (whose requests are ``ids``) to actor ``n`` (of the pool, round)."""
@@ -135,7 +136,7 @@ def start_pool(settings_for: Callable[[int], WorkerSettings], *, workers: int | 
     actors = [actor_cls.remote(settings, env, n) for n in range(workers)]
     pool = RayPool(ray, actors, owns, address, gpus_per_worker, watch=ClusterWatch(ray))
     try:
-        ray.get([a.ready.remote() for a in actors])
+        pool.names = ray.get([a.ready.remote() for a in actors])
     except BaseException:
         pool.close()
         raise
@@ -201,6 +202,7 @@ def drive_pool(run: _QueryRun, pool: RayPool, stats: WorkerStats, items: Iterabl
     first writes every answer the actors already received (:func:`_keep_received`), as the
     one-process run writes its finished requests."""
     ray, inflight = pool.ray, pool.inflight
+    stats.started(pool.names)   # (an actor restarted before its first answer is one too)
     limit = 2 * len(pool.actors)
     # small runs: smaller batches, so that every actor gets some
     batch_size = max(1, min(batch_size, math.ceil(run.counts.to_ask / len(pool.actors))))

@@ -50,7 +50,7 @@ from halluscope.adapters.query import (QueryCounts, QueryResult, _group_dict, _Q
 from halluscope.adapters.ray_actors import (  # noqa: F401
     DRIVER_CHECK_S, FORWARDED_ENV, MAX_RESTARTS, ForwardedEnv, QueryWorker, WorkerLost,
     WorkerSettings, WorkerStats, actor_died, forwarded_env, lost_message, portable_error,
-    rebuild_error, _CacheView)
+    rebuild_error, worker_lost, _CacheView)
 from halluscope.adapters.registry import get_model, server_and_options
 from halluscope.adapters.types import AuthError, Decoding, ServerUnreachable, check_detail
 from halluscope.errors import CacheMiss, ConfigError, InputError
@@ -219,7 +219,7 @@ def drive_pool(run: _QueryRun, pool: RayPool, stats: WorkerStats, items: Iterabl
         except Exception as exc:
             if not actor_died(exc):     # (restarted, it asks its batches again: not here)
                 raise
-            raise WorkerLost(lost_message(pool.unanswered(inflight[0]), exc)) from None
+            raise worker_lost(pool.unanswered(inflight[0]), exc) from None
         pool.sent.pop(id(inflight.popleft()), None)
         stats.update(answer)
         raised = [rec["_raise"] for rec in answer["records"] if rec and "_raise" in rec]

@@ -31,3 +31,15 @@ def print_error(message: str, prefix: str = "error:") -> None:
     from halluscope.redact import redact_text
     err_console.print(f"[bold red]{prefix}[/] {plain(redact_text(message))}", highlight=False,
                       soft_wrap=True)
+
+
+def print_lost(name: str, what: str, *lines: str) -> None:
+    """Say that a run lost a process or machine it ran on (a Ray query actor: ``WorkerLost``;
+    the Ray cluster: ``ClusterLost``), for exit 3: ``halluscope: internal error: NAME: WHAT``
+    as every internal error starts, then ``lines`` (what was kept, how to finish) indented, and
+    no traceback file: a crash's traceback helps find a bug, this one shows only where the run
+    waited on Ray when a process died outside it."""
+    print_error(f"{name}: {what}", prefix="halluscope: internal error:")
+    from halluscope.redact import redact_text
+    for line in lines:
+        err_console.print(f"  {plain(redact_text(line))}", highlight=False, soft_wrap=True)

@@ -1,0 +1,104 @@
+"""`halluscope query` leftovers, used as a user would (the loopback server): a lost Ray query
+actor (or cluster) is said as such, not as a crash; a refused resume creates no cache folder;
+a finished run removes its lock file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fake_openai_server import FakeServer
+from halluscope.cli import app, main
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """Every entry under ``folder``: a file's path with the sha256 of its bytes, a folder's
+    with ``"folder"`` (so that a new empty folder is a change too)."""
+    return {str(p.relative_to(folder)): ("folder" if p.is_dir() else
+                                         hashlib.sha256(p.read_bytes()).hexdigest())
+            for p in sorted(folder.rglob("*"))}
+
+
+def run_main(monkeypatch, capsys, *args) -> tuple[int, str]:
+    """The console script itself (``main``: exit codes and the crash handler), its exit code
+    and stderr."""
+    monkeypatch.setattr("sys.argv", ["halluscope", *map(str, args)])
+    with pytest.raises(SystemExit) as done:
+        main()
+    return done.value.code, capsys.readouterr().err
+
+
+@pytest.fixture
+def prompts(tmp_path: Path) -> Path:
+    path = tmp_path / "p.jsonl"
+    path.write_text("".join(json.dumps({"id": i, "prompt": f"question {i}"}) + "\n"
+                            for i in ("a", "b", "c")))
+    return path
+
+
+# -- 1. a Ray query actor that died for good: said as such, exit 3 ---------------------------
+class RayActorError(Exception):
+    """Ray's error for a dead actor, as ``actor_died`` reads it (by name)."""
+
+
+def test_a_lost_query_actor_says_what_was_lost_kept_and_left_not_a_crash(
+        tmp_path, prompts, monkeypatch, capsys):
+    """WorkerLost went through the crash handler: "internal error ... (traceback in
+    /tmp/halluscope-crash-...log)", a traceback of the driver waiting on Ray. Now: what was
+    lost, the requests left unanswered, that the answers received are in the output, and that
+    the same command asks only what is missing; exit 3 still, and no crash log."""
+    from halluscope.adapters import ray_query
+    from halluscope.adapters.ray_actors import worker_lost
+    died = RayActorError("The actor died unexpectedly before finishing this task.\n"
+                         "The actor is dead because its worker process has died.")
+    ids = [f"p{i:02d}" for i in range(7)]
+
+    def lose(*args, **kwargs):
+        raise worker_lost(ids, died)
+    monkeypatch.setattr(ray_query, "query_ray", lose)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))     # where a crash log would go
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    out = tmp_path / "out.jsonl"
+    code, err = run_main(monkeypatch, capsys, "query", prompts, "-m", "mock/echo", "-o", out,
+                         "--engine", "ray", "-q")
+    text = " ".join(err.split())
+    assert code == 3, err
+    assert text.startswith("halluscope: internal error: WorkerLost: lost a Ray query actor: it "
+                           "died and could not be restarted (at most 2 restarts each; The "
+                           "actor is dead because its worker process has died)"), err
+    assert "unanswered: the 7 request(s) it was asking (p00, p01, p02, p03, p04, ...)" in text
+    assert f"kept: every answer received before, in {out}" in text
+    assert "run the same command again; it asks only what is missing" in text
+    assert "traceback" not in text and not list(tmp_path.glob("halluscope-crash-*"))
+
+
+def test_a_lost_cluster_is_said_alike_by_query_and_audit(tmp_path, prompts, monkeypatch,
+                                                        capsys):
+    """ClusterLost: the audit's words (internal error: ClusterLost: lost the Ray cluster ...)
+    in both commands, exit 3, without a crash log."""
+    from halluscope import api
+    from halluscope._ray import ClusterLost
+    from halluscope.adapters import ray_query
+    lost = ("lost the Ray cluster: its GCS at 127.0.0.1:6379 has refused connections for 10 "
+            "s (the head node died, or `ray stop` ran); what was scored or answered is kept: "
+            "run the command again (an audit with --resume) once a cluster runs")
+
+    def lose(*args, **kwargs):
+        raise ClusterLost(lost)
+    monkeypatch.setattr(ray_query, "query_ray", lose)
+    monkeypatch.setattr(api, "audit", lose)
+    code, err = run_main(monkeypatch, capsys, "query", prompts, "-m", "mock/echo", "-o",
+                         tmp_path / "out.jsonl", "--engine", "ray", "-q")
+    answers = tmp_path / "a.jsonl"
+    answers.write_text(json.dumps({"id": "1", "image": "x.jpg", "caption": "a cat"}) + "\n")
+    code_audit, err_audit = run_main(monkeypatch, capsys, "audit", answers, "-o",
+                                     tmp_path / "audit", "-q")
+    for code, err in ((code, err), (code_audit, err_audit)):
+        assert code == 3, err
+        assert " ".join(err.split()) == f"halluscope: internal error: ClusterLost: {lost}"

@@ -102,3 +102,47 @@ def test_a_lost_cluster_is_said_alike_by_query_and_audit(tmp_path, prompts, monk
     for code, err in ((code, err), (code_audit, err_audit)):
         assert code == 3, err
         assert " ".join(err.split()) == f"halluscope: internal error: ClusterLost: {lost}"
+
+
+# -- 2. a refused resume creates nothing, not even the cache folder --------------------------
+@pytest.mark.parametrize("engine", ["local", "ray"])
+@pytest.mark.parametrize("change", ["decoding", "prompt"])
+def test_a_refused_resume_creates_no_cache_folder_inside_the_output_folder(
+        tmp_path, prompts, monkeypatch, engine, change):
+    """--cache run/cache, a folder that does not exist yet: the cache was opened (its folder
+    and database made) before the resume was refused for its other decoding or a changed
+    prompt, leaving a new folder in the output's."""
+    if engine == "ray":
+        pytest.importorskip("ray")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-loopback")
+    run = tmp_path / "run"
+    out = run / "out.jsonl"
+    base = ["query", str(prompts), "-m", "openai/fake-vlm", "-o", str(out), "-q"]
+    with FakeServer() as server:
+        first = CliRunner().invoke(app, [*base, "--base-url", server.url, "--no-cache"])
+        assert first.exit_code == 0, first.output
+        if change == "prompt":
+            prompts.write_text(prompts.read_text().replace("question a", "question A"))
+        before = tree_digest(run)
+        again = CliRunner().invoke(app, [
+            *base, "--base-url", server.url, "--cache", str(run / "cache"), "--engine", engine,
+            *(["-t", "0.5"] if change == "decoding" else []),
+            *(["--ray-address", "local", "--ray-workers", "1"] if engine == "ray" else [])])
+    assert again.exit_code == 2, again.output
+    said = " ".join(again.output.split())
+    assert ("holds answers of another run" if change == "decoding"
+            else "'a' was answered for another prompt") in said
+    assert tree_digest(run) == before       # no cache folder, no lock file, nothing rewritten
+
+
+def test_a_run_that_is_not_refused_still_makes_its_cache_folder(tmp_path, prompts, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-loopback")
+    out = tmp_path / "run" / "out.jsonl"
+    with FakeServer() as server:
+        res = CliRunner().invoke(app, ["query", str(prompts), "-m", "openai/fake-vlm", "-o",
+                                       str(out), "-q", "--base-url", server.url, "--cache",
+                                       str(tmp_path / "run" / "cache")])
+    assert res.exit_code == 0, res.output
+    assert any((tmp_path / "run" / "cache").iterdir())
+    sheet = json.loads(out.with_name("out.jsonl.runsheet.json").read_text())
+    assert sheet["cache"]["path"].startswith(str(tmp_path / "run" / "cache"))

@@ -322,16 +322,20 @@ def _file_ids(out_path: Path) -> list[tuple[str, str]]:
 
 def prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool,
                    answers: dict[str, Any] | None = None, prompts: Any = None,
-                   prompt_ids: Any = None, check_kept: Any = None):
+                   prompt_ids: Any = None, check_kept: Any = None, before_write: Any = None):
     """Lock ``out_path`` and read what it already answers (or start it afresh): the lock and
     the ids done (``answers``: what this run's answers are, checked against the file's run
     sheet when resuming, and written to a first run sheet; ``prompt_ids``: the prompts' ids,
     to warn about answers kept for ids they lack; ``check_kept(done)``: the checks of the
-    answered lines a resume keeps, which raise to refuse it). A resume is refused before
-    anything is written: the output file, its run sheet and its lock file are as they were
-    (a lock file this call made is removed again). The lock is taken on the resolved path,
+    answered lines a resume keeps, which raise to refuse it; ``before_write()``: called once
+    the checks passed, before anything is written, for what the run must not create when it
+    is refused: the response cache, which may be a new folder inside the output's). A resume
+    is refused before anything is written: the output file, its run sheet and its lock file
+    are as they were (a lock file this call made is removed again). The lock is taken on the resolved path,
     so a symbolic link to the file is the same file."""
     if out_path is None:
+        if before_write is not None:
+            before_write()
         return None, {}
     check_out_path(out_path, prompts)
     _make_parent(out_path)
@@ -345,12 +349,16 @@ def prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool,
                 _check_same_answers(out_path, answers)
             if check_kept is not None:      # read only: a refusal leaves the file as it is
                 check_kept(read_done(out_path, retry_failed=retry_failed, rewrite=False))
+            if before_write is not None:
+                before_write()
             done = read_done(out_path, retry_failed=retry_failed)
             stale = (ids_not_in_prompts(_file_ids(out_path), prompt_ids)   # the lines kept
                      if prompt_ids is not None and done else None)
             if stale:
                 log.warning("%s", not_in_prompts_note(out_path, stale))
         else:
+            if before_write is not None:
+                before_write()
             if out_path.exists():
                 out_path.unlink()
             done = {}

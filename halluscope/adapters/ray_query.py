@@ -5,9 +5,9 @@ What runs where:
 
 * the driver (this process) does everything the one-process run does before and after the calls,
   with the same functions: it validates the prompts file (bad lines named by file:line, before
-  any call), builds the adapter once to check the provider and credentials, opens the response
-  cache (moving a damaged one aside), locks the output file and reads what it already answers
-  (resume). It then sends the prompts left to ask, in batches of :data:`BATCH`, to the actors,
+  any call), builds the adapter once to check the provider and credentials, locks the output
+  file, checks a resume, opens the response cache (moving a damaged one aside: not for a refused
+  resume, which creates nothing) and reads what the file already answers. It then sends the prompts left to ask, in batches of :data:`BATCH`, to the actors,
   keeps at most two batches per actor in flight, and writes the answers in prompt order with the
   same :class:`~halluscope.adapters.query._QueryRun` (same fields, redaction, counts, failure
   groups, run sheet and exit codes); a run that stops (Ctrl-C, SIGTERM, a failure that ends
@@ -307,15 +307,22 @@ def _write_sheet(sheet: dict[str, Any], run: _QueryRun, pool: RayPool | None,
     return sheet
 
 
-def _prepare(run: _QueryRun, api: Any, answers: dict[str, Any], prompts: Any, prompt_ids: Any,
-             image_root: Any, **resume: bool) -> Any:
-    """:meth:`_QueryRun.prepare` (a refused resume touches nothing), the adapter closed when
-    it raises; the output's lock."""
+def _prepare(run: _QueryRun, api: Any, stats: WorkerStats, cache: Any, offline: bool,
+             *args: Any, **resume: Any) -> tuple[Any, str | None]:
+    """:meth:`_QueryRun.prepare` (a refused resume touches nothing: the cache is located, and
+    a new one made, only once the resume is not refused), the adapter closed when it raises;
+    the output's lock and the cache file the actors share (``stats`` told its description)."""
+    located: list[str | None] = []
+
+    def locate() -> None:
+        path, stats.cache_base = _cache_location(cache, offline)
+        located.append(path)
     try:
-        return run.prepare(answers, prompts, prompt_ids, image_root, **resume)
+        lock = run.prepare(*args, before_write=locate, **resume)
     except BaseException:
         _run_sync(api.aclose())
         raise
+    return lock, located[0]
 
 
 def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model: str, *,
@@ -351,7 +358,6 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
     register_url(base_url)
     api = get_model(model, base_url=base_url, offline=offline, **options)  # checks credentials
     timeout = timeout if timeout is not None else getattr(api, "default_timeout", 120.0)
-    cache_path, cache_base = _cache_location(cache, offline)
     out_path = Path(out) if out is not None else None
     retry = retry or RetryPolicy(max_attempts=max_attempts)
 
@@ -362,11 +368,13 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
                               str(out_path) if out_path is not None else None,
                               this_driver(ray), driver_folder())
 
-    stats = WorkerStats(cache_base, offline)
+    stats = WorkerStats(None, offline)     # (the cache's description: once it is located)
     run = _QueryRun(stats, api.model, samples, {}, out_path, collect, progress,
                     head=(), detail=detail, decoding=decoding, window=0)
-    lock = _prepare(run, api, answers_of(api, decoding, system, samples=samples, detail=detail),
-                    prompts, prompt_ids, image_root, resume=resume, retry_failed=retry_failed)
+    lock, cache_path = _prepare(
+        run, api, stats, cache, offline,
+        answers_of(api, decoding, system, samples=samples, detail=detail), prompts, prompt_ids,
+        image_root, resume=resume, retry_failed=retry_failed)
     pool = None
     try:
         run.start(prompt_ids)

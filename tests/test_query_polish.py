@@ -146,3 +146,41 @@ def test_a_run_that_is_not_refused_still_makes_its_cache_folder(tmp_path, prompt
     assert any((tmp_path / "run" / "cache").iterdir())
     sheet = json.loads(out.with_name("out.jsonl.runsheet.json").read_text())
     assert sheet["cache"]["path"].startswith(str(tmp_path / "run" / "cache"))
+
+
+# -- 3. the lock file goes when the run ends ---------------------------------------------------
+@pytest.mark.parametrize("engine", ["local", "ray"])
+def test_a_finished_query_removes_its_lock_file(tmp_path, prompts, monkeypatch, engine):
+    """The lock file stayed beside the output after every run (emptied): harmless (a flock is
+    released with its process) but it looked like a run still going on."""
+    if engine == "ray":
+        pytest.importorskip("ray")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-loopback")
+    out = tmp_path / "out.jsonl"
+    with FakeServer(script={"question c": ["refuse"]}) as server:
+        res = CliRunner().invoke(app, [
+            "query", str(prompts), "-m", "openai/fake-vlm", "-o", str(out), "-q", "--no-cache",
+            "--base-url", server.url, "--max-attempts", "1", "--engine", engine,
+            *(["--ray-address", "local", "--ray-workers", "1"] if engine == "ray" else [])])
+    assert res.exit_code == 1, res.output          # c failed: a run that ended all the same
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "out.jsonl.runsheet.json",
+                                                          "p.jsonl"]
+
+
+def test_removing_the_lock_file_leaves_another_runs_lock_alone(tmp_path):
+    """A lock file removed by hand while a run holds it, and made again by a second run: the
+    first run's end must not remove the second's (a third run would then write beside it)."""
+    from halluscope.adapters.outlock import OutputLocked, lock_output, unlock_output
+    out = tmp_path / "out.jsonl"
+    lock = tmp_path / "out.jsonl.lock"
+    first = lock_output(out)
+    lock.unlink()                       # by hand
+    second = lock_output(out)           # a new file, locked
+    unlock_output(first, remove=lock)
+    assert lock.read_text() == f"{os.getpid()}\n"
+    with pytest.raises(OutputLocked):
+        lock_output(out)
+    unlock_output(second, remove=lock)
+    assert not lock.exists()
+    unlock_output(lock_output(out), remove=lock)      # and the next run takes it at once
+    assert not lock.exists()

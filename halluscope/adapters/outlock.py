@@ -76,11 +76,21 @@ def lock_output(out_path: Path, *, lock_path: Path | None = None,
 
 def unlock_output(fh, *, remove: Path | None = None) -> None:
     """Empty and release the lock file that :func:`lock_output` returned, and close it;
-    with ``remove`` (its path), delete it first, still locked."""
+    with ``remove`` (its path), delete it first, still locked, if the path is still that file.
+
+    Removing it is safe against a second run: its lock is non-blocking, so while this one
+    holds the file it is refused, and a run that opened the file before it was removed and
+    locks it after finds it gone or replaced (:func:`lock_output` compares the file it locked
+    with the path) and locks the path again. A path that names another file (the lock file
+    removed by hand and made again by another run) is left to that run."""
     import fcntl
     try:
         if remove is not None:
-            remove.unlink(missing_ok=True)
+            try:
+                if os.path.samestat(os.fstat(fh.fileno()), os.stat(remove)):
+                    remove.unlink(missing_ok=True)
+            except FileNotFoundError:
+                pass
         fh.seek(0)
         fh.truncate()
         fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

@@ -34,7 +34,9 @@ beside ``"requested_model"``); the file is what ``halluscope audit`` reads.
   ``"error"`` (the error type, HTTP status and the server's message) and the run goes on.
   :attr:`QueryResult.failures` groups them by cause.
 * **One writer.** ``<out>.lock`` is held (``fcntl.flock``) while a run writes ``out``; a second
-  run on the same file raises :class:`OutputLocked` naming the process that holds it.
+  run on the same file raises :class:`OutputLocked` naming the process that holds it. The run
+  removes the lock file when it ends (a killed run leaves it, naming its process id; the OS
+  released its lock, so the next run takes it).
 * **Secrets.** Output lines, the run sheet and cache rows pass through :mod:`halluscope.redact`.
 * **Offline.** With ``offline=True`` (or ``$HALLUSCOPE_OFFLINE``) every answer must come from the
   cache: no connection is opened, no API key is needed, and the first miss stops the run with
@@ -282,8 +284,8 @@ async def _close(client: ModelClient, store: ResponseCache | None, lock) -> None
     finally:
         if store is not None:
             store.close()
-        if lock is not None:
-            unlock_output(lock)
+        if lock is not None:    # removed, still held: see unlock_output
+            unlock_output(lock, remove=Path(lock.name))
 
 
 class _QueryRun(AnsweredLineChecks):

@@ -398,8 +398,8 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
                           prompt_ids=prompt_ids, retry=retry, timeout=timeout, benchmark=benchmark)
         sheet = _write_sheet(sheet, run, pool, out_path, stats, address=address,
                              gpus_per_worker=gpus_per_worker, batch_size=batch_size)
-        if lock is not None:
-            unlock_output(lock)
+        if lock is not None:    # removed, still held: see unlock_output
+            unlock_output(lock, remove=Path(lock.name))
         _run_sync(api.aclose())
     return QueryResult(run.final_records(), run.counts, sheet, dict(stats.reported_models),
                        elapsed, failures=sorted(run.groups.values(), key=lambda g: -g.count),

@@ -89,10 +89,20 @@ class RayPool:
         self.sent[id(ref)] = (n, ids)
 
     def unanswered(self, ref: Any) -> list[str]:
-        """The requests of every batch in flight on the actor ``ref`` went to, in order."""
+        """The requests of every batch in flight on the actor ``ref`` went to, in order, but
+        those of a batch whose answers came back before the actor died (the stopping run
+        writes them: they were named unanswered, and written)."""
         actor = self.sent.get(id(ref), (None, []))[0]
         return [i for r in self.inflight if self.sent.get(id(r), (None,))[0] == actor
-                for i in self.sent[id(r)][1]]
+                and not self._came_back(r) for i in self.sent[id(r)][1]]
+
+    def _came_back(self, ref: Any) -> bool:
+        """Whether the answers of the batch ``ref`` are here (without waiting for them)."""
+        try:
+            self.ray.get(ref, timeout=0)
+        except Exception:   # noqa: BLE001 - not yet (a timeout), or its actor died
+            return False
+        return True
 
     def close(self) -> None:
         """Close the actors (none waited for once the cluster is lost) and the Ray instance

@@ -6,11 +6,14 @@ came from and by its occurrence among that file's items with that key. Keys that
 file (several captions of one image) pair by occurrence, or model by model where either run
 holds several models' answers to the key (:func:`align`: a model's answers the other run does
 not hold are said, never paired with another model's); a key a run holds in only one file
-pairs whatever the files are called (``greedy.jsonl`` against ``ours.jsonl``); a key that one run
-holds in several input files (ids that repeat across files) pairs by the file's name (its
-basename, or as many of its last folders as tell the run's files apart), so runs that read the
-same files in another order, or copies of them at another path, pair each item with its own.
-Where files of such a key are named otherwise in the two runs, which answers which is
+pairs whatever the files are called (``greedy.jsonl`` against ``ours.jsonl``), and so does a
+key whose answers the model alone tells apart (several models' answers, each model's in one
+file in both runs: ``llava.jsonl`` and ``qwen.jsonl`` against ``llava-v2.jsonl`` and
+``qwen-v2.jsonl``), model by model; another key that one run holds in several input files (ids
+that repeat across files, one model's or unnamed answers in two files) pairs by the file's name
+(its basename, or as many of its last folders as tell the run's files apart), so runs that read
+the same files in another order, or copies of them at another path, pair each item with its
+own. Where files of such a key are named otherwise in the two runs, which answers which is
 ambiguous: those items are left unpaired, and :func:`align` says so.
 
 A file's sha256 would not do: the two runs' inputs are two models' answers, never the same
@@ -325,46 +328,57 @@ def align(a: Mapping[Key, Scored], b: Mapping[Key, Scored]
     ``key@file`` where either holds it in several (ids that repeat across files); ``key~model``
     (``key~model#2``: that model's second answer) where either run holds several models'
     answers to it, so that each model's answer pairs with that model's alone, never by line
-    order. The third value says, when some are, which items cannot be paired: those of a
-    repeated key whose files are named otherwise in the two runs (their counterparts are
-    ambiguous), and answers of a model the other run does not hold, or naming no model,
-    to a key answered model by model (:func:`_whose_note`)."""
+    order; there ``@file`` only for a model that answers the key in several files of a run
+    (the model alone tells its answers apart otherwise: files named otherwise pair). The third
+    value says, when some are, which items cannot be paired: those of a repeated key whose
+    files are named otherwise in the two runs (their counterparts are ambiguous), and answers
+    of a model the other run does not hold, or naming no model, to a key answered model by
+    model (:func:`_whose_note`)."""
     files_a, files_b = _files_by_key(a), _files_by_key(b)
     models_a, models_b = _models_by_key(a), _models_by_key(b)
     by_model = {k for k in (models_a.keys() | models_b.keys()) if k in files_a and k in files_b
                 and (_several(models_a.get(k)) or _several(models_b.get(k)))}
+    # a model whose answers to such a key a run holds in several files (greedy.jsonl and
+    # sampled.jsonl): the model does not tell them apart, their files do. Every other model's
+    # answers pair whatever their files are called (llava.jsonl and qwen.jsonl against
+    # llava-v2.jsonl and qwen-v2.jsonl were left unpaired, said ambiguous)
+    filed = {(k, m) for k in by_model for run in (models_a, models_b)
+             for m, files in run.get(k, {}).items() if len(files) > 1}
 
-    def named(items, own, other, side) -> tuple[dict[str, Scored], dict[str, dict]]:
-        out, whose, within = {}, {}, {}
+    def named(items, own, other, side):
+        out, whose, within, at = {}, {}, {}, {}
         for (key, label, occ), value in items.items():
-            name = f"{key}@{label}" if len(own[key]) > 1 or len(other.get(key, ())) > 1 \
-                else key
+            model = _answerer(value[2]) if key in by_model else None  # None: never pairs
+            name = key
+            if (len(own[key]) > 1 or len(other.get(key, ())) > 1) and \
+                    (key not in by_model or (key, model) in filed):
+                name = f"{key}@{label}"
+                at.setdefault(key, set()).add(label)
             if key not in by_model:
                 out[name if occ == 1 else f"{name}#{occ}"] = value
                 continue
-            model = _answerer(value[2])     # None: the line does not say; it never pairs
             n = within[(name, model)] = within.get((name, model), 0) + 1
             held = whose.setdefault(key, {})
             held[model] = held.get(model, 0) + 1
             out[f"{name}~{model}" + (f"#{n}" if n > 1 else "") if model is not None
                 else f"{name}~(no model: {side} line {n})"] = value
-        return out, whose
+        return out, whose, at
 
-    unclear = [key for key in files_a.keys() & files_b.keys()
-               if (len(files_a[key]) > 1 or len(files_b[key]) > 1)
-               and files_a[key] - files_b[key] and files_b[key] - files_a[key]]
+    (named_a, whose_a, at_a), (named_b, whose_b, at_b) = (named(a, files_a, files_b, "A"),
+                                                          named(b, files_b, files_a, "B"))
+    # the files items are paired by (@file) are named otherwise in the two runs
+    unclear = [key for key in at_a.keys() & at_b.keys()
+               if at_a[key] - at_b[key] and at_b[key] - at_a[key]]
     notes = []
     if unclear:
-        left_a = sorted(str(f) for k in unclear for f in files_a[k] - files_b[k])
-        left_b = sorted(str(f) for k in unclear for f in files_b[k] - files_a[k])
+        left_a = sorted(str(f) for k in unclear for f in at_a[k] - at_b[k])
+        left_b = sorted(str(f) for k in unclear for f in at_b[k] - at_a[k])
         notes.append(f"{len(unclear)} item key(s) that repeat across input files (such as "
                      f"{sorted(unclear)[0]!r}) are in files named otherwise in the two runs "
                      f"(A: {', '.join(dict.fromkeys(left_a))}; B: "
                      f"{', '.join(dict.fromkeys(left_b))}), so which answers which is "
                      f"ambiguous: those items are not paired (counted in only A / only B); "
                      f"give the input files the same names in both runs to pair them")
-    (named_a, whose_a), (named_b, whose_b) = (named(a, files_a, files_b, "A"),
-                                              named(b, files_b, files_a, "B"))
     whose = _whose_note(whose_a, whose_b)
     if whose:
         notes.append(whose)
@@ -381,25 +395,26 @@ def _answerer(item: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _models_by_key(items: Mapping[Key, Scored]) -> dict[str, set[str | None]]:
-    """Key -> whose answers to it a run holds (``None`` for a line naming no model), for each
-    key the run holds more than once (the rest are one answer: no model is asked of them).
+def _models_by_key(items: Mapping[Key, Scored]) -> dict[str, dict[str | None, set[str | None]]]:
+    """Key -> whose answers to it a run holds (``None`` for a line naming no model), each with
+    the input files (labels) holding them, for each key the run holds more than once (the rest
+    are one answer: no model is asked of them).
     A key answered by several models pairs model by model (:func:`align`); by occurrence, a
     run listing the models in another order paired llava's answer with qwen's, and one
     holding other models paired qwen's with gpt's."""
     counts: dict[str, int] = {}
     for key, _, _ in items:
         counts[key] = counts.get(key, 0) + 1
-    models: dict[str, set[str | None]] = {}
-    for (key, _, _), value in items.items():    # whose answers, where it can matter
+    models: dict[str, dict[str | None, set[str | None]]] = {}
+    for (key, label, _), value in items.items():    # whose answers, where it can matter
         if counts[key] > 1:
-            models.setdefault(key, set()).add(_answerer(value[2]))
+            models.setdefault(key, {}).setdefault(_answerer(value[2]), set()).add(label)
     return models
 
 
-def _several(models: set[str | None] | None) -> bool:
+def _several(models: Mapping[str | None, Any] | None) -> bool:
     """Whether a key's answers (:func:`_models_by_key`) are several models'."""
-    return bool(models) and len(models - {None}) > 1
+    return bool(models) and len(models.keys() - {None}) > 1
 
 
 def _whose_note(whose_a: Mapping[str, Mapping[str | None, int]],

@@ -66,7 +66,7 @@ def query_run(path: Path) -> dict[str, Any] | None:
 
 def _writer(path: Path) -> int | None:
     """The process id of the query run writing ``path`` now, if one is: the one its lock file
-    (``<file>.lock``, emptied when a run ends; a killed run leaves its id there) names, when
+    (``<file>.lock``, removed when a run ends; a killed run leaves its id there) names, when
     that process is alive and (where ``/proc`` tells) started before the lock was written, so
     that a killed run's id taken since by another process is not it."""
     lock = path.with_name(path.name + ".lock")

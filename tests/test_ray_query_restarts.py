@@ -97,6 +97,9 @@ def test_an_actor_that_cannot_be_restarted_ends_the_run_naming_what_it_left(
         assert kept and len(kept) < N
         named = [i for i in (f"p{n:02d}" for n in range(N)) if i in message]
         assert named and not set(named) & kept        # it names requests it left unanswered
+        # (and holds them all, for the command line's own lines: tests/test_query_polish.py)
+        assert set(named) <= set(lost.value.unanswered) and not set(lost.value.unanswered) & kept
+        assert "died" in lost.value.why or "killed" in lost.value.why, lost.value.why
         sheet = _sheet(out)
         assert sheet["aborted"].startswith("WorkerLost: a Ray query actor died")
         asked = len(server.requests)

@@ -76,11 +76,21 @@ def lock_output(out_path: Path, *, lock_path: Path | None = None,
 
 def unlock_output(fh, *, remove: Path | None = None) -> None:
     """Empty and release the lock file that :func:`lock_output` returned, and close it;
-    with ``remove`` (its path), delete it first, still locked."""
+    with ``remove`` (its path), delete it first, still locked, if the path is still that file.
+
+    Removing it is safe against a second run: its lock is non-blocking, so while this one
+    holds the file it is refused, and a run that opened the file before it was removed and
+    locks it after finds it gone or replaced (:func:`lock_output` compares the file it locked
+    with the path) and locks the path again. A path that names another file (the lock file
+    removed by hand and made again by another run) is left to that run."""
     import fcntl
     try:
         if remove is not None:
-            remove.unlink(missing_ok=True)
+            try:
+                if os.path.samestat(os.fstat(fh.fileno()), os.stat(remove)):
+                    remove.unlink(missing_ok=True)
+            except FileNotFoundError:
+                pass
         fh.seek(0)
         fh.truncate()
         fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
@@ -322,16 +332,20 @@ def _file_ids(out_path: Path) -> list[tuple[str, str]]:
 
 def prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool,
                    answers: dict[str, Any] | None = None, prompts: Any = None,
-                   prompt_ids: Any = None, check_kept: Any = None):
+                   prompt_ids: Any = None, check_kept: Any = None, before_write: Any = None):
     """Lock ``out_path`` and read what it already answers (or start it afresh): the lock and
     the ids done (``answers``: what this run's answers are, checked against the file's run
     sheet when resuming, and written to a first run sheet; ``prompt_ids``: the prompts' ids,
     to warn about answers kept for ids they lack; ``check_kept(done)``: the checks of the
-    answered lines a resume keeps, which raise to refuse it). A resume is refused before
-    anything is written: the output file, its run sheet and its lock file are as they were
-    (a lock file this call made is removed again). The lock is taken on the resolved path,
+    answered lines a resume keeps, which raise to refuse it; ``before_write()``: called once
+    the checks passed, before anything is written, for what the run must not create when it
+    is refused: the response cache, which may be a new folder inside the output's). A resume
+    is refused before anything is written: the output file, its run sheet and its lock file
+    are as they were (a lock file this call made is removed again). The lock is taken on the resolved path,
     so a symbolic link to the file is the same file."""
     if out_path is None:
+        if before_write is not None:
+            before_write()
         return None, {}
     check_out_path(out_path, prompts)
     _make_parent(out_path)
@@ -345,12 +359,16 @@ def prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool,
                 _check_same_answers(out_path, answers)
             if check_kept is not None:      # read only: a refusal leaves the file as it is
                 check_kept(read_done(out_path, retry_failed=retry_failed, rewrite=False))
+            if before_write is not None:
+                before_write()
             done = read_done(out_path, retry_failed=retry_failed)
             stale = (ids_not_in_prompts(_file_ids(out_path), prompt_ids)   # the lines kept
                      if prompt_ids is not None and done else None)
             if stale:
                 log.warning("%s", not_in_prompts_note(out_path, stale))
         else:
+            if before_write is not None:
+                before_write()
             if out_path.exists():
                 out_path.unlink()
             done = {}

@@ -34,7 +34,9 @@ beside ``"requested_model"``); the file is what ``halluscope audit`` reads.
   ``"error"`` (the error type, HTTP status and the server's message) and the run goes on.
   :attr:`QueryResult.failures` groups them by cause.
 * **One writer.** ``<out>.lock`` is held (``fcntl.flock``) while a run writes ``out``; a second
-  run on the same file raises :class:`OutputLocked` naming the process that holds it.
+  run on the same file raises :class:`OutputLocked` naming the process that holds it. The run
+  removes the lock file when it ends (a killed run leaves it, naming its process id; the OS
+  released its lock, so the next run takes it).
 * **Secrets.** Output lines, the run sheet and cache rows pass through :mod:`halluscope.redact`.
 * **Offline.** With ``offline=True`` (or ``$HALLUSCOPE_OFFLINE``) every answer must come from the
   cache: no connection is opened, no API key is needed, and the first miss stops the run with
@@ -217,8 +219,7 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
     api = get_model(model, base_url=base_url, offline=offline, **model_options)
     if timeout is None:
         timeout = getattr(api, "default_timeout", 120.0)
-    store, owned = open_response_cache(cache, create=not offline)
-    client = ModelClient(api, cache=store, max_connections=max_connections,
+    client = ModelClient(api, cache=None, max_connections=max_connections,
                          retry=retry or RetryPolicy(max_attempts=max_attempts), timeout=timeout,
                          images=ImageLoader(allow_urls=allow_urls, timeout=timeout or 30.0),
                          offline=offline)
@@ -226,13 +227,15 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
     run = _QueryRun(client, api.model, samples, {}, out_path, collect, progress,
                     head=(Message.system(system),) if system else (), detail=detail,
                     decoding=decoding, window=max(64, 8 * max_connections))
+    late = _LateCache(cache, offline, client)
     try:
         lock = run.prepare(answers_of(api, decoding, system, samples=samples, detail=detail),
                            prompts, prompt_ids, image_root, resume=resume,
-                           retry_failed=retry_failed)
+                           retry_failed=retry_failed, before_write=late.open)
     except BaseException:
-        await _close(client, store if owned else None, None)
+        await _close(client, late.store if late.owned else None, None)
         raise
+    store, owned = late.store, late.owned
     run.start(prompt_ids)
     batch = store.batched() if store is not None else contextlib.nullcontext()
     try:
@@ -258,6 +261,21 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
                        stopped=run.stopped)
 
 
+class _LateCache:
+    """The response cache of a run, opened (:meth:`open`) only once its resume is not
+    refused: a refused resume creates nothing, and the cache may be a new folder inside the
+    output's (``--cache out/cache``). ``client.cache`` is set when it opens."""
+
+    def __init__(self, cache: Any, offline: bool, client: ModelClient):
+        self.cache, self.offline, self.client = cache, offline, client
+        self.store: ResponseCache | None = None
+        self.owned = False      # (whether this run opened it, and closes it)
+
+    def open(self) -> None:
+        self.store, self.owned = open_response_cache(self.cache, create=not self.offline)
+        self.client.cache = self.store
+
+
 async def _close(client: ModelClient, store: ResponseCache | None, lock) -> None:
     """Close the client, the cache this run opened (``store``) and the output lock (even when
     closing the client is cancelled)."""
@@ -266,8 +284,8 @@ async def _close(client: ModelClient, store: ResponseCache | None, lock) -> None
     finally:
         if store is not None:
             store.close()
-        if lock is not None:
-            unlock_output(lock)
+        if lock is not None:    # removed, still held: see unlock_output
+            unlock_output(lock, remove=Path(lock.name))
 
 
 class _QueryRun(AnsweredLineChecks):
@@ -414,12 +432,14 @@ class _QueryRun(AnsweredLineChecks):
                     self._check_unchanged(item, task)
 
     def prepare(self, answers: dict[str, Any], prompts: Any, prompt_ids: list[str],
-                image_root: Any, *, resume: bool, retry_failed: bool) -> Any:
+                image_root: Any, *, resume: bool, retry_failed: bool,
+                before_write: Callable[[], None] | None = None) -> Any:
         """Lock the output and read what it answers (:func:`prepare_output`), its kept lines
-        checked against the prompts first (:meth:`check_kept`); the lock."""
+        checked against the prompts first (:meth:`check_kept`), ``before_write()`` (opening
+        the cache) once a resume is not refused; the lock."""
         lock, self.done = prepare_output(
             self.out_path, resume=resume, retry_failed=retry_failed, answers=answers,
-            prompts=prompts, prompt_ids=prompt_ids,
+            prompts=prompts, prompt_ids=prompt_ids, before_write=before_write,
             check_kept=lambda done: self.check_kept(done, iter_prompts(prompts,
                                                                        image_root=image_root)))
         return lock

@@ -42,7 +42,13 @@ again by the restarted actor (as many times)."""
 
 class WorkerLost(RuntimeError):
     """A query actor died and could not be restarted: an internal error (exit 3) whose message
-    names the requests it left unanswered; the answers received before are written."""
+    names the requests it left unanswered; the answers received before are written.
+    ``unanswered`` (those requests' ids) and ``why`` (Ray's reason) for the command line, which
+    says them line by line (:func:`lost_message` is the one-line form, the run sheet's)."""
+
+    def __init__(self, message: str, unanswered: Iterable[str] = (), why: str = ""):
+        super().__init__(message)
+        self.unanswered, self.why = list(unanswered), why
 
 
 def actor_died(exc: BaseException) -> bool:
@@ -51,16 +57,29 @@ def actor_died(exc: BaseException) -> bool:
     return any(c.__name__ == "RayActorError" for c in type(exc).__mro__)
 
 
+def lost_reason(exc: BaseException) -> str:
+    """Ray's reason for an actor's death, in one line (``The actor is dead because ...``)."""
+    why = str(exc).strip().splitlines()
+    return next((w.strip() for w in reversed(why) if w.strip().startswith("The actor")),
+                why[0] if why else type(exc).__name__).split(". ")[0].rstrip(".")
+
+
+def shown_ids(ids: list[str], most: int = 5) -> str:
+    """The first ``most`` ids, comma-separated, with ``...`` when there are more."""
+    return ", ".join(ids[:most]) + (", ..." if len(ids) > most else "")
+
+
 def lost_message(ids: list[str], exc: BaseException) -> str:
     """What :class:`WorkerLost` says: the requests left unanswered and why."""
-    why = str(exc).strip().splitlines()
-    why = next((w.strip() for w in reversed(why) if w.strip().startswith("The actor")),
-               why[0] if why else type(exc).__name__).split(". ")[0].rstrip(".")
-    shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
     return (f"a Ray query actor died and could not be restarted (at most {MAX_RESTARTS} "
-            f"restarts each; {why}): the {len(ids)} request(s) it was asking went unanswered "
-            f"({shown}); every answer received before is written: run the same command again "
-            f"to ask what is left")
+            f"restarts each; {lost_reason(exc)}): the {len(ids)} request(s) it was asking went "
+            f"unanswered ({shown_ids(ids)}); every answer received before is written: run the "
+            f"same command again to ask what is left")
+
+
+def worker_lost(ids: list[str], exc: BaseException) -> WorkerLost:
+    """The :class:`WorkerLost` of an actor that died (``exc``) leaving requests ``ids``."""
+    return WorkerLost(lost_message(ids, exc), ids, lost_reason(exc))
 
 
 FORWARDED_ENV = re.compile(r"(_API_KEY|_TOKEN|_API_VERSION|_ENDPOINT|_BASE_URL)$|"
@@ -322,4 +341,5 @@ class _CacheView:
 
 __all__ = ["DRIVER_CHECK_S", "FORWARDED_ENV", "ForwardedEnv", "MAX_RESTARTS", "QueryWorker",
            "WorkerLost", "WorkerSettings", "WorkerStats", "actor_died", "forwarded_env",
-           "lost_message", "portable_error", "rebuild_error"]
+           "lost_message", "lost_reason", "portable_error", "rebuild_error", "shown_ids",
+           "worker_lost"]

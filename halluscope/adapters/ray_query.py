@@ -5,9 +5,9 @@ What runs where:
 
 * the driver (this process) does everything the one-process run does before and after the calls,
   with the same functions: it validates the prompts file (bad lines named by file:line, before
-  any call), builds the adapter once to check the provider and credentials, opens the response
-  cache (moving a damaged one aside), locks the output file and reads what it already answers
-  (resume). It then sends the prompts left to ask, in batches of :data:`BATCH`, to the actors,
+  any call), builds the adapter once to check the provider and credentials, locks the output
+  file, checks a resume, opens the response cache (moving a damaged one aside: not for a refused
+  resume, which creates nothing) and reads what the file already answers. It then sends the prompts left to ask, in batches of :data:`BATCH`, to the actors,
   keeps at most two batches per actor in flight, and writes the answers in prompt order with the
   same :class:`~halluscope.adapters.query._QueryRun` (same fields, redaction, counts, failure
   groups, run sheet and exit codes); a run that stops (Ctrl-C, SIGTERM, a failure that ends
@@ -50,7 +50,7 @@ from halluscope.adapters.query import (QueryCounts, QueryResult, _group_dict, _Q
 from halluscope.adapters.ray_actors import (  # noqa: F401
     DRIVER_CHECK_S, FORWARDED_ENV, MAX_RESTARTS, ForwardedEnv, QueryWorker, WorkerLost,
     WorkerSettings, WorkerStats, actor_died, forwarded_env, lost_message, portable_error,
-    rebuild_error, _CacheView)
+    rebuild_error, worker_lost, _CacheView)
 from halluscope.adapters.registry import get_model, server_and_options
 from halluscope.adapters.types import AuthError, Decoding, ServerUnreachable, check_detail
 from halluscope.errors import CacheMiss, ConfigError, InputError
@@ -90,10 +90,20 @@ class RayPool:
         self.sent[id(ref)] = (n, ids)
 
     def unanswered(self, ref: Any) -> list[str]:
-        """The requests of every batch in flight on the actor ``ref`` went to, in order."""
+        """The requests of every batch in flight on the actor ``ref`` went to, in order, but
+        those of a batch whose answers came back before the actor died (the stopping run
+        writes them: they were named unanswered, and written)."""
         actor = self.sent.get(id(ref), (None, []))[0]
         return [i for r in self.inflight if self.sent.get(id(r), (None,))[0] == actor
-                for i in self.sent[id(r)][1]]
+                and not self._came_back(r) for i in self.sent[id(r)][1]]
+
+    def _came_back(self, ref: Any) -> bool:
+        """Whether the answers of the batch ``ref`` are here (without waiting for them)."""
+        try:
+            self.ray.get(ref, timeout=0)
+        except Exception:   # noqa: BLE001 - not yet (a timeout), or its actor died
+            return False
+        return True
 
     def close(self) -> None:
         """Close the actors (none waited for once the cluster is lost) and the Ray instance
@@ -221,7 +231,7 @@ def drive_pool(run: _QueryRun, pool: RayPool, stats: WorkerStats, items: Iterabl
         except Exception as exc:
             if not actor_died(exc):     # (restarted, it asks its batches again: not here)
                 raise
-            raise WorkerLost(lost_message(pool.unanswered(inflight[0]), exc)) from None
+            raise worker_lost(pool.unanswered(inflight[0]), exc) from None
         pool.sent.pop(id(inflight.popleft()), None)
         stats.update(answer)
         raised = [rec["_raise"] for rec in answer["records"] if rec and "_raise" in rec]
@@ -309,15 +319,22 @@ def _write_sheet(sheet: dict[str, Any], run: _QueryRun, pool: RayPool | None,
     return sheet
 
 
-def _prepare(run: _QueryRun, api: Any, answers: dict[str, Any], prompts: Any, prompt_ids: Any,
-             image_root: Any, **resume: bool) -> Any:
-    """:meth:`_QueryRun.prepare` (a refused resume touches nothing), the adapter closed when
-    it raises; the output's lock."""
+def _prepare(run: _QueryRun, api: Any, stats: WorkerStats, cache: Any, offline: bool,
+             *args: Any, **resume: Any) -> tuple[Any, str | None]:
+    """:meth:`_QueryRun.prepare` (a refused resume touches nothing: the cache is located, and
+    a new one made, only once the resume is not refused), the adapter closed when it raises;
+    the output's lock and the cache file the actors share (``stats`` told its description)."""
+    located: list[str | None] = []
+
+    def locate() -> None:
+        path, stats.cache_base = _cache_location(cache, offline)
+        located.append(path)
     try:
-        return run.prepare(answers, prompts, prompt_ids, image_root, **resume)
+        lock = run.prepare(*args, before_write=locate, **resume)
     except BaseException:
         _run_sync(api.aclose())
         raise
+    return lock, located[0]
 
 
 def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model: str, *,
@@ -353,7 +370,6 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
     register_url(base_url)
     api = get_model(model, base_url=base_url, offline=offline, **options)  # checks credentials
     timeout = timeout if timeout is not None else getattr(api, "default_timeout", 120.0)
-    cache_path, cache_base = _cache_location(cache, offline)
     out_path = Path(out) if out is not None else None
     retry = retry or RetryPolicy(max_attempts=max_attempts)
 
@@ -364,11 +380,13 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
                               str(out_path) if out_path is not None else None,
                               this_driver(ray), driver_folder())
 
-    stats = WorkerStats(cache_base, offline)
+    stats = WorkerStats(None, offline)     # (the cache's description: once it is located)
     run = _QueryRun(stats, api.model, samples, {}, out_path, collect, progress,
                     head=(), detail=detail, decoding=decoding, window=0)
-    lock = _prepare(run, api, answers_of(api, decoding, system, samples=samples, detail=detail),
-                    prompts, prompt_ids, image_root, resume=resume, retry_failed=retry_failed)
+    lock, cache_path = _prepare(
+        run, api, stats, cache, offline,
+        answers_of(api, decoding, system, samples=samples, detail=detail), prompts, prompt_ids,
+        image_root, resume=resume, retry_failed=retry_failed)
     pool = None
     try:
         run.start(prompt_ids)
@@ -392,8 +410,8 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
                           prompt_ids=prompt_ids, retry=retry, timeout=timeout, benchmark=benchmark)
         sheet = _write_sheet(sheet, run, pool, out_path, stats, address=address,
                              gpus_per_worker=gpus_per_worker, batch_size=batch_size)
-        if lock is not None:
-            unlock_output(lock)
+        if lock is not None:    # removed, still held: see unlock_output
+            unlock_output(lock, remove=Path(lock.name))
         _run_sync(api.aclose())
     return QueryResult(run.final_records(), run.counts, sheet, dict(stats.reported_models),
                        elapsed, failures=sorted(run.groups.values(), key=lambda g: -g.count),

@@ -3,7 +3,9 @@
 Exit codes (every command): 0 fine; 1 a quality gate was crossed (``--fail-above`` /
 ``--fail-below``) or, for ``query``, some records failed; 2 usage or input errors (also an audit
 in which a metric that was asked for scored nothing); 3 an internal error: one line on stderr
-naming the file the traceback was written to (``--debug`` prints it instead).
+naming the file the traceback was written to (``--debug`` prints it instead), or, for a run
+that lost a Ray actor or the Ray cluster (``WorkerLost``, ``ClusterLost``), what was lost, what
+is kept and how to finish, with no traceback (:func:`~halluscope.cli.common.print_lost`).
 
 One module per command: :mod:`~halluscope.cli.audit`, :mod:`~halluscope.cli.metrics`,
 :mod:`~halluscope.cli.query`, :mod:`~halluscope.cli.compare`, :mod:`~halluscope.cli.benchmarks`

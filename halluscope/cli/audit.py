@@ -12,8 +12,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from halluscope.cli.common import (EXIT_GATE, EXIT_USAGE, err_console, make_console, print_error,
-                                   exit_usage)
+from halluscope.cli.common import (EXIT_GATE, EXIT_INTERNAL, EXIT_USAGE, err_console, exit_usage,
+                                   make_console, print_error, print_lost)
 from halluscope.cli.helpformat import PanelledCommand
 from halluscope.cli.options import at_least, parse_key_values
 from halluscope.errors import HalluscopeError
@@ -279,10 +279,16 @@ def _extra_options(option: list[str] | None, offline: bool | None,
 def _run(inputs: list[Path], metrics: list[str] | None, out: Path, quiet: bool,
          write_report: bool, options: dict[str, Any]):
     """Run the audit (with a progress bar unless quiet; ``options``: :func:`halluscope.audit`'s
-    keyword arguments, ``gates`` among them); input and output errors exit 2."""
+    keyword arguments, ``gates`` among them); input and output errors exit 2, a Ray cluster
+    lost mid-run exit 3 (said as ``query`` says a lost actor: no traceback file)."""
+    from halluscope._ray import ClusterLost
     from halluscope.stopping import sigterm_as_interruption
-    with sigterm_as_interruption():     # SIGTERM stops the audit as Ctrl-C does (exit 143)
-        return _audit(inputs, metrics, out, quiet, write_report, options)
+    try:
+        with sigterm_as_interruption():     # SIGTERM stops the audit as Ctrl-C does (exit 143)
+            return _audit(inputs, metrics, out, quiet, write_report, options)
+    except ClusterLost as exc:      # (its message says what was kept and what to do)
+        print_lost("ClusterLost", str(exc))
+        raise typer.Exit(EXIT_INTERNAL) from None
 
 
 def _audit(inputs: list[Path], metrics: list[str] | None, out: Path, quiet: bool,

@@ -68,3 +68,15 @@ def exit_usage(exc: Exception) -> NoReturn:
     import typer
     print_error(str(exc))
     raise typer.Exit(EXIT_USAGE) from None
+
+
+def print_lost(name: str, what: str, *lines: str) -> None:
+    """Say that a run lost a process or machine it ran on (a Ray query actor: ``WorkerLost``;
+    the Ray cluster: ``ClusterLost``), for exit 3: ``halluscope: internal error: NAME: WHAT``
+    as every internal error starts, then ``lines`` (what was kept, how to finish) indented, and
+    no traceback file: a crash's traceback helps find a bug, this one shows only where the run
+    waited on Ray when a process died outside it."""
+    print_error(f"{name}: {what}", prefix="halluscope: internal error:")
+    from halluscope.redact import redact_text
+    for line in lines:
+        err_console.print(f"  {plain(redact_text(line))}", highlight=False, soft_wrap=True)

@@ -4,7 +4,10 @@ Exit codes of ``query``: 0 every prompt answered; 1 some records failed after th
 (they are written with ``"error"``; run again to retry them); 2 usage or input errors (bad
 prompts file, unknown provider, missing or refused credentials, an unreachable server, every
 record refused, an output file another run is writing, an unusable cache, an answer missing from
-the cache in offline mode). Unexpected exceptions propagate to the main app's handler (exit 3).
+the cache in offline mode); 3 with ``--engine ray``, a query actor that died and could not be
+restarted or the Ray cluster lost (said as such: what was lost, that the answers received are
+kept, that the same command asks what is missing). Unexpected exceptions propagate to the main
+app's handler (exit 3, the traceback in a file).
 Failures are summarised grouped by cause: count, error type, HTTP status and the server's message
 (credentials redacted, as everywhere: :mod:`halluscope.redact`).
 """
@@ -19,8 +22,8 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from halluscope.cli.common import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, err_console, plain,
-                                   print_error)
+from halluscope.cli.common import (EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, err_console,
+                                   plain, print_error, print_lost)
 from halluscope.cli.helpformat import PanelledCommand
 from halluscope.cli.options import at_least, parse_key_values
 
@@ -250,6 +253,7 @@ def _ask(quiet: bool, prompts: Path, model: str, ray_options: dict | None, **kwa
         bar.update(task_id, completed=c.done, detail=detail_text)
 
     from halluscope.stopping import sigterm_as_interruption
+    lost = _lost_errors(ray_options)
     try:
         # SIGTERM (a supervisor, a CI cancel) stops the run as Ctrl-C does: the answers got so
         # far written, the file put back in order, a run sheet saying so, exit 143
@@ -258,12 +262,42 @@ def _ask(quiet: bool, prompts: Path, model: str, ray_options: dict | None, **kwa
                 from halluscope.adapters.ray_query import query_ray
                 return query_ray(prompts, model, progress=on_progress, **ray_options, **kwargs)
             return _run_sync(aquery(prompts, model, progress=on_progress, **kwargs))
+    except lost as exc:
+        _print_lost(exc, kwargs["out"])
+        raise typer.Exit(EXIT_INTERNAL) from None
     except AuthError as exc:
         err_console.print(f"[red]authentication failed:[/red] {plain(redact_text(str(exc)))}")
         raise typer.Exit(EXIT_USAGE) from None
     except HalluscopeError as exc:
         err_console.print(f"[red]error:[/red] {plain(redact_text(str(exc)))}", soft_wrap=True)
         raise typer.Exit(EXIT_USAGE) from None
+
+
+def _lost_errors(ray_options: dict | None) -> tuple[type[BaseException], ...]:
+    """The errors of a run that lost a Ray query actor or the cluster (none without Ray)."""
+    if ray_options is None:
+        return ()
+    from halluscope._ray import ClusterLost
+    from halluscope.adapters.ray_actors import WorkerLost
+    return WorkerLost, ClusterLost
+
+
+def _print_lost(exc: BaseException, out: Path) -> None:
+    """A Ray query actor that died for good (``WorkerLost``), or the Ray cluster lost
+    (``ClusterLost``), said as the audit says a lost cluster (exit 3; no traceback file):
+    what was lost, that every answer received is kept in ``out``, and that the same command
+    asks only what is missing."""
+    from halluscope.adapters.ray_actors import MAX_RESTARTS, WorkerLost, shown_ids
+    if not isinstance(exc, WorkerLost):     # (its message says what was kept and what to do)
+        print_lost(type(exc).__name__, str(exc))
+        return
+    ids = exc.unanswered
+    print_lost("WorkerLost", f"lost a Ray query actor: it died and could not be restarted (at "
+                             f"most {MAX_RESTARTS} restarts each; {exc.why or 'no reason given'})",
+               f"unanswered: the {len(ids)} request(s) it was asking ({shown_ids(ids)})",
+               f"kept: every answer received before, in {out} (the run sheet's 'aborted' says "
+               f"the run did not finish)",
+               "to finish: run the same command again; it asks only what is missing")
 
 
 def _print_summary(result, model: str, out: Path, quiet: bool) -> None:

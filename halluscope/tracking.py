@@ -141,14 +141,27 @@ def _log_wandb(result, out: Path, report: Path | None, name: str | None,
         run.finish()
 
 
+def check_trackers(trackers: list[str] | tuple[str, ...]) -> None:
+    """Refuse an unknown tracker (naming the nearest) or one whose extra is not installed, as
+    the audit's gates are checked: before anything is scored. Both were found only after the
+    whole audit had run, and the exit 2 then hid its summary and its gates."""
+    from importlib.util import find_spec
+
+    from halluscope.errors import suggest
+    unknown = [t for t in trackers if t not in TRACKERS]
+    if unknown:
+        raise ConfigError(f"expected --log one of {', '.join(TRACKERS)}, got "
+                          f"{', '.join(unknown)}{suggest(unknown[0], TRACKERS)}")
+    for tracker in dict.fromkeys(trackers):
+        if find_spec(tracker) is None:
+            raise MissingExtraError(f"--log {tracker}", tracker, tracker)
+
+
 def log_run(result, out: str | Path, trackers: list[str] | tuple[str, ...], *,
             name: str | None = None, project: str | None = None) -> dict[str, str]:
     """Log ``result`` (saved in ``out``) to each tracker; return tracker -> run id."""
     out = Path(out)
-    unknown = [t for t in trackers if t not in TRACKERS]
-    if unknown:
-        raise ConfigError(f"expected --log one of {', '.join(TRACKERS)}, got "
-                          f"{', '.join(unknown)}")
+    check_trackers(trackers)
     report = out / "report.html"
     report = report if report.is_file() else None
     ids: dict[str, str] = {}
@@ -161,4 +174,4 @@ def log_run(result, out: str | Path, trackers: list[str] | tuple[str, ...], *,
     return ids
 
 
-__all__ = ["log_run", "flat_metrics", "TRACKERS"]
+__all__ = ["log_run", "check_trackers", "flat_metrics", "TRACKERS"]

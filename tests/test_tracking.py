@@ -126,3 +126,24 @@ def test_wandb_run_id_is_the_audits(run, tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_SILENT", "true")
     assert log_run(result, out, ["wandb"])["wandb"] == result.run_id
     assert log_run(result, out, ["wandb"])["wandb"] == result.run_id
+
+
+@pytest.mark.parametrize("tracker,said", [
+    ("wandbb", "got wandbb; did you mean 'wandb'?"),
+    ("wandb", "needs the optional extra 'wandb': pip install \"halluscope[wandb]\""),
+    ("mlflow", "needs the optional extra 'mlflow': pip install \"halluscope[mlflow]\""),
+])
+def test_log_checked_before_the_audit(tmp_path, monkeypatch, tracker, said):
+    """A misspelt --log or a tracker whose extra is not installed was found only after the
+    whole audit had run (hours with a judge), and its exit 2 hid the summary and the gates.
+    Both are refused before anything is scored, nothing written."""
+    monkeypatch.setitem(sys.modules, "wandb", None)     # neither extra installed
+    monkeypatch.setitem(sys.modules, "mlflow", None)
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(json.dumps(r) + "\n" for r in _pope_rows(n_images=2)))
+    out = tmp_path / "o"
+    res = CliRunner().invoke(app, ["audit", str(rows), "-m", "pope", "--out", str(out), "-q",
+                                   "--log", tracker, "--fail-above", "pope.f1=0.01"])
+    assert res.exit_code == EXIT_USAGE
+    assert said in " ".join(res.output.split())
+    assert not out.exists()

@@ -200,6 +200,9 @@ def audit(
 
     try:
         gates = parse_gates(fail_above, fail_below, flags=("--fail-above", "--fail-below"))
+        if log_to:      # a misspelt tracker or a missing extra costs a second, not the audit
+            from halluscope.tracking import check_trackers
+            check_trackers(log_to)
     except HalluscopeError as exc:
         print_error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None

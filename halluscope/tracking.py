@@ -166,10 +166,19 @@ def log_run(result, out: str | Path, trackers: list[str] | tuple[str, ...], *,
     report = report if report.is_file() else None
     ids: dict[str, str] = {}
     for tracker in dict.fromkeys(trackers):
-        if tracker == "mlflow":
-            ids[tracker] = _log_mlflow(result, out, report, name)
-        else:
-            ids[tracker] = _log_wandb(result, out, report, name, project)
+        try:
+            if tracker == "mlflow":
+                ids[tracker] = _log_mlflow(result, out, report, name)
+            else:
+                ids[tracker] = _log_wandb(result, out, report, name, project)
+        except (ConfigError, MissingExtraError):
+            raise
+        except Exception as exc:    # a tracker down or refusing: no crash of halluscope (exit 3)
+            log.debug("logging to %s failed", tracker, exc_info=True)
+            raise ConfigError(
+                f"--log {tracker}: the audit could not be logged ({type(exc).__name__}: "
+                f"{exc}); its results are saved in {out}: the same command with --resume "
+                f"logs them again") from exc
         log.info("logged the audit to %s (run %s)", tracker, ids[tracker])
     return ids
 

@@ -147,3 +147,30 @@ def test_log_checked_before_the_audit(tmp_path, monkeypatch, tracker, said):
     assert res.exit_code == EXIT_USAGE
     assert said in " ".join(res.output.split())
     assert not out.exists()
+
+
+def test_a_tracker_down_is_said_after_the_summary_and_gates(tmp_path, monkeypatch):
+    """A tracker that could not be reached (MLFLOW_TRACKING_URI at a server that is down) was
+    an internal error, exit 3, and the audit's gates were never judged: a crossed gate went
+    unsaid. Now the gates are judged and said, then the tracker's failure, exit 2, naming
+    the tracker, with the tracker's URL password cut and how to log the saved results."""
+    import halluscope.tracking as tracking
+
+    def down(*_a, **_k):
+        raise RuntimeError("API request to http://u:TRKPASS55@127.0.0.1:1/api failed")
+    monkeypatch.setattr(tracking, "_log_mlflow", down)
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(json.dumps(r) + "\n" for r in _pope_rows(n_images=12)))
+    out = tmp_path / "o"
+    res = CliRunner().invoke(app, ["audit", str(rows), "-m", "pope", "--out", str(out), "-q",
+                                   "--bootstrap", "0", "--log", "mlflow",
+                                   "--fail-below", "pope.f1=0.999"])
+    said = " ".join(res.output.split())
+    assert res.exit_code == EXIT_USAGE, said
+    assert "gate failed: pope.f1" in said
+    assert "--log mlflow: the audit could not be logged (RuntimeError: " in said
+    assert "with --resume logs them again" in said and "TRKPASS55" not in said
+    assert (out / "results.json").is_file()
+    with pytest.raises(ConfigError, match="could not be logged"):
+        log_run(audit(records=_pope_rows(n_images=2), metrics="pope", n_boot=0), out,
+                ["mlflow"])

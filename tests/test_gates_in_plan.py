@@ -138,3 +138,12 @@ def test_gate_messages_name_the_gate_as_the_caller_wrote_it():
     with pytest.raises(UnknownNameError) as err:       # a Gate built by hand
         halluscope.audit(**audit, gates=[Gate("words.rat", "below", 0.1)])
     assert str(err.value).startswith("gate 'words.rat=0.1': metric 'words' has no statistic")
+
+
+@pytest.mark.parametrize("bound,meant", [("UPPER", "upper"), ("Lower", "lower")])
+def test_a_bound_in_capitals_is_refused_before_scoring(bound, meant):
+    """``chair.chair_i@UPPER=0.2`` was taken for a group named 'UPPER': the whole audit ran,
+    then "no group 'UPPER' (groups: none)". It is now an unknown bound at once, naming @upper."""
+    from halluscope.errors import ConfigError
+    with pytest.raises(ConfigError, match=rf"unknown bound '{bound}' .*did you mean @{meant}\?"):
+        parse_gates(above=[f"words.rate@{bound}=0.1"])

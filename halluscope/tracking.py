@@ -38,20 +38,31 @@ RUN_TAG = "halluscope.run_id"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-/ ]")
 
 
-def _name(metric: str, stat: str, group: str | None) -> str:
-    base = f"{metric}.{stat}"
-    return base if group is None else f"{_UNSAFE.sub('_', group)}/{base}"
+def _prefix(group: str, taken: dict[str, str]) -> str:
+    """``group`` as a tracker-safe folder of names, one per group: a model named as a local
+    checkpoint folder (``ckpt/llava/``) gave ``model_ckpt/llava//pope.f1``, which MLflow
+    refuses (a name must not change as a path), and two groups made alike (``llava:13b``,
+    ``llava_13b``) logged under one name, the second's numbers over the first's."""
+    parts = [p if p != ".." else "__" for p in _UNSAFE.sub("_", group).split("/")]
+    safe = "/".join(p for p in parts if p not in ("", ".")) or "_"
+    if taken.setdefault(safe, group) != group:
+        import hashlib
+        safe = f"{safe}_{hashlib.sha256(group.encode()).hexdigest()[:8]}"
+        taken[safe] = group
+    return safe
 
 
 def flat_metrics(result) -> dict[str, float]:
     """Every number of ``result`` under a tracker-safe name: value, ``.ci_lower``,
     ``.ci_upper`` and ``.n`` for each statistic, overall and per group (NaN values left out)."""
     out: dict[str, float] = {}
+    taken: dict[str, str] = {}      # safe group name -> the group it names
     for metric, summary in result.metrics.items():
         blocks = [(None, summary.results)] + list(summary.groups.items())
         for group, results in blocks:
+            prefix = "" if group is None else _prefix(group, taken) + "/"
             for stat, res in results.items():
-                key = _name(metric, stat, group)
+                key = f"{prefix}{metric}.{stat}"
                 if res.value is not None and not math.isnan(float(res.value)):
                     out[key] = float(res.value)
                 if res.ci is not None:

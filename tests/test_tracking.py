@@ -174,3 +174,30 @@ def test_a_tracker_down_is_said_after_the_summary_and_gates(tmp_path, monkeypatc
     with pytest.raises(ConfigError, match="could not be logged"):
         log_run(audit(records=_pope_rows(n_images=2), metrics="pope", n_boot=0), out,
                 ["mlflow"])
+
+
+def test_group_names_are_paths_mlflow_takes_and_one_per_group(tmp_path, monkeypatch):
+    """A model named as a checkpoint folder (``ckpt/llava/``) made ``model_ckpt/llava//pope.f1``,
+    which MLflow refuses (the whole logging failed), and two models whose names differ only in
+    characters trackers refuse (``llava:13b``, ``llava_13b``) were logged under one name, the
+    second's numbers over the first's."""
+    names = ["ckpt/llava/", "llava:13b", "llava_13b", "a/./b"]
+    rows = _pope_rows(n_images=16)
+    for i, row in enumerate(rows):
+        row["model"] = names[i % 4]
+    result = audit(records=rows, metrics="pope", n_boot=0, out=tmp_path / "run")
+    flat = flat_metrics(result)
+    firsts = sorted(k[:-len("/pope.accuracy")] for k in flat
+                    if k.endswith("/pope.accuracy") and k.startswith("model_"))
+    assert len(firsts) == 4 and "model_ckpt/llava" in firsts and "model_a/b" in firsts
+    assert "model_llava_13b" in firsts
+    for name in names:
+        assert result.get(f"pope.accuracy@model:{name}").value in {
+            v for k, v in flat.items() if k.endswith("/pope.accuracy")}
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    run_id = log_run(result, tmp_path / "run", ["mlflow"])["mlflow"]
+    uri = (tmp_path / "run" / "mlruns").resolve().as_uri()
+    got = mlflow.tracking.MlflowClient(tracking_uri=uri).get_run(run_id).data.metrics
+    assert got["model_ckpt/llava/pope.accuracy"] == flat["model_ckpt/llava/pope.accuracy"]

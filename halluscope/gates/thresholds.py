@@ -97,7 +97,7 @@ def parse_gate(raw: str, direction: str, flag: str = "") -> Gate:
                               f"@{close[0]}? (bounds: {', '.join(BOUNDS)})")
     if len(parts) > 1 and (parts[-1] in BOUNDS or not all(parts[1:])):
         # said now, not as "no group 'lower'" (or '') once the whole audit has run
-        raise ConfigError(f"{where}expected one @GROUP (FIELD:VALUE) and one @BOUND at most, "
+        raise ConfigError(f"{where}expected one @GROUP and one @BOUND at most, "
                           f"the bound last, got {raw!r} (bounds: {', '.join(BOUNDS)})")
     return Gate("@".join(parts), direction, limit, bound, raw, flag)
 

@@ -54,7 +54,10 @@ def _prefix(group: str, taken: dict[str, str]) -> str:
 
 def flat_metrics(result) -> dict[str, float]:
     """Every number of ``result`` under a tracker-safe name: value, ``.ci_lower``,
-    ``.ci_upper`` and ``.n`` for each statistic, overall and per group (NaN values left out)."""
+    ``.ci_upper`` and ``.n`` for each statistic, overall and per group (NaN values left out,
+    and a rate computed over no units, such as AMBER's starting counters' 0.0, which the gates
+    and ``compare`` take for no value: a chart plotted it as a measurement)."""
+    from halluscope.gates.assertions import over_no_units
     out: dict[str, float] = {}
     taken: dict[str, str] = {}      # safe group name -> the group it names
     for metric, summary in result.metrics.items():
@@ -63,7 +66,8 @@ def flat_metrics(result) -> dict[str, float]:
             prefix = "" if group is None else _prefix(group, taken) + "/"
             for stat, res in results.items():
                 key = f"{prefix}{metric}.{stat}"
-                if res.value is not None and not math.isnan(float(res.value)):
+                if (res.value is not None and not math.isnan(float(res.value))
+                        and not over_no_units(res.n, res.value)):
                     out[key] = float(res.value)
                 if res.ci is not None:
                     out[f"{key}.ci_lower"], out[f"{key}.ci_upper"] = map(float, res.ci)

@@ -201,3 +201,16 @@ def test_group_names_are_paths_mlflow_takes_and_one_per_group(tmp_path, monkeypa
     uri = (tmp_path / "run" / "mlruns").resolve().as_uri()
     got = mlflow.tracking.MlflowClient(tracking_uri=uri).get_run(run_id).data.metrics
     assert got["model_ckpt/llava/pope.accuracy"] == flat["model_ckpt/llava/pope.accuracy"]
+
+
+def test_a_rate_over_no_units_is_not_logged_as_a_value(tmp_path):
+    """AMBER's original variant keeps relation_precision 0.0 (0 / its 0.001 starting counter)
+    over no answer read No: the gates and compare take it for no value, but trackers were
+    sent 0.0, plotted as a measurement. Its n (0) is logged, the value is not."""
+    from test_amber_units import ANSWERS, _audit
+    result = _audit(tmp_path, ANSWERS, "original")
+    res = result.metrics["amber"].results["relation_precision"]
+    assert (res.value, res.n) == (0.0, 0)
+    flat = flat_metrics(result)
+    assert "amber.relation_precision" not in flat and flat["amber.relation_precision.n"] == 0
+    assert flat["amber.relation_accuracy"] == 0.0      # 0.0 over 1 answer: a measurement

@@ -160,3 +160,17 @@ def test_two_bounds_or_an_empty_group_are_refused_before_scoring(gate):
         parse_gates(below=[gate])
     assert parse_gates(below=["words.rate@model:a@2024@upper=0.1"])[0].name == \
         "words.rate@model:a@2024"
+
+
+def test_a_crossed_gate_says_by_how_much():
+    """The command line prints a failed gate's first line, which said the value and the
+    threshold but not how far apart (the full assertion message does): it now ends "(by X)".
+    A gate that failed for want of a value or an interval gets no margin."""
+    result = halluscope.audit(records=RECORDS, metrics=[Words(n_boot=0)])
+    rate = result.get("words.rate").value
+    [line] = check_gates(result, parse_gates(below=[f"words.rate={rate + 0.05:.4f}"]),
+                         warn=False)
+    assert line == (f"words.rate: value {rate:.4f} is below the threshold {rate + 0.05:g} "
+                    f"(by 0.0500)")
+    [line] = check_gates(result, parse_gates(above=["words.rate@upper=0.99"]), warn=False)
+    assert "no confidence interval" in line and "(by" not in line

@@ -143,8 +143,22 @@ def check_gates(result: Any, gates: Iterable[Gate], *, warn: bool = True,
                             direction=gate.direction, worst=0,
                             warn=warn and gate.spec not in warned, spec=gate.spec)
         except HalluscopeAssertionError as exc:
-            failures.append(str(exc).splitlines()[0])
+            failures.append(_with_margin(str(exc).splitlines()[0], exc.outcome))
     return failures
+
+
+def _with_margin(head: str, outcome: Any) -> str:
+    """A crossed gate's line with how far it crossed (``... above the threshold 0.12 (by
+    0.0083)``): the one line the command line prints left that to the reader, though the full
+    message says it. A gate that failed for another reason (no value, not decided) is kept."""
+    from halluscope.gates.assertions import _fmt
+    compared, limit = outcome.compared, outcome.limit
+    if compared is None or limit is None or not head.endswith(f"the threshold {limit:g}"):
+        return head
+    gap = abs(compared - limit)
+    if isinstance(compared, int) and float(limit).is_integer():
+        gap = int(gap)                  # a count's distance is whole
+    return f"{head} (by {_fmt(gap)})"
 
 
 __all__ = ["BOUNDS", "Gate", "check_gates", "parse_gate", "parse_gates", "suggest"]

@@ -84,7 +84,7 @@ def test_strict_stops_at_the_first_problem(outputs):
 def test_gates_and_lookup_errors(outputs):
     res = audit(outputs, metrics=[WordCount(n_boot=0)])
     assert res.gate_failures(above={"dogs.dog_rate": 0.5}) == [
-        "dogs.dog_rate: value 0.6667 is above the threshold 0.5"]
+        "dogs.dog_rate: value 0.6667 is above the threshold 0.5 (by 0.1667)"]
     assert res.gate_failures(below={"dogs.dog_rate": 0.5}) == []
     with pytest.raises(KeyError, match="no metric 'chair'"):
         res.get("chair.chair_i")

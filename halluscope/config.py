@@ -320,7 +320,9 @@ def key_line(path: Path, key: str) -> int | None:
     Only errors ask (a bad key, then perhaps the ``options`` table), so the file is read anew
     each time: no copy of it is kept that could go stale."""
     import re
-    pattern = re.compile(rf"""^\s*["']?{re.escape(key)}["']?\s*=""")
+    # ``key = ...``, or a table of the [audit] table (``[audit.gates]``) named by its header
+    name = re.escape(key)
+    pattern = re.compile(rf"""^\s*(["']?{name}["']?\s*=|\[\s*audit\.{name}\s*\])""")
     try:
         text = read_toml_text(path)
     except (OSError, ConfigError):
@@ -460,5 +462,6 @@ def _check_manifest_keys(path: Path, table: dict[str, Any]) -> None:
             line = key_line(path, key)
             raise UnknownNameError(
                 f"{path}{f':{line}' if line else ''}: unknown key {key!r} in the [audit] table"
-                f"{suggest(key, MANIFEST_KEYS) or ''}{_GATES_HINT if key.startswith('fail') else ''}"
+                f"{suggest(key, MANIFEST_KEYS) or ''}"
+                f"{_GATES_HINT if key.startswith(('fail', 'gate')) else ''}"
                 f" (keys: {', '.join(sorted(MANIFEST_KEYS))})")

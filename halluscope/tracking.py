@@ -38,21 +38,36 @@ RUN_TAG = "halluscope.run_id"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-/ ]")
 
 
-def _name(metric: str, stat: str, group: str | None) -> str:
-    base = f"{metric}.{stat}"
-    return base if group is None else f"{_UNSAFE.sub('_', group)}/{base}"
+def _prefix(group: str, taken: dict[str, str]) -> str:
+    """``group`` as a tracker-safe folder of names, one per group: a model named as a local
+    checkpoint folder (``ckpt/llava/``) gave ``model_ckpt/llava//pope.f1``, which MLflow
+    refuses (a name must not change as a path), and two groups made alike (``llava:13b``,
+    ``llava_13b``) logged under one name, the second's numbers over the first's."""
+    parts = [p if p != ".." else "__" for p in _UNSAFE.sub("_", group).split("/")]
+    safe = "/".join(p for p in parts if p not in ("", ".")) or "_"
+    if taken.setdefault(safe, group) != group:
+        import hashlib
+        safe = f"{safe}_{hashlib.sha256(group.encode()).hexdigest()[:8]}"
+        taken[safe] = group
+    return safe
 
 
 def flat_metrics(result) -> dict[str, float]:
     """Every number of ``result`` under a tracker-safe name: value, ``.ci_lower``,
-    ``.ci_upper`` and ``.n`` for each statistic, overall and per group (NaN values left out)."""
+    ``.ci_upper`` and ``.n`` for each statistic, overall and per group (NaN values left out,
+    and a rate computed over no units, such as AMBER's starting counters' 0.0, which the gates
+    and ``compare`` take for no value: a chart plotted it as a measurement)."""
+    from halluscope.gates.assertions import over_no_units
     out: dict[str, float] = {}
+    taken: dict[str, str] = {}      # safe group name -> the group it names
     for metric, summary in result.metrics.items():
         blocks = [(None, summary.results)] + list(summary.groups.items())
         for group, results in blocks:
+            prefix = "" if group is None else _prefix(group, taken) + "/"
             for stat, res in results.items():
-                key = _name(metric, stat, group)
-                if res.value is not None and not math.isnan(float(res.value)):
+                key = f"{prefix}{metric}.{stat}"
+                if (res.value is not None and not math.isnan(float(res.value))
+                        and not over_no_units(res.n, res.value)):
                     out[key] = float(res.value)
                 if res.ci is not None:
                     out[f"{key}.ci_lower"], out[f"{key}.ci_upper"] = map(float, res.ci)
@@ -141,24 +156,46 @@ def _log_wandb(result, out: Path, report: Path | None, name: str | None,
         run.finish()
 
 
+def check_trackers(trackers: list[str] | tuple[str, ...]) -> None:
+    """Refuse an unknown tracker (naming the nearest) or one whose extra is not installed, as
+    the audit's gates are checked: before anything is scored. Both were found only after the
+    whole audit had run, and the exit 2 then hid its summary and its gates."""
+    from importlib.util import find_spec
+
+    from halluscope.errors import suggest
+    unknown = [t for t in trackers if t not in TRACKERS]
+    if unknown:
+        raise ConfigError(f"expected --log one of {', '.join(TRACKERS)}, got "
+                          f"{', '.join(unknown)}{suggest(unknown[0], TRACKERS)}")
+    for tracker in dict.fromkeys(trackers):
+        if find_spec(tracker) is None:
+            raise MissingExtraError(f"--log {tracker}", tracker, tracker)
+
+
 def log_run(result, out: str | Path, trackers: list[str] | tuple[str, ...], *,
             name: str | None = None, project: str | None = None) -> dict[str, str]:
     """Log ``result`` (saved in ``out``) to each tracker; return tracker -> run id."""
     out = Path(out)
-    unknown = [t for t in trackers if t not in TRACKERS]
-    if unknown:
-        raise ConfigError(f"expected --log one of {', '.join(TRACKERS)}, got "
-                          f"{', '.join(unknown)}")
+    check_trackers(trackers)
     report = out / "report.html"
     report = report if report.is_file() else None
     ids: dict[str, str] = {}
     for tracker in dict.fromkeys(trackers):
-        if tracker == "mlflow":
-            ids[tracker] = _log_mlflow(result, out, report, name)
-        else:
-            ids[tracker] = _log_wandb(result, out, report, name, project)
+        try:
+            if tracker == "mlflow":
+                ids[tracker] = _log_mlflow(result, out, report, name)
+            else:
+                ids[tracker] = _log_wandb(result, out, report, name, project)
+        except (ConfigError, MissingExtraError):
+            raise
+        except Exception as exc:    # a tracker down or refusing: no crash of halluscope (exit 3)
+            log.debug("logging to %s failed", tracker, exc_info=True)
+            raise ConfigError(
+                f"--log {tracker}: the audit could not be logged ({type(exc).__name__}: "
+                f"{exc}); its results are saved in {out}: the same command with --resume "
+                f"logs them again") from exc
         log.info("logged the audit to %s (run %s)", tracker, ids[tracker])
     return ids
 
 
-__all__ = ["log_run", "flat_metrics", "TRACKERS"]
+__all__ = ["log_run", "check_trackers", "flat_metrics", "TRACKERS"]

@@ -138,3 +138,39 @@ def test_gate_messages_name_the_gate_as_the_caller_wrote_it():
     with pytest.raises(UnknownNameError) as err:       # a Gate built by hand
         halluscope.audit(**audit, gates=[Gate("words.rat", "below", 0.1)])
     assert str(err.value).startswith("gate 'words.rat=0.1': metric 'words' has no statistic")
+
+
+@pytest.mark.parametrize("bound,meant", [("UPPER", "upper"), ("Lower", "lower")])
+def test_a_bound_in_capitals_is_refused_before_scoring(bound, meant):
+    """``chair.chair_i@UPPER=0.2`` was taken for a group named 'UPPER': the whole audit ran,
+    then "no group 'UPPER' (groups: none)". It is now an unknown bound at once, naming @upper."""
+    from halluscope.errors import ConfigError
+    with pytest.raises(ConfigError, match=rf"unknown bound '{bound}' .*did you mean @{meant}\?"):
+        parse_gates(above=[f"words.rate@{bound}=0.1"])
+
+
+@pytest.mark.parametrize("gate", ["words.rate@lower@upper=0.1", "words.rate@=0.1",
+                                  "words.rate@@upper=0.1", "words.rate@upper@=0.1"])
+def test_two_bounds_or_an_empty_group_are_refused_before_scoring(gate):
+    """``pope.f1@lower@upper=0.8`` read 'lower' as a group and ``pope.f1@=0.8`` an empty one:
+    both were looked up after the whole audit had run ("no group 'lower'")."""
+    from halluscope.errors import ConfigError
+    with pytest.raises(ConfigError, match=r"expected one @GROUP and one "
+                                          r"@BOUND at most"):
+        parse_gates(below=[gate])
+    assert parse_gates(below=["words.rate@model:a@2024@upper=0.1"])[0].name == \
+        "words.rate@model:a@2024"
+
+
+def test_a_crossed_gate_says_by_how_much():
+    """The command line prints a failed gate's first line, which said the value and the
+    threshold but not how far apart (the full assertion message does): it now ends "(by X)".
+    A gate that failed for want of a value or an interval gets no margin."""
+    result = halluscope.audit(records=RECORDS, metrics=[Words(n_boot=0)])
+    rate = result.get("words.rate").value
+    [line] = check_gates(result, parse_gates(below=[f"words.rate={rate + 0.05:.4f}"]),
+                         warn=False)
+    assert line == (f"words.rate: value {rate:.4f} is below the threshold {rate + 0.05:g} "
+                    f"(by 0.0500)")
+    [line] = check_gates(result, parse_gates(above=["words.rate@upper=0.99"]), warn=False)
+    assert "no confidence interval" in line and "(by" not in line

@@ -84,7 +84,7 @@ def test_strict_stops_at_the_first_problem(outputs):
 def test_gates_and_lookup_errors(outputs):
     res = audit(outputs, metrics=[WordCount(n_boot=0)])
     assert res.gate_failures(above={"dogs.dog_rate": 0.5}) == [
-        "dogs.dog_rate: value 0.6667 is above the threshold 0.5"]
+        "dogs.dog_rate: value 0.6667 is above the threshold 0.5 (by 0.1667)"]
     assert res.gate_failures(below={"dogs.dog_rate": 0.5}) == []
     with pytest.raises(KeyError, match="no metric 'chair'"):
         res.get("chair.chair_i")
@@ -287,3 +287,19 @@ def test_a_metric_error_naming_a_file_that_is_not_utf8_is_written_with_escapes(t
     assert items[0]["scores"]["pope"]["row"] and items[2]["scores"]["pope"]["row"]
     errors = json.loads((out / "results.json").read_text(encoding="utf-8"))["errors"]
     assert [(Path(e["file"]).name, e["line"]) for e in errors] == [("b\\xe9.jsonl", 2)]
+
+
+@pytest.mark.parametrize("text,line", [
+    ('gates = {fail_above = ["chair.chair_i=0.1"]}\n', 3),
+    ('\n[audit.gates]\nfail_above = ["chair.chair_i=0.1"]\n', 4),
+])
+def test_gates_in_the_audit_table_are_said_to_be_flags(tmp_path, text, line):
+    """A release gate written into halluscope.toml as ``gates = {...}`` or ``[audit.gates]`` was
+    refused as a bare unknown key ('fail_above' got the hint, 'gates' none; the table header no
+    line): it now says where gates go, and the line."""
+    from halluscope.errors import UnknownNameError
+    write(tmp_path / "out.jsonl", [json.dumps({"id": "a", "response": "dog"})])
+    (tmp_path / "halluscope.toml").write_text('[audit]\ninputs = ["out.jsonl"]\n' + text)
+    with pytest.raises(UnknownNameError, match=rf"halluscope.toml:{line}: unknown key 'gates'.*"
+                                               r"gates are --fail-above"):
+        audit(tmp_path, metrics=[WordCount(n_boot=0)])

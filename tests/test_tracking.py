@@ -126,3 +126,91 @@ def test_wandb_run_id_is_the_audits(run, tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_SILENT", "true")
     assert log_run(result, out, ["wandb"])["wandb"] == result.run_id
     assert log_run(result, out, ["wandb"])["wandb"] == result.run_id
+
+
+@pytest.mark.parametrize("tracker,said", [
+    ("wandbb", "got wandbb; did you mean 'wandb'?"),
+    ("wandb", "needs the optional extra 'wandb': pip install \"halluscope[wandb]\""),
+    ("mlflow", "needs the optional extra 'mlflow': pip install \"halluscope[mlflow]\""),
+])
+def test_log_checked_before_the_audit(tmp_path, monkeypatch, tracker, said):
+    """A misspelt --log or a tracker whose extra is not installed was found only after the
+    whole audit had run (hours with a judge), and its exit 2 hid the summary and the gates.
+    Both are refused before anything is scored, nothing written."""
+    monkeypatch.setitem(sys.modules, "wandb", None)     # neither extra installed
+    monkeypatch.setitem(sys.modules, "mlflow", None)
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(json.dumps(r) + "\n" for r in _pope_rows(n_images=2)))
+    out = tmp_path / "o"
+    res = CliRunner().invoke(app, ["audit", str(rows), "-m", "pope", "--out", str(out), "-q",
+                                   "--log", tracker, "--fail-above", "pope.f1=0.01"])
+    assert res.exit_code == EXIT_USAGE
+    assert said in " ".join(res.output.split())
+    assert not out.exists()
+
+
+def test_a_tracker_down_is_said_after_the_summary_and_gates(tmp_path, monkeypatch):
+    """A tracker that could not be reached (MLFLOW_TRACKING_URI at a server that is down) was
+    an internal error, exit 3, and the audit's gates were never judged: a crossed gate went
+    unsaid. Now the gates are judged and said, then the tracker's failure, exit 2, naming
+    the tracker, with the tracker's URL password cut and how to log the saved results."""
+    import halluscope.tracking as tracking
+
+    def down(*_a, **_k):
+        raise RuntimeError("API request to http://u:TRKPASS55@127.0.0.1:1/api failed")
+    monkeypatch.setattr(tracking, "_log_mlflow", down)
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(json.dumps(r) + "\n" for r in _pope_rows(n_images=12)))
+    out = tmp_path / "o"
+    res = CliRunner().invoke(app, ["audit", str(rows), "-m", "pope", "--out", str(out), "-q",
+                                   "--bootstrap", "0", "--log", "mlflow",
+                                   "--fail-below", "pope.f1=0.999"])
+    said = " ".join(res.output.split())
+    assert res.exit_code == EXIT_USAGE, said
+    assert "gate failed: pope.f1" in said
+    assert "--log mlflow: the audit could not be logged (RuntimeError: " in said
+    assert "with --resume logs them again" in said and "TRKPASS55" not in said
+    assert (out / "results.json").is_file()
+    with pytest.raises(ConfigError, match="could not be logged"):
+        log_run(audit(records=_pope_rows(n_images=2), metrics="pope", n_boot=0), out,
+                ["mlflow"])
+
+
+def test_group_names_are_paths_mlflow_takes_and_one_per_group(tmp_path, monkeypatch):
+    """A model named as a checkpoint folder (``ckpt/llava/``) made ``model_ckpt/llava//pope.f1``,
+    which MLflow refuses (the whole logging failed), and two models whose names differ only in
+    characters trackers refuse (``llava:13b``, ``llava_13b``) were logged under one name, the
+    second's numbers over the first's."""
+    names = ["ckpt/llava/", "llava:13b", "llava_13b", "a/./b"]
+    rows = _pope_rows(n_images=16)
+    for i, row in enumerate(rows):
+        row["model"] = names[i % 4]
+    result = audit(records=rows, metrics="pope", n_boot=0, out=tmp_path / "run")
+    flat = flat_metrics(result)
+    firsts = sorted(k[:-len("/pope.accuracy")] for k in flat
+                    if k.endswith("/pope.accuracy") and k.startswith("model_"))
+    assert len(firsts) == 4 and "model_ckpt/llava" in firsts and "model_a/b" in firsts
+    assert "model_llava_13b" in firsts
+    for name in names:
+        assert result.get(f"pope.accuracy@model:{name}").value in {
+            v for k, v in flat.items() if k.endswith("/pope.accuracy")}
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    run_id = log_run(result, tmp_path / "run", ["mlflow"])["mlflow"]
+    uri = (tmp_path / "run" / "mlruns").resolve().as_uri()
+    got = mlflow.tracking.MlflowClient(tracking_uri=uri).get_run(run_id).data.metrics
+    assert got["model_ckpt/llava/pope.accuracy"] == flat["model_ckpt/llava/pope.accuracy"]
+
+
+def test_a_rate_over_no_units_is_not_logged_as_a_value(tmp_path):
+    """AMBER's original variant keeps relation_precision 0.0 (0 / its 0.001 starting counter)
+    over no answer read No: the gates and compare take it for no value, but trackers were
+    sent 0.0, plotted as a measurement. Its n (0) is logged, the value is not."""
+    from test_amber_units import ANSWERS, _audit
+    result = _audit(tmp_path, ANSWERS, "original")
+    res = result.metrics["amber"].results["relation_precision"]
+    assert (res.value, res.n) == (0.0, 0)
+    flat = flat_metrics(result)
+    assert "amber.relation_precision" not in flat and flat["amber.relation_precision.n"] == 0
+    assert flat["amber.relation_accuracy"] == 0.0      # 0.0 over 1 answer: a measurement

@@ -201,6 +201,9 @@ def audit(
 
     try:
         gates = parse_gates(fail_above, fail_below, flags=("--fail-above", "--fail-below"))
+        if log_to:      # a misspelt tracker or a missing extra costs a second, not the audit
+            from halluscope.tracking import check_trackers
+            check_trackers(log_to)
     except HalluscopeError as exc:
         print_error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
@@ -332,13 +335,13 @@ def _finish(result, out: Path, gates, log_to: list[str] | None, quiet: bool) -> 
     """Log to trackers, print the summary, apply the gates (their warnings but those the
     audit gave before scoring) and choose the exit code."""
     from halluscope.gates import check_gates
+    not_logged = None       # said after the summary and the gates, which it hid (exit 3 then)
     if log_to:
         from halluscope.tracking import log_run
         try:
             log_run(result, out, log_to)
         except HalluscopeError as exc:
-            print_error(str(exc))
-            raise typer.Exit(EXIT_USAGE) from None
+            not_logged = str(exc)
     if not quiet:
         from halluscope.report.console import render_summary
         render_summary(result, make_console(), out_dir=out)
@@ -359,7 +362,9 @@ def _finish(result, out: Path, gates, log_to: list[str] | None, quiet: bool) -> 
                         prefix="warning:")
     for failure in failures:
         print_error(failure, prefix="gate failed:")
-    if result.unscored:
+    if not_logged:
+        print_error(not_logged)
+    if result.unscored or not_logged:
         raise typer.Exit(EXIT_USAGE)
     if failures:
         raise typer.Exit(EXIT_GATE)

@@ -91,10 +91,14 @@ def parse_gate(raw: str, direction: str, flag: str = "") -> Gate:
         bound = parts.pop()
         bound = None if bound == "value" else bound
     elif len(parts) > 1 and ":" not in parts[-1]:
-        close = difflib.get_close_matches(parts[-1], BOUNDS, n=1)
+        close = difflib.get_close_matches(parts[-1].lower(), BOUNDS, n=1)   # @UPPER, @Lower
         if close:
             raise ConfigError(f"{where}unknown bound {parts[-1]!r} in {raw!r}: did you mean "
                               f"@{close[0]}? (bounds: {', '.join(BOUNDS)})")
+    if len(parts) > 1 and (parts[-1] in BOUNDS or not all(parts[1:])):
+        # said now, not as "no group 'lower'" (or '') once the whole audit has run
+        raise ConfigError(f"{where}expected one @GROUP and one @BOUND at most, "
+                          f"the bound last, got {raw!r} (bounds: {', '.join(BOUNDS)})")
     return Gate("@".join(parts), direction, limit, bound, raw, flag)
 
 
@@ -139,8 +143,22 @@ def check_gates(result: Any, gates: Iterable[Gate], *, warn: bool = True,
                             direction=gate.direction, worst=0,
                             warn=warn and gate.spec not in warned, spec=gate.spec)
         except HalluscopeAssertionError as exc:
-            failures.append(str(exc).splitlines()[0])
+            failures.append(_with_margin(str(exc).splitlines()[0], exc.outcome))
     return failures
+
+
+def _with_margin(head: str, outcome: Any) -> str:
+    """A crossed gate's line with how far it crossed (``... above the threshold 0.12 (by
+    0.0083)``): the one line the command line prints left that to the reader, though the full
+    message says it. A gate that failed for another reason (no value, not decided) is kept."""
+    from halluscope.gates.assertions import _fmt
+    compared, limit = outcome.compared, outcome.limit
+    if compared is None or limit is None or not head.endswith(f"the threshold {limit:g}"):
+        return head
+    gap = abs(compared - limit)
+    if isinstance(compared, int) and float(limit).is_integer():
+        gap = int(gap)                  # a count's distance is whole
+    return f"{head} (by {_fmt(gap)})"
 
 
 __all__ = ["BOUNDS", "Gate", "check_gates", "parse_gate", "parse_gates", "suggest"]

@@ -52,7 +52,8 @@ from halluscope.pytest_plugin.markers import ASSERT_KEYS as _ASSERT_KEYS
 from halluscope.pytest_plugin.markers import gate_kwargs, marker_bound, marker_mistake
 from halluscope.pytest_plugin.settings import (DEFAULT_BASELINE, ENV_OFFLINE, Settings,
                                                pytest_addoption)
-from halluscope.pytest_plugin.stops import (crash_entry, no_verdict, record_update,
+from halluscope.pytest_plugin.stops import (crash_entry, fail_clashed, no_verdict,
+                                            receive_updates, record_update, send_updates,
                                             stopped_early, update_outcome, withhold_updates,
                                             worker_crashed)
 from halluscope.pytest_plugin.summary import write_report, write_summary
@@ -110,7 +111,9 @@ class GateSession:
         self.outcomes: list[dict[str, Any]] = []
         self.updates: dict[str, dict[str, Any]] = {}
         self.update_tests: dict[str, str | None] = {}  # name -> the test that recorded it
-        self.clashed: set[str] = set()     # names recorded twice with other values: not written
+        self.clashed: dict[str, str] = {}  # name -> why: two audits wrote other values
+        self.sending: list[dict[str, Any]] = []   # an xdist worker's values for the next report
+        self.relabel: dict[str, list[tuple[str, str]]] = {}  # test -> (name, clash) found late
         self.errors: list[dict[str, Any]] = []    # gate tests that failed with no verdict
         self.exitstatus: int | None = None
         self.incomplete: list[str] = []           # why the session did not run through
@@ -228,6 +231,7 @@ class GateSession:
         """Put the first line of a halluscope failure in the short summary (instead of the
         exception's long class path)."""
         report = yield
+        send_updates(self, report)
         exc = call.excinfo.value if call.excinfo is not None else None
         module = sys.modules.get("halluscope.gates.assertions")
         if report.failed and module is not None \
@@ -239,6 +243,12 @@ class GateSession:
                 o["nodeid"] == item.nodeid and not o["passed"] for o in self.outcomes):
             self.errors.append(no_verdict(item.nodeid, report.when, exc, self.worker))
         return report
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """pytest-xdist, on the controller: a baseline value that clashes with another
+        worker's fails the test's report before pytest counts it."""
+        receive_updates(self, report)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item):
@@ -255,9 +265,8 @@ class GateSession:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: Any) -> None:
         if self.worker is not None:
             self.config.workeroutput["halluscope"] = json.dumps(  # type: ignore[attr-defined]
-                {"audits": self.audits, "outcomes": self.outcomes, "updates": self.updates,
-                 "update_tests": self.update_tests, "clashed": sorted(self.clashed),
-                 "errors": self.errors},
+                {"audits": self.audits, "outcomes": self.outcomes, "errors": self.errors,
+                 "sending": self.sending},      # (values recorded outside a test)
                 default=str)
             return
         if self.clashed and exitstatus == pytest.ExitCode.OK:   # (a clash across workers)
@@ -265,6 +274,7 @@ class GateSession:
         self.exitstatus = int(exitstatus)
         if (why := stopped_early(exitstatus, session)) is not None:
             self.incomplete.append(why)
+        fail_clashed(self)
         withhold_updates(self)
         if self.updates:
             from halluscope.gates.baseline import write_baseline
@@ -288,17 +298,9 @@ class GateSession:
             else:
                 mine["workers"] = sorted(set(mine["workers"]) | set(audit["workers"]))
         self.outcomes.extend(data.get("outcomes", []))
-        self.clashed.update(data.get("clashed", []))
-        for name, entry in data.get("updates", {}).items():   # one name, two workers' values
-            test = data.get("update_tests", {}).get(name)
-            clash = record_update(self, name, entry, test)
-            if clash is not None:
-                self.errors.append({"nodeid": test or "-", "when": "baseline",
-                                    "message": clash, "worker": node.gateway.id})
-                for o in self.outcomes:          # "recorded" was said by each worker: not so
-                    if o["kind"] == "baseline" and o["name"] == name:
-                        o.update(passed=False, message=clash)
         self.errors.extend(data.get("errors", []))
+        for update in data.get("sending", []):   # the values the reports carried are in
+            record_update(self, update["name"], update["entry"], None)
 
     @pytest.hookimpl(optionalhook=True, trylast=True)
     def pytest_handlecrashitem(self, crashitem: str, report: Any, sched: Any) -> None:

@@ -5,6 +5,7 @@ error a threshold of the wrong type raises."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import textwrap
@@ -96,3 +97,46 @@ def test_a_baseline_name_written_twice_fails_in_pytests_own_counts(project, mode
     path = project.path / "halluscope-baseline.json"
     data = json.loads(path.read_text()) if path.exists() else {"metrics": {}}
     assert "fakehall.rate" not in data["metrics"]
+
+
+# -- 3. a threshold of the wrong type: one error, one message, in every face ---------------------
+@pytest.fixture(scope="module")
+def pope_result():
+    import halluscope
+    rows = [{"id": str(i), "image": f"{i}.jpg", "prompt": "Is there a cat in the image?",
+             "response": "No", "label": "yes" if i % 2 else "no"} for i in range(20)]
+    return halluscope.audit(records=rows, metrics="pope", n_boot=0)
+
+
+@pytest.mark.parametrize("bad, got", [("0.5", "str '0.5'"), (None, "None"),
+                                      ([0.5], "list [0.5]"), (True, "bool True"),
+                                      (float("nan"), "float nan"), (math.inf, "float inf")])
+def test_a_threshold_of_the_wrong_type_is_one_usage_error_everywhere(pope_result, bad, got):
+    """``assert_below("pope.accuracy", "0.5")`` raised ValueError, ``gate_failures(above=
+    {"pope.accuracy": "0.5"})`` ConfigError, each with its own message. Now both raise
+    GateArgumentError, the project's usage error (a ConfigError: exit 2 on the command line;
+    still a ValueError for code that caught one), with one message naming the gate and the
+    type received."""
+    from halluscope.errors import ConfigError, GateArgumentError
+    said = (f"expected a number as the threshold of pope.accuracy, got {got} (a finite one: "
+            f"nan and inf are no limit)")
+    calls = [lambda: pope_result.assert_below("pope.accuracy", bad),
+             lambda: pope_result.assert_above("pope.accuracy", bad),
+             lambda: pope_result.gate_failures(above={"pope.accuracy": bad}),
+             lambda: pope_result.gate_failures(below={"pope.accuracy": bad})]
+    for call in calls:
+        with pytest.raises(GateArgumentError) as err:
+            call()
+        assert isinstance(err.value, ConfigError) and isinstance(err.value, ValueError)
+        assert str(err.value) == said
+
+
+def test_a_bound_or_tolerance_of_the_wrong_kind_is_the_same_usage_error(pope_result):
+    from halluscope.errors import GateArgumentError
+    from halluscope.gates.assertions import check_regression
+    with pytest.raises(GateArgumentError, match="expected bound None, 'upper'"):
+        pope_result.assert_below("pope.accuracy", 0.5, bound="uper")
+    with pytest.raises(GateArgumentError, match="expected a tolerance >= 0"):
+        check_regression(pope_result, {"pope.accuracy": 0.5}, "pope.accuracy", "0.1")
+    with pytest.raises(GateArgumentError, match="expected a metric name"):
+        pope_result.assert_below(["pope.accuracy"], 0.5)

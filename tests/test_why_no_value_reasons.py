@@ -12,13 +12,13 @@ import halluscope
 from halluscope.gates.assertions import HalluscopeAssertionError
 
 
-def _pope(tmp_path, answer, label, n=20, prompt=None, **kw):
+def _pope(tmp_path, answer, label, n=20, prompt=None, n_boot=0, **kw):
     rows = [{"id": f"q{i}", "question_id": i, "image": f"{i}.jpg", "task": "yes-no",
              "prompt": prompt(i) if prompt else "Is there a cat in the image?",
              "label": label(i), "response": answer(i)} for i in range(n)]
     path = tmp_path / "a.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return halluscope.audit(path, metrics="pope", n_boot=0, **kw)
+    return halluscope.audit(path, metrics="pope", n_boot=n_boot, **kw)
 
 
 def _why(result, stat, metric="pope"):
@@ -74,9 +74,10 @@ def test_pope_shares_of_answers_with_nothing_scored_say_so(tmp_path):
         assert _why(result, stat).endswith("has nothing to divide by: no answer was scored")
 
 
-def test_a_pope_group_says_why_too(tmp_path):
+@pytest.mark.parametrize("n_boot", [0, 200])
+def test_a_pope_group_says_why_too(tmp_path, n_boot):
     result = _pope(tmp_path, lambda i: "No" if i < 10 else "Yes",
-                   lambda i: "yes" if i % 2 else "no",
+                   lambda i: "yes" if i % 2 else "no", n_boot=n_boot,
                    prompt=lambda i: f"Is there a {'cat' if i < 10 else 'dog'} in the image?")
     group = result.metrics["pope"].groups["object:cat"]
     assert group["precision"].value is None
@@ -99,3 +100,18 @@ def test_chair_i_with_no_mention_and_recall_with_no_ground_truth_say_which(tmp_p
         "recall = recalled objects/ground-truth objects has no ground-truth objects: the "
         "images of the 2 scored caption(s) have none")
     assert result.metrics["chair"].results["chair_s"].value == 0.0
+
+
+def test_many_pope_groups_say_why_too(tmp_path):
+    """From 64 groups on, their results are computed side by side (group_fold): the object
+    every answer said no to has its reason there as well."""
+    from halluscope.metrics.group_fold import BATCH_GROUPS
+    objects = [f"thing{k}" for k in range(BATCH_GROUPS + 2)]
+    result = _pope(tmp_path, lambda i: "No" if i < 2 else "Yes",
+                   lambda i: "yes" if i % 2 else "no", n=2 * len(objects), n_boot=50,
+                   prompt=lambda i: f"Is there a {objects[i // 2]} in the image?")
+    group = result.metrics["pope"].groups["object:thing0"]
+    assert group["precision"].value is None
+    assert group["precision"].why_no_value == ("precision = TP/(TP+FP) has no positive "
+                                               "predictions (0 of the 2 scored answers read "
+                                               "as yes)")

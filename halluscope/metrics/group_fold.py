@@ -239,9 +239,9 @@ def _one_result(st: SumState, name: str, stat: Statistic, point, items: int, n: 
         reason = too_few_of(n, clusters, min_units, holding=st.clusters_holding(stat))
         if reason is None:
             return st.result(name, stat, confidence, min_units)
-    undefined = math.isnan(float(point))
+    why = no_value_why(stat, st.columns, list(st.sums().values()), items) \
+        if math.isnan(float(point)) else None
     return MetricResult(name, float(point), n, stat.higher_is_better, None, None,
                         bounds=stat.bounds, ci_note=reason.note if reason else None,
                         clusters=clusters, direction=stat.direction, ci_reason=reason,
-                        ci_method=None, why_no_value=no_value_why(
-                            stat, st.columns, st.sums().values(), items) if undefined else None)
+                        ci_method=None, why_no_value=why)

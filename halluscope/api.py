@@ -123,23 +123,22 @@ class NotebookResult(AuditResult):
         """Messages for every gate that does not hold: ``above`` fails when a value exceeds its
         limit, ``below`` when it falls under it, and either fails when the metric has no value.
         Keys are ``metric.stat[@group][@upper|@lower]``, thresholds numbers. Raises
-        :class:`~halluscope.errors.ConfigError` for an unknown name, a threshold that is no
-        number (``"0.1"``, refused as :meth:`assert_below` refuses it) or one outside the
-        statistic's range (a rate above 1)."""
+        :class:`~halluscope.errors.ConfigError` for an unknown name or a threshold outside
+        the statistic's range (a rate above 1), and for a threshold that is no number
+        (``"0.1"``) the :class:`~halluscope.errors.GateArgumentError` :meth:`assert_below`
+        raises, with the same message."""
         from halluscope.errors import ConfigError
         from halluscope.gates import check_gates, parse_gate
-        from halluscope.gates.assertions import finite_real
+        from halluscope.gates.arguments import checked_threshold
         for side, given in (("above", above), ("below", below)):
             if given is not None and not isinstance(given, Mapping):
                 raise ConfigError(f"gate_failures({side}=...): expected a dict of "
                                   f"{{'metric.stat': threshold}}, got {type(given).__name__}")
             for key, value in (given or {}).items():   # "0.1" was pasted into "name=0.1"
-                if finite_real(value) is None:        # (a Fraction was read as "1/2")
-                    raise ConfigError(f"gate_failures({side}=...): expected a number as the "
-                                      f"threshold of {key}, got {type(value).__name__} "
-                                      f"{value!r:.60} (a finite one: nan and inf are no limit)")
-        gates = ([parse_gate(f"{k}={finite_real(v)!r}", "below") for k, v in (above or {}).items()]
-                 + [parse_gate(f"{k}={finite_real(v)!r}", "above")
+                checked_threshold(key, value)         # (a Fraction was read as "1/2")
+        gates = ([parse_gate(f"{k}={checked_threshold(k, v)!r}", "below")
+                  for k, v in (above or {}).items()]
+                 + [parse_gate(f"{k}={checked_threshold(k, v)!r}", "above")
                     for k, v in (below or {}).items()])
         return check_gates(self, gates)
 

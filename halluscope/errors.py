@@ -10,6 +10,7 @@ Every error halluscope raises on purpose derives from :class:`HalluscopeError`::
     │   └── AlignmentError    answers cannot be aligned with questions (count mismatch, unknown id)
     ├── ConfigError           bad options, unknown metric/variant/parser, missing companion file
     │   ├── UnknownNameError  an unknown metric, statistic, group or option (suggests the nearest)
+    │   ├── GateArgumentError a gate's threshold, bound, tolerance or name of the wrong kind
     │   └── PinMismatch       a judge answered as another model than its pin (judges.judge)
     ├── MissingExtraError     an optional dependency is not installed (names the pip command)
     ├── CacheMiss             offline mode: a model/judge answer is not in the response cache
@@ -32,6 +33,13 @@ class HalluscopeError(Exception):
 
 class ConfigError(HalluscopeError):
     """An option, metric name, variant or companion file is wrong or missing."""
+
+
+class GateArgumentError(ConfigError, ValueError):
+    """A gate's threshold, bound, tolerance or metric name is of the wrong kind (``"0.5"`` as a
+    threshold, nan, ``bound="uper"``): the same error, with the same message, from
+    ``assert_below``/``assert_above``, ``gate_failures`` and the pytest plugin. A ``ValueError``
+    too, as these checks raised before."""
 
 
 def suggest(name: str, known: Iterable[str], n: int = 3) -> str:

@@ -275,7 +275,7 @@ def test_an_update_that_records_one_name_from_two_audits_is_refused(project, xdi
     else:
         result = project.runpytest_subprocess(*args)
     assert result.ret != 0
-    result.stdout.fnmatch_lines(["*fakehall.rate*recorded twice*"])
+    result.stdout.fnmatch_lines(["*two audits wrote different values for baseline fakehall.rate*"])
     path = project.path / "halluscope-baseline.json"
     data = json.loads(path.read_text()) if path.exists() else {"metrics": {}}
     assert "fakehall.rate" not in data["metrics"]

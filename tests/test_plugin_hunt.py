@@ -341,8 +341,8 @@ def test_fine(halluscope_audit):
     assert "@pytest.mark.halluscope(metric='pope.f11'): metric 'pope' has no statistic " \
            "'f11'; did you mean 'f1'?" in out
     assert "@pytest.mark.halluscope(metric='pope.f1'): expected bound None, 'upper'" in out
-    assert "expected a number as the threshold of pope.f1, got '0.5'" in out
-    assert "expected a number as the threshold of pope.fp, got inf" in out
+    assert "expected a number as the threshold of pope.f1, got str '0.5'" in out
+    assert "expected a number as the threshold of pope.fp, got float inf" in out
     assert "_run_marker_gates" not in out and "_hooks.py" not in out
 
 

@@ -37,6 +37,9 @@ from typing import Any
 
 from halluscope.gates.worst_items import (DEFAULT_WORST, WorstItem, explain_claims, explain_generic,
                                     explainer_for, worst_items, worst_items_block)
+from halluscope.errors import GateArgumentError
+from halluscope.gates.arguments import (bound_in_name, check_name, checked_threshold,
+                                        checked_tolerance, finite_real, resolve_bound)
 from halluscope.numbers import fixed_apart
 
 log = logging.getLogger(__name__)
@@ -201,41 +204,6 @@ def over_no_units(n: int, value: Any) -> bool:
     return n == 0 and isinstance(value, float) and _defined(value)
 
 
-def check_name(name: Any) -> None:
-    """A ``ValueError`` for a name that is no text (a marker's ``metric=["pope.f1"]`` ended
-    in an AttributeError through the plugin's hooks)."""
-    if not isinstance(name, str):
-        kind = {list: "a list", tuple: "a tuple", dict: "a dict"}.get(type(name),
-                                                                       type(name).__name__)
-        raise ValueError(f"expected a metric name such as 'chair.chair_i', got {kind} "
-                         f"{name!r:.80}; check one metric per call (or per marker)")
-
-
-def _bound_in_name(name: str, bound: str | None) -> tuple[str, str | None]:
-    """``"pope.f1@lower"`` as ``("pope.f1", "lower")``: the README writes gates
-    ``METRIC.STAT[@GROUP][@BOUND]`` alike in every face, but ``assert_above("pope.f1@lower",
-    ...)`` looked the bound up as a group. A bound in the name and another in ``bound`` is a
-    ``ValueError``."""
-    head, sep, last = name.rpartition("@")
-    if not sep or last not in ("upper", "lower", "value", "conservative"):
-        return name, bound
-    if bound is not None and bound != last:
-        raise ValueError(f"{name!r} names the bound @{last} and bound={bound!r} another: give "
-                         f"one of them")
-    return head, last
-
-
-def _resolve_bound(bound: str | None, direction: str) -> str | None:
-    if bound in (None, "value", "point"):
-        return None
-    if bound in ("conservative", "auto"):
-        return "upper" if direction == "below" else "lower"
-    if bound not in ("upper", "lower"):
-        raise ValueError(f"expected bound None, 'upper', 'lower' or 'conservative', "
-                         f"got {bound!r}")
-    return bound
-
-
 def _interval(metric: Any) -> str:
     if metric.ci is None:
         return "no CI"
@@ -282,18 +250,16 @@ def check_threshold(result: Any, name: str, threshold: float, bound: str | None 
         HalluscopeAssertionError: the check failed (also when the metric is undefined or has no
             interval for the bound asked for).
         KeyError: no such metric in the audit.
-        ValueError: a bad ``bound``, ``direction`` or ``threshold``.
+        GateArgumentError: a bad ``bound``, ``direction`` or ``threshold`` (a
+            :class:`~halluscope.errors.ConfigError` and a ``ValueError``).
     """
     __tracebackhide__ = True
     check_name(name)
     if direction not in ("below", "above"):
-        raise ValueError(f"expected direction 'below' or 'above', got {direction!r}")
-    if finite_real(threshold) is None:     # inf passed every gate
-        raise ValueError(f"expected a number as the threshold of {name}, got {threshold!r}"
-                         f" (a finite one: nan and inf are no limit)")   # as the CLI refuses
-    threshold = float(threshold)
-    name, bound = _bound_in_name(name, bound)
-    which = _resolve_bound(bound, direction)
+        raise GateArgumentError(f"expected direction 'below' or 'above', got {direction!r}")
+    threshold = checked_threshold(name, threshold)     # inf passed every gate
+    name, bound = bound_in_name(name, bound)
+    which = resolve_bound(bound, direction)
     metric = validate_threshold(result, name, threshold)
     if warn:
         shown = spec or f"{name}{f'@{which}' if which else ''}={threshold:g}"
@@ -489,29 +455,6 @@ def _other_settings(result: Any, name: str, entry: Mapping[str, Any], where: str
             f"baseline's settings, or re-record it (`pytest --halluscope-update-baseline`)")
 
 
-def checked_tolerance(tolerance: Any) -> float:
-    """``tolerance`` as a float, or a ``ValueError`` unless it is a finite number >= 0 (nan
-    slipped past ``< 0``; inf passed everything; text and booleans are no tolerance). The
-    comparing run and the run that updates the baseline check it alike."""
-    value = finite_real(tolerance)
-    if value is None or value < 0:
-        raise ValueError(f"expected a tolerance >= 0, got {tolerance!r} (a finite one)")
-    return value
-
-
-def finite_real(x: Any) -> float | None:
-    """``x`` as a float when it is a finite real number (an int, a float, a numpy number, a
-    ``Fraction`` or a ``Decimal``: a Fraction was taken where a Decimal was "no number"), else
-    ``None``: a bool, text, nan, an infinity."""
-    import decimal
-    if isinstance(x, bool) or not isinstance(x, (numbers.Real, decimal.Decimal)):
-        return None
-    if isinstance(x, decimal.Decimal) and not x.is_finite():   # (sNaN raises in float())
-        return None
-    value = float(x)
-    return value if math.isfinite(value) else None
-
-
 def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name: str,
                      tolerance: float = 0.0, *, worst: int = DEFAULT_WORST,
                      source: str | Path | None = None) -> Outcome:
@@ -594,6 +537,7 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
 
 
 __all__ = ["DEFAULT_WORST", "HalluscopeAssertionError", "Outcome", "WorstItem",
-           "add_observer", "check_name", "check_regression", "check_threshold", "checked_tolerance",
+           "add_observer", "check_name", "check_regression", "check_threshold", "checked_threshold",
+           "checked_tolerance", "finite_real",
            "explain_claims", "explain_generic", "explainer_for", "gate_notes", "range_problem",
            "remove_observer", "worst_items", "worst_items_block"]

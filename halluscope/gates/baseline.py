@@ -103,17 +103,25 @@ def settings_differences(entry: dict[str, Any], now: dict[str, Any]) -> list[str
 
 
 def entries_clash(name: str, first: dict[str, Any], first_test: str | None,
-                  entry: dict[str, Any]) -> str | None:
-    """Why ``entry`` cannot be recorded as ``name`` beside ``first``, recorded in the same
-    run (by ``first_test``): another value or other settings (``None`` when they agree). A
-    baseline holds one value per name; two tests gating two models' outputs on one name left
-    whichever ran last, and the next run compared one model with the other's number."""
-    differ = [f"{k} {first.get(k)!r:.60} vs {entry.get(k)!r:.60}" for k in ("value", "settings")
-              if first.get(k) != entry.get(k)]
+                  entry: dict[str, Any], test: str | None = None) -> str | None:
+    """Why ``entry`` (recorded by ``test``) cannot be recorded as ``name`` beside ``first``,
+    recorded in the same run by ``first_test``: another value or other settings (``None``
+    when they agree). A baseline holds one value per name; two tests gating two models'
+    outputs on one name left whichever ran last, and the next run compared one model with the
+    other's number."""
+    differ = [k for k in ("value", "settings") if first.get(k) != entry.get(k)]
     if not differ:
         return None
-    return (f"{name}: recorded twice in this run from different audits ({'; '.join(differ)}; "
-            f"first by {first_test or 'another test'}): a baseline holds one value per name, "
+
+    def said(e: dict[str, Any], by: str | None) -> str:
+        parts = [f"{e.get(k)!r:.60}" if k == "value" else f"settings {e.get(k)!r:.60}"
+                 for k in differ]
+        return f"{', '.join(parts)} by {by or 'another test'}"
+
+    what = "values" if differ == ["value"] else \
+        "settings" if differ == ["settings"] else "values and settings"
+    return (f"two audits wrote different {what} for baseline {name}: {said(first, first_test)}"
+            f"; {said(entry, test or 'a later test')}. A baseline holds one value per name, "
             f"so neither is recorded; gate each audit under its own name (a group, such as "
             f"'{name}@model:NAME') or record them in separate runs with separate "
             f"--halluscope-baseline files")

@@ -43,7 +43,8 @@ def check_gates_ahead(gates: Iterable[Gate], config: Any, metrics: Sequence[Any]
 
 
 def _check_gate(gate: Gate, built: Mapping[str, Any], config: Any) -> bool:
-    from halluscope.gates.assertions import _resolve_bound, gate_notes, range_problem
+    from halluscope.gates.arguments import resolve_bound
+    from halluscope.gates.assertions import gate_notes, range_problem
     from halluscope.metrics.stats import range_of
     where = gate.where        # as the caller wrote it: a flag, or parse_gates(...) in Python
     metric, _, rest = gate.name.partition(".")
@@ -64,7 +65,7 @@ def _check_gate(gate: Gate, built: Mapping[str, Any], config: Any) -> bool:
     problem = range_problem(gate.name, gate.limit, bounds)
     if problem:
         raise ConfigError(f"{where}: {problem}; nothing was scored")
-    which = _resolve_bound(gate.bound, gate.direction)
+    which = resolve_bound(gate.bound, gate.direction)
     for note in gate_notes(gate.name, gate.direction, which, gate.limit, bounds):
         log.warning("%s: %s", where, note)
     return True

@@ -191,11 +191,22 @@ def chair_scores(captions: Iterable[tuple[int, str]], gt: Mapping[int, Iterable[
 
 
 def _stat(num: str, den: str, higher_is_better: bool = False, *, fraction: bool = True,
-          direction: bool = True) -> Statistic:
-    """``num / den`` over the ``den`` units (captions, mentions or ground-truth objects)."""
+          direction: bool = True, formula: str = "", none: str = "") -> Statistic:
+    """``num / den`` over the ``den`` units (captions, mentions or ground-truth objects);
+    with no ``den`` it has no value, saying ``formula`` and why (``none``)."""
     return Statistic(lambda s: ratio(s[num], s[den]), higher_is_better=higher_is_better,
                      bounds=RATE_BOUNDS if fraction else None, units=den, direction=direction,
-                     proportion=fraction)
+                     proportion=fraction, why_none=lambda s: _why_none(s, den, formula, none))
+
+
+def _why_none(sums, den: str, formula: str, none: str) -> str | None:
+    """Why a CHAIR statistic whose denominator ``den`` sums to nothing has no value."""
+    if float(sums[den]):
+        return None
+    captions = int(round(float(sums["captions"])))
+    if not captions:
+        return f"{formula} has nothing to divide by: no caption was scored"
+    return f"{formula} has {none.format(captions=captions)}"
 
 
 _COCO_NAME = re.compile(r"(?i)^(coco_|\d{6,})")
@@ -234,10 +245,18 @@ class ChairMetric(Metric):
     columns = ("hallucinated_captions", "captions", "hallucinated_mentions", "mentions",
                "recalled", "gt_objects", "tokens")
     statistics = {
-        "chair_s": _stat("hallucinated_captions", "captions"),
-        "chair_i": _stat("hallucinated_mentions", "mentions"),
-        "recall": _stat("recalled", "gt_objects", higher_is_better=True),
-        "len": _stat("tokens", "captions", fraction=False, direction=False),
+        "chair_s": _stat("hallucinated_captions", "captions",
+                         formula="CHAIR_s = hallucinated captions/captions"),
+        "chair_i": _stat("hallucinated_mentions", "mentions",
+                         formula="CHAIR_i = hallucinated mentions/mentions",
+                         none="no mentions: the {captions} scored caption(s) mention no object "
+                              "of CHAIR's vocabulary"),
+        "recall": _stat("recalled", "gt_objects", higher_is_better=True,
+                        formula="recall = recalled objects/ground-truth objects",
+                        none="no ground-truth objects: the images of the {captions} scored "
+                             "caption(s) have none"),
+        "len": _stat("tokens", "captions", fraction=False, direction=False,
+                     formula="len = tokens/captions"),
     }
 
     def __init__(self, gt: Mapping[int, Iterable[str]], variant: str = "refined", *,

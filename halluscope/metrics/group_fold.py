@@ -15,6 +15,7 @@ Everything is worked out for all the groups at once, in array passes over (group
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -23,7 +24,7 @@ import numpy as np
 from halluscope.metrics.intervals import too_few
 from halluscope.metrics.stats import (DEFER_UNITS, NO_ITEM_COUNTED, MetricResult, RowUnits,
                                       Statistic, SumState, check_share, group_replicates,
-                                      range_of)
+                                      no_value_why, range_of)
 
 
 @dataclass
@@ -238,7 +239,9 @@ def _one_result(st: SumState, name: str, stat: Statistic, point, items: int, n: 
         reason = too_few_of(n, clusters, min_units, holding=st.clusters_holding(stat))
         if reason is None:
             return st.result(name, stat, confidence, min_units)
+    why = no_value_why(stat, st.columns, list(st.sums().values()), items) \
+        if math.isnan(float(point)) else None
     return MetricResult(name, float(point), n, stat.higher_is_better, None, None,
                         bounds=stat.bounds, ci_note=reason.note if reason else None,
                         clusters=clusters, direction=stat.direction, ci_reason=reason,
-                        ci_method=None)
+                        ci_method=None, why_no_value=why)

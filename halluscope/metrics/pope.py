@@ -68,7 +68,7 @@ from halluscope.metrics.pope_questions import (KNOWN_QUESTION_FILES, Question, Q
 from halluscope.metrics.pope_stats import (COLUMNS, _answers, _f1, _lmms_f1, _lmms_recall,
                                            _precision, _recall, _yes_labels,
                                            _zero_if_undefined, _zero_when_undefined,
-                                           pope_scores)
+                                           pope_scores, with_reasons)
 from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, Statistic, rate, ratio
 from halluscope.records import Record, record_from_dict
 from halluscope.tables import is_table, table_columns
@@ -126,7 +126,7 @@ class PopeMetric(Metric):
                      "unknown", config_field=True),
     )
     columns = COLUMNS
-    statistics = {
+    statistics = with_reasons({      # (each says why it has no value, when it has none)
         "tp": Statistic(lambda s: s["tp"], higher_is_better=True, count=True),
         "fp": Statistic(lambda s: s["fp"], count=True),
         "tn": Statistic(lambda s: s["tn"], higher_is_better=True, count=True),
@@ -144,7 +144,7 @@ class PopeMetric(Metric):
                           proportion=True),
         "unknown_rate": rate(lambda s: ratio(s["unknown_yes"] + s["unknown_no"],
                                              _answers(s)), proportion=True),
-    }
+    })
 
     #: lmms-eval's metric definitions (``pope_aggregate_*`` in its ``tasks/pope/utils.py``),
     #: used for parsers whose ``unknowns`` is ``lmms-eval``.

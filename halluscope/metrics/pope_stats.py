@@ -4,6 +4,7 @@ VLMEvalKit's definitions; see :mod:`halluscope.metrics.pope`) and the pure-funct
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -62,6 +63,68 @@ def _yes_labels(s):
     return s["tp"] + s["fn"] + s["unknown_yes"]
 
 
+def _n(x) -> int:
+    return int(round(float(np.sum(x))))
+
+
+#: What a POPE statistic with no answer scored says (every formula divides by nothing).
+_NOTHING = "has nothing to divide by: no answer was scored"
+
+
+def _why_precision(s) -> str | None:
+    if _n(s["tp"] + s["fp"]):
+        return None
+    answers, unknown = _n(_answers(s)), _n(s["unknown_yes"] + s["unknown_no"])
+    if not answers:
+        return f"precision = TP/(TP+FP) {_NOTHING}"
+    return (f'precision = TP/(TP+FP) has no positive predictions (0 of the {answers} scored '
+            "answers read as yes" + (f"; {unknown} as neither" if unknown else "") + ")")
+
+
+def _why_recall(s) -> str | None:
+    if _n(_yes_labels(s)):
+        return None
+    answers = _n(_answers(s))
+    if not answers:
+        return f"recall = TP/(TP+FN) {_NOTHING}"
+    return (f"recall = TP/(TP+FN) has no positive ground truth (0 of the {answers} scored "
+            "questions labelled yes)")
+
+
+def _why_f1(s) -> str | None:
+    """Why F1 = 2PR/(P+R) has no value: precision or recall has none, or both are 0 (no true
+    positive), where the original's formula divides 0 by 0."""
+    if not _n(_answers(s)):
+        return f"f1 = 2PR/(P+R) {_NOTHING}"
+    missing = [why for why in (_why_precision(s), _why_recall(s)) if why]
+    if missing:
+        return f"f1 = 2PR/(P+R) has no value because {' and '.join(missing)}"
+    if _n(s["tp"]):
+        return None
+    return (f"f1 = 2PR/(P+R) is 0/0: precision and recall are both 0 (no true positive among "
+            f'the {_n(s["tp"] + s["fp"])} yes answers and the {_n(_yes_labels(s))} '
+            "questions labelled yes)")
+
+
+def _over_answers(formula: str):
+    """Why a statistic over all answers (accuracy, yes_ratio, unknown_rate) has no value."""
+    return lambda s: None if _n(_answers(s)) else f"{formula} {_NOTHING}"
+
+
+_WHY_NONE = {"precision": _why_precision, "recall": _why_recall, "f1": _why_f1,
+             "accuracy": _over_answers("accuracy = (TP+TN)/answers"),
+             "yes_ratio": _over_answers("yes_ratio = yes answers/answers"),
+             "unknown_rate": _over_answers("unknown_rate = unknown answers/answers")}
+
+
+def with_reasons(stats: dict) -> dict:
+    """POPE's statistics, each saying why it has no value as its formula sees it: precision
+    with no "yes" answer, recall with no question labelled "yes", F1 with either or with no
+    true positive, a share of answers with no answer scored."""
+    return {k: dataclasses.replace(v, why_none=_WHY_NONE[k]) if k in _WHY_NONE else v
+            for k, v in stats.items()}
+
+
 def pope_scores(predictions: Sequence[str], labels: Sequence[str],
                 unknowns: str = "halluscope") -> dict[str, Any]:
     """POPE numbers from parsed predictions (``yes``/``no``/``unknown``) and labels.
@@ -112,4 +175,4 @@ def pope_scores(predictions: Sequence[str], labels: Sequence[str],
             "unknown_rate": div(counts["unknown_yes"] + counts["unknown_no"], n), "n": n}
 
 
-__all__ = ["COLUMNS", "pope_scores"]
+__all__ = ["COLUMNS", "pope_scores", "with_reasons"]

@@ -451,7 +451,9 @@ class SumState:
                             confidence if ci else None, bounds=stat.bounds,
                             ci_note=reason.note if reason else None, clusters=clusters,
                             direction=stat.direction, ci_reason=reason,
-                            ci_method=reason.method if ci is not None and reason else None)
+                            ci_method=reason.method if ci is not None and reason else None,
+                            why_no_value=no_value_why(stat, self.columns, self.totals, self.n)
+                            if math.isnan(float(point)) else None)
 
 
 def check_share(name: str, stat: Statistic, value: Any) -> None:
@@ -474,6 +476,22 @@ def undefined_why(n: int) -> str:
     if n:
         return f"undefined over its {n} scored items (a ratio with nothing in its denominator)"
     return "nothing it needs was scored"
+
+
+def no_value_why(stat: Statistic, columns: Sequence[str], totals: Any, items: int
+                 ) -> str | None:
+    """Why ``stat`` has no value over column sums ``totals`` of ``items`` scored items, as
+    its formula sees it: its own :attr:`Statistic.why_none` (POPE's precision: no "yes"
+    answer), else the units it divides by that are none; ``None`` where neither says
+    (:func:`undefined_why` then does)."""
+    sums = {c: float(v) for c, v in zip(columns, np.asarray(totals, dtype=float))}
+    own = stat.why_none(sums) if stat.why_none is not None else None
+    if own:
+        return own
+    if stat.unit_columns and items and not sum(sums[c] for c in stat.unit_columns):
+        return (f"over no {' or '.join(stat.unit_columns)} (what it divides by) among its "
+                f"{items} scored item(s)")
+    return None
 
 
 #: Why a count (:attr:`Statistic.count`) over no scored item has no value.

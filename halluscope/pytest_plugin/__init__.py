@@ -42,7 +42,6 @@ import os
 import sys
 import tempfile
 from dataclasses import replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,9 +52,11 @@ from halluscope.pytest_plugin.markers import ASSERT_KEYS as _ASSERT_KEYS
 from halluscope.pytest_plugin.markers import gate_kwargs, marker_bound, marker_mistake
 from halluscope.pytest_plugin.settings import (DEFAULT_BASELINE, ENV_OFFLINE, Settings,
                                                pytest_addoption)
-from halluscope.pytest_plugin.stops import (crash_entry, no_verdict, record_update,
-                                            stopped_early, update_outcome, withheld_line,
-                                            withhold_updates, worker_crashed)
+from halluscope.pytest_plugin.stops import (crash_entry, fail_clashed, no_verdict,
+                                            receive_updates, record_update, send_updates,
+                                            stopped_early, update_outcome, withhold_updates,
+                                            worker_crashed)
+from halluscope.pytest_plugin.summary import write_report, write_summary
 
 if TYPE_CHECKING:  # pragma: no cover
     from halluscope.gates.assertions import Outcome
@@ -110,7 +111,9 @@ class GateSession:
         self.outcomes: list[dict[str, Any]] = []
         self.updates: dict[str, dict[str, Any]] = {}
         self.update_tests: dict[str, str | None] = {}  # name -> the test that recorded it
-        self.clashed: set[str] = set()     # names recorded twice with other values: not written
+        self.clashed: dict[str, str] = {}  # name -> why: two audits wrote other values
+        self.sending: list[dict[str, Any]] = []   # an xdist worker's values for the next report
+        self.relabel: dict[str, list[tuple[str, str]]] = {}  # test -> (name, clash) found late
         self.errors: list[dict[str, Any]] = []    # gate tests that failed with no verdict
         self.exitstatus: int | None = None
         self.incomplete: list[str] = []           # why the session did not run through
@@ -228,6 +231,7 @@ class GateSession:
         """Put the first line of a halluscope failure in the short summary (instead of the
         exception's long class path)."""
         report = yield
+        send_updates(self, report)
         exc = call.excinfo.value if call.excinfo is not None else None
         module = sys.modules.get("halluscope.gates.assertions")
         if report.failed and module is not None \
@@ -239,6 +243,12 @@ class GateSession:
                 o["nodeid"] == item.nodeid and not o["passed"] for o in self.outcomes):
             self.errors.append(no_verdict(item.nodeid, report.when, exc, self.worker))
         return report
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """pytest-xdist, on the controller: a baseline value that clashes with another
+        worker's fails the test's report before pytest counts it."""
+        receive_updates(self, report)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item):
@@ -255,9 +265,8 @@ class GateSession:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: Any) -> None:
         if self.worker is not None:
             self.config.workeroutput["halluscope"] = json.dumps(  # type: ignore[attr-defined]
-                {"audits": self.audits, "outcomes": self.outcomes, "updates": self.updates,
-                 "update_tests": self.update_tests, "clashed": sorted(self.clashed),
-                 "errors": self.errors},
+                {"audits": self.audits, "outcomes": self.outcomes, "errors": self.errors,
+                 "sending": self.sending},      # (values recorded outside a test)
                 default=str)
             return
         if self.clashed and exitstatus == pytest.ExitCode.OK:   # (a clash across workers)
@@ -265,6 +274,7 @@ class GateSession:
         self.exitstatus = int(exitstatus)
         if (why := stopped_early(exitstatus, session)) is not None:
             self.incomplete.append(why)
+        fail_clashed(self)
         withhold_updates(self)
         if self.updates:
             from halluscope.gates.baseline import write_baseline
@@ -288,17 +298,9 @@ class GateSession:
             else:
                 mine["workers"] = sorted(set(mine["workers"]) | set(audit["workers"]))
         self.outcomes.extend(data.get("outcomes", []))
-        self.clashed.update(data.get("clashed", []))
-        for name, entry in data.get("updates", {}).items():   # one name, two workers' values
-            test = data.get("update_tests", {}).get(name)
-            clash = record_update(self, name, entry, test)
-            if clash is not None:
-                self.errors.append({"nodeid": test or "-", "when": "baseline",
-                                    "message": clash, "worker": node.gateway.id})
-                for o in self.outcomes:          # "recorded" was said by each worker: not so
-                    if o["kind"] == "baseline" and o["name"] == name:
-                        o.update(passed=False, message=clash)
         self.errors.extend(data.get("errors", []))
+        for update in data.get("sending", []):   # the values the reports carried are in
+            record_update(self, update["name"], update["entry"], None)
 
     @pytest.hookimpl(optionalhook=True, trylast=True)
     def pytest_handlecrashitem(self, crashitem: str, report: Any, sched: Any) -> None:
@@ -307,121 +309,16 @@ class GateSession:
             self.errors.append(crash_entry(crashitem, report))
 
     def write_report(self, path: Path) -> None:
-        from halluscope._version import __version__
-        failed = sum(1 for o in self.outcomes if not o["passed"])
-        report = {
-            "halluscope": __version__,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "audits": list(self.audits.values()),
-            "assertions": sorted(self.outcomes, key=lambda o: (o.get("nodeid") or "",
-                                                               o["name"])),
-            "passed": len(self.outcomes) - failed, "failed": failed,
-            "errors": sorted(self.errors, key=lambda e: e["nodeid"]),
-            "exitstatus": self.exitstatus, "complete": not self.incomplete,
-            "incomplete": self.incomplete,
-            "baseline": {"path": str(self.settings.baseline), "updated": sorted(self.updates),
-                         "written": bool(self.updates), "not_written": self.withheld}
-            if self.updates or self.withheld else None,
-        }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n",
-                        encoding="utf-8")
+        write_report(self, path)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.worker is not None or not (self.audits or self.outcomes or self.updates
-                                           or self.errors or self.incomplete):
-            return
-        tr = terminalreporter
-        from halluscope.report.visible import visible_controls as shown  # names from the data
-        tr.write_sep("=", "halluscope")
-        for audit in self.audits.values():
-            names = sorted({n.split(".", 1)[0] for n in audit["metrics"]})
-            here = Path(self.config.invocation_params.dir)
-            where = ", ".join(_rel(p, self.settings.rootpath, here) for p in audit["inputs"])
-            extra = ", ".join(f"{k}={v}" for k, v in sorted(audit.get("overrides", {}).items()))
-            line = (f"audit {where or '<records>'} [{', '.join(names)}]"
-                    f"{f' ({extra})' if extra else ''}: {audit['n_items']} items, "
-                    f"{audit['n_errors']} problem(s)"
-                    + (f", {len(audit['unscored'])} metric(s) scored nothing"
-                       if audit.get("unscored") else ""))
-            if audit.get("workers"):
-                line += f" (workers {', '.join(audit['workers'])})"
-            tr.write_line(shown(line))
-            for name, reasons in audit.get("unscored", {}).items():
-                tr.write_line(shown(f"    {name} scored nothing: {'; '.join(reasons)}"),
-                              red=True, bold=True)
-            if audit.get("partial"):
-                tr.write_line(shown(f"    PARTIAL: {audit['partial']}; the numbers are over "
-                                    f"the answers held only"), red=True, bold=True)
-            for line in audit.get("finish", ()):
-                tr.write_line(shown(f"    {line}"), yellow=True, bold=True)
-            for name, entry in audit["metrics"].items():
-                if isinstance(entry.get("value"), int) and "ci" not in entry:
-                    continue  # counts (tp, fp, ...) are in results.json
-                ci = entry.get("ci")
-                text = f"    {name:<28} {_fmt(entry.get('value')):>8}"
-                if ci:
-                    level = f"{round((entry.get('confidence') or 0.95) * 100, 1):g}%"
-                    text += f"   {level} CI [{_fmt(ci[0])}, {_fmt(ci[1])}]"
-                tr.write_line(shown(text + f"   n={entry.get('n')}"))
-            if audit.get("out"):
-                tr.write_line(f"    results: {audit['out']}")
-        if self.outcomes or self.errors:
-            failed = [o for o in self.outcomes if not o["passed"]]
-            errors = (f"; {len(self.errors)} test(s) failed without a verdict"
-                      if self.errors else "")
-            tr.write_line(f"assertions: {len(self.outcomes) - len(failed)} passed, "
-                          f"{len(failed)} failed{errors}")
-            for e in sorted(self.errors, key=lambda e: e["nodeid"]):
-                tr.write_line(f"  ERROR {e['message']}  [{e['nodeid']}]", red=True, bold=True)
-            for o in sorted(self.outcomes, key=lambda o: (o["passed"], o.get("nodeid") or "")):
-                tag = "PASSED" if o["passed"] else "FAILED"
-                markup = {"green": True} if o["passed"] else {"red": True, "bold": True}
-                tr.write_line(f"  {tag} {_describe(o)}  [{o.get('nodeid') or '-'}]", **markup)
-        for why in self.incomplete:
-            tr.write_line(why, red=True, bold=True)
-        if self.withheld:
-            tr.write_line(withheld_line(self), red=True, bold=True)
-        if self.updates:
-            tr.write_line(f"baseline: recorded {len(self.updates)} value(s) in "
-                          f"{self.settings.baseline}")
-        if self.settings.report:
-            tr.write_line(f"report: {self.settings.report}")
+        write_summary(self, terminalreporter)
 
 
 def _uses_plugin(item: pytest.Item) -> bool:
     names = getattr(item, "fixturenames", ())
     return any(n.startswith("halluscope_") for n in names) \
         or item.get_closest_marker(MARKER) is not None
-
-
-def _fmt(x: Any) -> str:
-    if x is None:
-        return "n/a"
-    if isinstance(x, int) and not isinstance(x, bool):
-        return str(x)
-    return f"{float(x):.4f}"
-
-
-def _describe(o: dict[str, Any]) -> str:
-    """One line for an outcome that came back as a dict (from an xdist worker, too)."""
-    from dataclasses import fields
-
-    from halluscope.gates.assertions import Outcome
-    known = {f.name for f in fields(Outcome)}
-    ci = o.get("ci")
-    return Outcome(**{**{k: v for k, v in o.items() if k in known},
-                      "ci": tuple(ci) if ci else None}).describe()
-
-
-def _rel(path: str, *roots: Path) -> str:
-    """``path`` relative to the first of ``roots`` it lies under, else as it is."""
-    for root in roots:
-        try:
-            return str(Path(path).relative_to(root)) or "."
-        except ValueError:
-            continue
-    return str(path)
 
 
 # -- marker ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ Importing this module loads only pytest and the standard library.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -73,17 +74,57 @@ def record_update(session: Any, name: str, entry: dict[str, Any], test: str | No
     """Keep ``entry`` in ``session.updates`` to record as ``name`` (by ``test``), unless
     another audit of this run recorded another value there
     (:func:`~halluscope.gates.baseline.entries_clash`): then neither is written (``name``
-    joins ``session.clashed``) and the message is returned."""
+    joins ``session.clashed`` with the message) and the message is returned."""
     from halluscope.gates.baseline import entries_clash
+    if name in session.clashed:          # a third audit: the name stays unrecorded
+        return session.clashed[name]
     first = session.updates.get(name)
-    clash = entries_clash(name, first, session.update_tests.get(name), entry) \
-        if first is not None else ("" if name in session.clashed else None)
+    clash = entries_clash(name, first, session.update_tests.get(name), entry, test) \
+        if first is not None else None
     if clash is None:
         session.updates[name], session.update_tests[name] = entry, test
         return None
-    session.clashed.add(name)
+    session.clashed[name] = clash
     session.updates.pop(name, None)
-    return clash or f"{name}: recorded twice in this run from different audits: not recorded"
+    return clash
+
+
+def fail_clashed(session: Any) -> None:
+    """Every "recorded" outcome of a name that two audits wrote with different values fails,
+    saying so: the test that recorded it first passed before the clash was known, and its
+    value is not written either."""
+    for o in session.outcomes:
+        if o["kind"] == "baseline" and o["name"] in session.clashed:
+            o.update(passed=False, message=session.clashed[o["name"]])
+
+
+def send_updates(session: Any, report: Any) -> None:
+    """On an xdist worker: the baseline values recorded during this phase of the test ride
+    on its report (``report.halluscope_updates``), so that the controller finds a clash
+    between two workers' values while the test is reported, in pytest's own counts."""
+    if session.worker is not None and session.sending:
+        report.halluscope_updates = json.dumps(session.sending, default=str)
+        session.sending = []
+
+
+def receive_updates(session: Any, report: Any) -> None:
+    """On the controller: record the values a worker's test report carries
+    (:func:`send_updates`); a value that clashes with another worker's fails the report,
+    which pytest then counts and lists as failed, with the clash for its message (the test
+    that recorded first passed before the clash was known: :func:`fail_clashed`). The test's
+    later reports say so in their JUnit property (the worker wrote "passed: recorded")."""
+    if session.worker is not None:
+        return
+    for name, clash in session.relabel.get(report.nodeid, ()):
+        key = f"halluscope.baseline.{name}"
+        report.user_properties = [(k, f"FAILED: {clash}" if k == key else v)
+                                  for k, v in report.user_properties]
+    raw = getattr(report, "halluscope_updates", None)
+    for update in json.loads(raw) if raw else ():
+        clash = record_update(session, update["name"], update["entry"], report.nodeid)
+        if clash is not None and report.outcome == "passed":
+            report.outcome, report.longrepr = "failed", clash
+            session.relabel.setdefault(report.nodeid, []).append((update["name"], clash))
 
 
 def update_outcome(session: Any, result: Any, name: str, tol: float) -> Any:
@@ -101,6 +142,8 @@ def update_outcome(session: Any, result: Any, name: str, tol: float) -> Any:
         and not undecided
     clash = record_update(session, name, entry, getattr(session.current, "nodeid", None)) \
         if recorded else None
+    if recorded and session.worker is not None:   # for the controller too (send_updates)
+        session.sending.append({"name": name, "entry": entry})
     baseline = session.settings.baseline
     if recorded:
         message = clash or f"{name}: recorded {entry['value']} into {baseline}"
@@ -144,5 +187,6 @@ def withheld_line(session: Any) -> str:
             f"rerun the update through to the end")
 
 
-__all__ = ["crash_entry", "no_verdict", "record_update", "stopped_early", "withheld_line",
-           "withhold_updates", "worker_crashed"]
+__all__ = ["crash_entry", "fail_clashed", "no_verdict", "receive_updates", "record_update",
+           "send_updates", "stopped_early", "withheld_line", "withhold_updates",
+           "worker_crashed"]

@@ -42,7 +42,8 @@ def test_caption_the_tokenizer_gives_up_on_is_one_bad_record(tmp_path, monkeypat
     TimeoutError past it. A 50 MB caption without spaces (a generation stuck in a loop) hit it,
     and the TimeoutError, an OSError, stopped the whole audit with exit 2 and NLTK's message,
     naming neither the file nor the line. Here the limit is made tiny so a short caption hits
-    it: that record is a bad record naming its line and field, the others are scored."""
+    it: that record is a bad record naming its line and field (as the file names it: caption),
+    the others are scored."""
     import nltk.redos
     path = tmp_path / "captions.jsonl"
     long = "A cat. " + "x" * 5_000
@@ -53,7 +54,7 @@ def test_caption_the_tokenizer_gives_up_on_is_one_bad_record(tmp_path, monkeypat
     monkeypatch.setattr(nltk.redos, "DEFAULT_TIMEOUT", 1e-9)
     result = _chair(tmp_path, path)
     errors = [(e["line"], e["field"]) for e in result.errors]
-    assert errors == [(2, "response")]
+    assert errors == [(2, "caption")]
     assert "tokeniz" in result.errors[0]["message"]
     assert result.metrics["chair"].results["chair_s"].n == 2
 

@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import re
 import textwrap
 
 import pytest
 
-from tests.test_pytest_plugin import CONFTEST, FAKE_METRIC, OUTPUTS, ROOT, write_jsonl
+from tests.test_pytest_plugin import OUTPUTS, plugin_project, write_jsonl
 
 pytest_plugins = ["pytester"]
 
 
 @pytest.fixture
 def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    monkeypatch.delenv("HALLUSCOPE_OFFLINE", raising=False)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
-    pytester.makepyfile(fakehall_metric=FAKE_METRIC)
-    pytester.makeconftest(CONFTEST)
-    write_jsonl(pytester.path / "outputs.jsonl", OUTPUTS)
-    write_jsonl(pytester.path / "other.jsonl", OUTPUTS[:2])
-    pytester.makeini(textwrap.dedent("""
-        [pytest]
-        halluscope_outputs = outputs.jsonl
-        halluscope_metrics = fakehall_metric:FakeHallucination
-        addopts = -p no:asyncio
-    """))
-    pytester.syspathinsert()
-    return pytester
+    return plugin_project(pytester, monkeypatch, other=OUTPUTS[:2])
 
 
 def test_the_auditors_result_has_the_regression_check(project: pytest.Pytester):

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import textwrap
 
 import pytest
 
-from tests.test_pytest_plugin import CONFTEST, FAKE_METRIC, OUTPUTS, ROOT, write_jsonl
+from tests.test_pytest_plugin import OUTPUTS, plugin_project
 
 pytest_plugins = ["pytester"]
 
@@ -21,22 +19,7 @@ pytest_plugins = ["pytester"]
 def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     """The fake metric's project with two models' outputs: a.jsonl (fakehall.rate 0.3) and
     b.jsonl (0.2)."""
-    monkeypatch.delenv("HALLUSCOPE_OFFLINE", raising=False)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
-    pytester.makepyfile(fakehall_metric=FAKE_METRIC)
-    pytester.makeconftest(CONFTEST)
-    write_jsonl(pytester.path / "outputs.jsonl", OUTPUTS)
-    write_jsonl(pytester.path / "a.jsonl", OUTPUTS)
-    write_jsonl(pytester.path / "b.jsonl", OUTPUTS[:2])
-    pytester.makeini(textwrap.dedent("""
-        [pytest]
-        halluscope_outputs = outputs.jsonl
-        halluscope_metrics = fakehall_metric:FakeHallucination
-        addopts = -p no:asyncio
-    """))
-    pytester.syspathinsert()
-    return pytester
+    return plugin_project(pytester, monkeypatch, a=OUTPUTS, b=OUTPUTS[:2])
 
 
 # -- 1. one baseline name, two values, under xdist ----------------------------------------------

@@ -80,15 +80,18 @@ def write_jsonl(path: Path, rows) -> Path:
     return path
 
 
-@pytest.fixture
-def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    """A project with outputs, the fake metric and the plugin configured in pytest.ini."""
+def plugin_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                   **outputs: list[dict]) -> pytest.Pytester:
+    """A project with outputs.jsonl, the fake metric and the plugin configured in pytest.ini;
+    ``outputs`` more answer files (``a=OUTPUTS`` writes ``a.jsonl``)."""
     monkeypatch.delenv("HALLUSCOPE_OFFLINE", raising=False)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
     pytester.makepyfile(fakehall_metric=FAKE_METRIC)
     pytester.makeconftest(CONFTEST)
     write_jsonl(pytester.path / "outputs.jsonl", OUTPUTS)
+    for name, rows in outputs.items():
+        write_jsonl(pytester.path / f"{name}.jsonl", rows)
     pytester.makeini(textwrap.dedent("""
         [pytest]
         halluscope_outputs = outputs.jsonl
@@ -97,6 +100,12 @@ def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytes
     """))
     pytester.syspathinsert()
     return pytester
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A project with outputs, the fake metric and the plugin configured in pytest.ini."""
+    return plugin_project(pytester, monkeypatch)
 
 
 PASSING = '''

@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from tests.test_face_hunt import TWO_MODELS as BOTH_MODELS
 from tests.test_pytest_plugin import OUTPUTS, plugin_project
 
 pytest_plugins = ["pytester"]
@@ -23,17 +24,7 @@ def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytes
 
 
 # -- 1. one baseline name, two values, under xdist ----------------------------------------------
-TWO_MODELS = '''
-import pytest
-
-@pytest.mark.halluscope(outputs="a.jsonl")
-def test_model_a(halluscope_audit):
-    halluscope_audit.assert_no_regression("fakehall.rate")
-
-@pytest.mark.halluscope(outputs="b.jsonl")
-def test_model_b(halluscope_audit):
-    halluscope_audit.assert_no_regression("fakehall.rate")
-
+TWO_MODELS = BOTH_MODELS + '''
 def test_threshold(halluscope_audit):
     halluscope_audit.assert_below("fakehall.rate", 0.9)
 '''

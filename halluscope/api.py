@@ -15,7 +15,6 @@ and then judges the gates; the plugin's fixture result is a :class:`NotebookResu
 
 from __future__ import annotations
 
-import errno
 import html
 import json
 import os
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from halluscope.atomicfiles import replace_atomically
+from halluscope.errors import WRITE_ERRNOS
 from halluscope.pipeline import Progress, run_audit
 from halluscope.result import (DIGEST, ITEMS, REPORT, RESULTS, RUNSHEET, AuditResult,
                                begin_outputs, hold_outputs, results_digest, results_text)
@@ -299,11 +299,6 @@ def _gate_list(gates: Any) -> list[Gate]:
     return gates
 
 
-#: Errors of a write that the disk refused (full, over quota, a file too large, read-only).
-_WRITE_ERRNOS = frozenset(getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EFBIG", "EROFS")
-                          if hasattr(errno, name))
-
-
 @contextmanager
 def _where_writes_fail(out: str | Path | None) -> Iterator[None]:
     """A write into an open file that the disk refuses raises an OSError without a file name
@@ -312,7 +307,7 @@ def _where_writes_fail(out: str | Path | None) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        if out is None or exc.filename is not None or exc.errno not in _WRITE_ERRNOS:
+        if out is None or exc.filename is not None or exc.errno not in WRITE_ERRNOS:
             raise
         raise OSError(exc.errno, f"cannot write the audit's outputs in {out}: {exc.strerror}; "
                                  f"make room and run it again with --resume, which goes on "

@@ -22,9 +22,15 @@ Messages follow the house rule: what was expected, what was found, and where (``
 from __future__ import annotations
 
 import difflib
+import errno
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+
+#: Errors of a write that the disk refused (full, over quota, a file too large, read-only).
+WRITE_ERRNOS = frozenset(getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EFBIG", "EROFS")
+                         if hasattr(errno, name))
 
 
 class HalluscopeError(Exception):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 from typing import NoReturn
 
 from rich.console import Console
 from rich.markup import escape
 
+from halluscope.errors import WRITE_ERRNOS
 from halluscope.report.visible import visible_controls
 
 EXIT_OK, EXIT_GATE, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -35,16 +37,13 @@ def print_error(message: str, prefix: str = "error:") -> None:
                       soft_wrap=True)
 
 
-def _errnos(*names: str) -> frozenset[int]:
-    import errno
-    return frozenset(getattr(errno, name) for name in names if hasattr(errno, name))
-
-
 #: What an OSError says when the fault is the user's to mend (exit 2): a path that is missing,
 #: a folder, or not allowed, and a disk that refuses the write (full, over quota, read-only).
 #: Any other (an I/O error, a bad file descriptor, an invalid argument) is a crash, exit 3.
-_USER_ERRNOS = _errnos("ENOENT", "EACCES", "EPERM", "EISDIR", "ENOTDIR", "ENAMETOOLONG",
-                       "ELOOP", "EEXIST", "ENOSPC", "EDQUOT", "EFBIG", "EROFS", "ETXTBSY")
+_USER_ERRNOS = WRITE_ERRNOS | frozenset(
+    getattr(errno, name) for name in ("ENOENT", "EACCES", "EPERM", "EISDIR", "ENOTDIR",
+                                      "ENAMETOOLONG", "ELOOP", "EEXIST", "ETXTBSY")
+    if hasattr(errno, name))
 
 
 def user_os_error(exc: OSError) -> bool:

@@ -59,6 +59,11 @@ GROUP_SHARE: Statistic = rate(lambda s: ratio(s["right"], s["counted"]), higher_
 GROUP_SHARE_UNDIRECTED: Statistic = rate(lambda s: ratio(s["right"], s["counted"]),
                                          units="counted", proportion=True, direction=False)
 
+#: The mean over the counted groups of each one's share right (``right`` a fraction, not 0/1:
+#: HallusionBench's figure_score, a metric's ``MEANS``), whose interval is no proportion's.
+GROUP_MEAN: Statistic = rate(lambda s: ratio(s["right"], s["counted"]), higher_is_better=True,
+                             units="counted")
+
 #: One group of a run: (whose answers, right, counted, bootstrap unit).
 Tally = tuple[str, int, int, str]
 
@@ -77,6 +82,7 @@ class PairedGroups:
     only_b: int
     unpaired: str | None      # what is left out, said; None where nothing is
     direction: bool = True    # False for a share with no better direction
+    proportion: bool = True   # False for a mean of each group's share (``MEANS``)
 
 
 def identified_items(name: str, a: Mapping[Any, Any], b: Mapping[Any, Any]
@@ -171,7 +177,8 @@ def paired_groups(name: str, a: Any, b: Any) -> tuple[list[PairedGroups], dict[s
             left[key] = paired
         else:
             out.append(dataclasses.replace(
-                paired, direction=stat not in getattr(cls, "UNDIRECTED", ())))
+                paired, direction=stat not in getattr(cls, "UNDIRECTED", ()),
+                proportion=stat not in getattr(cls, "MEANS", ())))
     return out, left
 
 
@@ -371,6 +378,6 @@ def _shown(ident: str) -> str:
     return repr(ident[1:] if ident.startswith("|") else ident)
 
 
-__all__ = ["GROUP_COLUMNS", "GROUP_SHARE", "GROUP_SHARE_UNDIRECTED", "ItemRows",
+__all__ = ["GROUP_COLUMNS", "GROUP_MEAN", "GROUP_SHARE", "GROUP_SHARE_UNDIRECTED", "ItemRows",
            "PairedGroups", "grouped_statistics", "identified_items", "item_statistics",
            "paired_groups", "truth_clash"]

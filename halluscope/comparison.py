@@ -45,9 +45,9 @@ from typing import Any
 
 import numpy as np
 
-from halluscope.compare_groups import (GROUP_COLUMNS, GROUP_SHARE, GROUP_SHARE_UNDIRECTED,
-                                       identified_items, item_statistics, paired_groups,
-                                       truth_clash)
+from halluscope.compare_groups import (GROUP_COLUMNS, GROUP_MEAN, GROUP_SHARE,
+                                       GROUP_SHARE_UNDIRECTED, identified_items,
+                                       item_statistics, paired_groups, truth_clash)
 from halluscope.compare_changes import _clean, _evaluate, changed_items
 from halluscope.compare_inputs import (find_metric_class, load_metric_files, not_in_both,
                                        run_folders)
@@ -513,7 +513,8 @@ def _grouped_entries(name: str, base: RunItems, other: RunItems, n_boot: int, se
         common = {"n_paired": len(p.keys), "only_a": p.only_a, "only_b": p.only_b,
                   "clusters": len(set(p.units)), "paired_by": p.what}
         cluster_of = np.unique(p.units, return_inverse=True)[1].reshape(-1)
-        side = (GROUP_SHARE if p.direction else GROUP_SHARE_UNDIRECTED, GROUP_COLUMNS)
+        side = (GROUP_MEAN if not p.proportion else GROUP_SHARE if p.direction
+                else GROUP_SHARE_UNDIRECTED, GROUP_COLUMNS)
         out[p.key] = _entry(side, side, p.xa, p.xb, weights, common, n_boot, confidence,
                             cluster_of)
         if p.unpaired:

@@ -20,7 +20,8 @@ from halluscope.metrics.hallusionbench_bias import (NO_DECIDED, NO_FIGURE, NO_WR
                                                     bias_scores, truth_of)
 from halluscope.metrics.hallusionbench_units import Unit
 
-NEW = ("yes_no_pct_diff", "yes_no_fp_ratio", "consistency_inconsistent", "consistency_wrong")
+NEW = ("yes_no_pct_diff", "yes_no_fp_ratio", "consistency_inconsistent", "consistency_wrong",
+       "figure_score")
 #: what the fake judge says for an answer carrying each marker
 VERDICT = {"<R>": "correct", "<W>": "incorrect", "<U>": "unclear"}
 CODE = {"<R>": "1", "<W>": "0", "<U>": "2"}
@@ -102,10 +103,11 @@ def _original(rows: list[dict]) -> dict:
         out.update(
             consistency_inconsistent=round(100 * fig["inconsistent"] / fig["total"], 4),
             consistency_wrong=round(100 * fig["wrong"] / fig["total"], 4),
-            consistency_correct=round(100 * fig["correct"] / fig["total"], 4))
+            consistency_correct=round(100 * fig["correct"] / fig["total"], 4),
+            figure_score=fig["score"])      # the per-figure table's "Score", unrounded
     except ZeroDivisionError as exc:
         out.update(consistency_inconsistent=exc, consistency_wrong=exc,
-                   consistency_correct=exc)
+                   consistency_correct=exc, figure_score=exc)
     return out
 
 
@@ -114,8 +116,8 @@ def _check(ours: dict, theirs: dict) -> None:
         got, want = ours[name], theirs[name]
         if isinstance(want, Exception):
             assert got["value"] is None and got["why_no_value"], name
-        elif name.startswith("yes_no"):
-            assert got["value"] == want, name          # printed unrounded: bit for bit
+        elif name.startswith("yes_no") or name == "figure_score":
+            assert got["value"] == want, name          # unrounded: bit for bit
         else:
             assert round(100 * got["value"], 4) == want, name
     want = theirs["consistency_correct"]
@@ -211,6 +213,28 @@ def test_refined_reports_them_and_keyword_variants_do_not(tmp_path):
     assert res.exit_code == 0, res.output
     k = json.loads((tmp_path / "k/results.json").read_text())["metrics"]["hallusionbench"]
     assert not set(NEW) & set(k) and not set(NEW) & set(k["groups"]["VD"])
+
+
+def test_figure_score_by_hand():
+    """evaluation.py's per-figure table prints a "Score" beside Correct / Wrong: utils.py's
+    get_eval_fig adds each figure's share of questions right (right / asked) and divides by
+    the figures. By hand, one set: figure 0 with 2 of 3 right, figure 1 with 2 of 2, figure 2
+    with 0 of 2: (2/3 + 1 + 0) / 3 = 5/9, where fAcc is 1/3. A figure holding an undecided
+    answer (a failed judge call) is left out of it, as from the consistency shares: without
+    figure 1 below, (2/3 + 0) / 2 = 1/3. Higher is better; a mean of shares, so no
+    proportion's interval, and no value over no figure."""
+    def unit(fig, qid, correct):
+        return Unit("s", f"s_{fig}", f"s_{qid}", correct, (), cell=(fig, qid), truth=True)
+    answers = {"0": (True, True, False), "1": (True, True), "2": (False, False)}
+    units = [unit(f, str(q), c) for f, cs in answers.items() for q, c in enumerate(cs)]
+    got = bias_scores(units, whole_only=False)["figure_score"]
+    assert got.value == pytest.approx(5 / 9) and got.n == 3
+    assert got.higher_is_better and got.direction and got.bounds == (0.0, 1.0)
+    undecided = [unit("1", "1", None) if (u.cell == ("1", "1")) else u for u in units]
+    got = bias_scores(undecided, whole_only=False)["figure_score"]
+    assert got.value == pytest.approx(1 / 3) and got.n == 2
+    none = bias_scores([unit("1", "0", None)], whole_only=False)["figure_score"]
+    assert none.value is None and none.why_no_value == NO_FIGURE and none.n == 0
 
 
 def test_pure_function_edges():

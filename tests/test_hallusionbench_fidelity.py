@@ -262,12 +262,17 @@ def test_original_yes_no_bias_and_consistency_table(original_run):
         got = m if cat == "Overall" else m["groups"][cat]
         assert round(100 * got["consistency_inconsistent"]["value"], 4) + \
             round(100 * got["consistency_wrong"]["value"], 4) == figs[cat][1], cat
+        # the table's "Score": the mean of each figure's share right, printed to 4 places
+        assert round(got["figure_score"]["value"], 4) == figs[cat][2], cat
+        assert got["figure_score"]["n"] == got["facc"]["n"], cat
     per_sub = next(v for k, v in expected.items() if k.startswith("per_subcategory"))
     for name, ref in per_sub.items():
         got, fig = m["groups"][name], ref["figure_stat"]
         if not fig["total"]:
             assert got["consistency_wrong"]["value"] is None, name
+            assert got["figure_score"]["value"] is None, name
             continue
+        assert got["figure_score"]["value"] == fig["score"], name     # unrounded, to the bit
         assert got["consistency_wrong"]["n"] == fig["total"], name
         assert round(got["consistency_wrong"]["value"] * fig["total"]) == fig["wrong"], name
         assert round(got["consistency_inconsistent"]["value"] * fig["total"]) == \
@@ -297,3 +302,4 @@ def test_original_bias_per_group_equals_utils_py(original_run):
                 round(100 * fig["wrong"] / fig["total"], 4), name
             assert round(100 * got["consistency_inconsistent"]["value"], 4) == \
                 round(100 * fig["inconsistent"] / fig["total"], 4), name
+            assert got["figure_score"]["value"] == fig["score"], name

@@ -81,6 +81,21 @@ def test_hand_worked_bias_and_consistency_differences(tmp_path):
     assert "not a sum over items" in cmp.comparisons[0].left_out["hallusionbench.unanswered"]
 
 
+def test_hand_worked_figure_score_difference(tmp_path):
+    """figure_score (the per-figure table's "Score": the mean of each figure's share right)
+    pairs figure by figure. By hand, figures VD f0, VD f1, VS f1, VS f2: A 1, 1/2, 1, 1/2 ->
+    3/4; B 0, 1, 1/2, 1 -> 5/8; B - A = -1/8. Higher is better (it has a direction), unlike
+    the consistency shares."""
+    runs = _runs(tmp_path, {"a": A, "b": B})
+    e = compare([runs["a"], runs["b"]], n_boot=200).metrics["hallusionbench.figure_score"]
+    assert (e["a"], e["b"]) == (pytest.approx(0.75), pytest.approx(0.625))
+    assert (e["a"], e["b"]) == (_results(runs["a"])["figure_score"]["value"],
+                                _results(runs["b"])["figure_score"]["value"])
+    assert e["diff"] == pytest.approx(-0.125) and e["paired_by"] == "figures"
+    assert (e["n_paired"], e["only_a"], e["only_b"]) == (4, 0, 0)
+    assert e["higher_is_better"] is True and e.get("direction", True) is not False
+
+
 def test_a_side_without_a_value_says_why_and_fails_its_gates(tmp_path):
     """B answers every question right: its FP Ratio is a share of no wrong answer (utils.py
     divides by zero), so the difference has none; the entry, the notes and a gate on the

@@ -256,14 +256,17 @@ class HallusionBenchMetric(Metric):
         super().__init__(**kw)
 
     #: What ``compare`` rebuilds from the items and pairs group by group: statistic -> its
-    #: groups (:meth:`compare_groups`); the last four only where the variant reports them.
+    #: groups (:meth:`compare_groups`); the last five only where the variant reports them.
     GROUPED: ClassVar[dict[str, str]] = {
         "facc": "figures", "qacc": "question pairs",
         "easy_qacc": "easy question pairs (no figure or the original)",
         "hard_qacc": "hard question pairs (edited figures)",
-        "consistency_inconsistent": "figures", "consistency_wrong": "figures"}
-    #: Of those, the statistics with no better direction; what compare does not pair, and why
+        "consistency_inconsistent": "figures", "consistency_wrong": "figures",
+        "figure_score": "figures"}
+    #: Of those, the statistics with no better direction, the means of each group's share right
+    #: (not a share of groups); what compare does not pair, and why
     UNDIRECTED: ClassVar[frozenset] = frozenset({"consistency_inconsistent", "consistency_wrong"})
+    MEANS: ClassVar[frozenset] = frozenset({"figure_score"})
     NOT_PAIRED: ClassVar[dict[str, str]] = NOT_PAIRED
 
     @classmethod

@@ -17,6 +17,11 @@ prints them (judged variants: ``original`` and ``refined``).
   figures only, where fAcc also counts wrong a figure lacking an answer, or holding an
   unverifiable one, beside a wrong one: one wrong answer does not say whether the figure is
   inconsistent or all wrong. There fAcc and the two shares need not add up to 1.)
+* ``figure_score`` -- the "Score" column of evaluation.py's per-figure table (utils.py's
+  ``get_eval_fig``): the mean, over fAcc's figures, of the share of each figure's questions
+  answered right (a figure with 2 of 3 right adds 2/3). Printed rounded to 4 places, as a
+  fraction; higher is better. Over the same figures as the consistency shares (``refined``:
+  its whole, decided figures only).
 
 Denominators as utils.py's ``yes_ratio_stats`` / ``get_eval_fig``; a question the judge left
 undecided (``refined``'s unverifiable, a failed call) is left out, as from aAcc, with the
@@ -46,10 +51,10 @@ from halluscope.metrics.stats import (MIN_UNITS, NO_ITEM_COUNTED, MetricResult, 
 
 #: The statistics this module adds, in the order they are reported.
 BIAS_STATISTICS = ("yes_no_pct_diff", "yes_no_fp_ratio", "consistency_inconsistent",
-                   "consistency_wrong")
+                   "consistency_wrong", "figure_score")
 # per question set: decided questions, read as Yes, truth Yes, wrong, wrong on a No truth,
-# figures counted, inconsistent figures, wrong figures
-_Q, _YES, _TRUE, _WRONG, _WRONG_NO, _F, _F_INC, _F_WRONG = range(8)
+# figures counted, inconsistent figures, wrong figures, the figures' shares right summed
+_Q, _YES, _TRUE, _WRONG, _WRONG_NO, _F, _F_INC, _F_WRONG, _F_SCORE = range(9)
 
 NO_WRONG = ("no wrong answer: the FP Ratio is the share of the wrong answers whose truth is "
             "No, a share of none (utils.py's yes_ratio_stats divides by zero)")
@@ -71,10 +76,13 @@ def truth_of(value: Any) -> bool | None:
     return {1: True, 0: False}.get(number)
 
 
-def _counts(units: list[Unit], whole_only: bool) -> tuple[list[str], np.ndarray]:
+def _counts(units: list[Unit], whole_only: bool) -> tuple[list[str], np.ndarray, float]:
+    """Each question set's row of the columns above, and the figures' shares right summed
+    one by one in the order the figures first appear, as utils.py's get_eval_fig sums them
+    (so figure_score equals its value to the last bit, not only as it prints it)."""
     clusters = sorted({u.cluster for u in units})
     index = {c: i for i, c in enumerate(clusters)}
-    counts = np.zeros((len(clusters), 8))
+    counts = np.zeros((len(clusters), 9))
     for u in units:
         if u.correct is None or u.truth is None:
             continue
@@ -85,34 +93,40 @@ def _counts(units: list[Unit], whole_only: bool) -> tuple[list[str], np.ndarray]
         row[_WRONG] += not u.correct
         row[_WRONG_NO] += not u.correct and not u.truth
     shares = consistency_tallies(units, whole_only)
+    score_sum = 0.0
     for key, (_, inconsistent, counted, cluster) in shares["consistency_inconsistent"].items():
         if not counted:
             continue
+        score_sum += shares["figure_score"][key][1]
         row = counts[index[cluster]]
         row[_F] += 1
         row[_F_INC] += inconsistent
         row[_F_WRONG] += shares["consistency_wrong"][key][1]
-    return clusters, counts
+        row[_F_SCORE] += shares["figure_score"][key][1]
+    return clusters, counts, score_sum
 
 
 def consistency_tallies(units: list[Unit], whole_only: bool) -> dict[str, dict[str, GroupTally]]:
-    """Each figure's tally for the two consistency shares, by its key: (whose answers,
-    inconsistent -- some but not all of its questions right -- or all wrong (0/1), counted
-    (0/1), its question set). Counted as fAcc counts a figure, except that an incomplete one
-    is left out even where it holds a wrong answer (:func:`group_tallies` with
-    ``determined=False``). The audit sums these; ``compare`` pairs them figure by figure."""
+    """Each figure's tally for the two consistency shares and ``figure_score``, by its key:
+    (whose answers, inconsistent -- some but not all of its questions right -- or all wrong
+    (0/1), or the share of its questions right (utils.py's ``v[0] / v[1]``), counted (0/1), its
+    question set). Counted as fAcc counts a figure, except that an incomplete one is left out
+    even where it holds a wrong answer (:func:`group_tallies` with ``determined=False``). The
+    audit sums these; ``compare`` pairs them figure by figure."""
     members: dict[str, list[Unit]] = {}
     for u in units:
         if u.figure is not None:
             members.setdefault(u.figure, []).append(u)
     out: dict[str, dict[str, GroupTally]] = {"consistency_inconsistent": {},
-                                             "consistency_wrong": {}}
+                                             "consistency_wrong": {}, "figure_score": {}}
     for key, (part, _, counted, cluster) in group_tallies(
             units, whole_only, determined=False)[0].items():
         right = sum(bool(u.correct) for u in members[key])
         flags = (0 < right < len(members[key]), right == 0)
         for stat, flag in zip(out, flags):
             out[stat][key] = (part, int(bool(counted and flag)), int(counted), cluster)
+        share = right / len(members[key]) if counted else 0.0
+        out["figure_score"][key] = (part, share, int(counted), cluster)     # type: ignore
     return out
 
 
@@ -127,10 +141,10 @@ def _missing_truth(units: list[Unit]) -> str | None:
 
 def bias_scores(units: list[Unit], n_boot: int = 0, seed: int = 0, confidence: float = 0.95,
                 min_units: int = MIN_UNITS, whole_only: bool = True) -> dict[str, MetricResult]:
-    """The four statistics of the module docstring over ``units``, with intervals from the
+    """The five statistics of the module docstring over ``units``, with intervals from the
     same cluster bootstrap as aAcc / fAcc / qAcc (each question set's weights drawn from its
     key); a statistic utils.py cannot compute has value ``None`` and ``why_no_value``."""
-    clusters, counts = _counts(units, whole_only)
+    clusters, counts, score_sum = _counts(units, whole_only)
     reps = None
     if n_boot and clusters:
         reps = block_replicates(counts, [UNIT_PREFIX + c for c in clusters], n_boot, seed,
@@ -143,15 +157,18 @@ def bias_scores(units: list[Unit], n_boot: int = 0, seed: int = 0, confidence: f
         "yes_no_fp_ratio": ((_WRONG_NO,), _WRONG, True, no_truth or (
             NO_WRONG if total[_Q] else NO_DECIDED if units else NO_ITEM_COUNTED)),
         "consistency_inconsistent": ((_F_INC,), _F, True, NO_FIGURE),
-        "consistency_wrong": ((_F_WRONG,), _F, True, NO_FIGURE)}
+        "consistency_wrong": ((_F_WRONG,), _F, True, NO_FIGURE),
+        # a mean of shares, not a share of units: the percentile bootstrap's interval
+        "figure_score": ((_F_SCORE,), _F, None, NO_FIGURE)}
     out = {}
     for name, (num, den_col, proportion, why) in specs.items():
         den = int(total[den_col])
+        better = {"higher_is_better": True} if proportion is None else {"direction": False}
         if not den or (name.startswith("yes_no") and no_truth):
-            out[name] = MetricResult(name, None, den, False, direction=False,
-                                     bounds=_bounds(proportion), why_no_value=why)
+            out[name] = MetricResult(name, None, den, bounds=_bounds(proportion),
+                                     why_no_value=why, **better)
             continue
-        value = _value(total, num, den_col)
+        value = score_sum / den if proportion is None else _value(total, num, den_col)
         over = int((counts[:, den_col] > 0).sum())
         ci = reason = None
         if reps is not None:
@@ -159,10 +176,11 @@ def bias_scores(units: list[Unit], n_boot: int = 0, seed: int = 0, confidence: f
                 den, over, min_units, confidence,
                 lambda num=num, den_col=den_col: _value(reps, num, den_col),
                 score=(value, over) if proportion else None)
-        out[name] = MetricResult(name, value, den, False, ci, confidence if ci else None,
+        out[name] = MetricResult(name, value, den, ci=ci, confidence=confidence if ci else None,
                                  bounds=_bounds(proportion), ci_note=reason.note if reason
-                                 else None, clusters=over, direction=False, ci_reason=reason,
-                                 ci_method=reason.method if ci is not None and reason else None)
+                                 else None, clusters=over, ci_reason=reason,
+                                 ci_method=reason.method if ci is not None and reason else None,
+                                 **better)
     return out
 
 
@@ -198,7 +216,7 @@ def variant_statistics(judged: bool) -> dict[str, Statistic]:
     """The statistics a HallusionBench audit reports, in the order it reports them, known
     before it scores (gates are checked against them first, so a misspelled statistic costs a
     second, not the judge's calls): aAcc, fAcc, qAcc and the unverifiable count; the judged
-    variants (``judged``: original, refined) add easy / hard qAcc and this module's four; then
+    variants (``judged``: original, refined) add easy / hard qAcc and this module's five; then
     the count of the benchmark's questions left unanswered."""
     share = rate(lambda s: s, higher_is_better=True, proportion=True)
     count = Statistic(lambda s: s, count=True)
@@ -206,7 +224,8 @@ def variant_statistics(judged: bool) -> dict[str, Statistic]:
     if judged:
         figures = rate(lambda s: s, proportion=True, direction=False)
         out.update(easy_qacc=share, hard_qacc=share, **BIAS_PAIRED,
-                   consistency_inconsistent=figures, consistency_wrong=figures)
+                   consistency_inconsistent=figures, consistency_wrong=figures,
+                   figure_score=rate(lambda s: s, higher_is_better=True))
     out["unanswered"] = count
     return out
 
@@ -268,8 +287,10 @@ def question_truth(item: Mapping[str, Any]) -> Any:
     return payload.get("gt_answer", payload.get("answer"))
 
 
-def _bounds(proportion: bool) -> tuple[float, float]:
-    return (0.0, 1.0) if proportion else (-1.0, 1.0)
+def _bounds(proportion: bool | None) -> tuple[float, float]:
+    """[0, 1] for a share or a mean of shares (``None``: figure_score), [-1, 1] for the Pct
+    Diff."""
+    return (-1.0, 1.0) if proportion is False else (0.0, 1.0)
 
 
 def _value(sums: np.ndarray, num: tuple[int, ...], den: int):

@@ -104,6 +104,18 @@ def test_mmhal_bad_row_is_listed_in_the_audit_and_the_rest_scored(tmp_path):
     assert result.metrics["mmhal"].results["rated"].value == 2
 
 
+def test_mmhal_answer_lines_without_a_template_say_what_is_missing(tmp_path):
+    """RLAIF-V's answer lines (``question_id``, ``answer``: its ``--is_jsonl`` input) carry no
+    question; audited without ``--option mmhal_template`` they were skipped as "not a mmhal
+    item (caption record)", which did not say that the template is what is missing."""
+    path = _jsonl(tmp_path / "a.jsonl", [{"question_id": 0, "answer": "A red cap."},
+                                         {"question_id": 1, "answer": "Two."}])
+    metric = MMHalMetric(judge=_SixJudge(), n_boot=0)
+    result = halluscope.audit(path, metrics=[metric], out=tmp_path / "o", write_report=False)
+    why = str(result.unscored["mmhal"])
+    assert "pass --option mmhal_template=PATH" in why and "not a mmhal item" not in why
+
+
 # -- Object HalBench ----------------------------------------------------------------------------
 OBJ_QUESTIONS = [{"image_id": 1, "question": "Describe the image."},
                  {"image_id": 2, "question": "What is this photo about?"},

@@ -196,6 +196,16 @@ class MMHalMetric(Metric):
         return record.response is not None and (
             "image_content" in record.metadata or self.template is not None)
 
+    def skip_reason(self, record: Record) -> str:
+        """An answer line without its question row (RLAIF-V's JSONL: ``question_id``, ``answer``)
+        says what it lacks: the template, which was given nowhere (it was "not a mmhal item")."""
+        if record.response is not None and "image_content" not in record.metadata \
+                and self.template is None:
+            return (f"an answer line without its question row (image contents, question, gt "
+                    f"answer): pass --option mmhal_template=PATH "
+                    f"(mmhal-bench_answer_template.json, {TEMPLATE_SIZE} rows)")
+        return super().skip_reason(record)
+
     def begin(self, inputs) -> None:
         """Refuse an answer file paired with the template by position whose answer count is not
         the template's row count (:meth:`RowAligner.begin`)."""

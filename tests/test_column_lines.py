@@ -16,12 +16,13 @@ import pytest
 import halluscope
 import halluscope.column_chunks as column_chunks
 import halluscope.pipeline as pipeline
+from conftest import shared_data_dir
 from halluscope.errors import AlignmentError, RecordError
 
 OBJECTS = ["dog", "cat", "car", "person", "umbrella", "dining table"]
 ANSWERS = ["Yes", "No", "Yes, there is a {o}.", "No, there is no {o}.", "Not sure.", "NO"]
 VOLATILE = ("run_id", "outputs", "digest", "wall_time_s", "started", "finished")
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = shared_data_dir("chair")    # $HALLUSCOPE_SHARED_DATA or ../shared/data, else None
 
 BAD = {     # a bad line of each kind (the line reader's reasons: invalid JSON, not UTF-8, ...)
     "json": b'{"question_id": 3, "question": "Is there a dog in the image?", "answer": "Ye\n',
@@ -252,7 +253,8 @@ def test_pieces_are_the_file_in_order(tmp_path):
     assert sum(len(list(r.lines())) for r in runs) <= 6 * column_chunks.LEAF_LINES
 
 
-@pytest.mark.skipif(not (SHARED / "chair").is_dir(), reason="needs ../shared/data")
+@pytest.mark.skipif(SHARED is None, reason="shared data with chair/ not found (set "
+                    "HALLUSCOPE_SHARED_DATA or place it at ../shared/data)")
 def test_chair_with_bad_lines_is_scored_line_by_line_as_before(tmp_path):
     """CHAIR has no columnar path: its bad lines are listed (file, line, reason) and the rest
     scored, record by record, whatever the columnar path does."""

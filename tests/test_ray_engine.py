@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import shared_data_dir
 from halluscope.api import audit
 from tests.test_workers import amber_fixture, comparable, consistency_file
 
@@ -14,11 +15,12 @@ ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'hall
 pytest.importorskip("ray.data", reason="Ray Data is not installed")
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-SHARED_NLTK = Path(__file__).resolve().parents[2] / "shared" / "data" / "nltk"
+_SHARED = shared_data_dir("nltk")   # $HALLUSCOPE_SHARED_DATA or ../shared/data, else None
+SHARED_NLTK = _SHARED / "nltk" if _SHARED is not None else None
 
 
 def test_ray_gives_the_one_process_results_on_every_metric(tmp_path, local_ray, monkeypatch):
-    if SHARED_NLTK.is_dir():
+    if SHARED_NLTK is not None:
         monkeypatch.setenv("NLTK_DATA", str(SHARED_NLTK))
     answers = amber_fixture(tmp_path / "amber")
     groups = consistency_file(tmp_path / "groups.jsonl")

@@ -10,11 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import shared_data_dir
 from halluscope.metrics.stats import SumState, replicate_weights
 from halluscope.api import audit
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-SHARED_NLTK = Path(__file__).resolve().parents[2] / "shared" / "data" / "nltk"
+_SHARED = shared_data_dir("nltk")   # $HALLUSCOPE_SHARED_DATA or ../shared/data, else None
+SHARED_NLTK = _SHARED / "nltk" if _SHARED is not None else None
 
 
 # -- weights ---------------------------------------------------------------------------------
@@ -118,7 +120,7 @@ def test_sample_audit_identical_for_one_and_two_workers(tmp_path, monkeypatch):
 
 
 def test_amber_and_consistency_identical_for_one_and_two_workers(tmp_path, monkeypatch):
-    if SHARED_NLTK.is_dir():
+    if SHARED_NLTK is not None:
         monkeypatch.setenv("NLTK_DATA", str(SHARED_NLTK))
     answers = amber_fixture(tmp_path / "amber")
     groups = consistency_file(tmp_path / "groups.jsonl")

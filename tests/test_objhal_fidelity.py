@@ -80,6 +80,16 @@ def test_audit_reproduces_every_number_and_item(tmp_path):
     assert round(got["chairi"]["value"], 4) == 0.3125
     assert round(got["obj_rec"]["value"], 4) == 0.3578
     assert got["coco_answers"]["value"] == want["coco_sentence_num"] == 217
+    # the scorer's correct_rate / object_correct_rate (1 - CHAIRs_refine, 1 - CHAIRi), which
+    # summarize_gpt_obj_halbench_review.py prints as "Response Correct" / "Object Correct"
+    assert got["correct_rate"]["value"] == want["correct_rate"]
+    assert got["object_correct_rate"]["value"] == want["object_correct_rate"]
+    assert (got["correct_rate"]["n"], got["object_correct_rate"]["n"]) == \
+        (got["chairs_refine"]["n"], got["chairi"]["n"])
+    printed = dict(line.split(":", 1) for line in ref["printed_summarize"])
+    assert f"{100 * got['correct_rate']['value']:.2f}" == printed["Response Correct"].strip()
+    assert f"{100 * got['object_correct_rate']['value']:.2f}" == \
+        printed["Object Correct  "].strip()
     info = got["info"]
     assert info["variant"] == "original" and info["extractor"] == "judge"
     assert "en_core_web_sm" in info["spacy"]

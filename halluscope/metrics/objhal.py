@@ -25,7 +25,8 @@ Numbers: ``chairs`` = answers with a hallucinated object / answers; ``chairs_ref
 papers report as response-level hallucination) = the same over answers that name at least one
 COCO object; ``chairi`` = hallucinated object mentions / COCO object mentions; ``obj_rec`` =
 distinct correct objects per answer / ground-truth objects (summed over answers); ``avg_len`` =
-words per answer (split on single spaces).
+words per answer (split on single spaces); ``correct_rate`` = 1 - chairs_refine and
+``object_correct_rate`` = 1 - chairi, as the scorer reports them.
 
 Variants (``options["objhal_variant"]``):
 
@@ -342,6 +343,10 @@ class ObjhalMetric(Metric):
                        units="mentions", proportion=True),
         "obj_rec": rate(lambda s: ratio(s["correct_objects"], s["gt_objects"]),
                         higher_is_better=True, units="gt_objects", proportion=True),
+        "correct_rate": rate(lambda s: 1 - ratio(s["hallucinated_answers"], s["coco_answers"]),
+                             higher_is_better=True, units="coco_answers", proportion=True),
+        "object_correct_rate": rate(lambda s: 1 - ratio(s["hallucinated_mentions"], s["mentions"]),
+                                    higher_is_better=True, units="mentions", proportion=True),
         "avg_len": Statistic(lambda s: ratio(s["words"], s["answers"])),
         "coco_answers": Statistic(lambda s: s["coco_answers"], count=True),
         "mentions": Statistic(lambda s: s["mentions"], count=True),

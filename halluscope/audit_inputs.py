@@ -71,8 +71,10 @@ def check_readable(path: Path) -> None:
     permission: a manifest's input was a bare "[Errno 13] Permission denied") or that is
     UTF-16 or UTF-32 text (Excel's "Unicode Text", Windows PowerShell's ``>``: each of its
     lines was a bad record "invalid JSON", a table "got byte 0xff ... Windows-1252"); say an
-    empty file (one of several was passed by in silence)."""
-    from halluscope.textfiles import open_binary, wide_encoding
+    empty file (one of several was passed by in silence), and one of only blank lines (a CSV
+    of them was pandas' bare "No columns to parse from file"; JSON lines of them said
+    nothing)."""
+    from halluscope.textfiles import is_blank_file, open_binary, wide_encoding
     try:
         with open_binary(path) as fh:
             head = fh.read(4)
@@ -87,6 +89,9 @@ def check_readable(path: Path) -> None:
                          f"Out-File -Encoding utf8; or iconv -f {encoding} -t UTF-8)")
     if not head:
         logger.warning("input file %s is empty: it holds no records", path)
+    elif not head.strip(b" \t\r\n\xef\xbb\xbf") and is_blank_file(path):
+        logger.warning("input file %s holds only blank lines (no header, no line of data): "
+                       "it holds no records", path)
 
 
 def _value_check(declared: ValueCheck) -> ValueCheck:

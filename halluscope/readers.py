@@ -52,6 +52,7 @@ from halluscope.records import (ANSWER_FIELDS, Record, drop_bom, id_hint, is_gzi
                                 record_from_dict)
 from halluscope.table_lines import BrokenRow, physical_records, table_lines
 from halluscope.tables import TABLE_SUFFIXES, first_image, table_columns, table_suffix
+from halluscope.textfiles import is_blank_file
 
 logger = logging.getLogger(__name__)
 
@@ -152,11 +153,14 @@ def _read_table(path: Path, fmt: str, dropped: frozenset[str] = frozenset(), *,
     """``path`` as a pandas frame; a CSV/TSV's ``dropped`` columns are never stored (a
     VLMEvalKit table's base64 ``image`` cells: a 460 MB TSV of them took 1.7 GB, not 0.6).
     ``quiet``: the rows are only counted (the sheet read is said when they are read). An
-    empty file (0 bytes, said by ``check_readable``) has no rows, as an empty JSONL file."""
+    empty file (0 bytes, or a CSV/TSV of blank lines only; said by ``check_readable``) has no
+    rows, as an empty JSONL file."""
     pd = _pandas()
     try:
-        if path.stat().st_size == 0:          # (it was "cannot read ... as xlsx: format
-            return pd.DataFrame()             # cannot be determined", "No columns to parse")
+        # (it was "cannot read ... as xlsx: format cannot be determined", "No columns to
+        # parse"; for a CSV/TSV of blank lines too: said by ``check_readable``)
+        if path.stat().st_size == 0 or fmt in ("csv", "tsv") and is_blank_file(path):
+            return pd.DataFrame()
         if fmt == "parquet":
             try:
                 import pyarrow  # noqa: F401

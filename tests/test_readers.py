@@ -282,6 +282,9 @@ def test_a_table_is_detected_by_its_header_alone(tmp_path, suffix):
     damaged = tmp_path / f"damaged.{suffix}"
     damaged.write_bytes(b"PAR1\x00\x01" if suffix != "csv" else b"\n\n")
     assert detect_format(damaged) == suffix
+    if suffix == "csv":     # blank lines only: an empty input (said by check_readable)
+        assert list(iter_input_records(damaged)) == []
+        return
     with pytest.raises(ConfigError, match=f"damaged.{suffix}: cannot read this file"):
         list(iter_input_records(damaged))
 

@@ -33,7 +33,7 @@ from halluscope.answer_fields import ambiguous_answer
 from halluscope.errors import ConfigError, RecordError
 from halluscope.finish_reasons import withheld_error
 from halluscope.prompt_kinds import yes_no_prompt   # (re-exported: long imported from here)
-from halluscope.record_fields import blank_id, model_name, quoted as _quoted
+from halluscope.record_fields import blank_id, file_name, model_name, quoted as _quoted
 from halluscope.tables import first_image
 from halluscope.textfiles import (  # noqa: F401 - the gzip readers, long imported from here
     BLANK, drop_bom, gunzip, gzip_error, is_blank, is_gzip_name, json_line, json_problem,
@@ -79,13 +79,14 @@ def record_document_source(record: Any) -> str | list[str] | None:
 
 def coco_image_id(value: Any) -> int | None:
     """Return the integer COCO image id in ``139``, ``"139"``, ``"000000000139.jpg"`` or
-    ``"COCO_val2014_000000000139.jpg"`` (a path prefix is ignored); ``None`` when it is not one."""
+    ``"COCO_val2014_000000000139.jpg"`` (a path prefix, and a URL's query, are ignored:
+    :func:`~halluscope.record_fields.file_name`); ``None`` when it is not one."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value if value >= 0 else None
     if isinstance(value, str):
-        m = _COCO_ID.match(value.strip().rsplit("/", 1)[-1])
+        m = _COCO_ID.match(file_name(value))
         if m:
             return int(m.group(1))
     return None

@@ -2,6 +2,8 @@
 `halluscope query --benchmark`), one test (or a few) each:
 
 - a CSV of blank lines only was pandas' bare "No columns to parse from file";
+- an image URL whose query holds ``/`` was told by the text after that ``/`` (POPE's image
+  check refused the whole answer file);
 """
 
 from __future__ import annotations
@@ -70,3 +72,61 @@ def test_blank_file_reads_past_its_first_block(tmp_path):
     assert not is_blank_file(path)
     path.write_bytes(b"\n" * 200_000 + "\u00a0\n".encode())     # no-break space: blank
     assert is_blank_file(path)
+
+
+# --- 2. an image URL is told by its path's file name ------------------------------------------
+
+def _question_file(tmp_path: Path) -> Path:
+    return _write(tmp_path / "questions.jsonl", [
+        {"question_id": i, "image": "COCO_val2014_000000310196.jpg",
+         "text": f"Is there a {obj} in the image?", "label": label}
+        for i, (obj, label) in enumerate([("dog", "yes"), ("car", "no"), ("cat", "yes")], 1)])
+
+
+@pytest.mark.parametrize("query", ["?sig=a/b", "?X-Amz-Credential=k/2026/us/s3&x=1", "#a/b", ""])
+def test_pope_tells_an_image_url_by_its_file_name_not_its_query(tmp_path, query):
+    """``https://host/COCO_val2014_000000310196.jpg?sig=a/b`` was image ``b``: every answer
+    disagreed with its question's image and the run was refused as the wrong question file."""
+    questions = _question_file(tmp_path)
+    answers = _write(tmp_path / "answers.jsonl", [
+        {"question_id": i, "image": f"https://host.example/val/COCO_val2014_000000310196.jpg"
+                                    f"{query}", "answer": a}
+        for i, a in enumerate(["Yes", "No", "No"], 1)])
+    res = _cli([answers, "--metric", "pope", "--questions", questions, "--out",
+                tmp_path / "out", "--no-report"])
+    assert res.exit_code == 0, res.output
+    result = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert result["metrics"]["pope"]["n"] == 3
+    assert not result.get("errors")
+
+
+def test_pope_still_refuses_an_image_url_of_another_image(tmp_path):
+    questions = _question_file(tmp_path)
+    answers = _write(tmp_path / "answers.jsonl", [
+        {"question_id": i, "image": f"https://host.example/COCO_val2014_000000000139.jpg?s=a/"
+                                    f"COCO_val2014_000000310196.jpg", "answer": "Yes"}
+        for i in (1, 2, 3)])
+    res = _cli([answers, "--metric", "pope", "--questions", questions, "--out",
+                tmp_path / "out", "--no-report"])
+    assert res.exit_code == 2, res.output
+    assert "disagree" in res.output
+
+
+@pytest.mark.parametrize("image, name", [
+    ("https://host/img.jpg?sig=a/b", "img.jpg"), ("https://host/a%20b.jpg#x/y", "a b.jpg"),
+    ("s3://bucket/k/COCO_val2014_000000000139.jpg?versionId=1/2",
+     "COCO_val2014_000000000139.jpg"),
+    ("C:\\data\\x.jpg", "x.jpg"), ("imgs/sub/z.png", "z.png"), (" z.png ", "z.png"),
+    ("local?name=a/b.jpg", "b.jpg")])      # a local name may hold "?": only URLs have queries
+def test_file_name_of_paths_and_urls(image, name):
+    from halluscope.record_fields import file_name
+    assert file_name(image) == name
+
+
+def test_coco_ids_and_annotation_keys_of_image_urls_ignore_the_query():
+    from halluscope.evidence.providers import image_keys
+    from halluscope.records import Record, coco_image_id
+    url = "https://host/COCO_val2014_000000000139.jpg?sig=a/b"
+    assert coco_image_id(url) == 139
+    record = Record(id="1", task="caption", image=url, response="A dog.")
+    assert image_keys(record)[0] == "COCO_val2014_000000000139.jpg"

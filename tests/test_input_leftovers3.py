@@ -4,6 +4,8 @@
 - a CSV of blank lines only was pandas' bare "No columns to parse from file";
 - an image URL whose query holds ``/`` was told by the text after that ``/`` (POPE's image
   check refused the whole answer file);
+- an input named with ``?token=...`` put the token in every line of items.jsonl, and in the
+  journal a stopped audit leaves;
 """
 
 from __future__ import annotations
@@ -130,3 +132,76 @@ def test_coco_ids_and_annotation_keys_of_image_urls_ignore_the_query():
     assert coco_image_id(url) == 139
     record = Record(id="1", task="caption", image=url, response="A dog.")
     assert image_keys(record)[0] == "COCO_val2014_000000000139.jpg"
+
+
+# --- 3. an input named with a query: its token in no file -------------------------------------
+
+_TOKEN = "SuperSecret123xyz"
+
+
+def _no_token_in(folder: Path) -> None:
+    for written in folder.rglob("*"):
+        if written.is_file():
+            assert _TOKEN.encode() not in written.read_bytes(), written
+
+
+def test_an_input_named_with_a_token_writes_the_token_in_no_file(tmp_path):
+    """items.jsonl's ``source`` held ``answers.jsonl?token=SuperSecret123xyz:1`` (the run sheet,
+    results and report redacted it): POPE's answers, scored as columns, bad lines too."""
+    questions = _question_file(tmp_path)
+    path = tmp_path / f"answers.jsonl?token={_TOKEN}"
+    rows = [{"question_id": i, "answer": a} for i, a in enumerate(["Yes", "No", "No"], 1)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows)
+                    + '{"question_id": 3, "answer": null}\n' + "not json\n")
+    res = _cli([path, "--metric", "pope", "--questions", questions, "--out", tmp_path / "out"])
+    assert res.exit_code == 0, res.output
+    _no_token_in(tmp_path / "out")
+    assert _TOKEN not in res.output
+    sources = [json.loads(line)["source"]
+               for line in (tmp_path / "out" / "items.jsonl").read_text().splitlines()]
+    where = f"{tmp_path}/answers.jsonl?token=<redacted>"
+    assert sources[:3] == [f"{where}:{n}" for n in (1, 2, 3)]
+    assert sources[3:] == [f"{where}:4: field 'answer'", f"{where}:5"]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_caption_file_named_with_a_token_on_the_line_path(tmp_path, workers):
+    """The same, for CHAIR's captions (scored line by line, in one process or several)."""
+    gt = tmp_path / "gt.json"
+    gt.write_text(json.dumps({"139": ["dog"], "140": ["cat"]}))
+    path = _write(tmp_path / f"caps.jsonl?sig={_TOKEN}", [
+        {"image_id": 139, "caption": "A dog."}, {"image_id": 140, "caption": None},
+        {"image_id": 140, "caption": "A cat."}])
+    res = _cli([path, "--metric", "chair", "--gt-objects", gt, "--out", tmp_path / "out",
+                "--workers", workers])
+    assert res.exit_code == 0, res.output
+    _no_token_in(tmp_path / "out")
+    sources = [json.loads(line)["source"]
+               for line in (tmp_path / "out" / "items.jsonl").read_text().splitlines()]
+    where = f"{tmp_path}/caps.jsonl?sig=<redacted>"
+    assert sources == [f"{where}:1", f"{where}:2: field 'caption'", f"{where}:3"]
+
+
+def test_a_stopped_audits_journal_holds_no_token_of_its_inputs_name_and_resumes(tmp_path):
+    """The journal of a stopped audit (kept in the output folder for ``--resume``) named its
+    input as given: ``caps.jsonl?token=...``, twice (the header and the files' digests)."""
+    import os
+
+    from halluscope.api import audit
+    from tests.test_resume_doubts import _captions, _gt, _stopped_after
+    path = _captions(tmp_path / "in" / f"caps.jsonl?token={_TOKEN}")
+    gt, out = _gt(tmp_path / "in"), tmp_path / "out"
+    kw = dict(metrics="chair", gt_objects=gt, n_boot=20)
+    _stopped_after(15, path, out=out, **kw)
+    assert (out / "items.journal.part").is_file()
+    _no_token_in(out)
+    os.chmod(path, 0o600)       # its change time moves: the content is hashed again, as named
+    resumed = audit(path, out=out, resume=True, write_report=False, **kw)
+    whole = audit(path, out=tmp_path / "whole", write_report=False, **kw)
+    assert (out / "items.jsonl").read_bytes() == (tmp_path / "whole" / "items.jsonl").read_bytes()
+    assert resumed.metrics["chair"].to_dict() == whole.metrics["chair"].to_dict()
+    _no_token_in(out)
+    _stopped_after(15, path, out=out, **kw)
+    path.write_text(path.read_text().replace("A ", "One ", 1))      # another input: refused
+    with pytest.raises(halluscope.errors.ConfigError, match=r"caps\.jsonl\?token=<redacted> "):
+        audit(path, out=out, resume=True, write_report=False, **kw)

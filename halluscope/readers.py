@@ -485,7 +485,7 @@ def iter_input_records(path: str | Path, fmt: str | None = None, *,
             continue
         try:
             yield record_from_dict(obj, file=name, line=lineno, require_response=require_response,
-                                   index=index)
+                                   index=index, answer_field=getattr(obj, "answer_field", None))
         except RecordError as exc:
             yield exc
 

@@ -392,9 +392,12 @@ def _metadata_of(obj: dict[str, Any], label: str | None, vlmevalkit: bool,
 
 
 def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = None,
-                     require_response: bool = True, index: int | None = None) -> Record:
+                     require_response: bool = True, index: int | None = None,
+                     answer_field: str | None = None) -> Record:
     """Build a :class:`Record` from one parsed line in any of the accepted formats (``index``:
-    the element or row number, for JSON arrays and tables; see :class:`Source`).
+    the element or row number, for JSON arrays and tables; see :class:`Source`;
+    ``answer_field``: the field of the file the line's ``response`` was read from, when the
+    line was made from another layout: an lmms-eval sample's ``resps``).
 
     Raises :class:`RecordError` naming the field that is missing or malformed.
     """
@@ -403,7 +406,8 @@ def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = No
         raise RecordError(f"expected a JSON object, got {type(obj).__name__}", **where)
     try:
         _check_utf8(obj, where)
-        return _record_of(obj, Source(file, line, index), require_response, where)
+        return _record_of(obj, Source(file, line, index), require_response, where,
+                          answer_field)
     except RecordError as exc:
         # the line's id, when it has a plain one, stays with its error (items.jsonl keeps it)
         if exc.record_id is None:
@@ -439,7 +443,7 @@ def is_request_error(failure: Any) -> bool:
 
 
 def _record_of(obj: dict[str, Any], source: Source, require_response: bool,
-               where: dict[str, Any]) -> Record:
+               where: dict[str, Any], answer_field: str | None = None) -> Record:
     failure = obj.get("error")
     if require_response and is_request_error(failure):
         # `halluscope query` (and peers) write a failed request as a line with an "error": it
@@ -466,7 +470,8 @@ def _record_of(obj: dict[str, Any], source: Source, require_response: bool,
                   response=response, label=label, model=model_name(obj, where),
                   document=obj.get("document"), question_id=question_id,
                   metadata=metadata, source=source, id_from_line=from_line,
-                  response_field=None if field == "response" or response is None else field)
+                  response_field=None if response is None else answer_field or (
+                      None if field == "response" else field))
 
 
 def _carries_samples(obj: dict[str, Any]) -> bool:

@@ -6,6 +6,7 @@
   check refused the whole answer file);
 - an input named with ``?token=...`` put the token in every line of items.jsonl, and in the
   journal a stopped audit leaves;
+- an lmms-eval answer too long to split was named ``response``, a field no lmms-eval log holds;
 """
 
 from __future__ import annotations
@@ -205,3 +206,30 @@ def test_a_stopped_audits_journal_holds_no_token_of_its_inputs_name_and_resumes(
     path.write_text(path.read_text().replace("A ", "One ", 1))      # another input: refused
     with pytest.raises(halluscope.errors.ConfigError, match=r"caps\.jsonl\?token=<redacted> "):
         audit(path, out=out, resume=True, write_report=False, **kw)
+
+
+# --- 4. an lmms-eval answer too long: named as the log names it -------------------------------
+
+@pytest.mark.parametrize("field", ["resps", "filtered_resps"])
+def test_an_lmms_eval_answer_past_the_limit_is_named_by_its_field(tmp_path, field):
+    """It was "field 'response'", a field lmms-eval never writes."""
+    gt = tmp_path / "gt.json"
+    gt.write_text(json.dumps({"139": ["dog"], "140": ["dog"]}))
+    answer = [[_LONG]] if field == "resps" else [_LONG]
+    path = _write(tmp_path / "samples_chair.jsonl", [
+        {"doc_id": 0, "doc": {"image_id": 139, "question": "Describe."}, field: answer},
+        {"doc_id": 1, "doc": {"image_id": 140, "question": "Describe."}, "resps": [["A dog."]]}])
+    res = _cli([path, "--metric", "chair", "--gt-objects", gt, "--out", tmp_path / "out",
+                "--no-report"])
+    assert res.exit_code == 0, res.output
+    [error] = json.loads((tmp_path / "out" / "results.json").read_text())["errors"]
+    assert (error["line"], error["field"]) == (1, field), error
+    assert "at most 200,000 characters" in error["message"]
+
+
+def test_an_lmms_eval_row_names_its_answer_field():
+    from halluscope.lmms_eval_log import lmms_eval_row
+    assert lmms_eval_row({"doc_id": 0, "resps": [["a"]]}).answer_field == "resps"
+    assert lmms_eval_row({"doc_id": 0, "resps": [["a"]], "filtered_resps": ["b"]}
+                         ).answer_field == "filtered_resps"
+    assert lmms_eval_row({"doc_id": 0, "doc": {}}).answer_field is None

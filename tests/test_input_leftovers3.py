@@ -7,6 +7,8 @@
 - an input named with ``?token=...`` put the token in every line of items.jsonl, and in the
   journal a stopped audit leaves;
 - an lmms-eval answer too long to split was named ``response``, a field no lmms-eval log holds;
+- ``query --benchmark --out LINK`` took ``LINK.lock`` while the query locks the file the link
+  names, so a running query's prompts file was rewritten.
 """
 
 from __future__ import annotations
@@ -233,3 +235,43 @@ def test_an_lmms_eval_row_names_its_answer_field():
     assert lmms_eval_row({"doc_id": 0, "resps": [["a"]], "filtered_resps": ["b"]}
                          ).answer_field == "filtered_resps"
     assert lmms_eval_row({"doc_id": 0, "doc": {}}).answer_field is None
+
+
+# --- 5. query --benchmark through a link takes the lock the query takes ----------------------
+
+def test_a_benchmark_query_through_a_link_sees_the_running_querys_lock(tmp_path, monkeypatch):
+    """``--benchmark ... --out LINK`` locked ``LINK.lock`` to write its prompts file while the
+    query locks the file the link names (``REAL.lock``): a second run through the link (or
+    the real path) with other prompts rewrote the running query's prompts file, and was only
+    refused after."""
+    import shutil
+
+    from fake_openai_server import FakeServer
+    from test_query_leftovers import objhal_bench, query
+
+    from halluscope.adapters.outlock import lock_output, unlock_output
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-loopback")
+    spec, data, images = objhal_bench(tmp_path)
+    other = tmp_path / "other-images"
+    shutil.copytree(images, other)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "link.jsonl").symlink_to("real.jsonl")
+    bench = ["--benchmark", spec, "--data", data, "-q"]
+    with FakeServer() as server:
+        code, text = query(server, *bench, "--images", images, "-o", run / "link.jsonl")
+        assert code == 0, text
+        prompts = run / "link.jsonl.prompts.jsonl"
+        before = prompts.read_bytes()
+        held = lock_output(run / "real.jsonl")         # a query running on it, as it locks
+        try:
+            for out in ("link.jsonl", "real.jsonl"):
+                code, text = query(server, *bench, "--images", other, "-o", run / out,
+                                   "--restart")
+                assert code == 2, text
+                assert "is being written by another halluscope query" in text, text
+                assert prompts.read_bytes() == before, out
+                assert not (run / "real.jsonl.prompts.jsonl").exists()
+            assert not (run / "link.jsonl.lock").exists()
+        finally:
+            unlock_output(held, remove=run / "real.jsonl.lock")

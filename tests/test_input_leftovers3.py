@@ -9,6 +9,12 @@
 - an lmms-eval answer too long to split was named ``response``, a field no lmms-eval log holds;
 - ``query --benchmark --out LINK`` took ``LINK.lock`` while the query locks the file the link
   names, so a running query's prompts file was rewritten.
+
+Hunted beside them:
+
+- a CSV row with a cell more than its header (pandas shifted every cell in silence, or the file
+  was refused as one of no known format);
+- a header naming a column twice (one of two answers scored in silence);
 """
 
 from __future__ import annotations
@@ -275,3 +281,53 @@ def test_a_benchmark_query_through_a_link_sees_the_running_querys_lock(tmp_path,
             assert not (run / "link.jsonl.lock").exists()
         finally:
             unlock_output(held, remove=run / "real.jsonl.lock")
+
+
+# --- hunted: tables whose cells or columns pandas misreads in silence -------------------------
+
+_HEADER = "id,prompt,response,label\n"
+
+
+@pytest.mark.parametrize("text, line", [
+    (_HEADER + "q1,Is there a dog?,Yes,yes,\nq2,Is there a cat?,No,no,\n", 2),   # a comma ends
+    (_HEADER + "q1,Is there a dog?,Yes,yes,x\nq2,Is there a cat?,No,no\n", 2),   # each line
+    (_HEADER + "q1,Is there a dog?,Yes,yes\nq2,Is there a cat, a bird?,No,no\n", 3),
+    ("\n" + _HEADER + '\nq1,"Is there\na dog?",Yes,yes\nq2,Is there a cat?,No,no,\n', 6)],
+    ids=["trailing-delimiter", "first-row", "later-row", "lines-counted"])
+def test_a_row_with_more_cells_than_its_header_is_an_input_error_naming_its_line(
+        tmp_path, text, line):
+    """A first row with a cell more made pandas take the ids for the rows' labels and shift
+    every cell one column left (``id`` "Is there a dog?", ``prompt`` "Yes", the truth read as
+    the answer), in silence; a later one was "cannot read this file (as csv: ParserError:
+    Error tokenizing data ...); expected one of the formats jsonl, ...", no line of the file
+    named as pandas counts them."""
+    path = tmp_path / "answers.csv"
+    path.write_text(text)
+    res = _cli([path, "--metric", "pope", "--out", tmp_path / "out", "--no-report"])
+    assert res.exit_code == 2, res.output
+    assert f"{path}:{line}: expected each row to hold at most the cells its header names, got " \
+           f"5 cells where the header names 4" in " ".join(res.output.split()), res.output
+    assert "expected one of the formats" not in res.output
+
+
+def test_a_tsv_row_with_a_cell_more_is_named_too(tmp_path):
+    path = tmp_path / "preds.tsv"
+    path.write_text("index\tquestion\tprediction\tanswer\n1\tIs there a dog?\tYes\tYes\tx\n")
+    res = _cli([path, "--metric", "pope", "--out", tmp_path / "out", "--no-report"])
+    assert res.exit_code == 2, res.output
+    assert f"{path}:2:" in res.output and "a tab" in res.output
+
+
+def test_a_header_naming_a_column_twice_is_an_input_error(tmp_path):
+    """pandas read the first ``response`` and renamed the other ``response.1`` (kept as
+    metadata): one of two answers that disagree was scored, in silence."""
+    path = tmp_path / "answers.csv"
+    path.write_text("id,prompt,response,response,label\nq1,Is there a dog?,Yes,No,yes\n")
+    res = _cli([path, "--metric", "pope", "--out", tmp_path / "out", "--no-report"])
+    assert res.exit_code == 2, res.output
+    said = " ".join(res.output.split())
+    assert f"{path}:1: expected each column named once in the header, got 'response' twice " \
+           f"(columns 3 and 4)" in said, said
+    path.write_text("id,,prompt,,response,label\nq1,,Is there a dog?,,Yes,yes\n")  # no names
+    res = _cli([path, "--metric", "pope", "--out", tmp_path / "out2", "--no-report"])
+    assert res.exit_code == 0, res.output

@@ -61,6 +61,19 @@ def file_name(image: str) -> str:
     return text.replace("\\", "/").rsplit("/", 1)[-1]
 
 
+def not_an_object(value: Any, index: int | None = None) -> str:
+    """Why a line (or, with ``index``, the array's element number ``index``) is no record:
+    ``expected a JSON object, got a number 5`` in JSON's words (it said ``got int``,
+    ``got NoneType``, ``got list``; and every element of a one-line array was "line 1")."""
+    element = "" if index is None else f" (element {index:,} of the array)"
+    kind = ("null" if value is None else "a boolean" if isinstance(value, bool)
+            else "a number" if isinstance(value, (int, float))
+            else "a string" if isinstance(value, str) else "an array"
+            if isinstance(value, (list, tuple)) else type(value).__name__)
+    shown = "" if value is None or isinstance(value, bool) else f" {quoted(value)}"
+    return f"expected a JSON object{element}, got {kind}{shown}"
+
+
 def model_name(obj: Mapping[str, Any], where: Mapping[str, Any]) -> str | None:
     """The line's model: ``model``, else ``model_id``, else ``requested_model`` (a query line
     whose server named no model: the one it asked); a number is its text."""
@@ -76,4 +89,5 @@ def model_name(obj: Mapping[str, Any], where: Mapping[str, Any]) -> str | None:
                       f"{quoted(model)}", field=key, **where)
 
 
-__all__ = ["WHITESPACE", "answer_field", "blank_id", "file_name", "model_name", "quoted"]
+__all__ = ["WHITESPACE", "answer_field", "blank_id", "file_name", "model_name", "not_an_object",
+           "quoted"]

@@ -33,7 +33,8 @@ from halluscope.answer_fields import ambiguous_answer
 from halluscope.errors import ConfigError, RecordError
 from halluscope.finish_reasons import withheld_error
 from halluscope.prompt_kinds import yes_no_prompt   # (re-exported: long imported from here)
-from halluscope.record_fields import blank_id, file_name, model_name, quoted as _quoted
+from halluscope.record_fields import (blank_id, file_name, model_name, not_an_object,
+                                      quoted as _quoted)
 from halluscope.tables import first_image
 from halluscope.textfiles import (  # noqa: F401 - the gzip readers, long imported from here
     BLANK, drop_bom, gunzip, gzip_error, is_blank, is_gzip_name, json_line, json_problem,
@@ -403,7 +404,7 @@ def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = No
     """
     where = {"file": file, "line": line}
     if not isinstance(obj, dict):
-        raise RecordError(f"expected a JSON object, got {type(obj).__name__}", **where)
+        raise RecordError(not_an_object(obj, index), **where)
     try:
         _check_utf8(obj, where)
         return _record_of(obj, Source(file, line, index), require_response, where,

@@ -15,6 +15,7 @@ Hunted beside them:
 - a CSV row with a cell more than its header (pandas shifted every cell in silence, or the file
   was refused as one of no known format);
 - a header naming a column twice (one of two answers scored in silence);
+- a JSON array's element that is no object ("got NoneType", every element "line 1");
 """
 
 from __future__ import annotations
@@ -331,3 +332,25 @@ def test_a_header_naming_a_column_twice_is_an_input_error(tmp_path):
     path.write_text("id,,prompt,,response,label\nq1,,Is there a dog?,,Yes,yes\n")  # no names
     res = _cli([path, "--metric", "pope", "--out", tmp_path / "out2", "--no-report"])
     assert res.exit_code == 0, res.output
+
+
+# --- hunted: a JSON array's element that is no object ----------------------------------------
+
+def test_a_json_array_element_that_is_no_object_is_named_by_its_number(tmp_path):
+    """Each was "expected a JSON object, got NoneType" (or int, str, list), all at line 1 of
+    an array written on one line."""
+    good = {"prompt": "Is there a dog?", "response": "Yes", "label": "yes"}
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps([{"id": "a", **good}, 5, "x", None, [1], True,
+                                {"id": "b", **good}]))
+    res = _cli([path, "--metric", "pope", "--out", tmp_path / "out", "--no-report"])
+    assert res.exit_code == 0, res.output
+    result = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert result["metrics"]["pope"]["n"] == 2
+    assert [e["message"] for e in result["errors"]] == [
+        "expected a JSON object (element 2 of the array), got a number 5",
+        "expected a JSON object (element 3 of the array), got a string 'x'",
+        "expected a JSON object (element 4 of the array), got null",
+        "expected a JSON object (element 5 of the array), got an array [1]",
+        "expected a JSON object (element 6 of the array), got a boolean"]
+    assert {e["line"] for e in result["errors"]} == {1}

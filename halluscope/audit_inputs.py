@@ -5,6 +5,7 @@ why a path cannot be an input (split from :mod:`halluscope.pipeline`)."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -217,6 +218,9 @@ def _manifest_input(folder: Path, path: Path) -> Path:
     raise ConfigError(f"{where}: {_not_a_file(path)}")
 
 
+_URL_NAME = re.compile(r"^(https?|s3|gs|gcs|az|abfss?|hf|ftp|file):/+(?=[^/])", re.IGNORECASE)
+
+
 def _not_a_file(path: Path) -> str:
     """Why ``path`` cannot be an input: it does not exist, or it is a pipe (``<(...)``,
     ``/dev/stdin``), a device or a socket, which exists but was said not to (an audit reads its
@@ -226,6 +230,13 @@ def _not_a_file(path: Path) -> str:
     try:
         mode = path.stat().st_mode
     except OSError:
+        if _URL_NAME.match(str(path)):      # (a Path made "https://h/x" "https:/h/x")
+            from halluscope.redact import redact_url
+            url = _URL_NAME.sub(r"\1://", str(path), count=1)
+            return (f"input {redact_url(url)}: expected a file on this machine, got a URL: "
+                    f"halluscope reads local files only (it reads its inputs more than once "
+                    f"and records their sha256); download it first (curl -o answers.jsonl "
+                    f"'URL') and audit that")
         if str(path) != "-":
             return f"input file {path} does not exist"
         mode = None         # "-", the usual name of standard input

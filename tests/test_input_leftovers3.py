@@ -16,6 +16,7 @@ Hunted beside them:
   was refused as one of no known format);
 - a header naming a column twice (one of two answers scored in silence);
 - a JSON array's element that is no object ("got NoneType", every element "line 1");
+- an input given as a URL ("input file https:/host/... does not exist").
 """
 
 from __future__ import annotations
@@ -354,3 +355,17 @@ def test_a_json_array_element_that_is_no_object_is_named_by_its_number(tmp_path)
         "expected a JSON object (element 5 of the array), got an array [1]",
         "expected a JSON object (element 6 of the array), got a boolean"]
     assert {e["line"] for e in result["errors"]} == {1}
+
+
+# --- hunted: an input given as a URL --------------------------------------------------------
+
+@pytest.mark.parametrize("url", [f"https://127.0.0.1:9/answers.jsonl?token={_TOKEN}",
+                                 "s3://bucket/answers.jsonl"])
+def test_an_input_given_as_a_url_is_said_to_be_one(tmp_path, url):
+    """It was "input file https:/127.0.0.1:9/answers.jsonl?token=<redacted> does not exist"
+    (a path made of the URL, one of its slashes lost)."""
+    res = _cli([url, "--metric", "pope", "--out", tmp_path / "out"])
+    assert res.exit_code == 2, res.output
+    said = " ".join(res.output.split())
+    assert f"input {url.split('?')[0]}" in said and "got a URL" in said, said
+    assert _TOKEN not in res.output and not (tmp_path / "out").exists()

@@ -197,7 +197,8 @@ def _resolved(cwd: str, file: str) -> str:
 def _files_resolved(value: Any) -> Any:
     """A configuration value with each file it names written as the absolute path, so that a
     resume that spells a file otherwise (relative to another folder, through a link) is not
-    taken for one with another option (``file.py:Class`` keeps its class)."""
+    taken for one with another option (``file.py:Class`` keeps its class); a credential in
+    its name (``questions.json?token=...``) redacted, as the files' names of the header are."""
     if isinstance(value, dict):
         return {k: _files_resolved(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -206,7 +207,7 @@ def _files_resolved(value: Any) -> Any:
         head, colon, tail = value.rpartition(":")
         for path, rest in ((value, ""), (head, colon + tail)):
             if path and _is_file(path):
-                return str(Path(path).resolve()) + rest
+                return redact_url(str(Path(path).resolve())) + rest
     return value
 
 

@@ -195,13 +195,15 @@ def test_a_caption_file_named_with_a_token_on_the_line_path(tmp_path, workers):
 
 def test_a_stopped_audits_journal_holds_no_token_of_its_inputs_name_and_resumes(tmp_path):
     """The journal of a stopped audit (kept in the output folder for ``--resume``) named its
-    input as given: ``caps.jsonl?token=...``, twice (the header and the files' digests)."""
+    input as given: ``caps.jsonl?token=...``, twice (the header and the files' digests); and
+    a file an option names (the ground truth) in its options too."""
     import os
 
     from halluscope.api import audit
     from tests.test_resume_doubts import _captions, _gt, _stopped_after
     path = _captions(tmp_path / "in" / f"caps.jsonl?token={_TOKEN}")
     gt, out = _gt(tmp_path / "in"), tmp_path / "out"
+    gt = gt.rename(gt.with_name(f"gt.json?sig={_TOKEN}"))
     kw = dict(metrics="chair", gt_objects=gt, n_boot=20)
     _stopped_after(15, path, out=out, **kw)
     assert (out / "items.journal.part").is_file()

@@ -143,6 +143,8 @@ def test_coco_ids_and_annotation_keys_of_image_urls_ignore_the_query():
     assert coco_image_id(url) == 139
     record = Record(id="1", task="caption", image=url, response="A dog.")
     assert image_keys(record)[0] == "COCO_val2014_000000000139.jpg"
+    bare = Record(id="1", task="caption", image="https://host/", response="A dog.")
+    assert "" not in image_keys(bare)
 
 
 # --- 3. an input named with a query: its token in no file -------------------------------------

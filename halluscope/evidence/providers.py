@@ -44,8 +44,8 @@ def image_keys(record) -> list[str]:
         keys.append(str(image_id))
     image = getattr(record, "image", None)
     if isinstance(image, str) and image:
-        keys.append(file_name(image))          # (a URL's: without its query)
-        keys.append(image)
+        name = file_name(image)                 # (a URL's: without its query)
+        keys += [name, image] if name else [image]     # ("https://host/" names no file)
     rid = getattr(record, "id", None)
     if rid and not getattr(record, "id_from_line", False):
         # a record without an id has its line number as id: that names no image (line 2 is

@@ -5,6 +5,7 @@ why a path cannot be an input (split from :mod:`halluscope.pipeline`)."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -71,8 +72,10 @@ def check_readable(path: Path) -> None:
     permission: a manifest's input was a bare "[Errno 13] Permission denied") or that is
     UTF-16 or UTF-32 text (Excel's "Unicode Text", Windows PowerShell's ``>``: each of its
     lines was a bad record "invalid JSON", a table "got byte 0xff ... Windows-1252"); say an
-    empty file (one of several was passed by in silence)."""
-    from halluscope.textfiles import open_binary, wide_encoding
+    empty file (one of several was passed by in silence), and one of only blank lines (a CSV
+    of them was pandas' bare "No columns to parse from file"; JSON lines of them said
+    nothing)."""
+    from halluscope.textfiles import is_blank_file, open_binary, wide_encoding
     try:
         with open_binary(path) as fh:
             head = fh.read(4)
@@ -87,6 +90,9 @@ def check_readable(path: Path) -> None:
                          f"Out-File -Encoding utf8; or iconv -f {encoding} -t UTF-8)")
     if not head:
         logger.warning("input file %s is empty: it holds no records", path)
+    elif not head.strip(b" \t\r\n\xef\xbb\xbf") and is_blank_file(path):
+        logger.warning("input file %s holds only blank lines (no header, no line of data): "
+                       "it holds no records", path)
 
 
 def _value_check(declared: ValueCheck) -> ValueCheck:
@@ -212,6 +218,9 @@ def _manifest_input(folder: Path, path: Path) -> Path:
     raise ConfigError(f"{where}: {_not_a_file(path)}")
 
 
+_URL_NAME = re.compile(r"^(https?|s3|gs|gcs|az|abfss?|hf|ftp|file):/+(?=[^/])", re.IGNORECASE)
+
+
 def _not_a_file(path: Path) -> str:
     """Why ``path`` cannot be an input: it does not exist, or it is a pipe (``<(...)``,
     ``/dev/stdin``), a device or a socket, which exists but was said not to (an audit reads its
@@ -221,6 +230,13 @@ def _not_a_file(path: Path) -> str:
     try:
         mode = path.stat().st_mode
     except OSError:
+        if _URL_NAME.match(str(path)):      # (a Path made "https://h/x" "https:/h/x")
+            from halluscope.redact import redact_url
+            url = _URL_NAME.sub(r"\1://", str(path), count=1)
+            return (f"input {redact_url(url)}: expected a file on this machine, got a URL: "
+                    f"halluscope reads local files only (it reads its inputs more than once "
+                    f"and records their sha256); download it first (curl -o answers.jsonl "
+                    f"'URL') and audit that")
         if str(path) != "-":
             return f"input file {path} does not exist"
         mode = None         # "-", the usual name of standard input

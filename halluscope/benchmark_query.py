@@ -229,11 +229,16 @@ def check_resumable(out: Path, lines: list[dict[str, Any]], samples: int = 1) ->
 
 def _write_unless_running(dest: Path, text: str, out: Path | None) -> None:
     """Write ``dest`` while holding ``out``'s lock (none: without one); the lock file is
-    removed again, for the query to take its own."""
+    removed again, for the query to take its own. The lock is the query's own, taken on the
+    resolved path (:func:`~halluscope.adapters.outlock.prepare_output`): ``--out`` given as a
+    symbolic link took ``<link>.lock``, which a query running on the same file through its real
+    path (or through the link: it locks the file the link names) did not hold, and the running
+    query's prompts file was rewritten."""
     if out is None:
         write_text_atomically(dest, text)
         return
     from halluscope.adapters.outlock import lock_output, unlock_output
+    out = out.resolve()
     lock_path = out.with_name(out.name + ".lock")
     held = lock_output(out, lock_path=lock_path)
     try:

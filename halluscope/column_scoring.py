@@ -34,8 +34,7 @@ from halluscope.metrics.base import Metric
 from halluscope.readers import detect_format
 from halluscope.redact import known_secrets
 from halluscope.scoring import (Progress, StreamTally, _score_record, is_empty_answer,
-                                shown_location)
-from halluscope.textfiles import path_text
+                                shown_location, shown_source)
 
 if TYPE_CHECKING:   # the columnar path (POPE's files) imports them when it runs
     from halluscope.column_chunks import ChunkGroup, LineRun, RecordPieces
@@ -439,7 +438,7 @@ def _item_pieces(cols: RecordColumns, scores: Any, name: str) -> list[Pieces]:
     pieces = [field("id", False), field("task", False), _shown_images(cols) or field("image"),
               field("image_id")]
     if cols.file:
-        pieces += [Fixed(',"source":' + dumps_finite(f"{path_text(cols.file)}:")[:-1]),
+        pieces += [Fixed(',"source":' + dumps_finite(shown_source(cols.file, ""))[:-1]),
                    LineNumbers(cols.start, cols.lines),
                    Fixed('"')]
     pieces += [field("prompt"), field("response", False),

@@ -81,8 +81,10 @@ from halluscope.errors import ConfigError
 from halluscope.hashing import (STAMP_FIELDS, code_sha256, known_sha256, path_stamp,
                                 stamp_tuple)
 from halluscope.journal_diff import (FOLD_ONLY, _comparable, _content_changes,  # noqa: F401
-                                     _difference, _first, _version_change, header_difference)
+                                     _difference, _first, _version_change, header_difference,
+                                     shown_files)
 from halluscope.journal_safety import _load
+from halluscope.redact import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +122,7 @@ def _digests(header: dict[str, Any]) -> dict[str, Any]:
     audit has hashed its inputs beside its fold, and the run sheet lists the same digests
     (:func:`~halluscope.hashing.known_sha256` remembers them), so each file is still read once
     per audit, and never before scoring starts."""
-    return {"sha256": {f[0]: _digest_if_same(f) for key in ("inputs", "companions")
+    return {"sha256": {redact_url(f[0]): _digest_if_same(f) for key in ("inputs", "companions")
                        for f in header.get(key, ())}}
 
 
@@ -195,7 +197,8 @@ def _resolved(cwd: str, file: str) -> str:
 def _files_resolved(value: Any) -> Any:
     """A configuration value with each file it names written as the absolute path, so that a
     resume that spells a file otherwise (relative to another folder, through a link) is not
-    taken for one with another option (``file.py:Class`` keeps its class)."""
+    taken for one with another option (``file.py:Class`` keeps its class); a credential in
+    its name (``questions.json?token=...``) redacted, as the files' names of the header are."""
     if isinstance(value, dict):
         return {k: _files_resolved(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -204,7 +207,7 @@ def _files_resolved(value: Any) -> Any:
         head, colon, tail = value.rpartition(":")
         for path, rest in ((value, ""), (head, colon + tail)):
             if path and _is_file(path):
-                return str(Path(path).resolve()) + rest
+                return redact_url(str(Path(path).resolve())) + rest
     return value
 
 
@@ -383,7 +386,7 @@ def _checked_header(fh: Any, path: Path, header: dict[str, Any]) -> dict[str, An
         raise ConfigError(f"{path}: cannot resume: {upgraded}; its outcomes and this "
                           f"version's would be mixed in one result: run without --resume "
                           f"to start afresh")
-    if _comparable(found) != _comparable(header):
+    if _comparable(found) != _comparable(header := shown_files(header)):
         raise ConfigError(
             f"{path}: cannot resume: the journal was written for other inputs, options "
             f"or companion files ({_difference(found, header)}); run without --resume to "
@@ -493,7 +496,7 @@ class Journal:
                 self._due = header
         else:
             self.fh = open(self.path, "wb")
-            pickle.dump(header, self.fh)
+            pickle.dump(shown_files(header), self.fh)
             self.fh.flush()         # a kill from here on leaves a journal that resumes
             self._due = header
 

@@ -62,20 +62,36 @@ def _comparable(header: Any) -> Any:
     return {**header, **files, "config": _options(header)}
 
 
+def shown_files(header: Any) -> Any:
+    """``header`` as the journal writes it: the name of each input and companion file without
+    the credentials it may carry (``answers.jsonl?token=...``, as
+    :func:`~halluscope.redact.redact_url` shows a URL; the token was in the journal left in the
+    output folder); every other name as it is. The journal's header is compared in this form."""
+    if not isinstance(header, dict):
+        return header
+    from halluscope.redact import redact_url
+    return {**header, **{key: [(redact_url(f[0]), *f[1:]) for f in header[key]]
+                         for key in ("inputs", "companions") if key in header}}
+
+
 def _content_changes(found: dict[str, Any], header: dict[str, Any],
                      digests: dict[str, Any]) -> list[str]:
     """The inputs and companion files whose inode or change time moved since the journal was
     written (their path, size and mtime match: :func:`_comparable`) and whose content is not
     the journaled sha256 (``digests``) any more, or has none journaled. A file whose stamp is
-    the same is trusted without reading it."""
-    now = {f[0]: tuple(f[1:]) for key in ("inputs", "companions") for f in header.get(key, ())}
+    the same is trusted without reading it. ``found`` and ``digests`` name the files as
+    :func:`shown_files` writes them, ``header`` as they are (the file hashed again)."""
+    from halluscope.redact import redact_url
+    now = {redact_url(f[0]): (f[0], tuple(f[1:])) for key in ("inputs", "companions")
+           for f in header.get(key, ())}
     changed = []
     for key in ("inputs", "companions"):
         for f in found.get(key, ()):
-            if tuple(f[1:]) == now.get(f[0]):
+            path, stamp = now.get(f[0], (f[0], None))
+            if tuple(f[1:]) == stamp:
                 continue
             try:
-                same = known_sha256(f[0]) == digests.get(f[0])
+                same = known_sha256(path) == digests.get(f[0])
             except OSError:
                 same = False
             if not same:

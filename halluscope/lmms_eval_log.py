@@ -78,40 +78,51 @@ def _first_text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _lmms_response(obj: Mapping[str, Any]) -> str | None:
-    """The model's answer of a sample: the first string inside ``filtered_resps`` (lists nest
-    one or two deep), else, when the sample has no ``filtered_resps``, inside ``resps``;
-    ``None`` when it has neither. A present one that holds no string (empty, a number, null)
+class SampleRow(dict):
+    """The record dict of an lmms-eval sample, with the field its answer was read from
+    (:attr:`answer_field`: ``filtered_resps`` or ``resps``), which the record keeps so that an
+    error about the answer (too long to split) names the field as the file has it: it said
+    ``response``, a field no lmms-eval log holds."""
+
+    answer_field: str | None = None
+
+
+def _lmms_response(obj: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The model's answer of a sample and its field: the first string inside
+    ``filtered_resps`` (lists nest one or two deep), else, when the sample has no
+    ``filtered_resps``, inside ``resps``; ``(None, None)`` when it has neither. A present one that holds no string (empty, a number, null)
     raises :class:`RecordError` naming it: lmms-eval scores ``filtered_resps``, so reading
     ``resps`` or another field instead would score an answer it never scored."""
     key = next((k for k in _LMMS_RESPONSE_KEYS if k in obj), None)
     if key is None:
-        return None
+        return None, None
     value = obj[key]
     while isinstance(value, list) and value:
         value = value[0]
     if isinstance(value, str):
-        return value
+        return value, key
     got = ("an empty list" if value == [] else "null" if value is None
            else f"{type(value).__name__} {value!r:.60}")
     raise RecordError(f"expected the model's answer as a string in '{key}', got {got}",
                       field=key)
 
 
-def lmms_eval_row(obj: Mapping[str, Any]) -> dict[str, Any]:
+def lmms_eval_row(obj: Mapping[str, Any]) -> SampleRow:
     """One lmms-eval ``--log_samples`` line as a halluscope record dict.
 
     The answer is ``filtered_resps`` (else ``resps``); the label is ``target`` when it is
     yes/no; the question id comes from the per-metric dicts (``pope_accuracy: {"question_id":
     ...}``) or the doc (:func:`doc_of`: ``doc``, or since 0.4 a per-metric copy of it); the
     prompt from ``doc.question``, ``input`` or the first of ``arguments``; the image from
-    ``doc.image_source`` / ``image_id`` / ``image``. Everything else of the doc is metadata. An answer field that holds no string raises
+    ``doc.image_source`` / ``image_id`` / ``image``. Everything else of the doc is metadata.
+    The row is a :class:`SampleRow`, which names the field the answer was read from. An
+    answer field that holds no string raises
     :class:`RecordError` naming it (without file or line: :func:`iter_input_records` adds them).
     """
     doc = doc_of(obj)
     per_metric = [v for k, v in obj.items() if isinstance(v, Mapping) and k != "doc"]
-    out: dict[str, Any] = {}
-    response = _lmms_response(obj)
+    out = SampleRow()
+    response, out.answer_field = _lmms_response(obj)
     if response is not None:
         out["response"] = response
     label = yes_no(obj.get("target"))
@@ -312,5 +323,5 @@ def _document_text(path: Path, small: int) -> str | None:
     return raw.decode("utf-8-sig")
 
 
-__all__ = ["PopeSplitOfFile", "is_lmms_eval", "lmms_eval_line", "lmms_eval_row", "one_document",
-           "yes_no"]
+__all__ = ["PopeSplitOfFile", "SampleRow", "is_lmms_eval", "lmms_eval_line", "lmms_eval_row",
+           "one_document", "yes_no"]

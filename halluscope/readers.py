@@ -50,8 +50,10 @@ from halluscope.lmms_eval_log import (PopeSplitOfFile, is_lmms_eval, lmms_eval_l
 from halluscope.records import (ANSWER_FIELDS, Record, drop_bom, id_hint, is_gzip_name,
                                 is_request_error, iter_json_values, open_binary, open_text,
                                 record_from_dict)
-from halluscope.table_lines import BrokenRow, physical_records, table_lines
+from halluscope.table_lines import (BrokenRow, extra_cells, physical_records, repeated_column,
+                                    table_lines)
 from halluscope.tables import TABLE_SUFFIXES, first_image, table_columns, table_suffix
+from halluscope.textfiles import is_blank_file
 
 logger = logging.getLogger(__name__)
 
@@ -152,11 +154,14 @@ def _read_table(path: Path, fmt: str, dropped: frozenset[str] = frozenset(), *,
     """``path`` as a pandas frame; a CSV/TSV's ``dropped`` columns are never stored (a
     VLMEvalKit table's base64 ``image`` cells: a 460 MB TSV of them took 1.7 GB, not 0.6).
     ``quiet``: the rows are only counted (the sheet read is said when they are read). An
-    empty file (0 bytes, said by ``check_readable``) has no rows, as an empty JSONL file."""
+    empty file (0 bytes, or a CSV/TSV of blank lines only; said by ``check_readable``) has no
+    rows, as an empty JSONL file."""
     pd = _pandas()
     try:
-        if path.stat().st_size == 0:          # (it was "cannot read ... as xlsx: format
-            return pd.DataFrame()             # cannot be determined", "No columns to parse")
+        # (it was "cannot read ... as xlsx: format cannot be determined", "No columns to
+        # parse"; for a CSV/TSV of blank lines too: said by ``check_readable``)
+        if path.stat().st_size == 0 or fmt in ("csv", "tsv") and is_blank_file(path):
+            return pd.DataFrame()
         if fmt == "parquet":
             try:
                 import pyarrow  # noqa: F401
@@ -178,14 +183,19 @@ def _read_table(path: Path, fmt: str, dropped: frozenset[str] = frozenset(), *,
                 return pd.read_excel(book, sheet_name=0, keep_default_na=False,
                                      na_values=[""])
         sep = "\t" if fmt == "tsv" else ","
-        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False,
-                           quoting=csv.QUOTE_MINIMAL,
-                           usecols=(lambda c: c not in dropped) if dropped else None)
-    except (MissingExtraError, ConfigError):
+        frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False,
+                            quoting=csv.QUOTE_MINIMAL,
+                            usecols=(lambda c: c not in dropped) if dropped else None)
+        if not isinstance(frame.index, pd.RangeIndex):  # its first column taken for labels
+            raise extra_cells(path, fmt)
+        return frame
+    except (MissingExtraError, ConfigError, InputError):
         raise
     except Exception as exc:  # pandas raises many types for unreadable files
         if fmt in ("csv", "tsv") and "EOF inside string" in str(exc):
             raise _unclosed_quote(path, fmt) from exc
+        if fmt in ("csv", "tsv") and "Expected" in str(exc) and " fields in line " in str(exc):
+            raise extra_cells(path, fmt) from None
         if fmt in ("csv", "tsv") and isinstance(exc, UnicodeDecodeError):
             raise _not_utf8_table(path) from None
         raise _unknown(path, f"as {fmt}: {type(exc).__name__}: {exc}") from exc
@@ -443,9 +453,9 @@ def _rows(path: Path, fmt: str, detected: bool = False
         return
     table = _table_of(path, fmt)
     frame = _read_table(path, table, _DROPPED_COLUMNS if fmt == "vlmevalkit" else frozenset())
-    one_column = _one_column_error(path, table, frame.columns)
-    if one_column is not None:
-        raise one_column
+    problem = _one_column_error(path, table, frame.columns) or repeated_column(path, table)
+    if problem is not None:
+        raise problem
     # data rows are numbered from 1 (the header is not counted: ``index``), so that a POPE
     # answer table aligns by order with its question file exactly as a JSON Lines file does;
     # ``line`` is the row's line in the file (the sheet's row for Excel, the header being its
@@ -481,7 +491,7 @@ def iter_input_records(path: str | Path, fmt: str | None = None, *,
             continue
         try:
             yield record_from_dict(obj, file=name, line=lineno, require_response=require_response,
-                                   index=index)
+                                   index=index, answer_field=getattr(obj, "answer_field", None))
         except RecordError as exc:
             yield exc
 

@@ -1,5 +1,6 @@
 """Checks of a line's naming fields (its ids, its model), shared by the record reader
-(:mod:`halluscope.records`) and the columnar reader (:mod:`halluscope.columns`).
+(:mod:`halluscope.records`) and the columnar reader (:mod:`halluscope.columns`); and the file
+name an image path or URL names (:func:`file_name`), wherever an image is told by its name.
 
 An id names an item: ``""`` or a string of blanks names none (it was scored under the id
 ``""``, every such line the same item), so such an id is a bad record naming its field, as an
@@ -11,6 +12,7 @@ object, ``true``) is a bad record naming the field (it was dropped in silence).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +21,7 @@ from halluscope.errors import RecordError
 #: The characters ``str.strip()`` removes (for pyarrow's trim: the columnar reader's test of a
 #: blank id must be the line reader's).
 WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+_URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://")
 
 
 def quoted(value: Any) -> str:
@@ -43,6 +46,34 @@ def answer_field(record: Any) -> str:
     return getattr(record, "response_field", None) or "response"
 
 
+def file_name(image: str) -> str:
+    """The file name a path or URL names: its last part. A URL's (``scheme://``) query and
+    fragment are no part of it, and its escapes are undone: ``https://host/img.jpg?sig=a/b``
+    and ``https://host/img.jpg?sig=x`` name ``img.jpg`` (taking the text after the last
+    ``/`` named ``b``, and ``img.jpg?sig=x``)."""
+    text = image.strip()
+    if _URL.match(text):
+        from urllib.parse import unquote, urlsplit
+        try:
+            text = unquote(urlsplit(text).path)
+        except ValueError:              # (a malformed host: its path is what follows it)
+            text = text.split("?", 1)[0].split("#", 1)[0]
+    return text.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def not_an_object(value: Any, index: int | None = None) -> str:
+    """Why a line (or, with ``index``, the array's element number ``index``) is no record:
+    ``expected a JSON object, got a number 5`` in JSON's words (it said ``got int``,
+    ``got NoneType``, ``got list``; and every element of a one-line array was "line 1")."""
+    element = "" if index is None else f" (element {index:,} of the array)"
+    kind = ("null" if value is None else "a boolean" if isinstance(value, bool)
+            else "a number" if isinstance(value, (int, float))
+            else "a string" if isinstance(value, str) else "an array"
+            if isinstance(value, (list, tuple)) else type(value).__name__)
+    shown = "" if value is None or isinstance(value, bool) else f" {quoted(value)}"
+    return f"expected a JSON object{element}, got {kind}{shown}"
+
+
 def model_name(obj: Mapping[str, Any], where: Mapping[str, Any]) -> str | None:
     """The line's model: ``model``, else ``model_id``, else ``requested_model`` (a query line
     whose server named no model: the one it asked); a number is its text."""
@@ -58,4 +89,5 @@ def model_name(obj: Mapping[str, Any], where: Mapping[str, Any]) -> str | None:
                       f"{quoted(model)}", field=key, **where)
 
 
-__all__ = ["WHITESPACE", "answer_field", "blank_id", "model_name", "quoted"]
+__all__ = ["WHITESPACE", "answer_field", "blank_id", "file_name", "model_name", "not_an_object",
+           "quoted"]

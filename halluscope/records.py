@@ -33,7 +33,8 @@ from halluscope.answer_fields import ambiguous_answer
 from halluscope.errors import ConfigError, RecordError
 from halluscope.finish_reasons import withheld_error
 from halluscope.prompt_kinds import yes_no_prompt   # (re-exported: long imported from here)
-from halluscope.record_fields import blank_id, model_name, quoted as _quoted
+from halluscope.record_fields import (blank_id, file_name, model_name, not_an_object,
+                                      quoted as _quoted)
 from halluscope.tables import first_image
 from halluscope.textfiles import (  # noqa: F401 - the gzip readers, long imported from here
     BLANK, drop_bom, gunzip, gzip_error, is_blank, is_gzip_name, json_line, json_problem,
@@ -79,13 +80,14 @@ def record_document_source(record: Any) -> str | list[str] | None:
 
 def coco_image_id(value: Any) -> int | None:
     """Return the integer COCO image id in ``139``, ``"139"``, ``"000000000139.jpg"`` or
-    ``"COCO_val2014_000000000139.jpg"`` (a path prefix is ignored); ``None`` when it is not one."""
+    ``"COCO_val2014_000000000139.jpg"`` (a path prefix, and a URL's query, are ignored:
+    :func:`~halluscope.record_fields.file_name`); ``None`` when it is not one."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value if value >= 0 else None
     if isinstance(value, str):
-        m = _COCO_ID.match(value.strip().rsplit("/", 1)[-1])
+        m = _COCO_ID.match(file_name(value))
         if m:
             return int(m.group(1))
     return None
@@ -391,18 +393,22 @@ def _metadata_of(obj: dict[str, Any], label: str | None, vlmevalkit: bool,
 
 
 def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = None,
-                     require_response: bool = True, index: int | None = None) -> Record:
+                     require_response: bool = True, index: int | None = None,
+                     answer_field: str | None = None) -> Record:
     """Build a :class:`Record` from one parsed line in any of the accepted formats (``index``:
-    the element or row number, for JSON arrays and tables; see :class:`Source`).
+    the element or row number, for JSON arrays and tables; see :class:`Source`;
+    ``answer_field``: the field of the file the line's ``response`` was read from, when the
+    line was made from another layout: an lmms-eval sample's ``resps``).
 
     Raises :class:`RecordError` naming the field that is missing or malformed.
     """
     where = {"file": file, "line": line}
     if not isinstance(obj, dict):
-        raise RecordError(f"expected a JSON object, got {type(obj).__name__}", **where)
+        raise RecordError(not_an_object(obj, index), **where)
     try:
         _check_utf8(obj, where)
-        return _record_of(obj, Source(file, line, index), require_response, where)
+        return _record_of(obj, Source(file, line, index), require_response, where,
+                          answer_field)
     except RecordError as exc:
         # the line's id, when it has a plain one, stays with its error (items.jsonl keeps it)
         if exc.record_id is None:
@@ -438,7 +444,7 @@ def is_request_error(failure: Any) -> bool:
 
 
 def _record_of(obj: dict[str, Any], source: Source, require_response: bool,
-               where: dict[str, Any]) -> Record:
+               where: dict[str, Any], answer_field: str | None = None) -> Record:
     failure = obj.get("error")
     if require_response and is_request_error(failure):
         # `halluscope query` (and peers) write a failed request as a line with an "error": it
@@ -465,7 +471,8 @@ def _record_of(obj: dict[str, Any], source: Source, require_response: bool,
                   response=response, label=label, model=model_name(obj, where),
                   document=obj.get("document"), question_id=question_id,
                   metadata=metadata, source=source, id_from_line=from_line,
-                  response_field=None if field == "response" or response is None else field)
+                  response_field=None if response is None else answer_field or (
+                      None if field == "response" else field))
 
 
 def _carries_samples(obj: dict[str, Any]) -> bool:

@@ -15,7 +15,7 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +121,14 @@ def shown_location(value: Any) -> Any:
     real URL for loading; only what is written is redacted (the columnar path writes the same,
     :func:`halluscope.column_scoring._item_pieces`)."""
     return redact_url(value) if type(value) is str else value
+
+
+def shown_source(file: Any, line: Any) -> str:
+    """A record's ``file:line`` as an item line writes it: a name that is not UTF-8 as
+    :func:`~halluscope.textfiles.path_text` writes it, and the credentials of an input named
+    with a query (``answers.jsonl?token=...``, a URL) redacted as :func:`shown_location` does:
+    the item lines held the token the run sheet and the report redacted."""
+    return f"{shown_location(path_text(file))}:{line}"
 
 
 def is_empty_answer(response: Any) -> bool:
@@ -359,8 +367,9 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
             detail = _error_detail(rec)
             tally.problems.append(detail)
             tally.bad_lines[_cause(rec)] += 1
-            item = text_of({"id": rec.record_id, "source": str(rec.location),  # a file
-                            "error": redact_text(rec.message), "error_detail": detail})  # name
+            shown = replace(rec.location, file=shown_location(rec.location.file))
+            item = text_of({"id": rec.record_id, "source": str(shown),     # a file name
+                            "error": redact_text(rec.message), "error_detail": detail})  # too
         else:
             item = _score_record(rec, metrics, tally, strict,
                                  lambda m: outcomes[slot[id(m)]] if id(m) in slot else None)
@@ -475,7 +484,7 @@ def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict
         if getattr(rec, key) is not None:
             item[key] = shown_location(getattr(rec, key))
     if rec.source.file:
-        item["source"] = f"{path_text(rec.source.file)}:{rec.source.line}"   # not UTF-8?
+        item["source"] = shown_source(rec.source.file, rec.source.line)
     if rec.prompt is not None:
         item["prompt"] = rec.prompt
     item["response"] = rec.response

@@ -79,6 +79,57 @@ def _quote_problem(raw: list[str], delimiter: str) -> str | None:
     return None
 
 
+def extra_cells(path: Path, table: str) -> InputError:
+    """The error for a CSV/TSV table one of whose rows holds more cells than its header names
+    (a delimiter inside an unquoted cell, or one more at the end of each line): pandas, and
+    VLMEvalKit's ``read_csv`` with it, take the first column for the rows' labels and shift
+    every cell one column (when the first row has one cell more: an answer read from the
+    wrong column, in silence), or refuse the file ("Error tokenizing data", said as a file in
+    no known format). The error names the first such row's line."""
+    delimiter = "\t" if table == "tsv" else ","
+    header: list[str] | None = None
+    where, got = str(path), ""
+    try:
+        for first, _, cells, _ in physical_records(path, delimiter):
+            if header is None:
+                header = cells
+            elif len(cells) > len(header):
+                names = ", ".join(header)
+                where, got = f"{path}:{first}", (f"{len(cells)} cells where the header names "
+                                                 f"{len(header)} ({names:.80})")
+                break
+    except (OSError, UnicodeDecodeError, csv.Error, InputError):
+        pass
+    return InputError(f"{where}: expected each row to hold at most the cells its header names, "
+                      f"got {got or 'a row with more'}: pandas (and VLMEvalKit's read_csv) "
+                      f"would shift its cells into other columns or refuse the file; quote a "
+                      f"cell that holds {'a tab' if table == 'tsv' else 'a comma'}, or remove "
+                      f"the delimiter that ends the line")
+
+
+def repeated_column(path: Path, table: str) -> InputError | None:
+    """The error for a CSV/TSV table whose header names a column twice: pandas (and VLMEvalKit's
+    ``read_csv``) reads the first and renames the other ``NAME.1``, so one of two answers (or
+    ids, labels) was scored and the other kept as metadata, in silence. ``None`` for a header
+    that names each column once (empty names aside: pandas names them by their position)."""
+    if table not in ("csv", "tsv"):
+        return None
+    try:
+        first, _, header, _ = next(physical_records(path, "\t" if table == "tsv" else ","))
+    except (StopIteration, OSError, UnicodeDecodeError, csv.Error, InputError):
+        return None
+    seen: dict[str, int] = {}
+    for j, name in enumerate(header, 1):
+        if name.strip() and name in seen:
+            return InputError(
+                f"{path}:{first}: expected each column named once in the header, got {name!r:.60}"
+                f" twice (columns {seen[name]} and {j}): pandas (and VLMEvalKit's read_csv) "
+                f"would read the first and rename the other {name + '.1'!r:.64}; rename or "
+                f"remove one")
+        seen.setdefault(name, j)
+    return None
+
+
 def table_lines(path: Path, table: str, n_rows: int
                  ) -> tuple[list[int] | None, dict[int, BrokenRow]]:
     """The file line where each data row of a CSV/TSV table starts (a quoted cell may span
@@ -112,4 +163,4 @@ def table_lines(path: Path, table: str, n_rows: int
     return starts, broken
 
 
-__all__ = ["BrokenRow", "physical_records", "table_lines"]
+__all__ = ["BrokenRow", "extra_cells", "physical_records", "repeated_column", "table_lines"]

@@ -134,6 +134,20 @@ def is_blank_bytes(raw: bytes) -> bool:
         return False
 
 
+def is_blank_file(path: str | Path) -> bool:
+    """Whether ``path`` (un-gzipped) holds nothing but whitespace, a BOM and line ends: an empty
+    input (no header, no rows, no records), as a 0-byte file is. Read until its first other
+    character: the first block of any file that holds data."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    with open_binary(path) as fh:
+        block = drop_bom(fh.read(1 << 16))
+        while block:
+            if decoder.decode(block).strip():
+                return False
+            block = fh.read(1 << 16)
+    return not decoder.decode(b"", final=True).strip()
+
+
 def split_lines(text: str) -> Iterator[tuple[int, str]]:
     """``(line number, line with its end)`` of ``text``, split at ``\\n`` only."""
     start, lineno = 0, 1
@@ -173,7 +187,7 @@ def read_json_file(path: str | Path, what: str) -> Any:
 
 
 __all__ = ["BLANK", "BLANK_LINE", "BOM", "WHITESPACE", "drop_bom", "is_blank", "is_blank_bytes",
-           "json_line", "json_problem", "not_utf8", "read_json_file", "read_text_file",
+           "is_blank_file", "json_line", "json_problem", "not_utf8", "read_json_file", "read_text_file",
            "split_lines"]
 
 

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from halluscope.cli import EXIT_USAGE, app
-from halluscope.errors import ConfigError
+from halluscope.errors import ConfigError, InputError
 from halluscope.api import audit
 from halluscope.readers import FORMATS, detect_format, iter_input_records, rows_of
 from halluscope.records import Record
@@ -282,6 +282,13 @@ def test_a_table_is_detected_by_its_header_alone(tmp_path, suffix):
     damaged = tmp_path / f"damaged.{suffix}"
     damaged.write_bytes(b"PAR1\x00\x01" if suffix != "csv" else b"\n\n")
     assert detect_format(damaged) == suffix
+    if suffix == "csv":     # blank lines only: an empty input (said by check_readable)
+        assert list(iter_input_records(damaged)) == []
+        damaged.write_bytes(b"id,response\nq1,Yes,x\n")     # a cell more than its header
+        assert detect_format(damaged) == suffix
+        with pytest.raises(InputError, match="damaged.csv:2: expected each row to hold"):
+            list(iter_input_records(damaged))
+        return
     with pytest.raises(ConfigError, match=f"damaged.{suffix}: cannot read this file"):
         list(iter_input_records(damaged))
 

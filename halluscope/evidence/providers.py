@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from halluscope.errors import CacheMiss, ConfigError, MissingExtraError, RecordError
 from halluscope.evidence.annotations import AnnotationSource, load_annotations
+from halluscope.record_fields import file_name
 from halluscope.types import ImageFacts
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,8 @@ def image_keys(record) -> list[str]:
         keys.append(str(image_id))
     image = getattr(record, "image", None)
     if isinstance(image, str) and image:
-        keys.append(PurePosixPath(image.replace("\\", "/")).name)
-        keys.append(image)
+        name = file_name(image)                 # (a URL's: without its query)
+        keys += [name, image] if name else [image]     # ("https://host/" names no file)
     rid = getattr(record, "id", None)
     if rid and not getattr(record, "id_from_line", False):
         # a record without an id has its line number as id: that names no image (line 2 is
@@ -91,14 +92,10 @@ def _another_file(facts: ImageFacts, key: str, record) -> bool:
     meta = getattr(record, "metadata", None) or {}
     if key in {str(getattr(record, "image_id", None)), str(meta.get("image_key"))}:
         return False                # the record names that image itself
-    stem = PurePosixPath(_file_name(image)).stem
+    stem = PurePosixPath(file_name(image)).stem
     if key.isdigit() and stem.isdigit() and int(stem) == int(key):
         return False                # a copy named by its COCO id: 42.jpg, 000000000042.jpg
-    return _file_name(named) != _file_name(image)
-
-
-def _file_name(path: str) -> str:
-    return PurePosixPath(path.replace("\\", "/")).name
+    return file_name(named) != file_name(image)
 
 
 def build_providers(config) -> list[FactsProvider]:

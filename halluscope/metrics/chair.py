@@ -77,7 +77,7 @@ from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.explain import Explanation, first_of, word_of, words_of
 from halluscope.metrics.chair_gt import GroundTruth, load_ground_truth
 from halluscope.metrics.chair_text import check_tokenizable, tokenizer_gave_up
-from halluscope.record_fields import answer_field
+from halluscope.record_fields import answer_field, file_name
 from halluscope.metrics.chair_vocab import ChairSpec, Parsed, load_spec, make_parser
 from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, RATE_BOUNDS, Statistic, ratio
 from halluscope.records import Record
@@ -215,7 +215,7 @@ _COCO_NAME = re.compile(r"(?i)^(coco_|\d{6,})")
 def _looks_coco(image: str) -> bool:
     """Whether an image name that gave no COCO id still looks meant as one (``COCO_val2014_
     00000000013x.jpg``, a run of digits): a typo to report, not a non-COCO image to pass by."""
-    return bool(_COCO_NAME.match(image.strip().replace("\\", "/").rsplit("/", 1)[-1]))
+    return bool(_COCO_NAME.match(file_name(image)))
 
 
 class ChairMetric(Metric):

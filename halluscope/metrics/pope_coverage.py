@@ -27,6 +27,7 @@ import numpy as np
 
 from halluscope.errors import AlignmentError, RecordError
 from halluscope.metrics.pope_questions import KNOWN_QUESTION_FILES
+from halluscope.record_fields import file_name
 from halluscope.records import coco_image_id
 
 if TYPE_CHECKING:
@@ -54,12 +55,13 @@ def conflict_of(error: Exception) -> str | None:
 def image_key(image: Any) -> Any:
     """What identifies an image for comparison: the COCO id in its file name (``139``,
     ``COCO_val2014_000000000139.jpg``, ``coco/val2014/000000000139.jpg``), else its file
-    name; ``None`` for no image."""
+    name (a URL's without its query: ``https://host/img.jpg?sig=a/b`` is ``img.jpg``, not
+    ``b``); ``None`` for no image."""
     if image is None or isinstance(image, bool):
         return None
     if isinstance(image, int):
         return image
-    name = str(image).strip().replace("\\", "/").rsplit("/", 1)[-1]
+    name = file_name(str(image))
     if not name:
         return None
     found = coco_image_id(name)

@@ -27,6 +27,7 @@ from halluscope.errors import ConfigError, RecordError
 from halluscope.hashing import remember_sha256
 from halluscope.json_array import iter_json_elements
 from halluscope.metrics.pope_parsers import NO, YES
+from halluscope.record_fields import not_an_object
 from halluscope.records import gunzip, is_gzip_name
 from halluscope.textfiles import is_blank, split_lines
 
@@ -328,8 +329,7 @@ def _question_columns(items: list[tuple[int, Any]], name: str, split_from_name: 
     seen: dict[str, int] = {}
     for lineno, obj in items:
         if not isinstance(obj, dict):
-            raise RecordError(f"expected a JSON object, got {type(obj).__name__}", file=name,
-                              line=lineno)
+            raise RecordError(not_an_object(obj), file=name, line=lineno)
         qid = obj.get("question_id")
         qid = None if qid is None else str(qid)
         label = obj.get("label", obj.get("answer"))

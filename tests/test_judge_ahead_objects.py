@@ -70,3 +70,45 @@ def test_a_metric_object_beside_worker_processes_asks_ahead_in_windows(tmp_path,
     assert workers["peak"] == 4                 # its own calls overlap, beside the workers'
     for key in ("asked", "results", "items"):
         assert workers[key] == serial[key], key
+
+
+class _Asking:
+    """A metric that notes the records whose judge questions it was asked to put ahead."""
+
+    needs_verification = False
+
+    def __init__(self):
+        self.asked: list[list[str]] = []
+        self.forgotten = 0
+
+    def applies_to(self, record):
+        return True
+
+    def ask_judge_ahead(self, records):
+        self.asked.append([r.id for r in records])
+        return self
+
+    def forget_ahead(self):
+        self.forgotten += 1
+
+
+def test_entries_are_asked_ahead_in_windows_and_a_stop_hands_on_what_was_read():
+    from halluscope.metrics.judge_ahead import asked_in_windows
+    from halluscope.records import record_from_dict
+    records = [record_from_dict({"id": str(i), "response": "r"}, file="f", line=i + 1)
+               for i in range(5)]
+    metric = _Asking()
+    out = [e[0].id for e in asked_in_windows(((r, None) for r in records), [metric], 2)]
+    assert out == ["0", "1", "2", "3", "4"]
+    assert metric.asked == [["0", "1"], ["2", "3"], ["4"]] and metric.forgotten == 3
+
+    def stopped():
+        yield from ((r, None) for r in records[:3])
+        raise KeyboardInterrupt
+    metric = _Asking()
+    handed = []
+    with pytest.raises(KeyboardInterrupt):
+        for entry in asked_in_windows(stopped(), [metric], 2):
+            handed.append(entry[0].id)
+    assert handed == ["0", "1", "2"]            # the one read before the stop, unasked
+    assert metric.asked == [["0", "1"]]

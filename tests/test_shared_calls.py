@@ -40,7 +40,7 @@ def _pope_with_repeats(folder) -> str:
 
 
 def _audit(answers: str, out, engine: list[str]) -> dict:
-    with FakeServer(latency=0.2, responder=judge_reply) as server:
+    with FakeServer(latency=1.0, responder=judge_reply) as server:     # the race: 1 s
         res = CliRunner().invoke(app, [
             "audit", answers, "--metric", "pope", "--judge", "gpt-4o-2024-08-06",
             "--pope-parser", "strict", "--option", f"judge_base_url={server.url}",

@@ -248,11 +248,12 @@ class ModelClient:
             if claims:      # asked by another process sharing the cache file: its answer
                 hit = await self._answered_elsewhere(key, future)
                 if hit is not None:
+                    claims = False      # (the claim was not this process's)
                     return hit
             return await self._answer(key, doc, request, future, ticket)
         finally:
             self._inflight.pop(key, None)
-            if claims:
+            if claims:      # answered, failed or interrupted: let the others know
                 shared_calls.release(self.cache, key)
 
     async def _answered_elsewhere(self, key: str, future: asyncio.Future) -> Response | None:

@@ -145,15 +145,16 @@ class LocalEngine:
     def __init__(self, metrics: list[Metric]):
         self.metrics = metrics
         self.covers = metrics    # the parent's metrics whose outcomes ``run`` yields, in order
+        self.also_ask: list[Metric] = []     # the parent's own, asked ahead too: score_stream
 
     def run(self, stream: Iterable[Any]) -> Iterator[tuple[Any, list[Outcome] | None, Judges]]:
         for chunk in chunked(stream, LOCAL_BATCH):
             ahead = split_claims_ahead([r for r in chunk if isinstance(r, Record)], self.metrics)
-            # each record handed on (folded, journaled) as soon as it is scored: a Ctrl-C or
-            # an offline cache miss inside the chunk loses none of the records before it (all
-            # 64 were scored before the first was handed on, and --resume scored them again);
-            # its judge counters taken with it (its judge question may have been asked ahead)
-            with judges_asked_ahead(chunk, self.metrics, ahead):
+            # each record handed on (folded, journaled) as soon as it is scored: a Ctrl-C or an
+            # offline cache miss in the chunk loses none before it (all 64 were scored before
+            # the first was handed on); its judge counters taken with it (asked ahead or not)
+            with judges_asked_ahead(chunk, self.metrics, ahead), \
+                    judges_asked_ahead(chunk, self.also_ask):
                 for rec in chunk:
                     if not isinstance(rec, Record):
                         yield rec, None, []
@@ -393,7 +394,6 @@ def _ordered(stream: Iterable[Any], submit, window: int, sizer: ChunkSizer,
         yield from in_grace(pending, stop, drain_one)
     if stop is not None:
         stop.raise_noted()      # noted during the last wait
-
 
 
 def fork_is_safe() -> bool:

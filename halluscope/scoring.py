@@ -341,6 +341,7 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
     more: as many as an uninterrupted run. ``tally``: go on counting into it (the columnar
     path's lines that are not read as columns, :mod:`halluscope.column_scoring`; no journal)."""
     from halluscope.engines import LocalEngine, fold_judge_stats, runs_in_parent
+    from halluscope.metrics.judge_ahead import parent_askers
     if engine is None:
         engine = LocalEngine([m for m in metrics if not runs_in_parent(m)])
     remote = engine.covers
@@ -353,7 +354,8 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
     files = _stamper() if journal is not None else None
     resumed = ResumeCounts([m.name for m in remote]) if journal is not None and \
         journal.lines else None
-    for rec, outcomes, judges, replayed in _outcomes(stream, engine, journal, files):
+    asked = parent_askers(metrics, remote)      # updated here, asking a judge ahead too
+    for rec, outcomes, judges, replayed in _outcomes(stream, engine, journal, files, asked):
         tally.items += 1
         if judges:
             fold_judge_stats(remote, judges)
@@ -386,18 +388,37 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
     return tally
 
 
-def _outcomes(stream: Iterable[Any], engine, journal, files
+def _outcomes(stream: Iterable[Any], engine, journal, files, asked: list[Metric]
               ) -> Iterator[tuple[Any, Any, Any, bool]]:
     """``(record, outcomes, judge counters, replayed)`` in input order: replayed from a
     journal (read back one entry at a time: :meth:`~halluscope.journal.Journal.replayed`),
     then from the engine.
     A journaled record whose files changed since ends the replay: it and the rest are scored.
     A line read otherwise than it was journaled (:func:`~halluscope.journal.line_digest`)
-    refuses the resume."""
-    it = iter(stream)
+    refuses the resume. ``asked``: metrics updated here that ask a judge ahead (a caller's
+    objects): their questions are asked ahead in windows of the entries, or by the local
+    engine with each of its chunks (it holds each record's yield while it is folded here)."""
+    from halluscope.engines import LOCAL_BATCH
+    from halluscope.metrics.judge_ahead import asked_in_windows
+
+    def windows(entries: Iterator[tuple]) -> Iterator[tuple]:
+        return asked_in_windows(entries, asked, LOCAL_BATCH) if asked else entries
+    rest = [iter(stream)]
+    yield from windows(_replayed(rest, journal, files))
+    if asked and hasattr(engine, "also_ask"):
+        engine.also_ask = asked
+        yield from ((rec, outcomes, judges, False) for rec, outcomes, judges in engine.run(rest[0]))
+        return
+    yield from windows((rec, outcomes, judges, False)
+                       for rec, outcomes, judges in engine.run(rest[0]))
+
+
+def _replayed(rest: list[Iterator[Any]], journal, files) -> Iterator[tuple[Any, Any, Any, bool]]:
+    """The journal's entries, each with its input line, taken from ``rest[0]``; a line whose
+    files changed since is put back there, and it and the rest are scored."""
     with contextlib.closing(journal.replayed() if journal is not None else _nothing()) as replay:
         for k, entry in enumerate(replay):
-            rec = next(it, None)
+            rec = next(rest[0], None)
             if rec is None:
                 raise ConfigError("cannot resume: the inputs have fewer lines than the journal")
             if entry.line != line_digest(rec):
@@ -411,11 +432,9 @@ def _outcomes(stream: Iterable[Any], engine, journal, files
                             _where(rec), _changed(entry.files, files(rec)),
                             journal.lines - k - 1)
                 journal.cut(k)
-                it = itertools.chain([rec], it)
+                rest[0] = itertools.chain([rec], rest[0])
                 break
             yield rec, entry.outcomes, entry.judges, True
-    for rec, outcomes, judges in engine.run(it):
-        yield rec, outcomes, judges, False
 
 
 def _nothing() -> Iterator[Any]:

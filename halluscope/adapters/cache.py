@@ -84,6 +84,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from halluscope.adapters.shared_calls import SCHEMA as CLAIMS_SCHEMA
 from halluscope.adapters.types import ImagePart, Request, Response
 from halluscope.cachedir import ENV_CACHE, default_cache_dir
 from halluscope.errors import InputError
@@ -293,6 +294,7 @@ class ResponseCache:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(_SCHEMA)
             conn.execute(_SENT_SCHEMA)
+            conn.execute(CLAIMS_SCHEMA)     # requests in flight (:mod:`.shared_calls`)
             # reads every page of the table (cheaper than PRAGMA quick_check, which also walks
             # the key index): a truncated or overwritten file fails here, not mid-run
             conn.execute("SELECT COUNT(*), MAX(LENGTH(response)) FROM responses").fetchone()
@@ -305,6 +307,33 @@ class ResponseCache:
     def exists(self) -> bool:
         """Whether there is a cache file behind this object."""
         return self._conn is not None
+
+    @property
+    def claims_calls(self) -> bool:
+        """Whether a miss is claimed before it is asked, so that processes sharing the file
+        ask it once (:mod:`halluscope.adapters.shared_calls`): where there is a file and rows
+        are written as their answers arrive (not inside :meth:`batched`)."""
+        return self._conn is not None and self._pending is None
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        """The cache file's connection, used under this object's lock."""
+        if self._conn is None:
+            raise sqlite3.OperationalError(f"no response cache at {self.path}")
+        with self._lock:
+            yield self._conn
+
+    def holds(self, key: str) -> bool:
+        """Whether a row other than the unreadable one :meth:`get` found is stored under
+        ``key`` (counted neither as a hit nor as a miss)."""
+        try:
+            with self.connection() as conn:
+                row = conn.execute("SELECT response FROM responses WHERE key = ?",
+                                   (key,)).fetchone()
+        except sqlite3.Error:
+            return False
+        return row is not None and (key not in self._unreadable
+                                    or row[0] != self._unreadable[key])
 
     def get(self, key: str) -> Response | None:
         if self._conn is None:

@@ -7,6 +7,8 @@ Every provider gets the same behaviour from here:
    joined rather than sent twice (identical: the same image bytes, even under other file names;
    an :class:`~halluscope.adapters.types.ImageError` is not shared between requests whose
    images have other names, since it names the file: each such request prepares its own);
+   a miss is claimed in the cache file first, and one that another process sharing the file
+   claimed is waited for there (:mod:`~halluscope.adapters.shared_calls`: workers ask it once);
 3. otherwise one attempt runs inside a limiter slot under a timeout;
 4. :class:`~halluscope.adapters.types.RetryableError` failures are retried with exponential
    backoff and jitter, honouring ``Retry-After``; 429s also shrink the concurrency limit;
@@ -40,6 +42,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from halluscope.adapters import shared_calls
 from halluscope.adapters.cache import UNKNOWN, ResponseCache, hash_material, key_material
 from halluscope.adapters.images import ImageLoader, preparer_identity
 from halluscope.adapters.limiter import AdaptiveLimiter
@@ -126,6 +129,8 @@ class ModelClient:
         self.unreported_models = 0      # answers whose server named no model
         self.calls = 0
         self.cache_hits = 0
+        #: most seconds a request waits for another process's answer (it claimed it first)
+        self.shared_wait_s = shared_calls.WAIT_S
         self.retries = 0
         self.failures = 0
 
@@ -238,10 +243,40 @@ class ModelClient:
             return response
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         self._inflight[key] = (future, sources)
+        claims = self.cache is not None and use_cache and self.cache.claims_calls
         try:
+            if claims:      # asked by another process sharing the cache file: its answer
+                hit = await self._answered_elsewhere(key, future)
+                if hit is not None:
+                    claims = False      # (the claim was not this process's)
+                    return hit
             return await self._answer(key, doc, request, future, ticket)
         finally:
             self._inflight.pop(key, None)
+            if claims:      # answered, failed or interrupted: let the others know
+                shared_calls.release(self.cache, key)
+
+    async def _answered_elsewhere(self, key: str, future: asyncio.Future) -> Response | None:
+        """The answer another process sharing the cache file asked for ``key`` while this one
+        waited (a cache hit, given to the requests here that joined ``future`` too), or None:
+        this process asks (:mod:`~halluscope.adapters.shared_calls`)."""
+        try:
+            found = await shared_calls.claim_or_wait(self.cache, key, self.shared_wait_s)
+            hit = self.cache.get(key) if found else None
+        except BaseException as exc:    # (a Ctrl-C while waiting) the joiners are told too
+            if not future.done():
+                future.set_exception(exc)
+                future.exception()
+            raise
+        if hit is None:
+            return None
+        reread = getattr(self.api, "reread", None)
+        if reread is not None:
+            hit = reread(hit)
+        self.cache_hits += 1
+        self._count_model(hit)
+        future.set_result(hit)
+        return hit
 
     async def _answer(self, key: str, doc: dict[str, Any], request: Request,
                       future: asyncio.Future | None, ticket: int | None = None) -> Response:

@@ -14,7 +14,7 @@ up to ``judge_max_connections`` calls in flight.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
@@ -40,6 +40,39 @@ def judges_asked_ahead(records: list[Any], metrics: list[Any], split: dict | Non
     finally:
         for judge in asked:
             judge.forget_ahead()
+
+
+def parent_askers(metrics: list[Any], covered: list[Any]) -> list[Any]:
+    """The metrics of ``metrics`` that the audit's parent updates itself (not in ``covered``,
+    those an engine scores: a caller's metric objects, metrics with state across records)
+    and that ask a judge ahead."""
+    ids = {id(m) for m in covered}
+    return [m for m in metrics
+            if id(m) not in ids and getattr(m, "ask_judge_ahead", None) is not None]
+
+
+def asked_in_windows(entries: Iterable[tuple], metrics: list[Any], size: int
+                     ) -> Iterator[tuple]:
+    """``entries`` (tuples whose first item is a record), handed on in windows of ``size``
+    within which the judge questions ``metrics`` will ask of the window's records were asked
+    ahead (:func:`judges_asked_ahead`): for the metrics a parent updates itself, whatever
+    engine scores the others. What raises while a window is read (a stop, an engine's
+    error) comes after the entries read before it, handed on without asking ahead."""
+    it = iter(entries)
+    while True:
+        window: list[tuple] = []
+        try:
+            for entry in it:
+                window.append(entry)
+                if len(window) >= size:
+                    break
+        except BaseException:
+            yield from window
+            raise
+        if not window:
+            return
+        with judges_asked_ahead([e[0] for e in window], metrics):
+            yield from window
 
 
 def _askers(records: list[Any], metrics: list[Any]) -> list[tuple[Any, list[Record]]]:
@@ -78,4 +111,4 @@ def asker(judge: Any):
     return getattr(judge, "ask_ahead", None)
 
 
-__all__ = ["asker", "chunk_floor", "judges_asked_ahead"]
+__all__ = ["asked_in_windows", "asker", "chunk_floor", "judges_asked_ahead", "parent_askers"]

@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from PIL import Image
 
+import halluscope.adapters.cache as cache_module
 from halluscope.adapters.cache import ResponseCache, hash_material, key_material
 from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import POLICIES, ImageLoader, ImagePolicy, prepare
@@ -187,10 +188,13 @@ def test_cache_is_sqlite_wal_and_first_answer_wins(tmp_path):
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_batched_cache_rows_are_answered_while_waiting_and_written_together(tmp_path):
+def test_batched_cache_rows_are_answered_while_waiting_and_written_together(tmp_path,
+                                                                          monkeypatch):
     """Inside batched() (query's run) rows wait BATCH_DELAY for others: get() answers them
     meanwhile, the first answer for a key still wins, another thread's row is written at
-    once, and describe() and the end of the block write what waits."""
+    once, and describe() and the end of the block write what waits. The delay is stretched
+    to 0.5 s so that a loaded machine's slow thread hop does not fire the timer early."""
+    monkeypatch.setattr(cache_module, "BATCH_DELAY", 0.5)
     path = tmp_path / "c" / "responses.sqlite3"
     doc = {"provider": "p", "model": "m"}
 
@@ -207,7 +211,10 @@ def test_batched_cache_rows_are_answered_while_waiting_and_written_together(tmp_
             assert cache.get("a").text == "first" and cache.get("a").cached
             await asyncio.to_thread(cache.put, "t", doc, Response("thread", "m"))
             assert on_disk() == {"t"}
-            await asyncio.sleep(0.1)                        # past BATCH_DELAY: written
+            for _ in range(200):                            # past BATCH_DELAY: written
+                await asyncio.sleep(0.05)
+                if on_disk() == {"a", "b", "t"}:
+                    break
             assert on_disk() == {"a", "b", "t"}
             cache.put("c", doc, Response("sea", "m"))
             assert cache.describe()["writes"] == 5 and on_disk() == {"a", "b", "c", "t"}

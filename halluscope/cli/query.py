@@ -234,7 +234,6 @@ def _ask(quiet: bool, prompts: Path, model: str, ray_options: dict | None, **kwa
     :func:`~halluscope.adapters.ray_query.query_ray`) under a progress bar; refused
     credentials, input errors and a missing Ray exit 2."""
     from halluscope.adapters.query import QueryCounts, _run_sync, aquery
-    from halluscope.adapters.types import AuthError
     from halluscope.errors import HalluscopeError
     from halluscope.redact import redact_text
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
@@ -265,10 +264,11 @@ def _ask(quiet: bool, prompts: Path, model: str, ray_options: dict | None, **kwa
     except lost as exc:
         _print_lost(exc, kwargs["out"])
         raise typer.Exit(EXIT_INTERNAL) from None
-    except AuthError as exc:
-        err_console.print(f"[red]authentication failed:[/red] {plain(redact_text(str(exc)))}")
-        raise typer.Exit(EXIT_USAGE) from None
     except HalluscopeError as exc:
+        # an AuthError says what it is itself: "authentication failed (HTTP 401): ...", "quota
+        # exhausted (HTTP 429, ...)", "OPENAI_API_KEY is not set: ..." (a prefix of its own
+        # read "authentication failed: authentication failed (HTTP 401)" and called a spent
+        # quota an authentication failure)
         err_console.print(f"[red]error:[/red] {plain(redact_text(str(exc)))}", soft_wrap=True)
         raise typer.Exit(EXIT_USAGE) from None
 

@@ -203,3 +203,16 @@ def test_a_spent_quota_is_not_called_an_authentication_failure(app, monkeypatch,
     assert res.exit_code == EXIT_USAGE, text
     assert "quota exhausted (HTTP 429, insufficient_quota)" in text
     assert "authentication failed" not in text
+
+
+def test_concurrency_is_the_same_option_as_max_connections(app, keys, tmp_path):
+    """``--concurrency 3`` (the word the design and other tools use) was "No such option"."""
+    out = tmp_path / "out.jsonl"
+    with FakeServer(latency=0.05) as server:
+        res = _query(app, _prompts(tmp_path, 12), out, "openai/gpt-4o", server.url,
+                     "--concurrency", "3")
+        peak = server.peak_in_flight
+    assert res.exit_code == 0, res.output
+    assert peak == 3
+    sheet = json.loads((tmp_path / "out.jsonl.runsheet.json").read_text())
+    assert sheet["client"]["limiter"]["max_limit"] == 3

@@ -44,7 +44,8 @@ Out = Annotated[Path, typer.Option("--out", "-o", help="Outputs JSONL (appended 
 BaseUrl = Annotated[Optional[str], typer.Option("--base-url", help="Server URL of an "
                                                 "OpenAI-compatible (or other) API.",
     rich_help_panel='Model', metavar='URL')]
-MaxConnections = Annotated[int, typer.Option("--max-connections", "-c", min=1, parser=at_least(1),
+MaxConnections = Annotated[int, typer.Option("--max-connections", "--concurrency", "-c", min=1,
+                                             parser=at_least(1),
                                              help="Requests in flight at most.",
     rich_help_panel='Run and scale', metavar='N')]
 Cache = Annotated[Optional[Path], typer.Option(

@@ -216,3 +216,32 @@ def test_concurrency_is_the_same_option_as_max_connections(app, keys, tmp_path):
     assert peak == 3
     sheet = json.loads((tmp_path / "out.jsonl.runsheet.json").read_text())
     assert sheet["client"]["limiter"]["max_limit"] == 3
+
+
+@pytest.mark.parametrize("content", [["a", 1], [{"type": "text", "text": None}],
+                                     [{"type": "text", "text": 5}]])
+def test_openai_content_parts_that_hold_no_text_are_malformed_not_an_empty_answer(content):
+    """Content parts that are no objects, or whose text is no string, were read as ``""``: an
+    empty answer that an audit scores by its rule (POPE's original parser: yes)."""
+    from halluscope.adapters.openai_compat import parse_completion
+    from halluscope.adapters.types import MalformedResponse
+    body = {"choices": [{"message": {"content": content}, "finish_reason": "stop"}]}
+    with pytest.raises(MalformedResponse, match="content parts"):
+        parse_completion(json.dumps(body))
+    ok = {"choices": [{"message": {"content": [{"type": "text", "text": "A "}, {"type": "x"},
+                                               {"type": "text", "text": "dog."}]},
+                       "finish_reason": "stop"}]}
+    assert parse_completion(json.dumps(ok)).text == "A dog."
+
+
+@pytest.mark.parametrize("content", [None, [{"type": "text", "text": None}]])
+def test_an_anthropic_message_without_readable_content_is_malformed(content):
+    """``"content": null`` (or a text block whose text is null) was an empty answer."""
+    from types import SimpleNamespace
+
+    from halluscope.adapters.anthropic import message_text
+    from halluscope.adapters.types import MalformedResponse
+    blocks = None if content is None else [SimpleNamespace(**b) for b in content]
+    with pytest.raises(MalformedResponse):
+        message_text(blocks)
+    assert message_text([]) == ("", None)

@@ -245,3 +245,49 @@ def test_an_anthropic_message_without_readable_content_is_malformed(content):
     with pytest.raises(MalformedResponse):
         message_text(blocks)
     assert message_text([]) == ("", None)
+
+
+def _cut_image(tmp_path, fmt):
+    import io
+
+    import numpy as np
+    from PIL import Image
+    pixels = (np.random.default_rng(0).random((120, 160, 3)) * 255).astype("uint8")
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, fmt)
+    path = tmp_path / f"cut.{fmt.lower()}"
+    path.write_bytes(buf.getvalue()[:len(buf.getvalue()) * 2 // 3])
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
+def test_an_image_cut_short_is_an_image_error_not_sent(fmt, tmp_path):
+    """An image that goes as it is was only looked at by its header: a file cut short (a copy
+    or download that stopped) was sent, and a model answered about a picture half grey or
+    missing, which the audit scored against the whole picture's annotations; a local model,
+    which decodes it, failed the record."""
+    from halluscope.adapters.images import policy, prepare
+    from halluscope.adapters.types import ImageError
+    path = _cut_image(tmp_path, fmt)
+    for name in ("openai", "anthropic", "gemini"):
+        with pytest.raises(ImageError, match=r"cannot decode image \S*cut"):
+            prepare(path.read_bytes(), policy(name), name=str(path))
+
+
+@pytest.mark.parametrize("provider", sorted(ARGS))
+def test_a_prompt_whose_image_is_cut_short_fails_before_a_request(provider, app, keys,
+                                                                  tmp_path):
+    model, where = ARGS[provider]
+    _cut_image(tmp_path, "JPEG")
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text(json.dumps({"id": "a", "image": "cut.jpeg", "prompt": "Describe."}) + "\n"
+                       + json.dumps({"id": "b", "prompt": "Describe."}) + "\n")
+    out = tmp_path / "out.jsonl"
+    with FakeServer() as server:
+        res = _query(app, prompts, out, model, getattr(server, where))
+        assert len(server.requests) == 1
+    assert res.exit_code == EXIT_FAILED, res.output
+    first, second = _lines(out)
+    assert first["error"].startswith("ImageError: cannot decode image"), first
+    assert "cut.jpeg" in first["error"] and "truncated" in first["error"]
+    assert isinstance(second["response"], str)

@@ -1,8 +1,9 @@
-"""``halluscope query`` with a model the server does not know (HTTP 404: a mistyped name, a
-``--base-url`` with the wrong path) and with refused credentials, as a user meets them: the
-run stops after a few 404s instead of sending every prompt to the same answer, the fixed
-command resumes the file that holds only those failures, and the message says what failed
-once, not "authentication failed: authentication failed"."""
+"""``halluscope query`` as a user meets it against each provider's HTTP API: a model the
+server does not know (HTTP 404: a mistyped name, a ``--base-url`` with the wrong path) stops
+the run after a few 404s instead of sending every prompt to the same answer, and the fixed
+command resumes the file that holds only those failures; refused credentials and spent quotas
+are said once; ``--concurrency`` is ``--max-connections``; replies whose content cannot be
+read are malformed, not empty answers; an image cut short is never sent."""
 
 from __future__ import annotations
 

@@ -66,6 +66,7 @@ def test_an_unknown_model_stops_the_run_after_a_few_404s(provider, app, keys, tm
     said = " ".join(res.output.split())
     assert "stopped: ModelNotFound" in said and "HTTP 404 to 4 requests" in said
     assert "--base-url path is wrong" in said and model.split("/")[1] in said
+    assert "fix the model name or --base-url and run again" in said
     sheet = json.loads((tmp_path / "out.jsonl.runsheet.json").read_text())
     assert sheet["aborted"].startswith("ModelNotFound:")
     lines = _lines(out)

@@ -356,7 +356,10 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
                           highlight=False, soft_wrap=True)
     _print_benchmark_judge(result.runsheet.get("benchmark"), out, quiet)
     tail = ""
-    if c.failed or result.stopped:
+    if result.stopped and result.stopped.startswith("ModelNotFound"):
+        # the same command would meet the same 404s
+        tail = "; fix the model name or --base-url and run again"
+    elif c.failed or result.stopped:
         tail = "; run again to retry what failed or was not asked"
     err_console.print(f"wrote {out}{tail}", highlight=False, soft_wrap=True)
 

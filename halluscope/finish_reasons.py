@@ -153,7 +153,9 @@ class FinishScreen:
             elif not isinstance(rec, RecordError):
                 found = finish_reason_of(getattr(rec, "metadata", None))
                 kind = None if found is None else finish_kind(found[1])
-                if kind == "truncated" or kind == "unrecognised":
+                if kind == "truncated" and _said_nothing(rec):
+                    rec = _cut_before_answering(rec, *found)
+                elif kind == "truncated" or kind == "unrecognised":
                     rec = self._count(rec, kind, *found)
             yield rec
 
@@ -184,6 +186,26 @@ class FinishScreen:
         if self.unrecognised:
             out["unrecognised_finish"] = dict(self.unrecognised.most_common())
         return out
+
+
+def _said_nothing(rec: Any) -> bool:
+    """Whether ``rec``'s answer is text holding nothing (``""``, whitespace)."""
+    response = getattr(rec, "response", None)
+    return isinstance(response, str) and not response.strip()
+
+
+def _cut_before_answering(rec: Any, name: str, value: Any) -> RecordError:
+    """The bad record of an answer cut at the token limit before any of it was said (a
+    reasoning model that spent ``--max-tokens`` thinking: Gemini's ``MAX_TOKENS`` candidate
+    without parts, Claude's thinking alone, a ``<think>`` never closed): the model gave no
+    answer, so there is none to score -- never read as an empty answer (POPE's original
+    parser reads ``""`` as yes)."""
+    err = RecordError(f"the model gave no answer before the token limit ({name} "
+                      f"{shown(value)} with an empty answer): nothing to score; ask again with "
+                      f"a higher --max-tokens", field=name, file=rec.source.file,
+                      line=rec.source.line)
+    err.record_id = rec.id
+    return err
 
 
 def finish_counts(runsheet: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -14,7 +14,9 @@ Faults (per request): ``429`` (with ``Retry-After``), ``500``, ``503``, ``401``,
 after 20 of the bytes its ``Content-Length`` announces, then the connection closes), ``leak``
 (a 400 whose error message repeats the request's credentials -- and every header and the query
 string -- in its body and in its response headers, to test that they are redacted), ``refuse``
-(a 400 with a FastAPI style ``{"detail": ...}`` body naming the model the server is pinned to).
+(a 400 with a FastAPI style ``{"detail": ...}`` body naming the model the server is pinned to),
+``404`` (the provider's own "no such model" answer: OpenAI's ``model_not_found``, Anthropic's
+``not_found_error``, Gemini's ``NOT_FOUND``).
 They are drawn at random with the given probabilities (seeded), or scripted per prompt:
 ``script={"q7": ["429", "500"]}`` makes the first two attempts whose prompt contains ``q7`` fail
 and the third succeed.
@@ -39,7 +41,7 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 FAULTS = ("429", "500", "503", "401", "timeout", "malformed", "empty", "wrong_model",
-          "no_model", "disconnect", "cut", "leak", "refuse")
+          "no_model", "disconnect", "cut", "leak", "refuse", "404")
 _GEMINI = re.compile(r"^/v1(?:beta)?/models/([^:]+):generateContent")
 
 
@@ -297,6 +299,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(400, {"detail": f"Server is pinned to "
                                               f"'{fake.model_name or 'pinned-model'}'; "
                                               f"requested '{model}'"})
+        if fault == "404":
+            return self._json(404, _not_found(kind, model))
         if fault == "disconnect":
             self.close_connection = True
             self.connection.close()
@@ -358,6 +362,19 @@ class _Handler(BaseHTTPRequestHandler):
                           "total_tokens": n_in + n_out}})
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout fault)
             return None
+
+
+def _not_found(kind: str, model: str) -> dict:
+    """The body each provider sends for a model it does not know (HTTP 404)."""
+    if kind == "anthropic":
+        return {"type": "error", "error": {"type": "not_found_error", "message": f"model: {model}"}}
+    if kind == "gemini":
+        return {"error": {"code": 404, "status": "NOT_FOUND", "message": (
+            f"models/{model} is not found for API version v1beta, or is not supported for "
+            f"generateContent.")}}
+    return {"error": {"message": f"The model `{model}` does not exist or you do not have access "
+                                 f"to it.", "type": "invalid_request_error",
+                      "code": "model_not_found"}}
 
 
 def main(argv=None) -> int:

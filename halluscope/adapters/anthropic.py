@@ -63,11 +63,18 @@ def message_text(blocks: Any) -> tuple[str, str | None]:
     joined; the reasoning its ``thinking`` blocks' text (extended thinking), one paragraph each,
     with :data:`REDACTED_THINKING` where a block was ``redacted_thinking``; ``None`` when there
     was no thinking. Blank thinking is none; other block types (tool use) are neither."""
+    if not isinstance(blocks, (list, tuple)):
+        # ``"content": null`` read as no blocks was written as an empty answer
+        raise MalformedResponse(f"expected the message content as a list of blocks, got "
+                                f"{type(blocks).__name__}")
     texts: list[str] = []
     thoughts: list[str] = []
-    for block in blocks or ():
+    for block in blocks:
         kind = getattr(block, "type", None)
         if kind == "text":
+            if not isinstance(getattr(block, "text", None), str):
+                raise MalformedResponse("expected a text block's text as a string, got "
+                                        f"{type(getattr(block, 'text', None)).__name__}")
             texts.append(block.text)
         elif kind == "thinking":
             thought = getattr(block, "thinking", None)

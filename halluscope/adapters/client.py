@@ -23,7 +23,12 @@ A connection that cannot be made (refused, unresolvable host, connect timeout:
 between (an answer, an HTTP status, a response that broke off), every call fails at once with
 :class:`ServerUnreachable` (the caller stops the run). A response that broke off mid-way
 (:class:`~halluscope.adapters.types.ConnectionLost`) shows the server is up: it is retried for its
-own record like any retryable failure and never counts toward the stop.
+own record like any retryable failure and never counts toward the stop. Likewise, once
+``RetryPolicy.max_not_found`` requests got HTTP 404 while none got an answer, the server knows
+no such model (or the base URL's path is wrong): every later call fails at once with
+:class:`~halluscope.adapters.types.ModelNotFound` (a ``ServerUnreachable``: the run stops)
+rather than each prompt being sent to the same 404. After one answer, a 404 is its own
+record's failure.
 Time spent waiting before retries is measured (``waited_s``; ``rate_limit_wait_s`` for the part
 that a 429 or ``Retry-After`` asked for) and reported by :meth:`ModelClient.describe`.
 
@@ -48,7 +53,7 @@ from halluscope.adapters.images import ImageLoader, preparer_identity
 from halluscope.adapters.limiter import AdaptiveLimiter
 from halluscope.adapters.types import (AdapterError, AuthError, ConnectFailed, ConnectionLost,
                                        ImageError, ImagePart, MalformedResponse, Message, ModelAPI,
-                                       RateLimited, Request, RequestTimeout, Response,
+                                       ModelNotFound, RateLimited, Request, RequestTimeout, Response,
                                        RetryableError, ServerUnreachable)
 from halluscope.errors import CacheMiss
 
@@ -66,6 +71,8 @@ class RetryPolicy:
         max_retry_after: Upper bound on a server's ``Retry-After``.
         max_connect_failures: Consecutive connection failures (no answer in between) after
             which the server counts as unreachable and no further call is tried.
+        max_not_found: HTTP 404s, with no answer before them, after which the model counts as
+            unknown to the server and no further call is tried.
     """
 
     max_attempts: int = 6
@@ -73,6 +80,7 @@ class RetryPolicy:
     max_delay: float = 30.0
     max_retry_after: float = 120.0
     max_connect_failures: int = 4
+    max_not_found: int = 4
 
     def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
@@ -119,6 +127,8 @@ class ModelClient:
         self._auth_failure: AuthError | None = None
         self._unreachable: ServerUnreachable | None = None
         self._connect_failures = 0
+        self._not_found = 0             # HTTP 404s while no call has been answered
+        self._answered = False          # a call of this client got an answer
         self.waited_s = 0.0
         self.rate_limit_wait_s = 0.0
         self.rate_limited = 0
@@ -323,7 +333,8 @@ class ModelClient:
                     raise AuthError(str(self._auth_failure), status=self._auth_failure.status)
                 if self._unreachable is not None:
                     self.failures += 1
-                    raise ServerUnreachable(str(self._unreachable))
+                    raise type(self._unreachable)(str(self._unreachable),
+                                                  status=self._unreachable.status)
                 self.calls += 1
                 t0 = time.perf_counter()
                 try:
@@ -358,9 +369,12 @@ class ModelClient:
                     error = _finish(exc, attempt, self.api.redact(str(exc)))
                     if isinstance(error, AuthError):
                         self._auth_failure = error
+                    elif error.status == 404:
+                        self._count_not_found(error)
                     raise error from None
                 else:
                     self._connect_failures = 0
+                    self._answered = True
                     self.limiter.on_success()
                     return dataclasses.replace(response, attempts=attempt,
                                                latency_s=time.perf_counter() - t0)
@@ -375,6 +389,23 @@ class ModelClient:
                       type(error).__name__, delay)
             await self._wait_before_retry(delay, isinstance(error, RateLimited)
                                           or retry_after is not None)
+
+    def _count_not_found(self, error: AdapterError) -> None:
+        """Count an HTTP 404 while no call has been answered; at the
+        ``RetryPolicy.max_not_found``-th, every later call fails with :class:`ModelNotFound`
+        (this one fails as its own record, with the server's message)."""
+        if self._answered or self._unreachable is not None:
+            return
+        self._not_found += 1
+        if self._not_found < self.retry.max_not_found:
+            return
+        where = getattr(self.api, "endpoint", None) or "the server"
+        model = getattr(self.api, "model", None) or self.name
+        self._unreachable = ModelNotFound(_redact(self.api,
+            f"{where} answered HTTP 404 to {self._not_found} requests and none with an "
+            f"answer: it knows no model {model!r}, or the --base-url path is wrong (an "
+            f"OpenAI-compatible server's ends in /v1; Anthropic's and Gemini's name the host "
+            f"only); the server said: {error}"), status=404)
 
     async def _wait_before_retry(self, delay: float, asked_by_server: bool) -> None:
         """Sleep ``delay`` seconds before a retry and count the time slept: an interrupted

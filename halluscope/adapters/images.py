@@ -365,6 +365,7 @@ def prepare(data: bytes, pol: ImagePolicy, *, name: str = "<bytes>") -> Prepared
             and (pol.max_bytes is None or len(data) <= pol.max_bytes)
             and not (animated and fmt == "gif"))
     if fits or (pol.passthrough and fmt in MIME):
+        _check_whole(img, name)
         return PreparedImage(data, MIME.get(fmt, "application/octet-stream"), w, h, False)
 
     try:
@@ -400,6 +401,20 @@ def prepare(data: bytes, pol: ImagePolicy, *, name: str = "<bytes>") -> Prepared
         img = img.resize((max(1, int(img.width * 0.75)), max(1, int(img.height * 0.75))),
                          Image.Resampling.LANCZOS)
     raise ImageError(f"cannot bring image {name} under {pol.max_bytes} bytes")
+
+
+def _check_whole(img: Any, name: str) -> None:
+    """Decode ``img`` to its end (a JPEG at 1/8 scale: its whole stream is still read), or an
+    :class:`ImageError`: an image that goes as it is was only looked at by its header, so a
+    file cut short (a copy or download that stopped) went to the model, which answered about
+    a picture half grey or missing, and the audit scored that answer against the whole
+    picture's annotations; a local model, which decodes it, failed the record."""
+    try:
+        if (img.format or "").upper() in ("JPEG", "MPO"):
+            img.draft("RGB", (max(1, img.width // 8), max(1, img.height // 8)))
+        img.load()
+    except Exception as exc:  # noqa: BLE001
+        raise decode_error(name, exc) from None
 
 
 def sent_digest(data: bytes, pol: ImagePolicy, *, name: str = "<bytes>") -> str | None:

@@ -285,7 +285,7 @@ def parse_completion(body: bytes | str) -> Response:
         message = choices[0].get("message") or {}
         text = message.get("content")
         if isinstance(text, list):  # some servers answer with content parts
-            text = "".join(p.get("text") or "" for p in text if isinstance(p, dict))
+            text = _parts_text(text, choices[0].get("finish_reason") == "content_filter")
         if choices[0].get("finish_reason") == "content_filter" and not text:
             # no answer: the provider's filter withheld it (an empty string, or parts holding
             # no text, is no answer)
@@ -331,6 +331,24 @@ def parse_completion(body: bytes | str) -> Response:
     except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
         raise MalformedResponse(f"malformed response: {type(exc).__name__}: "
                                 f"{clip(exc, 200)}") from None
+
+
+def _parts_text(parts: list, filtered: bool = False) -> str:
+    """The text of a message's content parts (``[{"type": "text", "text": ...}, ...]``), parts
+    of other kinds (no ``text``) left out. A part that is no object, or whose ``text`` is no
+    string, is a :class:`MalformedResponse` (retried): it was written as an empty answer, which
+    an audit scores (POPE's original parser reads ``""`` as yes). With ``filtered`` (the
+    content filter stopped it) such a part is no text: the filter's verdict decides."""
+    texts = []
+    for part in parts:
+        text = part.get("text", "") if isinstance(part, dict) else None
+        if filtered and not isinstance(text, str):
+            continue
+        if not isinstance(text, str):
+            raise MalformedResponse(f"expected the content parts as objects with a text, got "
+                                    f"{clip(repr(part), 80)}")
+        texts.append(text)
+    return "".join(texts)
 
 
 #: The message fields in which OpenAI-compatible servers send a reasoning parser's output:

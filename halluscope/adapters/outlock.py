@@ -227,13 +227,16 @@ def _check_target(out_path: Path, prompts: Any) -> None:
                          f"writes one answer per line as it goes; compress it afterwards")
 
 
-def _check_same_answers(out_path: Path, wanted: dict[str, Any]) -> None:
+def _check_same_answers(out_path: Path, wanted: dict[str, Any]) -> bool:
     """Resuming into a file another model (decoding, system prompt) answered would mix two
     runs' answers in one file under this run's run sheet: a usage error. So is a run sheet
-    that cannot be read (cut short, not JSON, not a query run's): it can no longer tell."""
+    that cannot be read (cut short, not JSON, not a query run's): it can no longer tell.
+    True when the file is to be started again instead: another run's, but holding no answer,
+    only its failed requests (a mistyped model's 404s, fixed since), which a resume would ask
+    again anyway: nothing of it would be mixed in (said as a warning)."""
     sheet_path = _sheet_path(out_path)
     if not (out_path.is_file() and out_path.stat().st_size and sheet_path.is_file()):
-        return
+        return False
     try:
         sheet = json.loads(sheet_path.read_text(encoding="utf-8"))
         if not isinstance(sheet, dict):
@@ -248,9 +251,35 @@ def _check_same_answers(out_path: Path, wanted: dict[str, Any]) -> None:
     if differ:
         shown = "; ".join(f"{k}: {then!r:.120} then, {now!r:.120} now"
                           for k, then, now in differ)
+        failed = _failures_only(out_path)
+        if failed:
+            log.warning("%s holds no answer, only %d failed request(s) of another run (%s): "
+                        "started again for this one", out_path, failed, shown)
+            return True
         raise ConfigError(f"{out_path} holds answers of another run ({shown}); resuming would "
                           f"mix them in one file: pass --restart to start it again, or write "
                           f"to another --out")
+    return False
+
+
+def _failures_only(out_path: Path) -> int:
+    """How many lines ``out_path`` holds when each is a failed request's (a JSON object with
+    an ``error`` and no answer); 0 when any line is something else (an answer, a line cut
+    short, a prompt, a blank line is not counted)."""
+    failed = 0
+    with open(out_path, encoding="utf-8", errors="replace") as fh:
+        for text in fh:
+            if not text.strip():
+                continue
+            try:
+                obj = json.loads(text)
+            except ValueError:
+                return 0
+            if not (isinstance(obj, dict) and "error" in obj
+                    and not isinstance(obj.get("response"), str)):
+                return 0
+            failed += 1
+    return failed
 
 
 def _differences(sheet: dict[str, Any], wanted: dict[str, Any]) -> list[tuple[str, Any, Any]]:
@@ -355,8 +384,9 @@ def prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool,
     try:
         if resume:
             _check_has_run_sheet(out_path)
-            if answers is not None:
-                _check_same_answers(out_path, answers)
+            # another run's file with no answer in it is started again (its failures only)
+            resume = answers is None or not _check_same_answers(out_path, answers)
+        if resume:
             if check_kept is not None:      # read only: a refusal leaves the file as it is
                 check_kept(read_done(out_path, retry_failed=retry_failed, rewrite=False))
             if before_write is not None:

@@ -12,6 +12,7 @@ Errors of one call (all derive from :class:`AdapterError`)::
     ├── RequestError          a wrong request (400, 404 unknown model, 413, 422): not retried
     ├── ImageError            an image cannot be read, or is a URL while URLs are off
     ├── ServerUnreachable     several connections in a row failed: the run stops (not retried)
+    │   └── ModelNotFound     several HTTP 404s and no answer: no such model or path; the run stops
     └── RetryableError        may succeed later; ``retry_after`` (s) when the server said
         ├── RateLimited       429
         ├── ServerError       5xx, overloaded
@@ -68,6 +69,13 @@ class ImageError(AdapterError):
 class ServerUnreachable(AdapterError):
     """Several connections in a row could not be made: the server is down or the URL wrong.
     Raised by :class:`~halluscope.adapters.client.ModelClient` for every later call too."""
+
+
+class ModelNotFound(ServerUnreachable):
+    """The server answered HTTP 404 to several requests and to none with an answer: it knows
+    no such model (a name mistyped, a deployment removed) or the ``--base-url`` path is wrong
+    (an OpenAI-compatible server's ends in ``/v1``, Anthropic's does not). Every later call
+    fails with it at once, as after :class:`ServerUnreachable`: the run stops."""
 
 
 class RetryableError(AdapterError):

@@ -44,7 +44,8 @@ Out = Annotated[Path, typer.Option("--out", "-o", help="Outputs JSONL (appended 
 BaseUrl = Annotated[Optional[str], typer.Option("--base-url", help="Server URL of an "
                                                 "OpenAI-compatible (or other) API.",
     rich_help_panel='Model', metavar='URL')]
-MaxConnections = Annotated[int, typer.Option("--max-connections", "-c", min=1, parser=at_least(1),
+MaxConnections = Annotated[int, typer.Option("--max-connections", "--concurrency", "-c", min=1,
+                                             parser=at_least(1),
                                              help="Requests in flight at most.",
     rich_help_panel='Run and scale', metavar='N')]
 Cache = Annotated[Optional[Path], typer.Option(
@@ -234,7 +235,6 @@ def _ask(quiet: bool, prompts: Path, model: str, ray_options: dict | None, **kwa
     :func:`~halluscope.adapters.ray_query.query_ray`) under a progress bar; refused
     credentials, input errors and a missing Ray exit 2."""
     from halluscope.adapters.query import QueryCounts, _run_sync, aquery
-    from halluscope.adapters.types import AuthError
     from halluscope.errors import HalluscopeError
     from halluscope.redact import redact_text
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
@@ -265,10 +265,11 @@ def _ask(quiet: bool, prompts: Path, model: str, ray_options: dict | None, **kwa
     except lost as exc:
         _print_lost(exc, kwargs["out"])
         raise typer.Exit(EXIT_INTERNAL) from None
-    except AuthError as exc:
-        err_console.print(f"[red]authentication failed:[/red] {plain(redact_text(str(exc)))}")
-        raise typer.Exit(EXIT_USAGE) from None
     except HalluscopeError as exc:
+        # an AuthError says what it is itself: "authentication failed (HTTP 401): ...", "quota
+        # exhausted (HTTP 429, ...)", "OPENAI_API_KEY is not set: ..." (a prefix of its own
+        # read "authentication failed: authentication failed (HTTP 401)" and called a spent
+        # quota an authentication failure)
         err_console.print(f"[red]error:[/red] {plain(redact_text(str(exc)))}", soft_wrap=True)
         raise typer.Exit(EXIT_USAGE) from None
 
@@ -355,7 +356,10 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
                           highlight=False, soft_wrap=True)
     _print_benchmark_judge(result.runsheet.get("benchmark"), out, quiet)
     tail = ""
-    if c.failed or result.stopped:
+    if result.stopped and result.stopped.startswith("ModelNotFound"):
+        # the same command would meet the same 404s
+        tail = "; fix the model name or --base-url and run again"
+    elif c.failed or result.stopped:
         tail = "; run again to retry what failed or was not asked"
     err_console.print(f"wrote {out}{tail}", highlight=False, soft_wrap=True)
 

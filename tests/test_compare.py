@@ -265,7 +265,8 @@ def test_every_comparison_is_gated_and_every_threshold_kept(tmp_path):
 
 
 @pytest.mark.parametrize("gate,message", [
-    ("diff.pope.accuracy=nan", "expected a finite number as the threshold of"),
+    ("diff.pope.accuracy=nan", "--fail-above diff.pope.accuracy=nan: expected a finite number as "
+                               "the threshold, got 'nan'"),
     ("diff.pope.accuracy=12", "outside the range of a difference of its values [-1, 1]; rates "
                               "are fractions: did you mean 0.12?"),
 ])

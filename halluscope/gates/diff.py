@@ -12,7 +12,8 @@ names (an import back would be a cycle between rooms).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from halluscope.errors import ConfigError
@@ -159,10 +160,9 @@ def _comparisons(compared: Compared
 
 
 def _check_limit(metrics: Mapping[str, Any], name: str, limit: float) -> None:
-    """A usage error for a threshold no difference of the statistic can cross (NaN, or a
-    rate's difference compared with 12 rather than 0.12)."""
-    if not math.isfinite(limit):     # never crossed: the gate would pass whatever the data
-        raise ConfigError(f"expected a finite number as the threshold of {name}, got {limit}")
+    """A usage error for a threshold no difference of the statistic can cross (a rate's
+    difference compared with 12 rather than 0.12; a threshold that is no finite number is
+    refused by :func:`_checks`)."""
     entry = metrics.get(name[len("diff."):].partition("@")[0]) or {}
     lo, hi = entry.get("diff_bounds") or (-math.inf, math.inf)
     if not lo <= limit <= hi:
@@ -172,8 +172,8 @@ def _check_limit(metrics: Mapping[str, Any], name: str, limit: float) -> None:
         elif hi == 1 and 1 < abs(limit) < 2:         # as likely a ratio B / A (1.05: 5% worse)
             hint = (f"; a diff gate reads the difference B − A, not a ratio B / A (as "
                     f"percentage points, {limit:g} would be {limit / 100:g})")
-        raise ConfigError(f"the threshold {limit:g} of {name} is outside the range of a "
-                          f"difference of its values [{lo:g}, {hi:g}]{hint}")
+        raise ConfigError(f"the threshold {limit:g} is outside the range of a difference of "
+                          f"its values [{lo:g}, {hi:g}]{hint}")
 
 
 def _check_setup(run: str, metrics: Mapping[str, Any], name: str) -> None:
@@ -190,12 +190,59 @@ def _check_setup(run: str, metrics: Mapping[str, Any], name: str) -> None:
                           f"same settings to gate on it")
 
 
-def _checks(above: Gates | None, below: Gates | None) -> list[tuple[str, float, Any, str]]:
-    """``(name, limit, worse, word)`` of every gate, ``worse(value, limit)`` when crossed."""
-    return [(name, float(limit), worse, word)
-            for gates, worse, word in ((above, lambda v, t: v > t, "above"),
-                                       (below, lambda v, t: v < t, "below"))
-            for name, limit in (gates.items() if isinstance(gates, Mapping) else gates or ())]
+#: How the gates are named in messages by default: the keywords, as a Python caller wrote them.
+FLAGS = ("above", "below")
+
+
+def gate_where(name: str, limit: Any, flag: str) -> str:
+    """A diff gate as its caller wrote it, for messages: ``--fail-above diff.pope.f1=0.1`` on
+    the command line (``flag`` a CLI flag), ``diff gate diff.pope.f1=0.1 (above)`` in Python."""
+    shown = f"{limit:g}" if type(limit) is float else repr(limit)
+    return (f"{flag} {name}={shown}" if flag.startswith("--")
+            else f"diff gate {name}={shown} ({flag})")
+
+
+def parse_diff_gate(raw: str, flag: str = "--fail-above") -> tuple[str, float]:
+    """``diff.METRIC.STAT[@BOUND]=VALUE`` as ``(name, limit)``; a
+    :class:`~halluscope.errors.ConfigError` naming ``flag``, the gate and what is wrong with
+    it when it is none (its threshold no finite number: ``<= abc``, ``nan``, ``-inf``)."""
+    name, sep, value = raw.partition("=")
+    name = name.strip()
+    if not sep or not name.startswith("diff."):
+        raise ConfigError(f"{flag}: expected diff.METRIC.STATISTIC[@upper|@lower]=VALUE (e.g. "
+                          f"diff.chair.chair_i@upper=0), got {raw!r}")
+    try:
+        limit = float(value)
+    except ValueError:
+        raise ConfigError(f"{flag} {raw.strip()}: expected a number as the threshold, got "
+                          f"{value.strip()!r}") from None
+    if not math.isfinite(limit):
+        from halluscope.gates.arguments import NO_LIMIT
+        raise ConfigError(f"{flag} {raw.strip()}: expected a finite number as the threshold, "
+                          f"got {value.strip()!r} ({NO_LIMIT})")
+    return name, limit
+
+
+def _checks(above: Gates | None, below: Gates | None, flags: tuple[str, str] = FLAGS
+            ) -> list[tuple[str, float, Any, str, str]]:
+    """``(name, limit, worse, word, where)`` of every gate, ``worse(value, limit)`` when
+    crossed, ``where`` the gate as written (:func:`gate_where`); a usage error naming the gate
+    for a threshold that is no finite number (text such as ``"abc"``, a bool, nan, an
+    infinity: NaN passed every gate, v > nan being false)."""
+    from halluscope.gates.arguments import NO_LIMIT, finite_real
+    out = []
+    for gates, worse, word, flag in ((above, lambda v, t: v > t, "above", flags[0]),
+                                     (below, lambda v, t: v < t, "below", flags[1])):
+        for name, limit in (gates.items() if isinstance(gates, Mapping) else gates or ()):
+            where = gate_where(name, limit, flag)
+            value = finite_real(limit)
+            if value is None:
+                number = isinstance(limit, float) and not isinstance(limit, bool)
+                raise ConfigError(f"{where}: expected a finite number as the threshold, got "
+                                  + (f"{limit} ({NO_LIMIT})" if number
+                                     else f"{type(limit).__name__} {limit!r:.60}"))
+            out.append((name, value, worse, word, where))
+    return out
 
 
 def _undecided_each(compared: Compared) -> list[str | None]:
@@ -212,25 +259,41 @@ def _undecided_each(compared: Compared) -> list[str | None]:
 
 
 def check_diff_gates(compared: Compared, above: Gates | None = None,
-                     below: Gates | None = None) -> None:
+                     below: Gates | None = None, *, flags: tuple[str, str] = FLAGS) -> None:
     """The usage errors of the gates as written, in every comparison: a name that is no
-    difference (KeyError), a threshold that is NaN or outside the difference's range, a gate
-    on a metric the runs scored with other settings (:class:`~halluscope.errors.ConfigError`).
-    The CLI calls it before writing compare.json, as an audit checks its gates before scoring:
-    a compare whose gate is refused writes nothing."""
+    difference (KeyError), a threshold that is no finite number or outside the difference's
+    range, a gate on a metric the runs scored with other settings
+    (:class:`~halluscope.errors.ConfigError`); each message starts with the gate as written
+    (``flags`` name its flag: the keywords by default, ``("--fail-above", "--fail-below")``
+    on the command line). The CLI calls it before writing compare.json, as an audit checks its
+    gates before scoring: a compare whose gate is refused writes nothing."""
     comparisons = _comparisons(compared)
-    checks = _checks(above, below)
-    for name, limit, _, _ in checks:
+    checks = _checks(above, below, flags)
+    for name, limit, _, _, where in checks:
         for _, metrics, left_out in comparisons:
-            _gate_entry(metrics, name, left_out)
-            _check_limit(metrics, name, limit)
-    for name, _, _, _ in checks:     # every name is known: then whether a run may be gated
+            with _named(where):
+                _gate_entry(metrics, name, left_out)
+                _check_limit(metrics, name, limit)
+    for name, _, _, _, where in checks:   # every name is known: then whether a run may be gated
         for run, metrics, _ in comparisons:
-            _check_setup(run, metrics, name)
+            with _named(where):
+                _check_setup(run, metrics, name)
+
+
+@contextmanager
+def _named(where: str) -> Iterator[None]:
+    """Say which gate a usage error is about: its message starts with the gate as written."""
+    try:
+        yield
+    except NoInterval:
+        raise
+    except (KeyError, ConfigError) as exc:
+        raise type(exc)(f"{where}: {exc.args[0] if exc.args else exc}") from None
 
 
 def diff_gate_failures(compared: Compared, above: Gates | None = None,
-                       below: Gates | None = None) -> list[str]:
+                       below: Gates | None = None, *,
+                       flags: tuple[str, str] = FLAGS) -> list[str]:
     """Messages for every diff gate crossed (``above``: value > limit; ``below``: < limit), in
     every comparison (with three runs or more, each run against the first); a gate given
     twice with two thresholds is two gates.
@@ -239,16 +302,17 @@ def diff_gate_failures(compared: Compared, above: Gates | None = None,
     the runs could not compute over the paired items) fails its gate, saying so. Nor does one
     pass on a comparison with a ``partial`` side (an input from a ``halluscope query`` run that
     did not finish): it fails as not decided, unless ``allow_unfinished_query`` is set. An unknown
-    name, a NaN threshold or one outside the difference's range is a usage error (KeyError,
-    :class:`~halluscope.errors.ConfigError`), and so is a gate on a metric the two runs scored
+    name, a threshold that is no finite number or one outside the difference's range is a
+    usage error (KeyError, :class:`~halluscope.errors.ConfigError`, naming the gate as written:
+    ``flags`` as in :func:`check_diff_gates`), and so is a gate on a metric the two runs scored
     with other settings (``setup_differs``)."""
     comparisons = _comparisons(compared)
-    checks = _checks(above, below)
-    check_diff_gates(compared, above, below)    # usage errors before any gate is judged
+    checks = _checks(above, below, flags)
+    check_diff_gates(compared, above, below, flags=flags)   # usage errors before any is judged
     failures = []
     for (run, metrics, _), not_decided in zip(comparisons, _undecided_each(compared)):
         label = f"{run}: " if len(comparisons) > 1 else ""
-        for name, limit, worse, word in checks:
+        for name, limit, worse, word, _ in checks:
             if not_decided:                  # over part of a query run's requests
                 failures.append(f"{label}{name}: {not_decided}")
                 continue
@@ -282,6 +346,6 @@ def _signed_apart(value: float, limit: float) -> str:
     return text if text.startswith(("-", "+")) else "+" + text
 
 
-__all__ = ["Gates", "NoInterval", "check_diff_gates", "diff_gate_failures", "diff_value",
-           "few_pairs_note",
+__all__ = ["FLAGS", "Gates", "NoInterval", "check_diff_gates", "diff_gate_failures",
+           "diff_value", "few_pairs_note", "gate_where", "parse_diff_gate",
            "no_value", "partial_reason", "too_few_paired", "undecided"]

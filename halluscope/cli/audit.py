@@ -175,7 +175,9 @@ LogTo = Annotated[Optional[list[str]], typer.Option(
     "or mlflow (repeatable; offline into the output folder unless WANDB_MODE / "
     "MLFLOW_TRACKING_URI say otherwise).",
     rich_help_panel='Output', metavar='NAME')]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.",
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table (failed "
+    "gates, metrics that scored nothing, bad records and the judge line are still said, on "
+    "stderr).",
     rich_help_panel='Output')]
 
 

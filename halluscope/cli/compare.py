@@ -114,11 +114,13 @@ def compare_command(
         help="Random seed of the bootstrap weights.", metavar="N",
         rich_help_panel="Statistics")] = 0,
     fail_above: Annotated[Optional[list[str]], typer.Option(
-        help="Gate diff.METRIC.STAT\\[@upper|@lower]=VALUE: exit 1 when above (repeatable), e.g. "
-             "diff.chair.chair_i@upper=0 for 'no worse than the baseline run'.",
+        help="Gate diff.METRIC.STAT\\[@GROUP]\\[@upper|@lower]=VALUE: exit 1 when above "
+             "(repeatable), e.g. diff.chair.chair_i@upper=0 for 'no worse than the baseline "
+             "run'; @split:val gates one group's difference, @split:* each group of a field.",
         metavar="GATE", rich_help_panel="Gates")] = None,
     fail_below: Annotated[Optional[list[str]], typer.Option(
-        help="Gate diff.METRIC.STAT\\[@upper|@lower]=VALUE: exit 1 when below (repeatable).",
+        help="Gate diff.METRIC.STAT\\[@GROUP]\\[@upper|@lower]=VALUE: exit 1 when below "
+             "(repeatable).",
         metavar="GATE", rich_help_panel="Gates")
     ] = None,
     allow_unfinished_query: Annotated[bool, typer.Option(

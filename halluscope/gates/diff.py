@@ -1,7 +1,11 @@
 """Gates on the differences :func:`halluscope.comparison.compare` computes.
 
 ``diff.chair.chair_i@upper=0`` reads the upper bound of the interval of B − A of CHAIR_i, in
-every comparison (each run after the first against the first). :func:`diff_value` reads one
+every comparison (each run after the first against the first). A group comes before the bound,
+as in an audit's gates: ``diff.pope.f1@split:random@lower=-0.02`` reads the difference over the
+paired items of that group (:mod:`halluscope.compare_by_group`), ``diff.pope.f1@split:*=...``
+that of each group of the field, every one gated; a group of one run only pairs no item, so its
+gate fails. :func:`diff_value` reads one
 value; :func:`diff_gate_failures` judges gates, as the CLI's ``compare --fail-above`` /
 ``--fail-below`` (and the lead's gate parser) do. Both take a
 :class:`~halluscope.comparison.CompareResult`, a compare.json dict, or one comparison's
@@ -25,20 +29,23 @@ Compared = Any
 
 def diff_value(compared: Compared, name: str) -> float:
     """The value a diff gate reads: ``diff.<metric>.<statistic>`` (the difference b - a),
-    ``...@upper`` / ``...@lower`` (its interval's bounds), of the first comparison; a
-    compare.json dict, or one comparison's ``metrics``, works too."""
-    metrics = compared.get("metrics", compared) if isinstance(compared, Mapping) else \
-        compared.metrics
-    return _diff_value(metrics, name)
+    ``...@upper`` / ``...@lower`` (its interval's bounds), ``...@GROUP`` (over the paired items
+    of one group, ``split:random``), of the first comparison; a compare.json dict, or one
+    comparison's ``metrics``, works too."""
+    (_, metrics, _, groups), *_ = _comparisons(compared)
+    targets = _targets(metrics, groups, name)
+    if len(targets) != 1:
+        raise KeyError(f"{name} names {len(targets)} groups: diff_value reads one (name it)")
+    return _bound_value(*targets[0])
 
 
 def _gate_entry(metrics: Mapping[str, Any], name: str, left_out: Mapping[str, Any] | None = None
                 ) -> tuple[str, dict[str, Any], str]:
-    """``(key, entry, bound)`` a gate ``name`` reads; KeyError for a name that is none (saying
-    why, for a metric or statistic the comparison left out: ``left_out``, metric or
-    ``metric.statistic`` -> why)."""
+    """``(key, entry, bound)`` a gate ``name`` without a group reads; KeyError for a name that
+    is none (saying why, for a metric or statistic the comparison left out: ``left_out``,
+    metric or ``metric.statistic`` -> why)."""
     if not name.startswith("diff."):
-        raise KeyError(f"expected diff.METRIC.STATISTIC[@upper|@lower], got {name!r}")
+        raise KeyError(f"expected diff.METRIC.STATISTIC[@GROUP][@upper|@lower], got {name!r}")
     key, _, bound = name[len("diff."):].partition("@")
     metric = key.partition(".")[0]
     if key not in metrics and left_out and metric in left_out:
@@ -56,14 +63,54 @@ def _gate_entry(metrics: Mapping[str, Any], name: str, left_out: Mapping[str, An
     return key, metrics[key], bound
 
 
-def _diff_value(metrics: Mapping[str, Any], name: str) -> float:
-    key, entry, bound = _gate_entry(metrics, name)
+def _targets(metrics: Mapping[str, Any], groups: Mapping[str, Any], name: str,
+             left_out: Mapping[str, Any] | None = None) -> list[tuple[str, dict[str, Any], str]]:
+    """``(name as judged, entry, bound)`` of each difference gate ``name`` reads: the whole
+    comparison's, one group's (``@split:random``), or each group of a field (``@split:*``);
+    KeyError, saying why and what exists, for a name that is none."""
+    from halluscope.compare_by_group import matching_groups
+    head, _, rest = name.partition("@")
+    key, entry, _ = _gate_entry(metrics, head, left_out)
+    parts = rest.split("@") if rest else []
+    bound = parts.pop() if parts and parts[-1] in ("upper", "lower") else ""
+    group = "@".join(parts)
+    if not group:
+        return [(name, entry, bound)]
+    if ":" not in group and group not in groups:
+        raise KeyError(f"expected @upper or @lower after {key}, or a group @FIELD:VALUE, got "
+                       f"@{group}")
+    named = [g for g in matching_groups(group, groups) if key in groups[g]]
+    if not named:
+        raise KeyError(_no_group(key, group, groups))
+    return [(f"diff.{key}@{g}" + (f"@{bound}" if bound else ""), groups[g][key], bound)
+            for g in named]
+
+
+def _no_group(key: str, group: str, groups: Mapping[str, Any]) -> str:
+    """Why gate group ``group`` of ``key`` names no group of the comparison, with those that
+    exist (of its field where it has some)."""
+    from halluscope.errors import suggest
+    have = [g for g in groups if key in groups[g]]
+    field = group.partition(":")[0] + ":"
+    same = [g for g in have if g.startswith(field)]
+    fields = sorted({g.partition(":")[0] for g in have if ":" in g})
+    listed = (f"its {field[:-1]} groups: {', '.join(same)}" if same else
+              f"{key} has groups of the fields {', '.join(fields)}" if fields else
+              f"groups of {key}: {', '.join(have)}" if have else
+              f"the runs' items name no group of {key}")
+    hint = suggest(group, [f"{f}:*" for f in fields] if group.endswith(":*") else have)
+    return (f"no group {group!r} of {key} in the comparison{hint} ({listed}; @FIELD:* names "
+            f"each group of a field)")
+
+
+def _bound_value(name: str, entry: Mapping[str, Any], bound: str) -> Any:
+    """What a gate on ``entry`` compares: its difference, or a bound of its interval."""
     if not bound:
         return entry["diff"]
     if not entry.get("ci"):
         why = "a count" if entry.get("count") else entry.get("ci_note", "none was computed")
-        raise NoInterval(f"diff.{key} (B − A) has no interval ({why}{no_value(entry)}), so a "
-                         f"gate on its {bound} bound cannot hold")
+        raise NoInterval(f"{name.rpartition('@')[0]} (B − A) has no interval ({why}"
+                         f"{no_value(entry)}), so a gate on its {bound} bound cannot hold")
     return entry["ci"][1 if bound == "upper" else 0]
 
 
@@ -148,15 +195,17 @@ Gates = Mapping[str, float] | Iterable[tuple[str, float]]
 
 
 def _comparisons(compared: Compared
-                 ) -> list[tuple[str, Mapping[str, Any], Mapping[str, Any]]]:
-    """``(run b, metrics, left_out)`` of every comparison (each run after the first against
-    the first; ``left_out``: metric -> why it is not compared)."""
+                 ) -> list[tuple[str, Mapping[str, Any], Mapping[str, Any], Mapping[str, Any]]]:
+    """``(run b, metrics, left_out, groups)`` of every comparison (each run after the first
+    against the first; ``left_out``: metric -> why it is not compared; ``groups``: group ->
+    ``metric.statistic`` -> its entry over the group's paired items)."""
     if not isinstance(compared, Mapping):               # a CompareResult
-        return [(c.b, c.metrics, c.left_out) for c in compared.comparisons]
+        return [(c.b, c.metrics, c.left_out, getattr(c, "groups", None) or {})
+                for c in compared.comparisons]
     if isinstance(compared.get("comparisons"), list):
-        return [(c.get("b", "?"), c["metrics"], c.get("left_out") or {})
+        return [(c.get("b", "?"), c["metrics"], c.get("left_out") or {}, c.get("groups") or {})
                 for c in compared["comparisons"]]
-    return [("B", compared["metrics"], {})]
+    return [("B", compared.get("metrics", compared), {}, compared.get("groups") or {})]
 
 
 def _check_limit(metrics: Mapping[str, Any], name: str, limit: float) -> None:
@@ -270,12 +319,12 @@ def check_diff_gates(compared: Compared, above: Gates | None = None,
     comparisons = _comparisons(compared)
     checks = _checks(above, below, flags)
     for name, limit, _, _, where in checks:
-        for _, metrics, left_out in comparisons:
+        for _, metrics, left_out, groups in comparisons:
             with _named(where):
-                _gate_entry(metrics, name, left_out)
+                _targets(metrics, groups, name, left_out)
                 _check_limit(metrics, name, limit)
     for name, _, _, _, where in checks:   # every name is known: then whether a run may be gated
-        for run, metrics, _ in comparisons:
+        for run, metrics, _, _ in comparisons:
             with _named(where):
                 _check_setup(run, metrics, name)
 
@@ -310,31 +359,42 @@ def diff_gate_failures(compared: Compared, above: Gates | None = None,
     checks = _checks(above, below, flags)
     check_diff_gates(compared, above, below, flags=flags)   # usage errors before any is judged
     failures = []
-    for (run, metrics, _), not_decided in zip(comparisons, _undecided_each(compared)):
+    for (run, metrics, _, groups), not_decided in zip(comparisons, _undecided_each(compared)):
         label = f"{run}: " if len(comparisons) > 1 else ""
         for name, limit, worse, word, _ in checks:
             if not_decided:                  # over part of a query run's requests
                 failures.append(f"{label}{name}: {not_decided}")
                 continue
-            few = _few_pairs(metrics[name[len("diff."):].partition("@")[0]])
-            if few:                          # never passes on a small share of the items
-                failures.append(f"{label}{name}: {few}")
-                continue
-            try:
-                value = _diff_value(metrics, name)
-            except NoInterval as exc:
-                failures.append(f"{label}{exc}")
-                continue
-            if value is None or (isinstance(value, float) and math.isnan(value)):
-                entry = metrics[name[len("diff."):].partition("@")[0]]
-                failures.append(f"{label}{name} has no value ("
-                                + (no_value(entry)[2:] or "undefined over the paired items")
-                                + "), so the gate cannot hold")
-            elif worse(value, limit):
-                count = metrics[name[len("diff."):].partition("@")[0]].get("count")
-                shown = f"{value:+.0f}" if count else _signed_apart(value, limit)
-                failures.append(f"{label}{name} = {shown} is {word} {limit:g}")
+            whole = metrics[name[len("diff."):].partition("@")[0]]
+            for shown, entry, bound in _targets(metrics, groups, name):
+                failure = _judged(shown, entry, bound, limit, worse, word, whole)
+                if failure:
+                    failures.append(f"{label}{failure}")
     return failures
+
+
+def _judged(name: str, entry: Mapping[str, Any], bound: str, limit: float, worse: Any,
+            word: str, whole: Mapping[str, Any]) -> str | None:
+    """Why the gate ``name`` on ``entry`` (the whole comparison's, or one group's: ``whole``
+    is the comparison's entry of its statistic) fails, or None where it holds."""
+    few = _few_pairs(whole) or (_few_pairs(entry) if entry is not whole else None)
+    if few:                              # never passes on a small share of the items
+        return f"{name}: {few}"
+    if entry is not whole and entry.get("n_paired") == 0:     # a group of one run only
+        return (f"{name} has no value: no item of the group pairs (A holds "
+                f"{entry.get('only_a', 0)} of its items, B {entry.get('only_b', 0)}), so the "
+                f"gate cannot hold")
+    try:
+        value = _bound_value(name, entry, bound)
+    except NoInterval as exc:
+        return str(exc)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return (f"{name} has no value (" + (no_value(entry)[2:] or "undefined over the paired "
+                                             "items") + "), so the gate cannot hold")
+    if worse(value, limit):
+        shown = f"{value:+.0f}" if entry.get("count") else _signed_apart(value, limit)
+        return f"{name} = {shown} is {word} {limit:g}"
+    return None
 
 
 def _signed_apart(value: float, limit: float) -> str:

@@ -185,7 +185,7 @@ def junit_path(config: Any) -> str | None:
     session is configured (tests may change the working directory), on the process that writes
     it (not an xdist worker); ``None`` without one."""
     import os
-    raw = getattr(config.option, "xmlpath", None)
+    raw = getattr(getattr(config, "option", None), "xmlpath", None)
     if not raw or hasattr(config, "workerinput"):
         return None
     return os.path.normpath(os.path.abspath(os.path.expanduser(os.path.expandvars(raw))))

@@ -13,7 +13,8 @@ from typing import Any
 #: where the line came from (said in messages), and its finish reason (answers not known
 #: whole); with each scored metric's payload (``pope``, ``hallusionbench``: the listing's
 #: evidence, the truth and question a metric pairs by) and ``<metric>_summary``, and of its
-#: ``scores`` the ``model:`` groups alone (whose answer it is).
+#: ``scores`` the groups (``model:`` says whose answer it is; every group, ``split:random``,
+#: makes the per-group differences that diff gates with ``@GROUP`` read).
 LINE_FIELDS = ("id", "image", "image_id", "source", "prompt", "response", "finish_reason")
 
 
@@ -22,11 +23,19 @@ class Shared:
     are 6 distinct rows, its units, prompts and labels a few hundred strings, each held once
     instead of once an item."""
 
-    __slots__ = ("_texts", "_rows")
+    __slots__ = ("_texts", "_rows", "_groups")
 
     def __init__(self) -> None:
         self._texts: dict[str, str] = {}
         self._rows: dict[tuple[float, ...], tuple[float, ...]] = {}
+        self._groups: dict[tuple[str, ...], dict[str, tuple[str, ...]]] = {}
+
+    def groups(self, groups: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """An item's groups for one metric as the one ``{"groups": (...)}`` held for them (a
+        POPE run's 50,000 answers fall in a few hundred combinations of split, object and
+        model); read only."""
+        key = tuple(self.text(g) for g in groups)
+        return self._groups.setdefault(key, {"groups": key})
 
     def text(self, value: Any) -> Any:
         """A string as the one held (any other value as it is)."""
@@ -54,7 +63,7 @@ class Shared:
 
 def projected(item: Mapping[str, Any], scores: Iterable[str], shared: Shared) -> dict[str, Any]:
     """What compare keeps of an items.jsonl line (:data:`LINE_FIELDS`, each scored metric's
-    payload and summary, the ``model:`` groups of its ``scores``), its repeated strings held
+    payload and summary, the groups of its ``scores``), its repeated strings held
     once (``shared``): the line whole, 30 objects a POPE answer, held 244 MB at 50,000
     answers a run."""
     out = {k: shared.text(item[k]) if k not in ("id", "source") else item[k]
@@ -65,10 +74,9 @@ def projected(item: Mapping[str, Any], scores: Iterable[str], shared: Shared) ->
             if field in item:
                 out[field] = shared.value(item[field])
         groups = item["scores"][name].get("groups")
-        models = [shared.text(g) for g in groups if type(g) is str and g.startswith("model:")] \
-            if type(groups) is list else []
-        if models:
-            whose[name] = {"groups": models}
+        kept = [g for g in groups if type(g) is str] if type(groups) is list else []
+        if kept:
+            whose[name] = shared.groups(kept)
     if whose:
         out["scores"] = whose
     return out

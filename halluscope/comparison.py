@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from halluscope.compare_by_group import group_members
 from halluscope.compare_groups import (GROUP_COLUMNS, GROUP_MEAN, GROUP_SHARE,
                                        GROUP_SHARE_UNDIRECTED, identified_items,
                                        item_statistics, paired_groups, truth_clash)
@@ -100,7 +101,7 @@ def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
         log.warning("compare: metric %s: its statistics cannot be recomputed from the items "
                     "(they depend on how the run was set up, or the columns differ); left out",
                     name)
-        return {}, [], {}
+        return {}, [], {}, {}
     one_side = {f"{name}.{s}": f"computed by run {'AB'[s in stats_b]} only (its settings "
                                f"differ: {name}'s variant or parser)"
                 for s in sorted(set(stats_a) ^ set(stats_b))}     # (said by the caller)
@@ -128,7 +129,33 @@ def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
         out[f"{name}.{stat_name}"] = _entry((r.stat, r.columns), (r.stat, r.columns), r.xa, r.xb,
                                            weights, dict(common), n_boot, confidence,
                                            cluster_of)
-    return out, changed_items(name, stats_a, stats_b, keys, a, b, xa, xb), left
+    by_group = {group: {f"{name}.{s}": entry for s, entry in entries.items()}
+                for group, entries in _group_entries(name, keys, a, b, (stats_a, stats_b),
+                                                     (xa, xb), units, n_boot, seed,
+                                                     confidence).items()}
+    return out, changed_items(name, stats_a, stats_b, keys, a, b, xa, xb), left, by_group
+
+
+def _group_entries(name: str, keys: list, a: dict, b: dict, stats: tuple[dict, dict],
+                   x: tuple[np.ndarray, np.ndarray], units: list[str], n_boot: int, seed: int,
+                   confidence: float) -> dict[str, dict[str, dict[str, Any]]]:
+    """Group -> statistic -> its entry over the paired items in that group in both runs
+    (:func:`~halluscope.compare_by_group.group_members`), by the rules of every entry; its
+    replicate weights are drawn from its units' names as the whole comparison's are, so each
+    paired item keeps its weights. A group of one run only pairs no item: no value."""
+    (stats_a, stats_b), (xa, xb) = stats, x
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for group, (rows, only_a, only_b) in group_members(name, keys, a, b).items():
+        mine = [units[i] for i in rows]
+        weights = ReplicateSums(mine, n_boot, seed) if n_boot and rows else None
+        common = {"n_paired": len(rows), "only_a": only_a, "only_b": only_b,
+                  "clusters": len(set(mine))}
+        cluster_of = (weights.cluster_of if weights is not None else
+                      np.unique(mine, return_inverse=True)[1].reshape(-1)) if rows else None
+        ga, gb = xa[rows], xb[rows]
+        out[group] = {s: _entry(stats_a[s], stats_b[s], ga, gb, weights, dict(common), n_boot,
+                                confidence, cluster_of) for s in stats_a if s in stats_b}
+    return out
 
 
 def _entry(side_a: tuple[Statistic, tuple[str, ...]], side_b: tuple[Statistic, tuple[str, ...]],
@@ -241,6 +268,9 @@ class Comparison:
     finish: dict[str, Any] = field(default_factory=dict)
     #: side (``a``, ``b``) -> its run's inputs from a query run that did not finish
     partial: dict[str, list[Any]] = field(default_factory=dict)
+    #: group (``split:random``) -> ``metric.statistic`` -> its entry over the group's paired
+    #: items (:func:`_group_entries`): what diff gates with ``@GROUP`` read
+    groups: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
     def partial_note(self, allowed: bool = False) -> str | None:
         """What is said beside the table where a side is partial (``allowed``: compare
@@ -311,7 +341,8 @@ class Comparison:
                 "changed": self.change_counts(),
                 **({"left_out": self.left_out} if self.left_out else {}),
                 **({"finish": self.finish} if self.finish else {}),
-                **({"partial": self.partial} if self.partial else {})}
+                **({"partial": self.partial} if self.partial else {}),
+                **({"groups": self.groups} if self.groups else {})}
 
 
 @dataclass
@@ -407,6 +438,7 @@ def _compare_runs(base: RunItems, other: RunItems, n_boot: int, seed: int,
     metrics: dict[str, dict[str, Any]] = {}
     changed: list[dict[str, Any]] = []
     pairs: dict[str, tuple[dict, dict, str | None]] = {}
+    groups: dict[str, dict[str, dict[str, Any]]] = {}       # group -> metric.statistic -> entry
     left_out = not_in_both(base, other)
     for name, why in left_out.items():
         log.warning("compare: metric %s left out: %s", name, why)
@@ -430,9 +462,9 @@ def _compare_runs(base: RunItems, other: RunItems, n_boot: int, seed: int,
         if unclear:
             log.warning("compare: metric %s: %s", name, unclear)
         unpaired, unclear = (unclear, None) if aligned else (None, unclear)
-        entries, moved, skipped = _compare_metric(name, a_items, b_items, n_boot=n_boot,
-                                                  seed=seed, confidence=confidence,
-                                                  runs=(base, other))
+        entries, moved, skipped, by_group = _compare_metric(
+            name, a_items, b_items, n_boot=n_boot, seed=seed, confidence=confidence,
+            runs=(base, other))
         for entry in entries.values() if unpaired else ():     # the questions left out
             entry["unpaired"] = unpaired
         if not entries:     # said in the log by _compare_metric; listed, never dropped
@@ -450,6 +482,8 @@ def _compare_runs(base: RunItems, other: RunItems, n_boot: int, seed: int,
                          **({"bootstrap_differs": boot} if boot else {}),
                          **({"ambiguous_pairs": unclear} if unclear else {}))
         metrics.update(entries)
+        for group, part in by_group.items():
+            groups.setdefault(group, {}).update(part)
         changed.extend(moved)
         pairs[name] = (a_items, b_items, unclear or unpaired)
     if not metrics:
@@ -461,7 +495,7 @@ def _compare_runs(base: RunItems, other: RunItems, n_boot: int, seed: int,
         log.warning("compare: %s", note)
     return Comparison(str(base.path), str(other.path), metrics, changed, left_out,
                       {"a": base.finish, "b": other.finish, "note": note} if note else {},
-                      partial_of(base, other))
+                      partial_of(base, other), dict(sorted(groups.items())))
 
 
 def _not_compared(name: str, known: Any, *runs: RunItems) -> dict[str, str]:

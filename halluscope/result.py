@@ -409,10 +409,14 @@ class AuditResult:
                                    f"'{metric}.{next(iter(summary.results), 'rate')}', got "
                                    f"{name!r} (statistics: {', '.join(summary.results)})")
         results = summary.results if group is None else summary.groups.get(group)
-        if results is None:
+        if results is None:     # the groups of its field where it has some (not 80 objects)
+            field = group.partition(":")[0] + ":"
+            same = [g for g in summary.groups if g.startswith(field)] if ":" in group else []
             raise UnknownNameError(f"metric {metric!r} has no group {group!r}"
-                                   f"{suggest(group, summary.groups)} (groups: "
-                                   f"{', '.join(summary.groups) or 'none'})")
+                                   f"{suggest(group, summary.groups)} ("
+                                   + (f"its {field[:-1]} groups: {', '.join(same)}" if same
+                                      else f"groups: {', '.join(summary.groups) or 'none'}")
+                                   + ")")
         if stat not in results:
             raise UnknownNameError(f"metric {metric!r} has no statistic {stat!r}"
                                    f"{suggest(stat, results)} (statistics: {', '.join(results)})")

@@ -40,6 +40,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(rooms)) 
                         "lmms_eval_log", "coco_caption", "benchmark_query", "device_use", "query_sheets",
                         "metric_inference"}),
     ("report and gates", {"report", "gates", "comparison", "compare_changes", "compare_inputs", "compare_lines", "compare_runs", "compare_groups",
+                          "compare_by_group",
                           "tracking"}),
     ("faces", {"cli", "pytest_plugin", "api", "halluscope", "__main__"}),
 ))

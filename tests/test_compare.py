@@ -62,7 +62,7 @@ def test_run_compared_with_itself_has_zero_difference_and_no_interval(tmp_path):
     """Every replicate of the difference is 0 (no paired item differs): the [0, 0] interval it
     gave bounds nothing (the models may differ by some 3/n on other items), so none is given,
     the note says why, and a gate on a bound fails rather than passing on it."""
-    from halluscope.gates.diff import NoInterval, _diff_value
+    from halluscope.gates.diff import NoInterval, diff_value
     rows = _rows(right_images={1, 4, 5, 9, 13, 17, 18})
     a = _run(tmp_path, "a", rows)
     b = _run(tmp_path, "b", rows)
@@ -75,7 +75,7 @@ def test_run_compared_with_itself_has_zero_difference_and_no_interval(tmp_path):
         assert entry["ci_note"].startswith("no interval: zero width"), key
         assert entry["ci_reason"] == "zero_width", key
     with pytest.raises(NoInterval, match="zero width"):
-        _diff_value(res.metrics, "diff.pope.accuracy@upper")
+        diff_value(res, "diff.pope.accuracy@upper")
     assert res.comparisons[0].changed == []
 
 
@@ -265,7 +265,8 @@ def test_every_comparison_is_gated_and_every_threshold_kept(tmp_path):
 
 
 @pytest.mark.parametrize("gate,message", [
-    ("diff.pope.accuracy=nan", "expected a finite number as the threshold of"),
+    ("diff.pope.accuracy=nan", "--fail-above diff.pope.accuracy=nan: expected a finite number as "
+                               "the threshold, got 'nan'"),
     ("diff.pope.accuracy=12", "outside the range of a difference of its values [-1, 1]; rates "
                               "are fractions: did you mean 0.12?"),
 ])

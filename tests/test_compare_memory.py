@@ -31,8 +31,9 @@ def _pope_run(tmp_path, name, n, seed=0, extra=None):
 
 
 def test_a_line_is_kept_projected_and_its_repeats_once(tmp_path):
-    """A line's other fields (its task, its scores' other groups) are not kept; its payload,
-    model group and listing fields are; equal rows and repeated strings are one object."""
+    """A line's other fields (its task) are not kept; its payload, groups (whose answer it is,
+    and the groups per-group diff gates read) and listing fields are; equal rows, repeated
+    strings and equal groups are one object."""
     run = _pope_run(tmp_path, "a", 60, extra={"model": "llava"})
     whole = json.loads((run / "items.jsonl").read_text().splitlines()[0])
     assert whole["task"] and "object:dog" in whole["scores"]["pope"]["groups"]
@@ -40,8 +41,11 @@ def test_a_line_is_kept_projected_and_its_repeats_once(tmp_path):
     row, unit, line = items[0]
     assert set(line) <= set(LINE_FIELDS) | {"pope", "pope_summary", "scores"}
     assert line["pope"] == whole["pope"] and line["response"] == whole["response"]
-    assert line["scores"] == {"pope": {"groups": ["model:llava"]}}
-    assert "task" not in line and "object:dog" not in json.dumps(line)
+    assert line["scores"] == {"pope": {"groups": tuple(whole["scores"]["pope"]["groups"])}}
+    assert "model:llava" in line["scores"]["pope"]["groups"] and "task" not in line
+    alike = [v[2]["scores"]["pope"] for v in items
+             if v[2]["scores"]["pope"] == line["scores"]["pope"]]
+    assert len(alike) > 1 and all(g is line["scores"]["pope"] for g in alike)
     same = [r for r, _, _ in items if r == row]
     assert len(same) > 1 and all(r is row for r in same)     # one tuple for equal rows
     assert len({id(v[2]["prompt"]) for v in items}) == len({v[2]["prompt"] for v in items})

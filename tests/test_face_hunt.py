@@ -385,10 +385,17 @@ def test_an_update_run_that_stopped_early_leaves_the_baseline_as_it_was(project,
     extra = {"interrupt": [], "maxfail": ["-x"], "crash": ["-n", "2", "-p", "xdist"]}[stop]
     if stop == "crash":
         pytest.importorskip("xdist")
-    result = project.runpytest_subprocess(*extra, *args)
+    result = project.runpytest_subprocess(*extra, *args, "--junitxml", "junit.xml")
     assert result.ret != 0
     assert path.read_bytes() == before
     result.stdout.fnmatch_lines(["*baseline: NOT written*incomplete*"])
+    # test_1 passed when reported ("passed: fakehall.rate recorded ..."), before the stop
+    # withheld its value: its JUnit property says what the report and the section say
+    import xml.etree.ElementTree as ET
+    said = [p.get("value") for p in ET.parse(project.path / "junit.xml").iter("property")
+            if p.get("name") == "halluscope.baseline.fakehall.rate"]
+    assert said and all(v.startswith("FAILED: fakehall.rate: recorded ") and "not written"
+                        in v for v in said), said
     report = json.loads((project.path / "report.json").read_text())
     assert report["complete"] is False
     assert report["baseline"]["updated"] == [] and report["baseline"]["written"] is False

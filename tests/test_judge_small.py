@@ -83,7 +83,7 @@ def test_warnings_that_differ_per_metric_stay_per_metric():
     assert len(judge_failures_note(infos)) == 5
 
 
-def _cli_audit(tmp_path, model_name, faults=None):
+def _cli_audit(tmp_path, model_name, faults=None, *extra):
     import json
     from pathlib import Path
 
@@ -106,7 +106,7 @@ def _cli_audit(tmp_path, model_name, faults=None):
             "audit", str(tmp_path / "out.jsonl"), "--metric", "claims,faithscore",
             "--annotations", str(tmp_path / "ann.json"), "--judge", str(spec),
             "--option", f"judge_base_url={server.url}", "--cache-dir", str(tmp_path / "cache"),
-            "--bootstrap", "0", "--out", str(tmp_path / "run")], env={"COLUMNS": "80"})
+            "--bootstrap", "0", "--out", str(tmp_path / "run"), *extra], env={"COLUMNS": "80"})
 
 
 @pytest.mark.parametrize("served,faults,status", [
@@ -121,6 +121,19 @@ def test_the_console_summary_names_the_judge_and_its_pin(tmp_path, served, fault
     assert line is not None, res.output
     assert line == f"judge loopback-judge@1 · loopback-judge-2025-01-01 · {status}", line
     assert len(line) <= 80 and res.output.count("\njudge loopback-judge@1") == 1
+
+
+@pytest.mark.parametrize("served,status", [("loopback-judge-2025-01-01", "pin verified"),
+                                           ("other-model", "pin MISMATCH")])
+def test_a_quiet_audit_still_names_its_judge_and_pin(tmp_path, served, status):
+    """``--quiet`` printed nothing of which judge decided the claims nor whether its server
+    bore the pin out (a pin that held said nothing at all): the judge line is part of the
+    numbers' trust, so quiet keeps it, on stderr as its other lines, stdout left empty."""
+    res = _cli_audit(tmp_path, served, None, "--quiet")
+    assert res.exit_code == 0, res.output
+    lines = [ln for ln in res.stderr.splitlines() if ln.startswith("judge ")]
+    assert lines == [f"judge loopback-judge@1 · loopback-judge-2025-01-01 · {status}"]
+    assert res.stdout == ""
 
 
 def test_several_judges_each_get_a_line_naming_their_metrics():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -68,6 +69,15 @@ def test_a_baseline_name_written_twice_fails_in_pytests_own_counts(project, mode
     case = junit[junit.index(f'name="{failed.group(1)}"'):]
     case = case[:case.index("</testcase>")]
     assert "<failure" in case and 'value="FAILED: two audits wrote different values' in case
+    # the test that recorded first passed when reported, and its JUnit property said "passed:
+    # fakehall.rate recorded 0.3000 into the baseline": the value it recorded is not written
+    for case in ET.parse(project.path / "junit.xml").iter("testcase"):
+        said = [p.get("value") for p in case.iter("property")
+                if p.get("name") == "halluscope.baseline.fakehall.rate"]
+        if case.get("name") == "test_threshold":
+            assert said == []
+        else:
+            assert len(said) == 1 and CLASH.search(said[0]) and said[0].startswith("FAILED: ")
     path = project.path / "halluscope-baseline.json"
     data = json.loads(path.read_text()) if path.exists() else {"metrics": {}}
     assert "fakehall.rate" not in data["metrics"]

@@ -175,7 +175,9 @@ LogTo = Annotated[Optional[list[str]], typer.Option(
     "or mlflow (repeatable; offline into the output folder unless WANDB_MODE / "
     "MLFLOW_TRACKING_URI say otherwise).",
     rich_help_panel='Output', metavar='NAME')]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.",
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table (failed "
+    "gates, metrics that scored nothing, bad records and the judge line are still said, on "
+    "stderr).",
     rich_help_panel='Output')]
 
 
@@ -351,6 +353,9 @@ def _finish(result, out: Path, gates, log_to: list[str] | None, quiet: bool) -> 
         print_error(str(exc))       # it names the gate as written (--fail-above ...)
         raise typer.Exit(EXIT_USAGE) from None
     if quiet:  # (the summary above lists them otherwise)
+        from halluscope.report.console import judge_lines
+        for line in judge_lines(result):    # who decided, and whether its pin held: the
+            err_console.print(line, soft_wrap=True)     # numbers' trust, even quiet
         for name, reasons in result.unscored.items():
             print_error(f"{name} scored nothing: " + "; ".join(reasons))
         if result.errors:   # never silent, even quiet: a count and the first one

@@ -6,8 +6,6 @@ Exit codes as every halluscope command: 0 fine, 1 a diff gate crossed, 2 usage o
 
 from __future__ import annotations
 
-import math
-
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -17,7 +15,8 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from halluscope.cli.common import (EXIT_GATE, EXIT_OK, EXIT_USAGE, err_console, make_console,
-                                   exit_usage, plain)
+                                   exit_usage, plain, print_error)
+from halluscope.errors import HalluscopeError
 from halluscope.cli.helpformat import PanelledCommand
 from halluscope.cli.options import at_least
 
@@ -25,36 +24,27 @@ __all__ = ["EXIT_GATE", "EXIT_OK", "EXIT_USAGE", "compare_command", "register"]
 
 
 def _gates(values: list[str] | None, flag: str) -> list[tuple[str, float]]:
-    """The gates of one flag, each kept (two thresholds on one difference are two gates)."""
-    gates: list[tuple[str, float]] = []
-    for raw in values or ():
-        name, sep, value = raw.partition("=")
-        if not sep or not name.strip().startswith("diff."):
-            raise typer.BadParameter(
-                f"expected diff.METRIC.STATISTIC[@upper|@lower]=VALUE (e.g. "
-                f"diff.chair.chair_i@upper=0), got {raw!r}", param_hint=flag)
-        try:        # the gate is well formed: only its threshold is wrong, and that is said
-            limit = float(value)
-        except ValueError:
-            raise typer.BadParameter(f"expected a number as the threshold of {name.strip()}, "
-                                     f"got {value.strip()!r}", param_hint=flag) from None
-        if not math.isfinite(limit):     # no difference crosses it: the gate would always pass
-            raise typer.BadParameter(f"expected a finite number as the threshold of "
-                                     f"{name.strip()}, got {value.strip()!r}", param_hint=flag)
-        gates.append((name.strip(), limit))
-    return gates
+    """The gates of one flag, each kept (two thresholds on one difference are two gates); a
+    gate that is none, or whose threshold is no finite number, is said naming it (exit 2)."""
+    from halluscope.gates.diff import parse_diff_gate
+    try:
+        return [parse_diff_gate(raw, flag) for raw in values or ()]
+    except HalluscopeError as exc:
+        print_error(str(exc))
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+_FLAGS = ("--fail-above", "--fail-below")
 
 
 def _gate_step(step, result, above, below, after: str = ""):
-    """``step(result, above, below)``, a usage error of a gate said as one (exit 2), followed
-    by ``after``."""
-    from halluscope.errors import HalluscopeError
+    """``step(result, above, below)``, a usage error of a gate (whose message names the gate as
+    written) said as one (exit 2), followed by ``after``."""
     try:
-        return step(result, above, below)
+        return step(result, above, below, flags=_FLAGS)
     except (KeyError, HalluscopeError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) else exc
-        err_console.print(f"[bold red]error:[/] gate: {plain(message)}{plain(after)}",
-                          highlight=False)
+        print_error(f"{message}{after}")
         raise typer.Exit(EXIT_USAGE) from None
 
 
@@ -124,11 +114,13 @@ def compare_command(
         help="Random seed of the bootstrap weights.", metavar="N",
         rich_help_panel="Statistics")] = 0,
     fail_above: Annotated[Optional[list[str]], typer.Option(
-        help="Gate diff.METRIC.STAT\\[@upper|@lower]=VALUE: exit 1 when above (repeatable), e.g. "
-             "diff.chair.chair_i@upper=0 for 'no worse than the baseline run'.",
+        help="Gate diff.METRIC.STAT\\[@GROUP]\\[@upper|@lower]=VALUE: exit 1 when above "
+             "(repeatable), e.g. diff.chair.chair_i@upper=0 for 'no worse than the baseline "
+             "run'; @split:val gates one group's difference, @split:* each group of a field.",
         metavar="GATE", rich_help_panel="Gates")] = None,
     fail_below: Annotated[Optional[list[str]], typer.Option(
-        help="Gate diff.METRIC.STAT\\[@upper|@lower]=VALUE: exit 1 when below (repeatable).",
+        help="Gate diff.METRIC.STAT\\[@GROUP]\\[@upper|@lower]=VALUE: exit 1 when below "
+             "(repeatable).",
         metavar="GATE", rich_help_panel="Gates")
     ] = None,
     allow_unfinished_query: Annotated[bool, typer.Option(
@@ -147,7 +139,6 @@ def compare_command(
     """Compare audits item by item: per metric A, B, B − A with a paired-bootstrap interval."""
     from halluscope.comparison import compare, diff_gate_failures
     from halluscope.gates.diff import check_diff_gates
-    from halluscope.errors import HalluscopeError
     from halluscope.redact import redact_text
 
     above = _gates(fail_above, "--fail-above")

@@ -13,6 +13,10 @@ from typing import Any
 
 from halluscope.errors import GateArgumentError
 
+#: Why a threshold must be finite, as a gate's usage error says it.
+NO_LIMIT = ("nan is crossed by no value, and an infinity by every value or by none, so the "
+            "gate would decide nothing")
+
 #: The bounds a gate may name after ``@`` in its metric name.
 NAMED_BOUNDS = ("upper", "lower", "value", "conservative")
 
@@ -88,5 +92,5 @@ def checked_tolerance(tolerance: Any) -> float:
     return value
 
 
-__all__ = ["NAMED_BOUNDS", "bound_in_name", "check_name", "checked_threshold",
+__all__ = ["NAMED_BOUNDS", "NO_LIMIT", "bound_in_name", "check_name", "checked_threshold",
            "checked_tolerance", "finite_real", "resolve_bound"]

@@ -1,7 +1,11 @@
 """Gates on the differences :func:`halluscope.comparison.compare` computes.
 
 ``diff.chair.chair_i@upper=0`` reads the upper bound of the interval of B − A of CHAIR_i, in
-every comparison (each run after the first against the first). :func:`diff_value` reads one
+every comparison (each run after the first against the first). A group comes before the bound,
+as in an audit's gates: ``diff.pope.f1@split:random@lower=-0.02`` reads the difference over the
+paired items of that group (:mod:`halluscope.compare_by_group`), ``diff.pope.f1@split:*=...``
+that of each group of the field, every one gated; a group of one run only pairs no item, so its
+gate fails. :func:`diff_value` reads one
 value; :func:`diff_gate_failures` judges gates, as the CLI's ``compare --fail-above`` /
 ``--fail-below`` (and the lead's gate parser) do. Both take a
 :class:`~halluscope.comparison.CompareResult`, a compare.json dict, or one comparison's
@@ -12,7 +16,8 @@ names (an import back would be a cycle between rooms).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from halluscope.errors import ConfigError
@@ -24,20 +29,23 @@ Compared = Any
 
 def diff_value(compared: Compared, name: str) -> float:
     """The value a diff gate reads: ``diff.<metric>.<statistic>`` (the difference b - a),
-    ``...@upper`` / ``...@lower`` (its interval's bounds), of the first comparison; a
-    compare.json dict, or one comparison's ``metrics``, works too."""
-    metrics = compared.get("metrics", compared) if isinstance(compared, Mapping) else \
-        compared.metrics
-    return _diff_value(metrics, name)
+    ``...@upper`` / ``...@lower`` (its interval's bounds), ``...@GROUP`` (over the paired items
+    of one group, ``split:random``), of the first comparison; a compare.json dict, or one
+    comparison's ``metrics``, works too."""
+    (_, metrics, _, groups), *_ = _comparisons(compared)
+    targets = _targets(metrics, groups, name)
+    if len(targets) != 1:
+        raise KeyError(f"{name} names {len(targets)} groups: diff_value reads one (name it)")
+    return _bound_value(*targets[0])
 
 
 def _gate_entry(metrics: Mapping[str, Any], name: str, left_out: Mapping[str, Any] | None = None
                 ) -> tuple[str, dict[str, Any], str]:
-    """``(key, entry, bound)`` a gate ``name`` reads; KeyError for a name that is none (saying
-    why, for a metric or statistic the comparison left out: ``left_out``, metric or
-    ``metric.statistic`` -> why)."""
+    """``(key, entry, bound)`` a gate ``name`` without a group reads; KeyError for a name that
+    is none (saying why, for a metric or statistic the comparison left out: ``left_out``,
+    metric or ``metric.statistic`` -> why)."""
     if not name.startswith("diff."):
-        raise KeyError(f"expected diff.METRIC.STATISTIC[@upper|@lower], got {name!r}")
+        raise KeyError(f"expected diff.METRIC.STATISTIC[@GROUP][@upper|@lower], got {name!r}")
     key, _, bound = name[len("diff."):].partition("@")
     metric = key.partition(".")[0]
     if key not in metrics and left_out and metric in left_out:
@@ -55,14 +63,54 @@ def _gate_entry(metrics: Mapping[str, Any], name: str, left_out: Mapping[str, An
     return key, metrics[key], bound
 
 
-def _diff_value(metrics: Mapping[str, Any], name: str) -> float:
-    key, entry, bound = _gate_entry(metrics, name)
+def _targets(metrics: Mapping[str, Any], groups: Mapping[str, Any], name: str,
+             left_out: Mapping[str, Any] | None = None) -> list[tuple[str, dict[str, Any], str]]:
+    """``(name as judged, entry, bound)`` of each difference gate ``name`` reads: the whole
+    comparison's, one group's (``@split:random``), or each group of a field (``@split:*``);
+    KeyError, saying why and what exists, for a name that is none."""
+    from halluscope.compare_by_group import matching_groups
+    head, _, rest = name.partition("@")
+    key, entry, _ = _gate_entry(metrics, head, left_out)
+    parts = rest.split("@") if rest else []
+    bound = parts.pop() if parts and parts[-1] in ("upper", "lower") else ""
+    group = "@".join(parts)
+    if not group:
+        return [(name, entry, bound)]
+    if ":" not in group and group not in groups:
+        raise KeyError(f"expected @upper or @lower after {key}, or a group @FIELD:VALUE, got "
+                       f"@{group}")
+    named = [g for g in matching_groups(group, groups) if key in groups[g]]
+    if not named:
+        raise KeyError(_no_group(key, group, groups))
+    return [(f"diff.{key}@{g}" + (f"@{bound}" if bound else ""), groups[g][key], bound)
+            for g in named]
+
+
+def _no_group(key: str, group: str, groups: Mapping[str, Any]) -> str:
+    """Why gate group ``group`` of ``key`` names no group of the comparison, with those that
+    exist (of its field where it has some)."""
+    from halluscope.errors import suggest
+    have = [g for g in groups if key in groups[g]]
+    field = group.partition(":")[0] + ":"
+    same = [g for g in have if g.startswith(field)]
+    fields = sorted({g.partition(":")[0] for g in have if ":" in g})
+    listed = (f"its {field[:-1]} groups: {', '.join(same)}" if same else
+              f"{key} has groups of the fields {', '.join(fields)}" if fields else
+              f"groups of {key}: {', '.join(have)}" if have else
+              f"the runs' items name no group of {key}")
+    hint = suggest(group, [f"{f}:*" for f in fields] if group.endswith(":*") else have)
+    return (f"no group {group!r} of {key} in the comparison{hint} ({listed}; @FIELD:* names "
+            f"each group of a field)")
+
+
+def _bound_value(name: str, entry: Mapping[str, Any], bound: str) -> Any:
+    """What a gate on ``entry`` compares: its difference, or a bound of its interval."""
     if not bound:
         return entry["diff"]
     if not entry.get("ci"):
         why = "a count" if entry.get("count") else entry.get("ci_note", "none was computed")
-        raise NoInterval(f"diff.{key} (B − A) has no interval ({why}{no_value(entry)}), so a "
-                         f"gate on its {bound} bound cannot hold")
+        raise NoInterval(f"{name.rpartition('@')[0]} (B − A) has no interval ({why}"
+                         f"{no_value(entry)}), so a gate on its {bound} bound cannot hold")
     return entry["ci"][1 if bound == "upper" else 0]
 
 
@@ -147,22 +195,23 @@ Gates = Mapping[str, float] | Iterable[tuple[str, float]]
 
 
 def _comparisons(compared: Compared
-                 ) -> list[tuple[str, Mapping[str, Any], Mapping[str, Any]]]:
-    """``(run b, metrics, left_out)`` of every comparison (each run after the first against
-    the first; ``left_out``: metric -> why it is not compared)."""
+                 ) -> list[tuple[str, Mapping[str, Any], Mapping[str, Any], Mapping[str, Any]]]:
+    """``(run b, metrics, left_out, groups)`` of every comparison (each run after the first
+    against the first; ``left_out``: metric -> why it is not compared; ``groups``: group ->
+    ``metric.statistic`` -> its entry over the group's paired items)."""
     if not isinstance(compared, Mapping):               # a CompareResult
-        return [(c.b, c.metrics, c.left_out) for c in compared.comparisons]
+        return [(c.b, c.metrics, c.left_out, getattr(c, "groups", None) or {})
+                for c in compared.comparisons]
     if isinstance(compared.get("comparisons"), list):
-        return [(c.get("b", "?"), c["metrics"], c.get("left_out") or {})
+        return [(c.get("b", "?"), c["metrics"], c.get("left_out") or {}, c.get("groups") or {})
                 for c in compared["comparisons"]]
-    return [("B", compared["metrics"], {})]
+    return [("B", compared.get("metrics", compared), {}, compared.get("groups") or {})]
 
 
 def _check_limit(metrics: Mapping[str, Any], name: str, limit: float) -> None:
-    """A usage error for a threshold no difference of the statistic can cross (NaN, or a
-    rate's difference compared with 12 rather than 0.12)."""
-    if not math.isfinite(limit):     # never crossed: the gate would pass whatever the data
-        raise ConfigError(f"expected a finite number as the threshold of {name}, got {limit}")
+    """A usage error for a threshold no difference of the statistic can cross (a rate's
+    difference compared with 12 rather than 0.12; a threshold that is no finite number is
+    refused by :func:`_checks`)."""
     entry = metrics.get(name[len("diff."):].partition("@")[0]) or {}
     lo, hi = entry.get("diff_bounds") or (-math.inf, math.inf)
     if not lo <= limit <= hi:
@@ -172,8 +221,8 @@ def _check_limit(metrics: Mapping[str, Any], name: str, limit: float) -> None:
         elif hi == 1 and 1 < abs(limit) < 2:         # as likely a ratio B / A (1.05: 5% worse)
             hint = (f"; a diff gate reads the difference B − A, not a ratio B / A (as "
                     f"percentage points, {limit:g} would be {limit / 100:g})")
-        raise ConfigError(f"the threshold {limit:g} of {name} is outside the range of a "
-                          f"difference of its values [{lo:g}, {hi:g}]{hint}")
+        raise ConfigError(f"the threshold {limit:g} is outside the range of a difference of "
+                          f"its values [{lo:g}, {hi:g}]{hint}")
 
 
 def _check_setup(run: str, metrics: Mapping[str, Any], name: str) -> None:
@@ -190,12 +239,59 @@ def _check_setup(run: str, metrics: Mapping[str, Any], name: str) -> None:
                           f"same settings to gate on it")
 
 
-def _checks(above: Gates | None, below: Gates | None) -> list[tuple[str, float, Any, str]]:
-    """``(name, limit, worse, word)`` of every gate, ``worse(value, limit)`` when crossed."""
-    return [(name, float(limit), worse, word)
-            for gates, worse, word in ((above, lambda v, t: v > t, "above"),
-                                       (below, lambda v, t: v < t, "below"))
-            for name, limit in (gates.items() if isinstance(gates, Mapping) else gates or ())]
+#: How the gates are named in messages by default: the keywords, as a Python caller wrote them.
+FLAGS = ("above", "below")
+
+
+def gate_where(name: str, limit: Any, flag: str) -> str:
+    """A diff gate as its caller wrote it, for messages: ``--fail-above diff.pope.f1=0.1`` on
+    the command line (``flag`` a CLI flag), ``diff gate diff.pope.f1=0.1 (above)`` in Python."""
+    shown = f"{limit:g}" if type(limit) is float else repr(limit)
+    return (f"{flag} {name}={shown}" if flag.startswith("--")
+            else f"diff gate {name}={shown} ({flag})")
+
+
+def parse_diff_gate(raw: str, flag: str = "--fail-above") -> tuple[str, float]:
+    """``diff.METRIC.STAT[@BOUND]=VALUE`` as ``(name, limit)``; a
+    :class:`~halluscope.errors.ConfigError` naming ``flag``, the gate and what is wrong with
+    it when it is none (its threshold no finite number: ``<= abc``, ``nan``, ``-inf``)."""
+    name, sep, value = raw.partition("=")
+    name = name.strip()
+    if not sep or not name.startswith("diff."):
+        raise ConfigError(f"{flag}: expected diff.METRIC.STATISTIC[@upper|@lower]=VALUE (e.g. "
+                          f"diff.chair.chair_i@upper=0), got {raw!r}")
+    try:
+        limit = float(value)
+    except ValueError:
+        raise ConfigError(f"{flag} {raw.strip()}: expected a number as the threshold, got "
+                          f"{value.strip()!r}") from None
+    if not math.isfinite(limit):
+        from halluscope.gates.arguments import NO_LIMIT
+        raise ConfigError(f"{flag} {raw.strip()}: expected a finite number as the threshold, "
+                          f"got {value.strip()!r} ({NO_LIMIT})")
+    return name, limit
+
+
+def _checks(above: Gates | None, below: Gates | None, flags: tuple[str, str] = FLAGS
+            ) -> list[tuple[str, float, Any, str, str]]:
+    """``(name, limit, worse, word, where)`` of every gate, ``worse(value, limit)`` when
+    crossed, ``where`` the gate as written (:func:`gate_where`); a usage error naming the gate
+    for a threshold that is no finite number (text such as ``"abc"``, a bool, nan, an
+    infinity: NaN passed every gate, v > nan being false)."""
+    from halluscope.gates.arguments import NO_LIMIT, finite_real
+    out = []
+    for gates, worse, word, flag in ((above, lambda v, t: v > t, "above", flags[0]),
+                                     (below, lambda v, t: v < t, "below", flags[1])):
+        for name, limit in (gates.items() if isinstance(gates, Mapping) else gates or ()):
+            where = gate_where(name, limit, flag)
+            value = finite_real(limit)
+            if value is None:
+                number = isinstance(limit, float) and not isinstance(limit, bool)
+                raise ConfigError(f"{where}: expected a finite number as the threshold, got "
+                                  + (f"{limit} ({NO_LIMIT})" if number
+                                     else f"{type(limit).__name__} {limit!r:.60}"))
+            out.append((name, value, worse, word, where))
+    return out
 
 
 def _undecided_each(compared: Compared) -> list[str | None]:
@@ -212,25 +308,41 @@ def _undecided_each(compared: Compared) -> list[str | None]:
 
 
 def check_diff_gates(compared: Compared, above: Gates | None = None,
-                     below: Gates | None = None) -> None:
+                     below: Gates | None = None, *, flags: tuple[str, str] = FLAGS) -> None:
     """The usage errors of the gates as written, in every comparison: a name that is no
-    difference (KeyError), a threshold that is NaN or outside the difference's range, a gate
-    on a metric the runs scored with other settings (:class:`~halluscope.errors.ConfigError`).
-    The CLI calls it before writing compare.json, as an audit checks its gates before scoring:
-    a compare whose gate is refused writes nothing."""
+    difference (KeyError), a threshold that is no finite number or outside the difference's
+    range, a gate on a metric the runs scored with other settings
+    (:class:`~halluscope.errors.ConfigError`); each message starts with the gate as written
+    (``flags`` name its flag: the keywords by default, ``("--fail-above", "--fail-below")``
+    on the command line). The CLI calls it before writing compare.json, as an audit checks its
+    gates before scoring: a compare whose gate is refused writes nothing."""
     comparisons = _comparisons(compared)
-    checks = _checks(above, below)
-    for name, limit, _, _ in checks:
-        for _, metrics, left_out in comparisons:
-            _gate_entry(metrics, name, left_out)
-            _check_limit(metrics, name, limit)
-    for name, _, _, _ in checks:     # every name is known: then whether a run may be gated
-        for run, metrics, _ in comparisons:
-            _check_setup(run, metrics, name)
+    checks = _checks(above, below, flags)
+    for name, limit, _, _, where in checks:
+        for _, metrics, left_out, groups in comparisons:
+            with _named(where):
+                _targets(metrics, groups, name, left_out)
+                _check_limit(metrics, name, limit)
+    for name, _, _, _, where in checks:   # every name is known: then whether a run may be gated
+        for run, metrics, _, _ in comparisons:
+            with _named(where):
+                _check_setup(run, metrics, name)
+
+
+@contextmanager
+def _named(where: str) -> Iterator[None]:
+    """Say which gate a usage error is about: its message starts with the gate as written."""
+    try:
+        yield
+    except NoInterval:
+        raise
+    except (KeyError, ConfigError) as exc:
+        raise type(exc)(f"{where}: {exc.args[0] if exc.args else exc}") from None
 
 
 def diff_gate_failures(compared: Compared, above: Gates | None = None,
-                       below: Gates | None = None) -> list[str]:
+                       below: Gates | None = None, *,
+                       flags: tuple[str, str] = FLAGS) -> list[str]:
     """Messages for every diff gate crossed (``above``: value > limit; ``below``: < limit), in
     every comparison (with three runs or more, each run against the first); a gate given
     twice with two thresholds is two gates.
@@ -239,38 +351,50 @@ def diff_gate_failures(compared: Compared, above: Gates | None = None,
     the runs could not compute over the paired items) fails its gate, saying so. Nor does one
     pass on a comparison with a ``partial`` side (an input from a ``halluscope query`` run that
     did not finish): it fails as not decided, unless ``allow_unfinished_query`` is set. An unknown
-    name, a NaN threshold or one outside the difference's range is a usage error (KeyError,
-    :class:`~halluscope.errors.ConfigError`), and so is a gate on a metric the two runs scored
+    name, a threshold that is no finite number or one outside the difference's range is a
+    usage error (KeyError, :class:`~halluscope.errors.ConfigError`, naming the gate as written:
+    ``flags`` as in :func:`check_diff_gates`), and so is a gate on a metric the two runs scored
     with other settings (``setup_differs``)."""
     comparisons = _comparisons(compared)
-    checks = _checks(above, below)
-    check_diff_gates(compared, above, below)    # usage errors before any gate is judged
+    checks = _checks(above, below, flags)
+    check_diff_gates(compared, above, below, flags=flags)   # usage errors before any is judged
     failures = []
-    for (run, metrics, _), not_decided in zip(comparisons, _undecided_each(compared)):
+    for (run, metrics, _, groups), not_decided in zip(comparisons, _undecided_each(compared)):
         label = f"{run}: " if len(comparisons) > 1 else ""
-        for name, limit, worse, word in checks:
+        for name, limit, worse, word, _ in checks:
             if not_decided:                  # over part of a query run's requests
                 failures.append(f"{label}{name}: {not_decided}")
                 continue
-            few = _few_pairs(metrics[name[len("diff."):].partition("@")[0]])
-            if few:                          # never passes on a small share of the items
-                failures.append(f"{label}{name}: {few}")
-                continue
-            try:
-                value = _diff_value(metrics, name)
-            except NoInterval as exc:
-                failures.append(f"{label}{exc}")
-                continue
-            if value is None or (isinstance(value, float) and math.isnan(value)):
-                entry = metrics[name[len("diff."):].partition("@")[0]]
-                failures.append(f"{label}{name} has no value ("
-                                + (no_value(entry)[2:] or "undefined over the paired items")
-                                + "), so the gate cannot hold")
-            elif worse(value, limit):
-                count = metrics[name[len("diff."):].partition("@")[0]].get("count")
-                shown = f"{value:+.0f}" if count else _signed_apart(value, limit)
-                failures.append(f"{label}{name} = {shown} is {word} {limit:g}")
+            whole = metrics[name[len("diff."):].partition("@")[0]]
+            for shown, entry, bound in _targets(metrics, groups, name):
+                failure = _judged(shown, entry, bound, limit, worse, word, whole)
+                if failure:
+                    failures.append(f"{label}{failure}")
     return failures
+
+
+def _judged(name: str, entry: Mapping[str, Any], bound: str, limit: float, worse: Any,
+            word: str, whole: Mapping[str, Any]) -> str | None:
+    """Why the gate ``name`` on ``entry`` (the whole comparison's, or one group's: ``whole``
+    is the comparison's entry of its statistic) fails, or None where it holds."""
+    few = _few_pairs(whole) or (_few_pairs(entry) if entry is not whole else None)
+    if few:                              # never passes on a small share of the items
+        return f"{name}: {few}"
+    if entry is not whole and entry.get("n_paired") == 0:     # a group of one run only
+        return (f"{name} has no value: no item of the group pairs (A holds "
+                f"{entry.get('only_a', 0)} of its items, B {entry.get('only_b', 0)}), so the "
+                f"gate cannot hold")
+    try:
+        value = _bound_value(name, entry, bound)
+    except NoInterval as exc:
+        return str(exc)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return (f"{name} has no value (" + (no_value(entry)[2:] or "undefined over the paired "
+                                             "items") + "), so the gate cannot hold")
+    if worse(value, limit):
+        shown = f"{value:+.0f}" if entry.get("count") else _signed_apart(value, limit)
+        return f"{name} = {shown} is {word} {limit:g}"
+    return None
 
 
 def _signed_apart(value: float, limit: float) -> str:
@@ -282,6 +406,6 @@ def _signed_apart(value: float, limit: float) -> str:
     return text if text.startswith(("-", "+")) else "+" + text
 
 
-__all__ = ["Gates", "NoInterval", "check_diff_gates", "diff_gate_failures", "diff_value",
-           "few_pairs_note",
+__all__ = ["FLAGS", "Gates", "NoInterval", "check_diff_gates", "diff_gate_failures",
+           "diff_value", "few_pairs_note", "gate_where", "parse_diff_gate",
            "no_value", "partial_reason", "too_few_paired", "undecided"]

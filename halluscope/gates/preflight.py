@@ -14,9 +14,16 @@ what they already tell:
 - the threshold against the statistic's range (a rate's [0, 1], a count's [0, inf]);
 - the bound, which :func:`~halluscope.gates.thresholds.parse_gate` reads.
 
-A group (``@model:demo``, ``@split:random``) exists only once records joined it: it is checked
-after scoring, with everything else, by :func:`~halluscope.gates.thresholds.check_gates`. A gate
-weaker than it looks (:func:`~halluscope.gates.assertions.gate_notes`) is logged as a warning
+- the field of a group (``@modle:demo``) against the fields the metric can group by in this
+  audit: ``--by`` (the metric's :attr:`~halluscope.metrics.base.Metric.by`) and those it forms
+  groups of itself, which a metric declares as ``own_group_fields`` (POPE: ``split`` and
+  ``object``; ``()`` for none); a metric that does not declare them (its own groups are named by
+  the records, as HallusionBench's categories; a third-party metric) has its groups checked
+  after scoring only.
+
+A group's value (``@model:demo``, ``@split:random``) exists only once records joined it: it is
+checked after scoring, with everything else, by :func:`~halluscope.gates.thresholds.check_gates`,
+whose message lists the groups of that field that exist. A gate weaker than it looks (:func:`~halluscope.gates.assertions.gate_notes`) is logged as a warning
 here, before scoring, where its range is known; after scoring otherwise.
 """
 
@@ -54,6 +61,7 @@ def _check_gate(gate: Gate, built: Mapping[str, Any], config: Any) -> bool:
         hint = suggest(metric, built) or suggest(gate.name.split("@", 1)[0], known)
         raise UnknownNameError(f"{where}: no metric {metric!r} in this audit{hint} (it runs: "
                                f"{', '.join(built)}); nothing was scored")
+    _check_group_field(gate, built[metric], where)
     declared = _declared(built[metric], config)
     if declared is None:        # its range is known after scoring: checked and warned then
         return False
@@ -69,6 +77,29 @@ def _check_gate(gate: Gate, built: Mapping[str, Any], config: Any) -> bool:
     for note in gate_notes(gate.name, gate.direction, which, gate.limit, bounds):
         log.warning("%s: %s", where, note)
     return True
+
+
+def _check_group_field(gate: Gate, metric: Any, where: str) -> None:
+    """Refuse a gate whose group (``@FIELD:VALUE``) names a field the metric forms no group
+    of in this audit; said before scoring, with the fields it does group by. A metric that
+    does not say which groups it forms itself (``own_group_fields``) is checked after."""
+    group = gate.name.partition("@")[2]
+    own = getattr(metric, "own_group_fields", None)
+    if not group or own is None:
+        return
+    fields = list(dict.fromkeys([*getattr(metric, "by", ()), *own]))
+    if any(group.startswith(f"{field}:") for field in fields):
+        return          # the value is known after scoring: checked then
+    field, colon, _ = group.partition(":")
+    groups = ", ".join(f"{f}:VALUE" for f in fields) or "none"
+    how = "; --by FIELD groups by another record or metadata field"
+    if not colon:
+        raise UnknownNameError(f"{where}: metric {metric.name!r} has no group {group!r}: its "
+                               f"groups are named FIELD:VALUE (in this audit: {groups})"
+                               f"{how}; nothing was scored")
+    raise UnknownNameError(f"{where}: metric {metric.name!r} has no group field {field!r}"
+                           f"{suggest(field, fields)} (its groups in this audit: {groups})"
+                           f"{how}; nothing was scored")
 
 
 def _declared(metric: Any, config: Any) -> Mapping[str, Any] | None:

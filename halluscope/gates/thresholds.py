@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from halluscope.errors import ConfigError, suggest  # suggest: re-exported here
+from halluscope.gates.arguments import NO_LIMIT
 
 BOUNDS = ("upper", "lower", "value", "conservative")
 
@@ -77,14 +78,16 @@ def parse_gate(raw: str, direction: str, flag: str = "") -> Gate:
         raise ConfigError(f"{where}expected METRIC.STAT[@GROUP][@BOUND]=VALUE (e.g. "
                           f"chair.chair_i=0.1, chair.chair_i@upper=0.1 or "
                           f"pope.f1@split:random@lower=0.8), got {raw!r}")
-    try:        # the gate is well formed: only its threshold is wrong, and that is said
+    # the gate is well formed: only its threshold is wrong, and that is said with the gate
+    said = Gate(name, direction, 0.0, spec=raw.strip(), flag=flag).where
+    try:
         limit = float(value)
     except ValueError:
-        raise ConfigError(f"{where}expected a number as the threshold of {name}, got "
+        raise ConfigError(f"{said}: expected a number as the threshold, got "
                           f"{value.strip()!r}") from None
     if not math.isfinite(limit):       # nan is never crossed, inf never either
-        raise ConfigError(f"{where}expected a finite number as the threshold of "
-                          f"{name}, got {value.strip()!r}")
+        raise ConfigError(f"{said}: expected a finite number as the threshold, got "
+                          f"{value.strip()!r} ({NO_LIMIT})")
     parts = name.split("@")
     bound = None
     if len(parts) > 1 and parts[-1] in BOUNDS:

@@ -464,7 +464,7 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
                      "AMBER file among --annotations)"),
         MetricOption("annotations", tuple, (), "annotation files", config_field=True),
     )
-
+    own_group_fields: ClassVar[tuple[str, ...]] = ()      # groups: --by's alone
     columns: ClassVar[tuple[str, ...]] = GEN + tuple(col(g, k) for g in GROUPS for k in QA)
     statistics: ClassVar[dict[str, Statistic]] = _stats("original", {})  # names; see __init__
 

@@ -70,7 +70,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from halluscope.errors import InputError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
@@ -229,6 +229,7 @@ class ChairMetric(Metric):
     """
 
     name = "chair"
+    own_group_fields: ClassVar[tuple[str, ...]] = ()      # groups: --by's alone
     headline = ("chair_i", "chair_s")
     report_view = "mentions"
     options = (

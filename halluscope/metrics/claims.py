@@ -67,6 +67,7 @@ class ClaimsMetric(ExplainsClaimVerdicts, Metric):
     """Per-kind hallucination rates of claims checked against evidence."""
 
     name: ClassVar[str] = "claims"
+    own_group_fields: ClassVar[tuple[str, ...]] = ()      # groups: --by's alone
     needs_verification: ClassVar[bool] = True
     headline: ClassVar[tuple[str, ...]] = ("hallucination_rate",)
     options: ClassVar[tuple[MetricOption, ...]] = (

@@ -134,6 +134,7 @@ class _ConsistencyMetric(Metric):
     parallel = False
 
     group_fields: tuple[str, ...] = ()
+    own_group_fields: tuple[str, ...] = ()      # groups: --by's alone
     inline = False  # records may carry all their answers in ``samples``
     columns = ("majority_share", "consistent", "pairwise", "claim_jaccard", "answers", "groups")
     # one row per scored group: consistent_rate and flip_rate are shares of the groups, each 0
@@ -331,6 +332,7 @@ class ConsistencyMetric(Metric):
     """
 
     name = "consistency"
+    own_group_fields: tuple[str, ...] = ()      # groups: --by's alone
     columns = _ConsistencyMetric.columns
     statistics: dict[str, Statistic] = {}
     _RENAME = {

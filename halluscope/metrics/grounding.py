@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from typing import Any
+from typing import Any, ClassVar
 
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.explain import ExplainsClaimVerdicts
@@ -101,6 +101,7 @@ class RegionMetric(ExplainsClaimVerdicts, Metric):
     """Region grounding of cited boxes and region ids (name ``region``)."""
 
     name = "region"
+    own_group_fields: ClassVar[tuple[str, ...]] = ()      # groups: --by's alone
     needs_verification = True
     options = (
         MetricOption("region_iou", float, None, "IoU a cited box needs with a known instance of "
@@ -306,6 +307,7 @@ class PageMetric(ExplainsClaimVerdicts, Metric):
     """Page citations and the quotes attributed to pages (name ``page``)."""
 
     name = "page"
+    own_group_fields: ClassVar[tuple[str, ...]] = ()      # groups: --by's alone
     needs_verification = True
     options = (
         MetricOption("ocr", str, "rapidocr", "OCR for page images and PDF pages without a text "

@@ -316,6 +316,7 @@ class ObjhalMetric(Metric):
     """
 
     name: ClassVar[str] = "objhal"
+    own_group_fields: ClassVar[tuple[str, ...]] = ()      # groups: --by's alone
     options: ClassVar[tuple[MetricOption, ...]] = (
         MetricOption("objhal_variant", str, "refined", "original or refined (module docstring)",
                      choices=VARIANTS),

@@ -110,6 +110,7 @@ class PopeMetric(Metric):
     """
 
     name = "pope"
+    own_group_fields = ("split", "object")     # its groups beside --by's
     empty_answer = ("read by the --pope-parser rule: original, llava and opera read it as yes, "
                     "as their scorers do; vlmevalkit (either release), lmms-eval, exact and "
                     "strict as unknown")

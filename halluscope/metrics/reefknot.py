@@ -207,6 +207,7 @@ class ReefknotMetric(Metric):
     """
 
     name: ClassVar[str] = "reefknot"
+    own_group_fields: ClassVar[tuple[str, ...]] = ("relation_type",)   # beside --by's
     headline: ClassVar[tuple[str, ...]] = ("accuracy", "hallucination_rate")
     options: ClassVar[tuple[MetricOption, ...]] = (
         MetricOption("reefknot_variant", str, "original", "original or corrected (module "

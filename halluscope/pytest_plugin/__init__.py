@@ -52,10 +52,10 @@ from halluscope.pytest_plugin.markers import ASSERT_KEYS as _ASSERT_KEYS
 from halluscope.pytest_plugin.markers import gate_kwargs, marker_bound, marker_mistake
 from halluscope.pytest_plugin.settings import (DEFAULT_BASELINE, ENV_OFFLINE, Settings,
                                                pytest_addoption)
-from halluscope.pytest_plugin.stops import (crash_entry, fail_clashed, no_verdict,
-                                            receive_updates, record_update, send_updates,
-                                            stopped_early, update_outcome, withhold_updates,
-                                            worker_crashed)
+from halluscope.pytest_plugin.stops import (crash_entry, fail_clashed, junit_path, no_verdict,
+                                            receive_updates, record_update, relabel_junit,
+                                            send_updates, stopped_early, update_outcome,
+                                            withhold_updates, worker_crashed)
 from halluscope.pytest_plugin.summary import write_report, write_summary
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -122,6 +122,7 @@ class GateSession:
         self._baseline: dict[str, Any] | None = None
         self._tmp: Path | None = None
         self._old_env: str | None = None
+        self.junit = junit_path(config)  # --junitxml's file: its baseline verdicts made final
 
     # -- lifecycle
     def start(self) -> None:
@@ -432,6 +433,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     session = config.stash.get(_STATE, None)
     if session is not None:
+        relabel_junit(session, session.junit)   # written at sessionfinish, by then
         session.stop()
         config.pluginmanager.unregister(session)
         del config.stash[_STATE]

@@ -180,6 +180,50 @@ def withhold_updates(session: Any) -> None:
             o.update(passed=False, message=f"{o['name']}: recorded {o['value']}, but {said}")
 
 
+def junit_path(config: Any) -> str | None:
+    """The file ``--junitxml`` writes, resolved as pytest's junitxml resolves it when the
+    session is configured (tests may change the working directory), on the process that writes
+    it (not an xdist worker); ``None`` without one."""
+    import os
+    raw = getattr(getattr(config, "option", None), "xmlpath", None)
+    if not raw or hasattr(config, "workerinput"):
+        return None
+    return os.path.normpath(os.path.abspath(os.path.expanduser(os.path.expandvars(raw))))
+
+
+def relabel_junit(session: Any, path: str | None) -> None:
+    """Give the JUnit XML pytest wrote at ``path`` each baseline recording's final verdict.
+    A test's properties are written when it is reported: the test that recorded a name first
+    said "passed: ... recorded" there, though a later test's other value for that name (a
+    clash, :func:`fail_clashed`) or the stop of an update run (:func:`withhold_updates`)
+    failed it after, as the halluscope section and JSON report say; its property now says
+    ``FAILED:`` with why. Nothing else in the file changes."""
+    final = {f"halluscope.baseline.{o['name']}": "FAILED: " + str(o.get("message") or "")
+             .split("\n", 1)[0] for o in session.outcomes
+             if o["kind"] == "baseline" and not o["passed"]
+             and (o["name"] in session.clashed or o["name"] in session.withheld)}
+    if not path or not final:
+        return
+    import logging
+    import xml.etree.ElementTree as ET
+    try:
+        tree = ET.parse(path)
+    except (OSError, ET.ParseError) as exc:     # no file (pytest stopped first): nothing said
+        logging.getLogger(__name__).warning("halluscope: could not mark the failed baseline "
+                                            "recordings in %s: %s", path, exc)
+        return
+    changed = False
+    for prop in tree.iter("property"):
+        new = final.get(prop.get("name", ""))
+        if new is not None and prop.get("value", "").startswith("passed"):
+            prop.set("value", new)
+            changed = True
+    if changed:
+        from halluscope.atomicfiles import replace_atomically
+        replace_atomically(path, lambda tmp: tree.write(tmp, encoding="utf-8",
+                                                        xml_declaration=True))
+
+
 def withheld_line(session: Any) -> str:
     """The summary's line for the names :func:`withhold_updates` kept out of the baseline."""
     return (f"baseline: NOT written ({len(session.withheld)} value(s) recorded before the "
@@ -187,6 +231,6 @@ def withheld_line(session: Any) -> str:
             f"rerun the update through to the end")
 
 
-__all__ = ["crash_entry", "fail_clashed", "no_verdict", "receive_updates", "record_update",
-           "send_updates", "stopped_early", "withheld_line", "withhold_updates",
+__all__ = ["crash_entry", "fail_clashed", "junit_path", "no_verdict", "receive_updates",
+           "record_update", "relabel_junit", "send_updates", "stopped_early", "withheld_line", "withhold_updates",
            "worker_crashed"]

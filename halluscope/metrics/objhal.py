@@ -569,8 +569,7 @@ class ObjhalMetric(Metric):
         summary = super().compute()
         missing, n, why = self._unanswered()
         summary.results["unanswered"] = unanswered_result(
-            missing, n, self._scored,
-            f"{why}: the questions never answered cannot be counted")
+            missing, n, self._scored, f"{why}: the questions never answered cannot be counted")
         return summary
 
     def finish(self) -> None:

@@ -7,7 +7,9 @@ last one again once they run out)::
 
     with ReplayServer({"<sha256>": "Correct", ...}, model="gpt-4") as server:
         ...  # server.url == "http://127.0.0.1:<port>/v1"; server.seen: calls per prompt hash;
-             # server.roles: the role tuples of the requests
+             # server.roles: the role tuples of the requests; server.requests: each
+             # request's model and decoding (model, temperature, top_p, max_tokens or
+             # max_completion_tokens)
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class ReplayServer:
         self.seen: Counter = Counter()
         self.unknown: list[str] = []
         self.roles: Counter = Counter()
+        self.requests: Counter = Counter()
         self._lock = threading.Lock()
 
     def reply(self, digest: str) -> str | None:
@@ -77,6 +80,8 @@ class ReplayServer:
                 digest = hashlib.sha256(prompt.encode("utf-8")).hexdigest()
                 with fake._lock:
                     fake.roles[tuple(m.get("role") for m in messages)] += 1
+                    fake.requests[(*(body.get(k) for k in ("model", "temperature", "top_p")),
+                                   body.get("max_tokens", body.get("max_completion_tokens")))] += 1
                 text = fake.reply(digest)
                 if text is None:
                     return self._send(400, {"error": {"message": f"no replay for prompt "

@@ -132,6 +132,10 @@ def test_audit_end_to_end_with_nltk_data(nltk_data, tmp_path):
     for printed, name in PRINTED.items():
         assert round(got[name]["value"] * 100, 1) == pytest.approx(ref["printed"][printed]), \
             printed
+        # stored as the decimal of the printed figure (33.3 -> 0.333, never 0.33299999999999996)
+        assert got[name]["value"] == round(ref["printed"][printed] / 100, 3), printed
+    chair, f1 = ref["printed"]["Generative Task/CHAIR"], ref["printed"]["Descriminative Task/F1"]
+    assert got["amber_score"]["value"] == round((100 - chair + f1) / 2 / 100, 4)
     sheet = json.loads((tmp_path / "runsheet.json").read_text("utf-8"))["metrics"]["amber"]
     assert sheet["tagger"].startswith("nltk averaged perceptron")
 

@@ -151,7 +151,7 @@ def test_original_run_sheet_pins_the_judge(original_run, tmp_path):
 
 def test_original_consistency_diagnosis(original_run):
     """LH / VI / Mixed as evaluation.py prints them (from the judge's "same" replies)."""
-    res, _, expected = original_run
+    res, items, expected = original_run
     diag = res["metrics"]["hallusionbench"]["info"]["diagnosis"]
     header, row = expected["table_bias_consistency_diagnosis"]
     printed = dict(zip(header, row))
@@ -161,6 +161,18 @@ def test_original_consistency_diagnosis(original_run):
     assert diag["counts"] == {"LH": pair["LH_cg"], "VI": pair["VI_cg"], "Mixed": pair["Mix_cg"]}
     same = sum(1 for it in expected["items"] if it["same"] == "1")
     assert diag["same_replies"] == {"1": same, "0": 1129 - same, "failed": 0}
+    # what the original computes and does not print: get_eval_pair_all's pair-level counts
+    # and each question's `same` decision, keyed as the items are
+    assert diag["pairs"] == {"total": pair["total"], "LH": pair["LH"], "VI": pair["VI"],
+                             "Mixed": pair["Mix"], "none": pair["correct"], "left_out": 0}
+    same = diag["questions"]["same"]
+    assert {k: v for v in ("1", "0") for k in same[v]} == \
+        {it["key"]: it["same"] for it in expected["items"]}
+    assert same["failed"] == [] and sorted(same["1"] + same["0"]) == \
+        sorted(it["hallusionbench"]["key"] for it in items)
+    labels = diag["questions"]["label"]
+    assert [len(labels[n]) for n in ("LH", "VI", "Mixed", "left_out")] == \
+        [pair["LH_cg"], pair["VI_cg"], pair["Mix_cg"], 0]
 
 
 def _vlmevalkit_rows(layout, predictions, path):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections import Counter
 
 import pytest
 from typer.testing import CliRunner
@@ -61,9 +62,10 @@ def sha256(text):
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def run(tmp, answers, variant, judge="mmhal-gpt-4-0314", *extra, replay=None):
+def run(tmp, answers, variant, judge="mmhal-gpt-4-0314", *extra, replay=None,
+        model="gpt-4-0314", requests=None):
     ref = shared_data_dir() / REF
-    with ReplayServer(replay or replies(ref), model="gpt-4-0314") as server:
+    with ReplayServer(replay or replies(ref), model=model) as server:
         res = CliRunner().invoke(app, [str(a) for a in (
             "audit", answers, "--metric", "mmhal", "--option", f"mmhal_variant={variant}",
             "--judge", judge, "--option", f"judge_base_url={server.url}", "--cache-dir",
@@ -71,6 +73,8 @@ def run(tmp, answers, variant, judge="mmhal-gpt-4-0314", *extra, replay=None):
         assert res.exit_code == 0, res.output
         assert not server.unknown, "halluscope sent a prompt the original never sends"
         assert set(server.roles) == {("user",)}
+        if requests is not None:
+            requests.update(server.requests)
     items = [json.loads(x) for x in (tmp / "out/items.jsonl").read_text().splitlines()]
     return json.loads((tmp / "out/results.json").read_text()), items
 
@@ -123,6 +127,31 @@ def test_original_on_the_rlaifv_jsonl_layout(tmp_path):
                      f"mmhal_template={data / 'mmhal/mmhal-bench_answer_template.json'}",
                      replay=replay)
     check_original(res, items, json.loads((ref / "original/expected.json").read_text()))
+
+
+@needs_data
+def test_original_with_rlaifv_judge_spec(tmp_path):
+    """RLAIF-V's run (eval_rlaifv_mmhal.sh: --is_jsonl, --gpt-model gpt-4-1106-preview) with
+    its pinned judge: the same prompt, asked as gpt4_grpc.Chat asks it (temperature 0, top_p
+    1, max_tokens 512), the same numbers, and the run sheet names that judge."""
+    data = shared_data_dir()
+    ref = data / REF
+    replay, _ = merged_replies(ref)
+    requests = Counter()
+    res, items = run(tmp_path, ref / "answers/mmhal_answers.synth.jsonl", "original",
+                     "mmhal-gpt-4-1106-preview", "--option",
+                     f"mmhal_template={data / 'mmhal/mmhal-bench_answer_template.json'}",
+                     replay=replay, model="gpt-4-1106-preview", requests=requests)
+    check_original(res, items, json.loads((ref / "original/expected.json").read_text()))
+    assert dict(requests) == {("gpt-4-1106-preview", 0.0, 1.0, 512): 96}
+    judge = res["metrics"]["mmhal"]["info"]["judge"]
+    assert (judge["name"], judge["model"], judge["pin"]) == (
+        "mmhal-gpt-4-1106-preview", "gpt-4-1106-preview", "openai/gpt-4-1106-preview")
+    assert judge["prompts"]["mmhal_rating"]["sha256"] == \
+        "1a4e34f36291fa43e5d42f73931d2f7f5177e673395b9df2760bbaa53d3719ff"
+    sheet = json.loads((tmp_path / "out/runsheet.json").read_text())["metrics"]["mmhal"]
+    assert sheet["judge"]["name"] == "mmhal-gpt-4-1106-preview"
+    assert sheet["judge"]["decoding"]["max_tokens"] == 512
 
 
 @needs_data

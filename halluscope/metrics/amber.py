@@ -283,6 +283,12 @@ def _r1(x):
     return out
 
 
+def _fraction(percent, digits: int):
+    """A percentage as the fraction a reader writes down: 33.3 -> 0.333, not 0.33299999999999996."""
+    out = np.round(np.asarray(percent, dtype=float) / 100, digits)
+    return out if out.ndim else float(out)
+
+
 def initial_value(counter: str) -> float:
     """A counter's start in AMBER's ``metrics.txt`` (when none is found): 0.001 for ``*_num``,
     0 for ``*_score`` (0.001 there made a precision 1.0 over no answer read No)."""
@@ -309,24 +315,18 @@ def _stats(variant: str, init: dict[str, float]) -> dict[str, Statistic]:
         names = [col(x, key) for x in (("as", "an", "aa") if g == "attr" else (g,))]
         return sum(num(s, n) for n in names)
 
-    def f1(p, r, eps):                   # p, r in percent
+    def f1(p, r, eps):                   # p, r in percent, as printed
         if orig:
             return _r1(div(2 * (p / 100) * (r / 100), (p / 100) + (r / 100) + eps) * 100)
         return div(2 * p * r, p + r)
 
-    def disc(g, eps=0.0001):
-        def acc(s):
-            return pct(grp(s, g, "correct_score"), grp(s, g, "correct_num")) / 100
+    def share(fn):                       # percent -> fraction (the original's: the printed decimal)
+        return (lambda s: _fraction(fn(s), 3)) if orig else (lambda s: fn(s) / 100)
 
-        def prec(s):
-            return pct(grp(s, g, "ans_no_score"), grp(s, g, "ans_no_num")) / 100
-
-        def rec(s):
-            return pct(grp(s, g, "no_score"), grp(s, g, "no_num")) / 100
-
-        def f(s):
-            return f1(prec(s) * 100, rec(s) * 100, eps) / 100
-        return acc, prec, rec, f
+    def disc(g, eps=0.0001):             # accuracy, precision, recall (percent) and F1
+        acc, prec, rec = (lambda s, k=k: pct(grp(s, g, k + "_score"), grp(s, g, k + "_num"))
+                          for k in ("correct", "ans_no", "no"))
+        return (*map(share, (acc, prec, rec)), share(lambda s: f1(prec(s), rec(s), eps)))
 
     # each statistic's n is the units it is computed over (nouns for CHAIR, truth objects for
     # Cover, the answers read No for precision, ...); a statistic has no value where they are
@@ -338,17 +338,17 @@ def _stats(variant: str, init: dict[str, float]) -> dict[str, Statistic]:
     # to 0.1 %, take their interval around the rounded value); F1 and amber_score are no shares
     def over(units, fn, items, higher_is_better=False, proportion=True):
         return _over(units, fn, items if orig else units, higher_is_better, proportion)
+
+    def ratio(score, units):
+        return share(lambda s: pct(s[score], num(s, units)))
     gen = "non_hallu_num"
     out: dict[str, Statistic] = {
-        "chair": over("chair_num", lambda s: pct(s["chair_score"], num(s, "chair_num")) / 100,
-                      gen),
-        "cover": over("safe_cover_num",
-                      lambda s: pct(s["safe_cover_score"], num(s, "safe_cover_num")) / 100, gen,
+        "chair": over("chair_num", ratio("chair_score", "chair_num"), gen),
+        "cover": over("safe_cover_num", ratio("safe_cover_score", "safe_cover_num"), gen,
                       higher_is_better=True),
-        "hal": over(gen, lambda s: (100 - pct(s["non_hallu_score"], num(s, gen))) / 100
-                    if orig else 1 - div(s["non_hallu_score"], s[gen]), gen),
-        "cog": over("hallu_cover_num",
-                    lambda s: pct(s["hallu_cover_score"], num(s, "hallu_cover_num")) / 100, gen),
+        "hal": over(gen, share(lambda s: _r1(100 - div(s["non_hallu_score"], num(s, gen)) * 100))
+                    if orig else lambda s: 1 - div(s["non_hallu_score"], s[gen]), gen),
+        "cog": over("hallu_cover_num", ratio("hallu_cover_score", "hallu_cover_num"), gen),
     }
     for g, prefix in STAT_GROUPS.items():
         acc, prec, rec, f = disc(g, 0.001 if g == "ha" else 0.0001)
@@ -358,8 +358,8 @@ def _stats(variant: str, init: dict[str, float]) -> dict[str, Statistic]:
             out[prefix + name] = over(_group_units(g, key), fn, answers, higher_is_better=True,
                                       proportion=name != "f1")
     chair, f1_all = out["chair"].fn, out["f1"].fn      # no value unless both halves have one
-    out["amber_score"] = rate(lambda s: (1 - chair(s) + f1_all(s)) / 2,
-                              higher_is_better=True)
+    out["amber_score"] = rate(lambda s: _fraction((1 - chair(s) + f1_all(s)) * 50, 4) if orig
+                              else (1 - chair(s) + f1_all(s)) / 2, higher_is_better=True)
     out["n_generative"] = Statistic(lambda s: s["non_hallu_num"], count=True)
     out["n_discriminative"] = Statistic(lambda s: s["qa_correct_num"], count=True)
     return out

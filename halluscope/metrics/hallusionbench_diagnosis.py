@@ -7,7 +7,10 @@ are compared with themselves); the reply reads as "same" when the word ``same`` 
 (so "not the same" is the same), else different. utils.py's ``get_eval_pair_all`` then labels
 every question with (LH, VI) from the category, the pair's figure-0 judge code, its own code,
 ``visual_input`` and that consistency flag; the shares reported are those labels' counts over
-all labelled questions (``LH_cg``, ``VI_cg``, ``Mix_cg``).
+all labelled questions (``LH_cg``, ``VI_cg``, ``Mix_cg``). The run also keeps what the original
+computes but does not print: each question's ``same`` decision and label (``questions``, lists of
+items.jsonl's ``key``; the check runs once every answer is in, after the items are written) and
+get_eval_pair_all's pair-level LH / VI / Mix counts (``pairs``).
 """
 
 from __future__ import annotations
@@ -104,35 +107,82 @@ def diagnose(questions: list[Answered], ask_same) -> dict[str, Any]:
     whose call failed is labelled all the same where its label does not depend on the reply
     (a figure-0 question, a right answer), else left out; ``same_replies["failed"]`` counts the
     failed calls. Returns the counts and the shares (percent, rounded to 4 places as
-    printed)."""
+    printed), each question's decision (:func:`question_decisions`) and the pair-level counts
+    (:func:`pair_counts`)."""
     originals = {q.pair: q for q in questions if q.figure_id == "0"}
     counts = {"LH": 0, "VI": 0, "Mixed": 0}
     same_replies = {"1": 0, "0": 0, "failed": 0}
+    labels: list[tuple[Answered, str | None, tuple[int, int] | None]] = []
     for q in questions:
         orig = originals.get(q.pair)
         if orig is None:
             raise ValueError(f"question pair {q.pair} has no figure-0 question; the original "
                              f"stops here with a KeyError")
         raw = ask_same(q.response, orig.response)
-        if raw is None:
+        same = None if raw is None else original_same(raw)
+        if same is None:
             same_replies["failed"] += 1
             label = analysis(q, orig.code, "1")
             if label != analysis(q, orig.code, "0"):
+                labels.append((q, None, None))
                 continue        # the label needs the reply the judge did not give
-            lh, vi = label      # it does not: a failed call leaves no question out in vain
-        else:
-            same = original_same(raw)
+        else:                   # it does not: a failed call leaves no question out in vain
             same_replies[same] += 1
-            lh, vi = analysis(q, orig.code, same)
-        if lh and vi:
-            counts["Mixed"] += 1
-        elif lh:
-            counts["LH"] += 1
-        elif vi:
-            counts["VI"] += 1
+            label = analysis(q, orig.code, same)
+        labels.append((q, same, label))
+        if (name := _label_name(label)) is not None:
+            counts[name] += 1
     total = sum(counts.values())
     shares = {k: (round(100 * v / total, 4) if total else None) for k, v in counts.items()}
-    return {"counts": counts, "percent": shares, "same_replies": same_replies}
+    return {"counts": counts, "percent": shares, "same_replies": same_replies,
+            "pairs": pair_counts(labels), "questions": question_decisions(labels)}
+
+
+def _label_name(label: tuple[int, int]) -> str | None:
+    """``LH``, ``VI`` or ``Mixed`` for an (LH, VI) label; ``None`` for (0, 0)."""
+    lh, vi = label
+    return "Mixed" if lh and vi else "LH" if lh else "VI" if vi else None
+
+
+def pair_counts(labels: list[tuple[Answered, str | None, tuple[int, int] | None]]
+                ) -> dict[str, int]:
+    """get_eval_pair_all's pair-level diagnosis (its ``LH`` / ``VI`` / ``Mix``, not printed by
+    evaluation.py): each question pair's (LH, VI) labels summed, the pair Mixed when both sums
+    are positive, else LH or VI; ``none``: pairs with neither; ``left_out``: pairs holding a
+    question left unlabelled (a failed consistency call its label depended on), not counted."""
+    sums: dict[str, list[int] | None] = {}
+    for q, _, label in labels:
+        if q.pair in sums and sums[q.pair] is None:
+            continue
+        if label is None:
+            sums[q.pair] = None
+            continue
+        acc = sums.setdefault(q.pair, [0, 0])
+        acc[0] += label[0]
+        acc[1] += label[1]
+    out = {"LH": 0, "VI": 0, "Mixed": 0, "none": 0, "left_out": 0}
+    for acc in sums.values():
+        name = "left_out" if acc is None else _label_name((acc[0], acc[1])) or "none"
+        out[name] += 1
+    return {"total": len(sums), **out}
+
+
+def question_decisions(labels: list[tuple[Answered, str | None, tuple[int, int] | None]]
+                       ) -> dict[str, dict[str, list[str]]]:
+    """Each question's consistency decision as lists of question keys (items.jsonl's ``key``,
+    prefixed with ``model:<name>|`` when the answers name their model), compact for the run
+    sheet: ``same`` ``"1"`` / ``"0"`` as utils.py reads the reply, ``failed`` where the call
+    failed; ``label`` ``LH`` / ``VI`` / ``Mixed``, and ``left_out`` where the label needed the
+    reply the judge did not give (a question in no label list has no failure attributed)."""
+    same: dict[str, list[str]] = {"1": [], "0": [], "failed": []}
+    label: dict[str, list[str]] = {"LH": [], "VI": [], "Mixed": [], "left_out": []}
+    for q, read, lab in labels:
+        key = "_".join((q.category, q.subcategory, q.set_id, q.figure_id, q.question_id))
+        key = f"{q.part}|{key}" if q.part else key
+        same["failed" if read is None else read].append(key)
+        if (name := "left_out" if lab is None else _label_name(lab)) is not None:
+            label[name].append(key)
+    return {"same": same, "label": label}
 
 
 def diagnose_with(judge: Any, questions: list[Answered]) -> dict[str, Any]:
@@ -154,5 +204,5 @@ def diagnose_with(judge: Any, questions: list[Answered]) -> dict[str, Any]:
             judge.forget_ahead()
 
 
-__all__ = ["Answered", "analysis", "diagnose", "diagnose_with", "original_same",
-           "same_questions"]
+__all__ = ["Answered", "analysis", "diagnose", "diagnose_with", "original_same", "pair_counts",
+           "question_decisions", "same_questions"]

@@ -169,7 +169,8 @@ class MMHalMetric(Metric):
             raise ConfigError(f"expected mmhal_variant in {VARIANTS}, got {variant!r}")
         if judge is None:
             raise ConfigError("MMHal-Bench is scored by a judge: pass --judge mmhal-gpt-4-0314 "
-                              "(the original's) or --judge mmhal-gpt-4o-2024-08-06")
+                              "(LLaVA-RLHF's), --judge mmhal-gpt-4-1106-preview (RLAIF-V's) "
+                              "or --judge mmhal-gpt-4o-2024-08-06")
         self.variant = variant
         self.judge = judge
         self.template = template

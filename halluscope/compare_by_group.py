@@ -97,21 +97,32 @@ def groups_by_statistic(groups: Mapping[str, Mapping[str, Mapping[str, Any]]]
     return {key: sorted(rows, key=_worst_first) for key, rows in out.items()}
 
 
-def worst_group_changes(groups: Mapping[str, Mapping[str, Mapping[str, Any]]], limit: int
+def _as_overall(entry: Mapping[str, Any], overall: Mapping[str, Any] | None) -> bool:
+    """Whether a group's entry is the overall one over again: the group holds every paired item
+    (one model's answers under ``--by model``, POPE's one object), so A, B and B − A alike."""
+    return overall is not None and all(entry.get(k) == overall.get(k)
+                                       for k in ("a", "b", "diff", "n_paired"))
+
+
+def worst_group_changes(groups: Mapping[str, Mapping[str, Mapping[str, Any]]], limit: int,
+                        overall: Mapping[str, Mapping[str, Any]] | None = None
                         ) -> tuple[list[tuple[str, str, Mapping[str, Any]]], int, int]:
     """The (group, ``metric.statistic``, entry) rows a console shows: the changes of a
     directional statistic (no count) that got worse or are flagged (:func:`flagged`), worst
-    first, at most ``limit``; how many group entries are not shown; and how many of all have
-    no difference (a group of one run only, a side with no value)."""
+    first, at most ``limit``, leaving out a group's entry that is the ``overall`` one (the
+    comparison's ``metrics``) over again; how many group entries are not shown; and how many
+    of all have no difference (a group of one run only, a side with no value)."""
     rows = []
     total = missing = 0
+    overall = overall or {}
     for group, entries in groups.items():
         for key, entry in entries.items():
             total += 1
             bad = worse_by(entry)
             missing += bad is None
             if (bad is None or entry.get("count") or entry.get("direction") is False
-                    or (bad <= 0 and not flagged(entry))):
+                    or (bad <= 0 and not flagged(entry))
+                    or _as_overall(entry, overall.get(key))):
                 continue
             rows.append(((-bad, group, key), (group, key, entry)))
     rows.sort(key=lambda r: r[0])

@@ -79,6 +79,8 @@ def test_console_shows_the_worst_groups_only_and_counts_the_rest(tmp_path, runs)
     assert len(shown) == MAX_GROUPS_SHOWN
     assert shown[0][0] == "split:s06" and shown[1][0] == "split:s06"
     assert all(g != "split:s00" and g != "split:s07" for g, _ in shown)     # unchanged
+    # a group holding every paired item (the one model, the one object) is the table above
+    assert not any(g.startswith(("model:", "object:")) for g, _ in shown)
     assert re.search(r"\d+ more group differences in compare\.json and compare\.html", table)
 
 
@@ -88,3 +90,11 @@ def test_console_on_a_narrow_terminal_cuts_no_number(tmp_path, runs):
     assert "…" not in text
     assert "split:s06 pope.accuracy*: A 1.0000, B 0.4000, B − A -0.6000" in flat
     assert "more group differences in compare.json" in flat
+
+
+def test_console_says_in_one_line_that_no_group_got_worse(tmp_path, runs):
+    text, page = _compare(tmp_path, [runs[0], runs[0]])
+    flat = " ".join(text.split())
+    assert "by group: none got worse in B beyond the table above (" in flat
+    assert "┃ group" not in text
+    assert "split:s00" in page          # compare.html lists every group all the same

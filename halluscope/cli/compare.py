@@ -102,18 +102,19 @@ def _group_table(comp) -> Table | None:
     from halluscope.compare_by_group import flagged, worst_group_changes
     if not comp.groups:
         return None
-    rows, rest, missing = worst_group_changes(comp.groups, MAX_GROUPS_SHOWN)
+    from halluscope.redact import redact_text
+    rows, rest, missing = worst_group_changes(comp.groups, MAX_GROUPS_SHOWN, comp.metrics)
     table = _new_table("by group, worst change first (* interval excludes 0)",
                        ("group", "statistic"))
     for group, key, e in rows:
         mark = "*" if flagged(e) else ""
-        table.add_row(plain(group), plain(key) + mark, *_cells(e))
+        table.add_row(plain(redact_text(group)), plain(key) + mark, *_cells(e))
     none = f"; {missing:,} have no difference (see compare.html)" if missing else ""
     table.caption = (f"{rest:,} more group differences in compare.json and compare.html{none}"
                      if rest else "every group difference is shown")
     if not rows:
-        table.caption = (f"no group got worse in B ({rest:,} group differences in "
-                         f"compare.json and compare.html{none})")
+        table.caption = (f"by group: none got worse in B beyond the table above ({rest:,} "
+                         f"group differences in compare.json and compare.html{none})")
     return table
 
 
@@ -138,8 +139,10 @@ def _print_comparison(console: Console, comp) -> None:
     """The metric table, then the groups that got worse."""
     _print_table(console, _table(comp))
     groups = _group_table(comp)
-    if groups is not None:
+    if groups is not None and groups.row_count:
         _print_table(console, groups)
+    elif groups is not None:        # one line, not an empty table
+        console.print(groups.caption, highlight=False)
 
 
 def compare_command(

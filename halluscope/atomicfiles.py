@@ -41,8 +41,13 @@ def _create_beside(path: Path, mode: int) -> Path:
 def replace_atomically(path: str | Path, write: Callable[[Path], Any], *,
                        mode: int = SHARED) -> None:
     """Write ``path`` through ``write(tmp_path)`` (``tmp_path`` exists, empty, with ``mode``;
-    ``write`` may open it or put another file in its place), then rename it over ``path``."""
+    ``write`` may open it or put another file in its place), then rename it over ``path``; over
+    the file it names where ``path`` is a symbolic link, as a plain write would go: renaming over
+    the link itself made it a file of its own, parting it from the file it named (a ``query``
+    resume through a link left its first answers in the target and the rest in the new file)."""
     path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()
     tmp = _create_beside(path, mode)
     try:
         write(tmp)

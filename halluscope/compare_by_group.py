@@ -55,4 +55,80 @@ def matching_groups(pattern: str, groups: Mapping[str, Any]) -> list[str]:
     return [pattern] if pattern in groups else []
 
 
-__all__ = ["group_members", "matching_groups"]
+def worse_by(entry: Mapping[str, Any]) -> float | None:
+    """How much worse B is than A by one entry's difference (negative: better); ``abs`` of the
+    difference for a statistic with no better direction; None where it has no difference."""
+    diff = entry.get("diff")
+    if not isinstance(diff, (int, float)) or diff != diff:
+        return None
+    if entry.get("direction") is False:
+        return abs(diff)
+    return -diff if entry.get("higher_is_better", True) else diff
+
+
+def flagged(entry: Mapping[str, Any]) -> str | None:
+    """``"worse"`` / ``"better"`` where the entry's interval lies wholly on that side of 0 (a
+    change the paired bootstrap tells from none), else None (no interval, one holding 0, or a
+    statistic with no better direction)."""
+    ci = entry.get("ci")
+    if not ci or entry.get("direction") is False or entry.get("count"):
+        return None
+    lo, hi = ci
+    up = lo > 0 if lo is not None else False
+    down = hi < 0 if hi is not None else False
+    if not (up or down):
+        return None
+    return "worse" if up != entry.get("higher_is_better", True) else "better"
+
+
+def _worst_first(row: tuple[str, Mapping[str, Any]]) -> tuple[int, float, str]:
+    bad = worse_by(row[1])
+    return (bad is None, -(bad or 0.0), row[0])
+
+
+def groups_by_statistic(groups: Mapping[str, Mapping[str, Mapping[str, Any]]]
+                        ) -> dict[str, list[tuple[str, Mapping[str, Any]]]]:
+    """``metric.statistic`` -> its (group, entry) rows, worst change first (largest
+    :func:`worse_by`), those with no difference last, ties by group name."""
+    out: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
+    for group, entries in groups.items():
+        for key, entry in entries.items():
+            out.setdefault(key, []).append((group, entry))
+    return {key: sorted(rows, key=_worst_first) for key, rows in out.items()}
+
+
+def _as_overall(entry: Mapping[str, Any], overall: Mapping[str, Any] | None) -> bool:
+    """Whether a group's entry is the overall one over again: the group holds every paired item
+    (one model's answers under ``--by model``, POPE's one object), so A, B and B − A alike."""
+    return overall is not None and all(entry.get(k) == overall.get(k)
+                                       for k in ("a", "b", "diff", "n_paired"))
+
+
+def worst_group_changes(groups: Mapping[str, Mapping[str, Mapping[str, Any]]], limit: int,
+                        overall: Mapping[str, Mapping[str, Any]] | None = None
+                        ) -> tuple[list[tuple[str, str, Mapping[str, Any]]], int, int]:
+    """The (group, ``metric.statistic``, entry) rows a console shows: the changes of a
+    directional statistic (no count) that got worse or are flagged (:func:`flagged`), worst
+    first, at most ``limit``, leaving out a group's entry that is the ``overall`` one (the
+    comparison's ``metrics``) over again; how many group entries are not shown; and how many
+    of all have no difference (a group of one run only, a side with no value)."""
+    rows = []
+    total = missing = 0
+    overall = overall or {}
+    for group, entries in groups.items():
+        for key, entry in entries.items():
+            total += 1
+            bad = worse_by(entry)
+            missing += bad is None
+            if (bad is None or entry.get("count") or entry.get("direction") is False
+                    or (bad <= 0 and not flagged(entry))
+                    or _as_overall(entry, overall.get(key))):
+                continue
+            rows.append(((-bad, group, key), (group, key, entry)))
+    rows.sort(key=lambda r: r[0])
+    shown = [r[1] for r in rows[:limit]]
+    return shown, total - len(shown), missing
+
+
+__all__ = ["flagged", "group_members", "groups_by_statistic", "matching_groups",
+           "worse_by", "worst_group_changes"]

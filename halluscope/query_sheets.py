@@ -21,13 +21,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from halluscope.runsheet import query_sheet_path
+
 #: The parts of a query run sheet that say what answered (copied into the audit's run sheet).
 _WHAT_ANSWERED = ("model", "decoding", "samples", "detail", "system_prompt")
-
-
-def query_sheet_path(path: Path) -> Path:
-    """Where ``halluscope query`` writes the run sheet of the output file ``path``."""
-    return path.with_name(path.name + ".runsheet.json")
 
 
 def query_run(path: Path) -> dict[str, Any] | None:

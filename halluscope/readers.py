@@ -167,12 +167,14 @@ def _read_table(path: Path, fmt: str, dropped: frozenset[str] = frozenset(), *,
                 import pyarrow  # noqa: F401
             except ImportError as exc:
                 raise MissingExtraError("reading .parquet files", "tables", "pyarrow") from exc
+            _refuse_repeated(path, fmt)         # pyarrow's own error lists the whole schema
             return pd.read_parquet(path)
         if fmt == "xlsx":
             try:
                 import openpyxl  # noqa: F401
             except ImportError as exc:
                 raise MissingExtraError("reading .xlsx files", "tables", "openpyxl") from exc
+            _refuse_repeated(path, fmt)         # pandas would rename the second NAME.1
             with pd.ExcelFile(path) as book:
                 if len(book.sheet_names) > 1 and not quiet:
                     logger.warning("%s: read its first sheet %r of %d (%s), as pandas and "
@@ -199,6 +201,14 @@ def _read_table(path: Path, fmt: str, dropped: frozenset[str] = frozenset(), *,
         if fmt in ("csv", "tsv") and isinstance(exc, UnicodeDecodeError):
             raise _not_utf8_table(path) from None
         raise _unknown(path, f"as {fmt}: {type(exc).__name__}: {exc}") from exc
+
+
+def _refuse_repeated(path: Path, fmt: str) -> None:
+    """Raise :func:`~halluscope.table_lines.repeated_column`'s error for a workbook or Parquet
+    file that names a column twice, before it is read (counted or scored)."""
+    problem = repeated_column(path, fmt)
+    if problem is not None:
+        raise problem
 
 
 def _cell(value: Any, parse_json: bool = False) -> Any:

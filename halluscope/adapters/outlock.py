@@ -19,6 +19,7 @@ from typing import Any
 from halluscope.adapters.prompts import copied_fields
 from halluscope.errors import ConfigError, InputError
 from halluscope.redact import redact_mapping
+from halluscope.runsheet import query_sheet_path
 from halluscope.atomicfiles import replace_atomically, write_json_atomically
 
 log = logging.getLogger(__name__)
@@ -181,25 +182,22 @@ def answers_of(api: Any, decoding: Any, system: str | None, *, samples: int = 1,
                            "system_prompt": system, "samples": samples, "detail": detail})
 
 
-def _sheet_path(out_path: Path) -> Path:
-    return out_path.with_name(out_path.name + ".runsheet.json")
-
-
 def _write_started(out_path: Path, answers: dict[str, Any]) -> None:
     """A run sheet saying what this run's answers are, written before the first answer: a
     run killed before its own run sheet leaves this one, so that a resume with other settings
     is still refused, and the file does not look like a finished run."""
     sheet = {"halluscope_runsheet": 1, "kind": "query", **answers,
              "aborted": "the run did not finish (killed before it wrote its run sheet)"}
-    write_json_atomically(_sheet_path(out_path), sheet)
+    write_json_atomically(query_sheet_path(out_path), sheet)
 
 
 def _check_has_run_sheet(out_path: Path) -> None:
     """A usage error for a non-empty output file without the run sheet every query run writes
     beside it (from its start): another tool's file, or another model's answers, which a resume
     would mix this run's into (or rewrite)."""
-    if out_path.is_file() and out_path.stat().st_size and not _sheet_path(out_path).is_file():
-        raise InputError(f"{out_path} holds lines but no run sheet ({_sheet_path(out_path).name})"
+    sheet = query_sheet_path(out_path)
+    if out_path.is_file() and out_path.stat().st_size and not sheet.is_file():
+        raise InputError(f"{out_path} holds lines but no run sheet ({sheet.name})"
                          f": it was not written by halluscope query, or its run sheet was "
                          f"removed; resuming would mix this run's answers into it. Pass "
                          f"--restart to replace it, or write to another --out")
@@ -234,7 +232,7 @@ def _check_same_answers(out_path: Path, wanted: dict[str, Any]) -> bool:
     True when the file is to be started again instead: another run's, but holding no answer,
     only its failed requests (a mistyped model's 404s, fixed since), which a resume would ask
     again anyway: nothing of it would be mixed in (said as a warning)."""
-    sheet_path = _sheet_path(out_path)
+    sheet_path = query_sheet_path(out_path)
     if not (out_path.is_file() and out_path.stat().st_size and sheet_path.is_file()):
         return False
     try:

@@ -75,7 +75,7 @@ from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Messag
 from halluscope.errors import CacheMiss, ConfigError, InputError, RecordError
 from halluscope.records import Record
 from halluscope.redact import redact_mapping, redact_text, register_options, register_url
-from halluscope.runsheet import environment
+from halluscope.runsheet import environment, query_sheet_path
 from halluscope.atomicfiles import write_json_atomically
 
 log = logging.getLogger(__name__)
@@ -254,7 +254,7 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
                           timeout=timeout, benchmark=benchmark)
         sheet = redact_mapping({**sheet, "failures": [_group_dict(g) for g in run.groups.values()]})
         if out_path is not None:     # atomic: a resume reads it to refuse other settings
-            write_json_atomically(out_path.with_name(out_path.name + ".runsheet.json"), sheet)
+            write_json_atomically(query_sheet_path(out_path), sheet)
         await _close(client, store if owned else None, lock)
     return QueryResult(run.final_records(), run.counts, sheet, dict(client.reported_models),
                        elapsed, failures=sorted(run.groups.values(), key=lambda g: -g.count),

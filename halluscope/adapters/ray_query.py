@@ -315,7 +315,8 @@ def _write_sheet(sheet: dict[str, Any], run: _QueryRun, pool: RayPool | None,
                        "max_restarts": MAX_RESTARTS, "actor_restarts": stats.restarts}
     sheet = redact_mapping(sheet)
     if out_path is not None:
-        write_json_atomically(out_path.with_name(out_path.name + ".runsheet.json"), sheet)
+        from halluscope.runsheet import query_sheet_path
+        write_json_atomically(query_sheet_path(out_path), sheet)
     return sheet
 
 

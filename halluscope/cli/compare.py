@@ -48,30 +48,46 @@ def _gate_step(step, result, above, below, after: str = ""):
         raise typer.Exit(EXIT_USAGE) from None
 
 
-def _table(comp) -> Table:
-    from halluscope.metrics.stats import ci_note_label
-    table = Table(title=f"B = {plain(comp.b)}  vs  A = {plain(comp.a)}", title_justify="left")
-    for col in ("metric", "A", "B", "B − A", "interval", "paired", "only A", "only B"):
-        # a number is never folded or cut to '…'; the metric name may fold
-        table.add_column(col, justify="left" if col == "metric" else "right",
-                         overflow="fold", no_wrap=col != "metric")
+#: Groups whose change the console shows per comparison (worst first); every one is in
+#: compare.json and compare.html.
+MAX_GROUPS_SHOWN = 10
+_COLUMNS = ("A", "B", "B − A", "interval", "paired", "only A", "only B")
 
+
+def _new_table(title: str, names: tuple[str, ...]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for col in names + _COLUMNS:
+        # a number is never folded or cut to '…'; a name may fold
+        table.add_column(col, justify="left" if col in names else "right",
+                         overflow="fold", no_wrap=col not in names)
+    return table
+
+
+def _cells(e) -> list[str]:
+    """A, B, B − A, interval, paired, only A, only B of one entry, every digit."""
+    from halluscope.metrics.stats import ci_note_label
     from halluscope.report.decimals import fixed_any, signed   # +0.00003 is no +0.0000
 
-    def num(x, count=False):
-        return "–" if x is None else (f"{x:.0f}" if count else fixed_any(x))   # every digit
+    count = bool(e.get("count"))
 
+    def num(x):
+        return "–" if x is None else (f"{x:.0f}" if count else fixed_any(x))
+
+    if count:
+        ci = "(count)"
+        diff = "–" if e["diff"] is None else f"{e['diff']:+.0f}"
+    else:
+        ci = (f"[{signed(e['ci'][0])}, {signed(e['ci'][1])}]" if e.get("ci")
+              else (ci_note_label(e.get("ci_note"), e.get("ci_reason")) or "–"))
+        diff = "–" if e["diff"] is None else signed(e["diff"])
+    return [num(e["a"]), num(e["b"]), diff, ci, str(e["n_paired"]), str(e["only_a"]),
+            str(e["only_b"])]
+
+
+def _table(comp) -> Table:
+    table = _new_table(f"B = {plain(comp.b)}  vs  A = {plain(comp.a)}", ("metric",))
     for key, e in comp.metrics.items():
-        if e.get("count"):
-            ci = "(count)"
-            diff = "–" if e["diff"] is None else f"{e['diff']:+.0f}"
-        else:
-            ci = (f"[{signed(e['ci'][0])}, {signed(e['ci'][1])}]" if e.get("ci")
-                  else (ci_note_label(e.get("ci_note"), e.get("ci_reason")) or "–"))
-            diff = "–" if e["diff"] is None else signed(e["diff"])
-        count = bool(e.get("count"))
-        table.add_row(plain(key), num(e["a"], count), num(e["b"], count), diff, ci, str(e["n_paired"]),
-                      str(e["only_a"]), str(e["only_b"]))
+        table.add_row(plain(key), *_cells(e))
     counts = comp.change_counts()           # each item once, however many metrics scored it
     mixed = (f", {counts['mixed']} better by one metric and worse by another"
              if counts["mixed"] else "")
@@ -80,21 +96,53 @@ def _table(comp) -> Table:
     return table
 
 
-def _print_comparison(console: Console, comp) -> None:
-    """The table, or where the terminal is too narrow for it, one line per cell, so that no
+def _group_table(comp) -> Table | None:
+    """The groups whose change got worse or is flagged (its interval excludes 0), worst
+    first, at most :data:`MAX_GROUPS_SHOWN`; None where a comparison has no groups."""
+    from halluscope.compare_by_group import flagged, worst_group_changes
+    if not comp.groups:
+        return None
+    from halluscope.redact import redact_text
+    rows, rest, missing = worst_group_changes(comp.groups, MAX_GROUPS_SHOWN, comp.metrics)
+    table = _new_table("by group, worst change first (* interval excludes 0)",
+                       ("group", "statistic"))
+    for group, key, e in rows:
+        mark = "*" if flagged(e) else ""
+        table.add_row(plain(redact_text(group)), plain(key) + mark, *_cells(e))
+    none = f"; {missing:,} have no difference (see compare.html)" if missing else ""
+    table.caption = (f"{rest:,} more group differences in compare.json and compare.html{none}"
+                     if rest else "every group difference is shown")
+    if not rows:
+        table.caption = (f"by group: none got worse in B beyond the table above ({rest:,} "
+                         f"group differences in compare.json and compare.html{none})")
+    return table
+
+
+def _print_table(console: Console, table: Table) -> None:
+    """The table, or where the terminal is too narrow for it, one line per row, so that no
     number is cut short."""
-    table = _table(comp)
     natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
     if natural <= console.width:
         console.print(table)
         return
     console.print(table.title, highlight=False)
     headers = [c.header for c in table.columns]
+    names = sum(1 for c in table.columns if not c.no_wrap)      # the name columns
     cells = [list(c.cells) for c in table.columns]
     for row in zip(*cells):
-        console.print(f"{row[0]}: " + ", ".join(f"{h} {c}" for h, c in zip(headers[1:], row[1:])),
-                      highlight=False)
+        console.print(" ".join(row[:names]) + ": " + ", ".join(
+            f"{h} {c}" for h, c in zip(headers[names:], row[names:])), highlight=False)
     console.print(table.caption, highlight=False)
+
+
+def _print_comparison(console: Console, comp) -> None:
+    """The metric table, then the groups that got worse."""
+    _print_table(console, _table(comp))
+    groups = _group_table(comp)
+    if groups is not None and groups.row_count:
+        _print_table(console, groups)
+    elif groups is not None:        # one line, not an empty table
+        console.print(groups.caption, highlight=False)
 
 
 def compare_command(

@@ -82,9 +82,10 @@ def pinned_question_ids(inputs: list[Path]) -> tuple[list[int] | None, str]:
     came from; ``None`` and why not when no run sheet names one, the file is gone or holds
     other bytes than it was checked to have, or the inputs name different files."""
     from halluscope.hashing import sha256_file
+    from halluscope.runsheet import query_sheet_path
     found: dict[str, list[int]] = {}
     for path in inputs:
-        sheet_path = Path(path).with_name(Path(path).name + ".runsheet.json")
+        sheet_path = query_sheet_path(path)     # beside the file a link names
         try:
             sheet = json.loads(sheet_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):

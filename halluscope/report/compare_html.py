@@ -16,6 +16,9 @@ from halluscope.redact import known_secrets, redact_strings, redact_text
 #: Items that changed verdict shown per kind (worse, better, mixed), each with both runs' lines;
 #: the rest are counted, not shown, so that compare.html of two large runs stays small.
 MAX_CHANGED_SHOWN = 100
+#: Groups shown per statistic in its per-group table (worst change first); the rest are
+#: counted, and every one is in compare.json.
+MAX_GROUP_ROWS = 500
 #: Characters of one run's line of a changed item shown (a million-character answer is cut).
 MAX_ITEM_CHARS = 20_000
 
@@ -43,7 +46,7 @@ def render_html(result: Any) -> str:
     parts = ["<!doctype html><meta charset='utf-8'><title>halluscope compare</title>",
              "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
              "td,th{border:1px solid #ccc;padding:3px 8px}.better{background:#e6ffe6}"
-             ".worse{background:#ffe6e6}pre{white-space:pre-wrap;max-width:60em}</style>"]
+             ".worse{background:#ffe6e6}.flagged{font-weight:bold}pre{white-space:pre-wrap;max-width:60em}</style>"]
     for number, comp in enumerate(result.comparisons, 1):
         parts.append(f"<h1>{shown(comp.b)} vs {shown(comp.a)}</h1>")
         partial = comp.partial_note(getattr(result, "allow_unfinished_query", False))
@@ -56,19 +59,59 @@ def render_html(result: Any) -> str:
                   for key, why in comp.left_out.items()]
         parts.append("<table><tr><th>metric</th><th>A</th><th>B</th><th>B − A</th>"
                      "<th>interval</th><th>paired</th><th>only A</th><th>only B</th></tr>")
-        for key, e in comp.metrics.items():
-            ci = e.get("ci")
-            ci_text = (f"[{_fmt(ci[0], sign='+')}, {_fmt(ci[1], sign='+')}]" if ci else
-                       shown(e.get("ci_note", "–")))
-            count = bool(e.get("count"))
-            parts.append(f"<tr><td>{shown(key)}</td><td>{_fmt(e['a'], count)}</td>"
-                         f"<td>{_fmt(e['b'], count)}</td><td>{_fmt(e['diff'], count, '+')}</td>"
-                         f"<td>{ci_text}</td>"
-                         f"<td>{e['n_paired']}</td><td>{e['only_a']}</td><td>{e['only_b']}</td>"
-                         "</tr>")
+        parts += [_row(key, e, shown) for key, e in comp.metrics.items()]
         parts.append("</table>")
+        parts.extend(_groups_html(comp, shown))
         parts.extend(_changed_html(comp, shown, secrets))
     return "\n".join(parts)
+
+
+def _row(name: str, e: Any, shown: Callable[[Any], str], cls: str = "",
+         why: bool = False) -> str:
+    """One row of a metric table: ``name`` (a statistic, or a group), A, B, B − A, its interval
+    (or why it has none; ``why``: and why a side has no value), paired, only A, only B;
+    ``cls`` its row's class."""
+    from halluscope.gates.diff import no_value
+    ci = e.get("ci")
+    ci_text = (f"[{_fmt(ci[0], sign='+')}, {_fmt(ci[1], sign='+')}]" if ci else
+               shown(e.get("ci_note", "–")))
+    if why and no_value(e):
+        ci_text = shown(no_value(e).removeprefix("; "))
+    count = bool(e.get("count"))
+    attr = f" class='{cls}'" if cls else ""
+    return (f"<tr{attr}><td>{shown(name)}</td><td>{_fmt(e['a'], count)}</td>"
+            f"<td>{_fmt(e['b'], count)}</td><td>{_fmt(e['diff'], count, '+')}</td>"
+            f"<td>{ci_text}</td><td>{e['n_paired']}</td><td>{e['only_a']}</td>"
+            f"<td>{e['only_b']}</td></tr>")
+
+
+def _groups_html(comp: Any, shown: Callable[[Any], str]) -> list[str]:
+    """Per statistic, its groups' rows (``comp.groups``: what ``@GROUP`` diff gates read),
+    worst change first, a row that got worse / better coloured so (bold where its interval
+    lies wholly on that side of 0), those with no difference last saying why."""
+    from halluscope.compare_by_group import flagged, groups_by_statistic, worse_by
+    by_stat = groups_by_statistic(comp.groups)
+    if not by_stat:
+        return []
+    parts = ["<h2>By group</h2><p>Each statistic over the paired items in the group in both "
+             "runs (an item whose pair is not in it counts in only A / only B), worst change "
+             "first; a bold row's interval excludes 0.</p>"]
+    for key in [k for k in comp.metrics if k in by_stat] + [k for k in by_stat
+                                                             if k not in comp.metrics]:
+        rows = by_stat[key]
+        parts.append(f"<h3>{shown(key)} by group ({len(rows):,})</h3>")
+        parts.append("<table><tr><th>group</th><th>A</th><th>B</th><th>B − A</th>"
+                     "<th>interval</th><th>paired</th><th>only A</th><th>only B</th></tr>")
+        for group, e in rows[:MAX_GROUP_ROWS]:
+            bad = worse_by(e) if e.get("direction") is not False else None
+            cls = "" if not bad else "worse" if bad > 0 else "better"
+            cls += " flagged" if flagged(e) else ""
+            parts.append(_row(group, e, shown, cls.strip(), why=True))
+        parts.append("</table>")
+        if len(rows) > MAX_GROUP_ROWS:
+            parts.append(f"<p>The {MAX_GROUP_ROWS:,} worst of {len(rows):,} groups are shown; "
+                         f"{len(rows) - MAX_GROUP_ROWS:,} more are in compare.json.</p>")
+    return parts
 
 
 def _changed_html(comp: Any, shown: Callable[[Any], str], secrets: list[str]) -> list[str]:

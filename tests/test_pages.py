@@ -192,3 +192,14 @@ def test_a_json_quote_that_is_a_number_or_a_list_is_checked():
                                                     ("Staff grew", "quote")]
     (c,) = parse_page_citations('{"page": 1, "quote": true}')
     assert c.quotes == ()
+
+
+def test_a_short_quote_never_pairs_its_closing_mark_with_the_next_quote():
+    """'rose "7%" (p. 3) and "Supply costs ... second half" (p. 3)': the 2-character quote was
+    passed by unpaired, so its closing mark opened a quote '(p. 3) and' that was scored
+    hallucinated, and the real quote after it was never looked for."""
+    text = 'Costs rose "7%" (p. 3) and "Supply costs ... second half" (p. 3).'
+    quotes = [q.text for c in parse_page_citations(text) for q in c.quotes]
+    assert quotes == ["Supply costs ... second half"]
+    text = 'It says "5." and "Staff grew" (p. 2).'
+    assert [q.text for c in parse_page_citations(text) for q in c.quotes] == ["Staff grew"]

@@ -246,3 +246,20 @@ def test_boxes_after_label_tags_are_checked_end_to_end(tmp_path):
                   "[0.5859, 0.5859, 0.9766, 0.9766].")])
     assert [c[2] for c in _claims(items["p"])] == ["supported", "supported"]
     assert result.metrics["region"].results["precision"].value == 1.0
+
+
+@pytest.mark.parametrize("text,labels", [
+    ("There is no cat at [1, 2, 3, 4].", [None]),
+    ("No cat is at [1, 2, 3, 4].", [None]),
+    ("There isn't a black cat at [1, 2, 3, 4].", [None]),
+    ("There is not a single cat at [1, 2, 3, 4].", [None]),
+    ("Nothing at [1, 2, 3, 4].", [None]),
+    ("There is no cat, but a dog at [1, 2, 3, 4].", ["dog"]),
+    ("The cat is at [1, 2, 3, 4].", ["cat"]),
+])
+@pytest.mark.parametrize("known", [(), ("dog", "cat")])
+def test_a_name_denied_before_its_box_names_no_object(text, labels, known):
+    """'There is no cat at [box]' cited the box for the cat: supported where a cat is, though
+    the answer said none was there (docs/regions.md: no object is named by a negation)."""
+    from halluscope.claims.citations import parse_cited_boxes
+    assert [b.label for b in parse_cited_boxes(text, size=(512, 512), known=known)] == labels

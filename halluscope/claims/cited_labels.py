@@ -18,6 +18,8 @@ or mark joins them: ``At [x1, y1, x2, y2] there is a cat``, ``[...] is the cat``
    nothing for ``there is no cat``, ``is empty`` or ``is next to the dog``);
 6. the noun right before it in its window.
 
+A name read before the citation that its noun phrase denies (``There is no cat at [...]``,
+``isn't a cat``, ``Nothing at [...]``) names no object: the answer says the box holds none.
 Nothing found: the label is ``None``, and the box's object is not known (it is not matched
 against whatever object it overlaps). A citation whose label was read after it ends the window
 of the next one there: in ``At [a] there is a cat, and at [b] there is a dog`` box ``b`` is the
@@ -62,6 +64,7 @@ _KEY_AFTER = re.compile(r"\s*,?\s*" + _KEY_LABEL, re.I)
 # a JSON key right before a citation ("bbox_2d": [...]): a key name, never an object
 _TRAILING_KEY = re.compile(r"""["'][\w-]{1,40}["']\s*:\s*$""")
 _WORD = re.compile(r"[a-z][a-z-]*")
+
 _PHRASE_END = re.compile(r"[.,;:!?\n\[\]<>(){}\"]")
 
 
@@ -157,6 +160,27 @@ def _known_in(window: str, known: Sequence[str]) -> tuple[str, int] | None:
     return best
 
 
+# a name denied right before its box ("There is no cat at [...]", "isn't a cat at", "not a
+# single black cat"): the sentence says the box holds no such object, so it names none
+_DENIED = re.compile(r"(?:\bno|\bnot|n['\u2019]t|\bwithout|\bnever)(?:\s+(?:a|an|any|one|single|such))?"
+                     r"(?:\s+[a-z][a-z-]*){1,3}\s*$|\b(?:nothing|none|nobody)\s*$")
+
+
+def _denied(before: str) -> bool:
+    """Whether the name that ends ``before`` (lower case) is denied in its noun phrase."""
+    return _DENIED.search(before[-80:]) is not None
+
+
+def _to_last_word(window: str) -> str:
+    """``window``'s last 160 characters up to the end of its last word that is not a stop word
+    (``no cat`` of ``no cat is at``), to ask whether that word is denied."""
+    tail = window[-160:]
+    words = list(_WORD.finditer(tail))
+    while words and words[-1].group(0) in STOP:
+        words.pop()
+    return tail[:words[-1].end()] if words else ""
+
+
 def _last_word(window: str) -> str | None:
     """The last word of ``window`` that is not a stop word, among its last 160 characters."""
     words = _WORD.findall(_TRAILING_KEY.sub("", window[-160:]))
@@ -232,16 +256,16 @@ def label_around(text: str, span: tuple[int, int], known: Sequence[str] = (), fl
         return keys[-1].strip(), floor
     hit = _known_in(clause, known)
     if hit:
-        return hit[0], floor
+        return (None if _denied(clause[:hit[1]]) else hit[0]), floor
     after_label, after_noun, after_end = _after(text, end, known)
     if after_label:
         return after_label, after_end
     hit = _known_in(low, known)
     if hit:
-        return hit[0], floor
+        return (None if _denied(low[:hit[1]]) else hit[0]), floor
     word = _last_word(clause)
     if word:
-        return word, floor
+        return (None if _denied(_to_last_word(clause)) else word), floor
     if after_noun:
         return after_noun, after_end
     return _last_word(low), floor

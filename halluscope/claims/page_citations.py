@@ -65,7 +65,9 @@ _CITATION = re.compile(
     re.IGNORECASE)
 _RANGE = re.compile(r"(\d+)\s*(?:-|–|to)\s*(\d+)")
 # a quotation opens with a mark that does not follow a letter or digit (6" is six inches)
-_DQUOTE = re.compile(r"(?<!\w)[\"\u201c\u201d\u00ab\u00bb]([^\"\u201c\u201d\u00ab\u00bb]{3,}?)"
+# marks paired in order; a body under 3 characters ("7%") is passed by in _quotes_in, never
+# left unpaired (its closing mark opened a "quote" of the text up to the next quotation)
+_DQUOTE = re.compile(r"(?<!\w)[\"\u201c\u201d\u00ab\u00bb]([^\"\u201c\u201d\u00ab\u00bb]*)"
                      r"[\"\u201c\u201d\u00ab\u00bb]")
 NUMBER_TOKEN = re.compile(r"(?<![\w.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
                           r"(?:\s?%|\s?percent)?(?![\w%])", re.IGNORECASE)
@@ -297,6 +299,8 @@ def _quotes_in(sent: str, s: int) -> list[Quote]:
     out = []
     for q in _DQUOTE.finditer(sent):
         body = q.group(1)
+        if len(body) < 3:
+            continue
         inner = body.strip().rstrip(".,").rstrip()
         if len(inner) < 3:
             inner = body.strip()

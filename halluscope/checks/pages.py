@@ -108,7 +108,7 @@ from typing import Any
 
 from halluscope.checks.elision import elided_parts, in_order
 from halluscope.checks.quote_evidence import (elsewhere_text, left_out, match_parts,
-                                            missing_payload)
+                                            missing_payload, too_little_text, unread_reason)
 from halluscope.checks.pagetext import (SIGN_MINUS, PageForms, TextForm, joined, loose_form,
                                         normalise_form, page_forms)
 from halluscope.checks.running import RunningLines, running_lines
@@ -532,8 +532,13 @@ def _quote_verdict(claim: Claim, q: Quote, cit: PageCitation, document: Any,
         return Verdict(claim, "supported", 1.0, (ev,),
                        f"found {how} ({m.how} match{read}{left_out(m, text)})",
                        "page-quote")
+    unread = too_little_text(texts.values(), getattr(document, "min_chars", 16))
+    ocr = {"ocr_text": {str(p): t for p, t in unread.items()}} if unread else {}
     ev = Evidence(source="pdf" if document.pdf_path else "ocr", label=where,
-                  payload={**missing_payload(m, text), **by}, provenance=prov)
+                  payload={**missing_payload(m, text), **by, **ocr}, provenance=prov)
+    if unread:       # a scan OCR could not read: not finding the quote there proves nothing
+        return Verdict(claim, "unverifiable", None, (ev,),
+                       unread_reason(where, unread, bool(document.pdf_path)), "page-quote")
     why = (f"not on {where}; found on {elsewhere_text(m)}" if m.others
            else f"not on {where} nor anywhere in the document")
     return Verdict(claim, "hallucinated", 1.0, (ev,), why, "page-quote")

@@ -59,9 +59,10 @@ def missing_payload(match: "QuoteMatch", page_text: Any) -> dict[str, Any]:
 
 
 def elsewhere_text(match: "QuoteMatch") -> str:
-    """``page 2``, ``page 2, 5``, ``page 4-5 (across the page break)`` (``..., running
+    """``page 2``, ``pages 2, 5``, ``pages 4-5 (across the page break)`` (``..., running
     header/footer left out)`` when that found it)."""
-    return "page " + ", ".join(
+    several = len(match.others) > 1 or any(m.parts for m in match.others)
+    return ("pages " if several else "page ") + ", ".join(
         f"{m.pages[0]}-{m.pages[-1]} (across the page break"
         f"{', running header/footer left out' if m.skipped else ''})" if m.parts
         else str(m.page)

@@ -171,7 +171,7 @@ def test_check_pages_reports_the_parts_of_a_quote_across_pages():
     assert payload["pages"] == [1, 2] and payload["parts"] == [
         {"page": 1, "char_span": [29, 55]}, {"page": 2, "char_span": [0, 4]}]
     assert quote_b.label == "hallucinated"
-    assert quote_b.reason == "not on p. 3; found on page 1-2 (across the page break)"
+    assert quote_b.reason == "not on p. 3; found on pages 1-2 (across the page break)"
     assert quote_b.evidence[0].payload["found_elsewhere"][0]["parts"][1] == {
         "page": 2, "char_span": [0, 4]}
 

@@ -229,7 +229,7 @@ def test_the_verdict_names_the_lines_left_out():
 def test_a_quote_on_the_wrong_pages_is_found_across_a_header_elsewhere():
     (v,) = quote_verdicts('"the proposal was rejected" (p. 1).', HEADED)
     assert v.label == "hallucinated"
-    assert v.reason == ("not on p. 1; found on page 2-3 (across the page break, running "
+    assert v.reason == ("not on p. 1; found on pages 2-3 (across the page break, running "
                         "header/footer left out)")
     (where,) = v.evidence[0].payload["found_elsewhere"]
     assert where["pages"] == [2, 3] and where["char_span"] == [52, 60]
@@ -317,6 +317,6 @@ def test_audit_of_a_pdf_with_a_running_header_and_footer(tmp_path):
     (header,) = [c for c in items["header"]["claims"] if c["checker"] == "page-quote"]
     assert header["verdict"] == "supported" and "running_lines" not in header["evidence"][0]
     (wrong,) = [c for c in items["wrong"]["claims"] if c["checker"] == "page-quote"]
-    assert wrong["reason"] == ("not on p. 3; found on page 1-2 (across the page break, "
+    assert wrong["reason"] == ("not on p. 3; found on pages 1-2 (across the page break, "
                                "running header/footer left out)")
     assert [h["page"] for h in items["split"]["page"]["highlights"]] == [1, 2]

@@ -107,8 +107,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from halluscope.checks.elision import elided_parts, in_order
+from halluscope.checks.page_labels import labelled_instead, page_verdict, place_labels
 from halluscope.checks.quote_evidence import (elsewhere_text, left_out, match_parts,
-                                            missing_payload)
+                                            missing_payload, too_little_text, unread_reason)
 from halluscope.checks.pagetext import (SIGN_MINUS, PageForms, TextForm, joined, loose_form,
                                         normalise_form, page_forms)
 from halluscope.checks.running import RunningLines, running_lines
@@ -470,21 +471,6 @@ def _with_running(runs: list[list[int]], page_text: Any, n_pages: int):
 
 # -- verdicts ----------------------------------------------------------------------------------
 
-def _page_verdict(claim: Claim, page: int, document: Any, prov: dict[str, Any]) -> Verdict:
-    """Does cited page ``page`` exist in ``document``?"""
-    n = document.n_pages
-    pages = f"{n} page{'s' * (n != 1)}"
-    source = "pdf" if document.pdf_path else "ocr"
-    if document.exists(page):
-        ev = Evidence(source=source, label=f"p. {page}", payload={"page": page, "pages": n},
-                      provenance=prov)
-        return Verdict(claim, "supported", 1.0, (ev,), f"page {page} exists ({pages})",
-                       "page-exists")
-    ev = Evidence(source=source, payload={"pages": n, "fabricated": True}, provenance=prov)
-    return Verdict(claim, "hallucinated", 1.0, (ev,),
-                   f"page {page} does not exist: {document.name} has {pages}", "page-exists")
-
-
 def _find_in_readings(q: Quote, searched: tuple[int, ...], document: Any
                       ) -> tuple[QuoteMatch, Any, str | None]:
     """``q`` looked for in the pages as read row by row (their ``text``) and, when that does
@@ -512,31 +498,54 @@ def _quote_verdict(claim: Claim, q: Quote, cit: PageCitation, document: Any,
     if valid and not any(texts[p].text.strip() for p in valid):
         return Verdict(claim, "unverifiable", None, (), f"no text could be read from page "
                        f"{', '.join(map(str, valid))}", "page-quote")
+    if not cit.pages and not getattr(document, "labels", None):
+        return Verdict(claim, "unverifiable", None, (), f"cites page {', '.join(cit.labels)}, "
+                       f"a page label, and {document.name} gives none", "page-quote")
     # every page of a long range the document has (cit.pages holds the range's ends only)
     inside = tuple(p for lo, hi in cit.ranges for p in range(max(lo, 1),
                                                              min(hi, document.n_pages) + 1))
     searched = tuple(dict.fromkeys(cit.pages + inside))
     m, text, reading = _find_in_readings(q, searched, document)
     where = "p. " + ", ".join([str(p) for p in cit.pages if not any(
-        lo <= p <= hi for lo, hi in cit.ranges)] + [f"{lo}-{hi}" for lo, hi in cit.ranges])
-    by = {"reading": reading} if reading else {}
+        lo <= p <= hi for lo, hi in cit.ranges)] + [f"{lo}-{hi}" for lo, hi in cit.ranges]
+        + list(cit.labels))
     if m.found:
-        ev = Evidence(source=document.page(m.page).source, label=f"p. {m.page}",
-                      payload={"page": m.page, "found": m.snippet, "match": m.how,
-                               "char_span": list(m.span), **match_parts(m, text), **by},
-                      provenance=prov)
-        how = f"on page {m.page}" if not m.parts else f"across {m.where()}"
-        read = ", the page read column by column" if reading else ""
-        if m.elided:
-            how += f" in {len(m.elided)} parts, in order (the quote elides text with an ellipsis)"
-        return Verdict(claim, "supported", 1.0, (ev,),
-                       f"found {how} ({m.how} match{read}{left_out(m, text)})",
-                       "page-quote")
+        return _found(claim, m, text, reading, document, prov)
+    instead = labelled_instead(cit, document, searched)     # "p. 2": the page labelled 2
+    if instead:
+        m2, text2, reading2 = _find_in_readings(q, tuple(instead), document)
+        if m2.found and m2.page in instead:
+            return _found(claim, m2, text2, reading2, document, prov,
+                          f" of the file, the page labelled {instead[m2.page]}")
+    unread = too_little_text(texts.values(), getattr(document, "min_chars", 16))
+    ocr = {"ocr_text": {str(p): t for p, t in unread.items()}} if unread else {}
+    by = {"reading": reading} if reading else {}
     ev = Evidence(source="pdf" if document.pdf_path else "ocr", label=where,
-                  payload={**missing_payload(m, text), **by}, provenance=prov)
+                  payload={**missing_payload(m, text), **by, **ocr}, provenance=prov)
+    if unread:       # a scan OCR could not read: not finding the quote there proves nothing
+        return Verdict(claim, "unverifiable", None, (ev,),
+                       unread_reason(where, unread, bool(document.pdf_path)), "page-quote")
     why = (f"not on {where}; found on {elsewhere_text(m)}" if m.others
            else f"not on {where} nor anywhere in the document")
     return Verdict(claim, "hallucinated", 1.0, (ev,), why, "page-quote")
+
+
+def _found(claim: Claim, m: QuoteMatch, text: Any, reading: str | None, document: Any,
+           prov: dict[str, Any], labelled: str = "") -> Verdict:
+    """The verdict on a quote found (``labelled``: how the page found is the one cited)."""
+    labels = getattr(document, "labels", None)
+    ev = Evidence(source=document.page(m.page).source, label=f"p. {m.page}",
+                  payload={"page": m.page, "found": m.snippet, "match": m.how,
+                           "char_span": list(m.span), **match_parts(m, text),
+                           **({"reading": reading} if reading else {}),
+                           **({"page_label": labels[m.page - 1]} if labels else {})},
+                  provenance=prov)
+    how = f"on page {m.page}{labelled}" if not m.parts else f"across {m.where()}"
+    read = ", the page read column by column" if reading else ""
+    if m.elided:
+        how += f" in {len(m.elided)} parts, in order (the quote elides text with an ellipsis)"
+    return Verdict(claim, "supported", 1.0, (ev,),
+                   f"found {how} ({m.how} match{read}{left_out(m, text)})", "page-quote")
 
 
 def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | None = None
@@ -571,13 +580,16 @@ def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | N
         if cit.unread:
             raise ValueError(f"expected a page number in the JSON 'page' field, got "
                              f"{', '.join(cit.unread)}")
-        for page in cit.pages:
+        cit, placed = place_labels(cit, document)     # "p. ii": the page labelled ii
+        for page in cit.pages + cit.labels:
             claim = Claim(kind="page", subject="page", value=page, span=cit.span,
                           text=cit.sentence)
             out.append(Verdict(claim, "unverifiable", None, (), none, "page-exists")
-                       if document is None else _page_verdict(claim, page, document, prov))
+                       if document is None else
+                       page_verdict(claim, page, document, prov, placed.get(page)))
         for q in cit.quotes:
-            value = cit.pages[0] if len(cit.pages) == 1 else list(cit.pages)
+            cited = cit.pages + cit.labels
+            value = cited[0] if len(cited) == 1 else list(cited)
             claim = Claim(kind="page", subject=q.kind, value=value, span=q.span,
                           text=cit.sentence, quote=q.text)
             out.append(Verdict(claim, "unverifiable", None, (), none, "page-quote")

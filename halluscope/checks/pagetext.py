@@ -126,13 +126,19 @@ _SEGMENT = re.compile(r"(?P<plain>[!-,.-~]+(?: [!-,.-~]+)*)|(?P<space>\s+)"
                       r"|(?P<other>[^!-~\s]+|-)")
 
 
+OFFSETS = "i"
+"""Type code of the offset arrays of a :class:`TextForm`: 4 bytes an offset (a page's text is
+far shorter than 2**31 characters), two offsets a character of every form of every page: a
+3,000-page PDF's forms held 540 MB in 8-byte ones."""
+
+
 class _Out:
     """Normalised text being built (in pieces), with the source span of each character."""
 
     def __init__(self) -> None:
         self.pieces: list[str] = []
-        self.starts = array("l")
-        self.ends = array("l")
+        self.starts = array(OFFSETS)
+        self.ends = array(OFFSETS)
 
     def last(self) -> str | None:
         return self.pieces[-1][-1] if self.pieces else None
@@ -227,7 +233,7 @@ def _unpieced(text: str) -> tuple[str, array, array] | None:
     if _PIECED.search(text) is None:
         return None
     out: list[str] = []
-    starts, ends = array("l"), array("l")
+    starts, ends = array(OFFSETS), array(OFFSETS)
     pos = 0
     for m in _PIECED.finditer(text):
         a, b = m.span()
@@ -257,8 +263,8 @@ def normalise_form(text: str) -> TextForm:
         return _normalised(text)
     inner, starts, ends = pieced
     form = _normalised(inner)
-    return TextForm(form.text, array("l", (starts[k] for k in form.starts)),
-                    array("l", (ends[k - 1] for k in form.ends)))
+    return TextForm(form.text, array(OFFSETS, (starts[k] for k in form.starts)),
+                    array(OFFSETS, (ends[k - 1] for k in form.ends)))
 
 
 def _normalised(text: str) -> TextForm:
@@ -269,8 +275,9 @@ def _normalised(text: str) -> TextForm:
     if not drop:
         return TextForm(joined_, out.starts, out.ends)
     keep = [k for k in range(len(joined_)) if k not in drop]
-    return TextForm("".join(joined_[k] for k in keep), array("l", (out.starts[k] for k in keep)),
-                    array("l", (out.ends[k] for k in keep)))
+    return TextForm("".join(joined_[k] for k in keep),
+                    array(OFFSETS, (out.starts[k] for k in keep)),
+                    array(OFFSETS, (out.ends[k] for k in keep)))
 
 
 _LOOSE_KEEP = re.compile(rf"[^\W_]+|(?<=\d)[.%](?=.)| +|{SIGN_MINUS}"
@@ -308,7 +315,7 @@ def loose_form(form: TextForm) -> TextForm:
     (``naïve`` -> ``naive``: what OCR and PDF fonts lose; the exact match keeps them).
     Punctuation dropped between two digits leaves a space (``3-4`` -> ``3 4``, never ``34``)."""
     pieces: list[str] = []
-    starts, ends = array("l"), array("l")
+    starts, ends = array(OFFSETS), array(OFFSETS)
     text = form.text
     last = 0
     for m in _LOOSE_KEEP.finditer(text):
@@ -349,8 +356,8 @@ def _shifted(form: TextForm, a: int) -> TextForm:
     """``form`` of a text that starts at offset ``a`` of a longer one, its offsets in that."""
     if not a:
         return form
-    return TextForm(form.text, array("l", (s + a for s in form.starts)),
-                    array("l", (e + a for e in form.ends)))
+    return TextForm(form.text, array(OFFSETS, (s + a for s in form.starts)),
+                    array(OFFSETS, (e + a for e in form.ends)))
 
 
 class PageForms:

@@ -59,10 +59,32 @@ def missing_payload(match: "QuoteMatch", page_text: Any) -> dict[str, Any]:
 
 
 def elsewhere_text(match: "QuoteMatch") -> str:
-    """``page 2``, ``page 2, 5``, ``page 4-5 (across the page break)`` (``..., running
+    """``page 2``, ``pages 2, 5``, ``pages 4-5 (across the page break)`` (``..., running
     header/footer left out)`` when that found it)."""
-    return "page " + ", ".join(
+    several = len(match.others) > 1 or any(m.parts for m in match.others)
+    return ("pages " if several else "page ") + ", ".join(
         f"{m.pages[0]}-{m.pages[-1]} (across the page break"
         f"{', running header/footer left out' if m.skipped else ''})" if m.parts
         else str(m.page)
         for m in match.others)
+
+
+def too_little_text(pages: Any, min_chars: int) -> dict[int, str]:
+    """The OCR pages among ``pages`` (:class:`~halluscope.evidence.documents.Page`) whose text
+    has fewer than ``min_chars`` non-space characters, ``page number -> text``: a scan OCR
+    could not read (a photo, a blank or skewed page, ``6 1 1 1``), where a quote not found
+    says nothing about the page. The same bar a PDF text layer must clear to be used."""
+    return {p.number: p.text for p in pages
+            if p.source == "ocr" and sum(not c.isspace() for c in p.text) < min_chars}
+
+
+def unread_reason(where: str, unread: dict[int, str], pdf: bool = True) -> str:
+    """Why a quote not found on ``where`` is unverifiable: the cited pages in ``unread`` (see
+    :func:`too_little_text`) with what OCR read of each (``pdf``: the pages have no text layer,
+    else they are page images)."""
+    said = "; ".join(f"page {p}: {len(''.join(t.split()))} characters"
+                     f"{' (' + repr(' '.join(t.split())[:40]) + ')' if t.strip() else ''}"
+                     for p, t in unread.items())
+    what = "no text layer" if pdf else "a page image"
+    return (f"not found on {where}, which cannot be checked: {what}, and OCR read too "
+            f"little text to tell ({said})")

@@ -57,11 +57,17 @@ MAX_PAGE = 100_000
 _MAX_PAGE_DIGITS = len(str(MAX_PAGE))
 
 _NUM = r"\d+(?:\s*(?:-|–|to|and|,|&)\s*\d+)*"
+# a page label in roman numerals, as front matter is numbered (i to lxxxix; lower case, or
+# upper case of two letters or more: "page I found" is no citation), alone or a range
+_ROMAN = (r"(?-i:(?=[ivxl])(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})"
+          r"|(?=[IVXL]{2})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3}))")
+_LABELS = _ROMAN + r"(?:\s*[-–]\s*" + _ROMAN + r")?(?![\w-])"
 _CITATION = re.compile(
     r"(?P<bracket>[\[(]\s*)?"
     r"(?:\b(?P<pp>pp?|pgs?)\.\s*(?P<n1>" + _NUM + r")"
     r"|\b(?P<word>pages?)\s*(?:no\.?\s*|#\s*)?(?P<n2>" + _NUM + r")"
-    r"|(?<=[\[(])\s*p(?P<n3>\d+)\s*(?=[\])]))",
+    r"|(?<=[\[(])\s*p(?P<n3>\d+)\s*(?=[\])])"
+    r"|\b(?:pp?|pgs?)\.\s*(?P<r1>" + _LABELS + r")|\bpages?\s+(?P<r2>" + _LABELS + r"))",
     re.IGNORECASE)
 _RANGE = re.compile(r"(\d+)\s*(?:-|–|to)\s*(\d+)")
 # a quotation opens with a mark that does not follow a letter or digit (6" is six inches)
@@ -139,6 +145,9 @@ class PageCitation:
     # ranges of more than MAX_RANGE pages, (first, last): ``pages`` holds their two ends only,
     # but a quote is looked for on every page of them the document has
     ranges: tuple[tuple[int, int], ...] = ()
+    # page labels cited in roman numerals ("p. ii", "pp. iii-v": iii, iv, v), placed on the
+    # document's pages by its labels (:mod:`halluscope.checks.page_labels`)
+    labels: tuple[str, ...] = ()
 
 
 def page_number(value: Any) -> int | None:
@@ -180,6 +189,37 @@ def _pages_of(numbers: str) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...
         elif (p := page_number(part)) is not None:
             pages.append(p)
     return tuple(dict.fromkeys(pages)), tuple(long)
+
+
+_ROMAN_VALUES = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}
+
+
+def roman_value(numeral: str) -> int:
+    """``"xiv"`` -> 14 (a numeral :data:`_ROMAN` reads)."""
+    vals = [_ROMAN_VALUES[c] for c in numeral.lower()]
+    return sum(-v if i + 1 < len(vals) and v < vals[i + 1] else v for i, v in enumerate(vals))
+
+
+def roman(n: int, upper: bool = False) -> str:
+    """14 -> ``"xiv"`` (``upper``: ``"XIV"``)."""
+    out = ""
+    for v, s in ((90, "xc"), (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"),
+                 (1, "i")):
+        while n >= v:
+            out, n = out + s, n - v
+    return out.upper() if upper else out
+
+
+def labels_of(cited: str) -> tuple[str, ...]:
+    """The page labels ``cited`` names: ``"ii"``, or a range ``"iii-v"`` written out (``iii``,
+    ``iv``, ``v``; at most :data:`MAX_RANGE`, a longer or backward range its two ends)."""
+    ends = [e.strip() for e in re.split(r"[-–]", cited)]
+    if len(ends) == 1:
+        return (ends[0],)
+    a, b = roman_value(ends[0]), roman_value(ends[1])
+    if not 0 < b - a < MAX_RANGE:
+        return tuple(dict.fromkeys(ends))
+    return tuple(roman(n, ends[0].isupper()) for n in range(a, b + 1))
 
 
 def _quote_spans(text: str) -> list[tuple[int, int]]:
@@ -227,7 +267,7 @@ _NO_PAGE = frozenset({"", "n/a", "na", "none", "null", "unknown", "-", "?"})
 
 
 def _json_pages(raw: Any) -> tuple[tuple[int, ...], tuple[str, ...],
-                                   tuple[tuple[int, int], ...]]:
+                                   tuple[tuple[int, int], ...], tuple[str, ...]]:
     """The pages a JSON ``page`` value names, the values that name none, and its ranges of
     more than :data:`MAX_RANGE` pages: a number, a string of digits, a range or list written
     as text (``"2-3"``, ``"2, 4"``), a citation written as text (``"p. 9"``, ``"pages 2 and
@@ -236,11 +276,15 @@ def _json_pages(raw: Any) -> tuple[tuple[int, ...], tuple[str, ...],
     pages: list[int] = []
     unread: list[str] = []
     ranges: list[tuple[int, int]] = []
+    labels: list[str] = []
     for v in raw if isinstance(raw, list) else [raw]:
         if v is None or (isinstance(v, str) and v.strip().lower() in _NO_PAGE):
             continue
         if (p := page_number(v)) is not None:
             pages.append(p)
+            continue
+        if isinstance(v, str) and _LABELS_ONLY.fullmatch(v):     # "ii", "iii-v"
+            labels.extend(labels_of(v.strip()))
             continue
         got: tuple[int, ...] = ()
         if isinstance(v, str) and len(v) <= 200:
@@ -253,10 +297,11 @@ def _json_pages(raw: Any) -> tuple[tuple[int, ...], tuple[str, ...],
             pages.extend(got)
         else:
             unread.append(json.dumps(v, ensure_ascii=False)[:40])
-    return tuple(dict.fromkeys(pages)), tuple(unread), tuple(ranges)
+    return tuple(dict.fromkeys(pages)), tuple(unread), tuple(ranges), tuple(dict.fromkeys(labels))
 
 
 _NUM_ONLY = re.compile(r"\s*" + _NUM + r"\s*")
+_LABELS_ONLY = re.compile(r"\s*" + _LABELS + r"\s*")
 
 
 def _json_citations(text: str, blobs: list[tuple[Any, int, int]]) -> list[PageCitation]:
@@ -266,8 +311,8 @@ def _json_citations(text: str, blobs: list[tuple[Any, int, int]]) -> list[PageCi
             raw = obj.get("page", obj.get("page_number", obj.get("pages")))
             if raw is None:
                 continue
-            pages, unread, ranges = _json_pages(raw)
-            if not pages and not unread:
+            pages, unread, ranges, labels = _json_pages(raw)
+            if not pages and not unread and not labels:
                 continue
             quotes: list[Quote] = []
             for k in ("quote", "text", "evidence"):
@@ -275,7 +320,7 @@ def _json_citations(text: str, blobs: list[tuple[Any, int, int]]) -> list[PageCi
                 if quotes:
                     break
             out.append(PageCitation(pages, (start, end), json.dumps(obj),
-                                    tuple(quotes), "json", unread, ranges))
+                                    tuple(quotes), "json", unread, ranges, labels))
     return out
 
 
@@ -321,9 +366,11 @@ def parse_page_citations(text: str | None) -> list[PageCitation]:
         cites = []
         for m in _CITATION.finditer(sent):
             nums = m.group("n1") or m.group("n2") or m.group("n3")
-            pages, long = _pages_of(nums)
-            if pages:
-                cites.append((pages, (s + m.start(), s + m.end()), _bracketed(sent, m), long))
+            pages, long = _pages_of(nums) if nums else ((), ())
+            labels = () if nums else labels_of(m.group("r1") or m.group("r2"))
+            if pages or labels:
+                cites.append((pages, (s + m.start(), s + m.end()), _bracketed(sent, m), long,
+                              labels))
         if not cites:
             continue
         cite_spans = [c[1] for c in cites]
@@ -342,8 +389,9 @@ def parse_page_citations(text: str | None) -> list[PageCitation]:
         for q in quotes:
             owned[_owner(q, starts, brackets, text)].append(q)
         context = sent.strip()                       # once: one sentence may cite many times
-        for (pages, span, _, ranges), mine in zip(cites, owned):
-            out.append(PageCitation(pages, span, context, tuple(mine), ranges=ranges))
+        for (pages, span, _, ranges, labels), mine in zip(cites, owned):
+            out.append(PageCitation(pages, span, context, tuple(mine), ranges=ranges,
+                                    labels=labels))
     out.sort(key=lambda c: c.span)
     return out
 

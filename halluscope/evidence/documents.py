@@ -163,6 +163,23 @@ class Document:
             self.n_pages = len(self._frames)
 
     @property
+    def labels(self) -> list[str] | None:
+        """The page labels a PDF prints on its pages (``/PageLabels``: ``i``, ``ii``, then
+        ``1``, ``2`` ..., or ``101``-``110`` for an article), one per page; ``None`` for page
+        images and a PDF that gives none or labels its pages 1 to n as they come."""
+        if not hasattr(self, "_labels"):
+            self._labels: list[str] | None = None
+            if self._pdf is not None:
+                try:
+                    got = [self._pdf.get_page_label(i) or "" for i in range(self.n_pages)]
+                except Exception as exc:                   # noqa: BLE001 - pdfium's errors
+                    log.warning("%s: page labels cannot be read (%s)", self.name, exc)
+                    got = []
+                if any(got) and got != [str(i + 1) for i in range(self.n_pages)]:
+                    self._labels = got
+        return self._labels
+
+    @property
     def name(self) -> str:
         return self.pdf_path.name if self.pdf_path else ", ".join(p.name for p in self.images)
 

@@ -40,6 +40,13 @@ from halluscope.verification import (PARSE_FAULTS, PageVerifier, RegionVerifier,
 log = logging.getLogger(__name__)
 
 
+def _cited_pages(verdicts: list[Any]) -> list[Any]:
+    """The pages a citation's page verdicts are on: the place in the file of a page cited by
+    its label (``p. ii``, ``p. 105`` of an article labelled 101-110), else the page cited."""
+    return [v.evidence[0].payload.get("page", v.claim.value) if v.evidence else v.claim.value
+            for v in verdicts if v.checker == "page-exists"]
+
+
 def _num(x: float) -> float | None:
     """A JSON-safe number: ``None`` for NaN."""
     x = float(x)
@@ -409,7 +416,7 @@ class PageMetric(ExplainsClaimVerdicts, Metric):
         # group verdicts back by citation: each citation yields len(pages) + len(quotes)
         groups, k = [], 0
         for cit in citations:
-            n = len(cit.pages) + len(cit.quotes)
+            n = len(cit.pages) + len(cit.labels) + len(cit.quotes)
             groups.append((cit, verdicts[k:k + n]))
             k += n
         decided = [(c, vs) for c, vs in groups if all(v.label != "unverifiable" for v in vs)]
@@ -423,7 +430,7 @@ class PageMetric(ExplainsClaimVerdicts, Metric):
             "document": doc.name if doc else None,
             "pages": doc.n_pages if doc else None,
             "dpi": self.dpi,
-            "citations": [{"pages": list(c.pages), "sentence": c.sentence,
+            "citations": [{"pages": _cited_pages(vs), "sentence": c.sentence,
                            "verdicts": [v.label for v in vs]} for c, vs in groups],
             "highlights": highlights,
             "citation_accuracy": _num(ratio(row[1], row[0])),

@@ -14,10 +14,10 @@ the pages cited (does each exist?), the quotes and numbers put on them (found? w
 not?), and page thumbnails rendered with :func:`~halluscope.report.overlays.render_document_page`,
 the places where a quote was found highlighted. The report only draws what the verdicts say:
 highlight boxes come from the ``page`` metric's payload; for a quote found only on a page it does
-not cite (the verdict's ``found_elsewhere``), and for payloads without boxes, the character span
-the verdict recorded is mapped to boxes through the PDF's text layer (never by running OCR: a
-page without a text layer is shown without its highlight). Nothing is searched for here. At most
-:data:`MAX_PAGE_RENDERS` pages are rendered per item.
+not cite (``found_elsewhere``), and for payloads without boxes, the span the verdict recorded is
+mapped to boxes through the PDF's text layer (never by running OCR: a page without a text layer
+is shown without its highlight). Nothing is searched for here. At most :data:`MAX_PAGE_RENDERS`
+pages are rendered per item.
 
 Nothing here builds HTML; the template escapes every string.
 """
@@ -409,7 +409,7 @@ class _Pages:
             entry["note"] = "not rendered (document not available)"
             entry["status"] = "neutral"
             return entry
-        from halluscope.report.overlays import render_document_page
+        from halluscope.report.overlays import crop_around, render_document_page
         key = "|".join([str(getattr(self.doc, "pdf_path", "") or self.doc.name), str(page),
                         repr([[round(v, 1) for v in b] for b in boxes])])
         if not self.images.has(key):
@@ -432,37 +432,9 @@ class _Pages:
             entry["status"] = "neutral"
         elif boxes:
             entry["crop_ref"] = self.images.add_rendered(
-                key + "|crop", lambda: crop_around(render(), boxes), max_height=MAX_CROP)
+                key + "|crop", lambda: crop_around(render(), boxes, MAX_CROP),
+                max_height=MAX_CROP)
         return entry
-
-
-def crop_around(image: bytes, boxes: Sequence[Sequence[float]]) -> bytes:
-    """The text line(s) of a page image that hold ``boxes``, as PNG bytes: the strip from half a
-    line above the first box to half a line below the last (at most :data:`MAX_CROP` pixels),
-    cut to the ink in it plus a margin, so the highlighted words show at a readable size."""
-    import io
-
-    from PIL import Image, ImageOps
-
-    with Image.open(io.BytesIO(image)) as im:
-        width, height = im.size
-        y1 = min(b[1] for b in boxes)
-        y2 = max(b[3] for b in boxes)
-        line = max(8.0, max(b[3] - b[1] for b in boxes))
-        top = max(0, round(y1 - line / 2))
-        bottom = min(height, round(y2 + line / 2), top + MAX_CROP)
-        strip = im.crop((0, top, width, max(bottom, top + 1)))
-        ink = ImageOps.invert(strip.convert("L")).point(lambda v: 255 if v > 40 else 0)
-        bbox = ink.getbbox()
-        x1 = min(b[0] for b in boxes)
-        x2 = max(b[2] for b in boxes)
-        left, right = (min(bbox[0], x1), max(bbox[2], x2)) if bbox else (x1, x2)
-        margin = line
-        part = strip.crop((max(0, round(left - margin)), 0,
-                           min(width, round(right + margin)), strip.height))
-        buf = io.BytesIO()
-        part.save(buf, "PNG")
-    return buf.getvalue()
 
 
 def _spans_elsewhere(ev: Mapping[str, Any]) -> dict[int, Any]:
@@ -473,8 +445,12 @@ def _spans_elsewhere(ev: Mapping[str, Any]) -> dict[int, Any]:
 
 
 def _page_row(c: Mapping[str, Any], status: str) -> dict[str, Any]:
-    """A cited page: does it exist?"""
-    return {"page": c.get("value"), "status": status,
+    """A cited page: does it exist? ``page``: its place in the file; ``cited``, where that is
+    not what was cited: as cited (``p. 105`` of an article whose pages are labelled 101-110)."""
+    ev = next((e for e in c.get("evidence") or [] if isinstance(e, Mapping)), {})
+    page = ev["page"] if isinstance(ev.get("page"), int) else c.get("value")
+    return {"page": page, **({"cited": c["value"]} if c.get("value") != page else {}),
+            "status": status,
             "exists": {"supported": "yes", "hallucinated": "no"}.get(status, "unknown"),
             "fabricated": status == "hallucinated", "reason": str(c.get("reason") or "")}
 
@@ -531,9 +507,13 @@ def _thumbs(cited: Sequence[int], page_rows: list[dict[str, Any]], pages: _Pages
                            + (f" ({n_pages} pages)" if n_pages else "")})
         elif row["status"] == "supported" or pages.ok:
             got = marks.get(p, [])
-            thumbs.append(pages.thumb(p, got, f"p. {p} cited"
+            label = f" (page {p} of the file)" if "cited" in row else ""
+            thumbs.append(pages.thumb(p, got, f"p. {row.get('cited', p)} cited{label}"
                                       + (", quote highlighted" if got else ""),
                                       "supported" if got else "neutral"))
+    for p in [p for p in marks if p not in {row["page"] for row in page_rows}]:
+        # found on the page the cited number labels (p. 2: labelled 2), or inside a long range
+        thumbs.append(pages.thumb(p, marks[p], f"p. {p}, quote highlighted", "supported"))
     for p, boxes in elsewhere.items():
         if p not in cited:
             thumbs.append(pages.thumb(p, boxes, f"p. {p} not cited, but the quote is here",

@@ -256,3 +256,31 @@ def claim_boxes(claims: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             out.append({"box": box, "label": ev.get("label"), "score": ev.get("score"),
                         "kind": "detection" if ev.get("source") == "detector" else "annotation"})
     return out
+
+
+def crop_around(image: bytes, boxes: Sequence[Sequence[float]], max_crop: int = 240
+                ) -> bytes:
+    """The text line(s) of a page image that hold ``boxes``, as PNG bytes: the strip from half a
+    line above the first box to half a line below the last (at most ``max_crop`` pixels),
+    cut to the ink in it plus a margin, so the highlighted words show at a readable size."""
+    from PIL import Image, ImageOps
+
+    with Image.open(io.BytesIO(image)) as im:
+        width, height = im.size
+        y1 = min(b[1] for b in boxes)
+        y2 = max(b[3] for b in boxes)
+        line = max(8.0, max(b[3] - b[1] for b in boxes))
+        top = max(0, round(y1 - line / 2))
+        bottom = min(height, round(y2 + line / 2), top + max_crop)
+        strip = im.crop((0, top, width, max(bottom, top + 1)))
+        ink = ImageOps.invert(strip.convert("L")).point(lambda v: 255 if v > 40 else 0)
+        bbox = ink.getbbox()
+        x1 = min(b[0] for b in boxes)
+        x2 = max(b[2] for b in boxes)
+        left, right = (min(bbox[0], x1), max(bbox[2], x2)) if bbox else (x1, x2)
+        margin = line
+        part = strip.crop((max(0, round(left - margin)), 0,
+                           min(width, round(right + margin)), strip.height))
+        buf = io.BytesIO()
+        part.save(buf, "PNG")
+    return buf.getvalue()

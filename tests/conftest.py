@@ -61,6 +61,16 @@ def pope_prompt_file(folder: Path, n: int = 8, text: str = "Is there a dog {i}?"
     return path
 
 
+def document_answers(path: Path, document: str, rows) -> Path:
+    """Write ``path``: one document-task answer line per ``(id, response)`` of ``rows``, each
+    citing ``document``, as a page-grounding audit reads them."""
+    import json
+
+    path.write_text("".join(json.dumps({"id": i, "task": "document", "document": document,
+                                        "response": r}) + "\n" for i, r in rows))
+    return path
+
+
 def write_results(run: Path, results: dict) -> None:
     """Write ``results`` as ``run``'s results.json with its own sha256 (``digest``) stamped
     afresh, as a tool that rewrites a run's outputs consistently would: the tests that use it

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from conftest import document_answers
 from halluscope.records import record_from_dict
 from test_page_grounding import FakeDocument  # the page tests' fake document and PDF maker
 from test_page_grounding import make_pdf as _make_pdf
@@ -102,9 +103,7 @@ def test_an_audit_does_not_support_a_quote_with_the_sign_dropped(tmp_path):
     rows = [("sign", 'It says "Margins changed by 5% this year" (p. 1).'),
             ("minus", 'It says "Margins changed by -5% this year" (p. 1).'),
             ("range", 'It says "Sales grew 5% in 2019-2020" (p. 1).')]
-    path = tmp_path / "in.jsonl"
-    path.write_text("".join(json.dumps({"id": i, "task": "document", "document": "doc.pdf",
-                                        "response": r}) + "\n" for i, r in rows))
+    path = document_answers(tmp_path / "in.jsonl", "doc.pdf", rows)
     out = _cli(str(path), "--metric", "page", "--bootstrap", "0", "--out", str(tmp_path / "o"))
     assert out.exit_code == 0, out.output
     items = [json.loads(line) for line in (tmp_path / "o" / "items.jsonl").open()]

@@ -12,6 +12,7 @@ import unicodedata
 
 import pytest
 
+from conftest import document_answers
 from halluscope.checks import pagetext
 from halluscope.checks.pages import check_pages, find_in_text, find_quote, normalise
 from halluscope.claims.citations import Quote, parse_page_citations, sentences
@@ -297,9 +298,7 @@ def test_audit_of_quotes_the_hunt_found_misread(tmp_path):
                   "(pp. 1-2)."),
         ("pstr", '{"page": "p. 9", "quote": "Costs fell sharply"}'),
         ("bad", '{"page": "nine", "quote": "Costs fell sharply"}')]
-    path = tmp_path / "in.jsonl"
-    path.write_text("".join(json.dumps({"id": i, "task": "document", "document": "doc.pdf",
-                                        "response": r}) + "\n" for i, r in rows))
+    path = document_answers(tmp_path / "in.jsonl", "doc.pdf", rows)
     res = audit(path, metrics="page", n_boot=0, out=tmp_path / "out")
     page = res.metrics["page"]
     # scored: dot (p.3 ok, quote made up), leadq (2 pages, 2 quotes found), split (2 pages,

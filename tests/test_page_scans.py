@@ -6,6 +6,7 @@ import zlib
 
 import pytest
 
+from conftest import document_answers
 from halluscope.records import record_from_dict
 
 pytest.importorskip("pypdfium2")
@@ -195,9 +196,7 @@ def test_label_citations_through_audit_score_and_show_the_page_found(tmp_path, c
     rows = [("arabic", 'It says "The model said 42 units" (p. 2).'),
             ("roman", 'It says "Contents: the outline" (p. ii).'),
             ("fab", 'It says "Contents: the outline" (p. ix).')]
-    path = tmp_path / "in.jsonl"
-    path.write_text("".join(json.dumps({"id": i, "task": "document", "document": "book.pdf",
-                                        "response": r}) + "\n" for i, r in rows))
+    path = document_answers(tmp_path / "in.jsonl", "book.pdf", rows)
     res = audit(path, metrics="page", n_boot=0, out=tmp_path / "out")
     page = res.metrics["page"]
     assert page.n == 3 and not res.errors

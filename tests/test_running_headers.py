@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from conftest import document_answers
 from halluscope.checks import pagetext, running
 from halluscope.checks.pages import check_pages, find_quote
 from halluscope.checks.running import detect, line_key
@@ -300,9 +301,7 @@ def test_audit_of_a_pdf_with_a_running_header_and_footer(tmp_path):
     rows = [("split", f'The report says "{SPLIT}" (pp. 1-2).'),
             ("header", f'Every page is headed "{HEADER}" (p. 2).'),
             ("wrong", '"approved the plan to open" (p. 3).')]
-    path = tmp_path / "in.jsonl"
-    path.write_text("".join(json.dumps({"id": i, "task": "document", "document": "doc.pdf",
-                                        "response": r}) + "\n" for i, r in rows))
+    path = document_answers(tmp_path / "in.jsonl", "doc.pdf", rows)
     res = audit(path, metrics="page", n_boot=0, out=tmp_path / "out")
     # quotes: split (found across 1-2), header (found on 2), wrong (not on 3): 2 of 3
     assert res.metrics["page"].results["quote_support_rate"].value == pytest.approx(2 / 3)

@@ -162,19 +162,19 @@ def _read_table(path: Path, fmt: str, dropped: frozenset[str] = frozenset(), *,
         # parse"; for a CSV/TSV of blank lines too: said by ``check_readable``)
         if path.stat().st_size == 0 or fmt in ("csv", "tsv") and is_blank_file(path):
             return pd.DataFrame()
+        _refuse_repeated(path, fmt)     # before pandas renames the second NAME.1 (or pyarrow
+        #                                 refuses, listing the whole schema)
         if fmt == "parquet":
             try:
                 import pyarrow  # noqa: F401
             except ImportError as exc:
                 raise MissingExtraError("reading .parquet files", "tables", "pyarrow") from exc
-            _refuse_repeated(path, fmt)         # pyarrow's own error lists the whole schema
             return pd.read_parquet(path)
         if fmt == "xlsx":
             try:
                 import openpyxl  # noqa: F401
             except ImportError as exc:
                 raise MissingExtraError("reading .xlsx files", "tables", "openpyxl") from exc
-            _refuse_repeated(path, fmt)         # pandas would rename the second NAME.1
             with pd.ExcelFile(path) as book:
                 if len(book.sheet_names) > 1 and not quiet:
                     logger.warning("%s: read its first sheet %r of %d (%s), as pandas and "
@@ -204,8 +204,8 @@ def _read_table(path: Path, fmt: str, dropped: frozenset[str] = frozenset(), *,
 
 
 def _refuse_repeated(path: Path, fmt: str) -> None:
-    """Raise :func:`~halluscope.table_lines.repeated_column`'s error for a workbook or Parquet
-    file that names a column twice, before it is read (counted or scored)."""
+    """Raise :func:`~halluscope.table_lines.repeated_column`'s error for a table (CSV, TSV,
+    workbook, Parquet file) that names a column twice, before it is read (counted or scored)."""
     problem = repeated_column(path, fmt)
     if problem is not None:
         raise problem
@@ -463,9 +463,9 @@ def _rows(path: Path, fmt: str, detected: bool = False
         return
     table = _table_of(path, fmt)
     frame = _read_table(path, table, _DROPPED_COLUMNS if fmt == "vlmevalkit" else frozenset())
-    problem = _one_column_error(path, table, frame.columns) or repeated_column(path, table)
-    if problem is not None:
-        raise problem
+    one_column = _one_column_error(path, table, frame.columns)
+    if one_column is not None:
+        raise one_column
     # data rows are numbered from 1 (the header is not counted: ``index``), so that a POPE
     # answer table aligns by order with its question file exactly as a JSON Lines file does;
     # ``line`` is the row's line in the file (the sheet's row for Excel, the header being its

@@ -471,7 +471,8 @@ def test_plain():
         "assertions: 1 passed, 0 failed; 2 test(s) failed without a verdict",
         "  ERROR halluscope audit failed: invalid audit options: confidence*"
         "[[]test_gate.py::test_bad_audit]",
-        "  ERROR UnknownNameError: metric 'pope' has no statistic 'f11'*[[]test_gate.py::test_typo]"])
+        "  ERROR halluscope_audit.assert_above('pope.f11') at test_gate.py:5: metric 'pope' has "
+        "no statistic 'f11'*[[]test_gate.py::test_typo]"])
     report = json.loads((pope_project.path / "report.json").read_text())
     assert report["passed"] == 1 and report["failed"] == 0
     errors = {e["nodeid"]: e for e in report["errors"]}

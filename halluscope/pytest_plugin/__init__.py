@@ -253,12 +253,13 @@ class GateSession:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item):
-        result = yield
         for marker in item.iter_markers(MARKER):
             problem = marker_mistake(marker)
             if problem:
                 pytest.fail(problem, pytrace=False)
         gates = [m for m in item.iter_markers(MARKER) if gate_kwargs(m)]
+        _check_names_first(item, gates)
+        result = yield
         if gates:
             _run_marker_gates(self, item, gates)
         return result
@@ -340,6 +341,28 @@ def _audit_overrides(item: pytest.Item) -> dict[str, Any]:
             if key not in _ASSERT_KEYS:
                 out.setdefault(key, value)
     return out
+
+
+def _check_names_first(item: pytest.Item, gates: list[pytest.Mark]) -> None:
+    """Fail the test before its body runs when a name it will check for sure (its gate
+    markers', its body's literal ``halluscope_audit.assert_*`` names) is not in the audit:
+    every such name at once, rather than one per run as each assertion is reached."""
+    __tracebackhide__ = True
+    from halluscope.pytest_plugin.early import body_names, unknown_names
+    names = [(kw["metric"], f"@pytest.mark.halluscope(metric={kw['metric']!r})")
+             for kw in map(gate_kwargs, gates) if isinstance(kw.get("metric"), str)]
+    if "halluscope_audit" in getattr(item, "fixturenames", ()):
+        names += body_names(item)
+    if not names:
+        return
+    result = getattr(item, "funcargs", {}).get("halluscope_audit")
+    request = getattr(item, "_request", None)
+    if result is None and request is not None:
+        result = request.getfixturevalue("halluscope_audit")
+    problems = unknown_names(result, names) if result is not None else []
+    if problems:
+        pytest.fail("\n".join(problems) + "\n(names looked up before the test body ran)",
+                    pytrace=False)
 
 
 def _run_marker_gates(session: GateSession, item: pytest.Item, gates: list[pytest.Mark]

@@ -475,8 +475,9 @@ def halluscope_audit(request: pytest.FixtureRequest, halluscope_auditor: Auditor
     __tracebackhide__ = True
     session = request.config.stash[_STATE]
     result = halluscope_auditor.audit(**_audit_overrides(request.node))
-    for name, value in result.summary.items():
-        request.node.user_properties.append((f"halluscope.{name}", value))
+    for name, value in result.summary.items():      # no value: "n/a", as the summary says
+        request.node.user_properties.append((f"halluscope.{name}",
+                                             "n/a" if value is None else value))
     return gate_result(result, session)
 
 

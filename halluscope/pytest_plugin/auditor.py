@@ -189,7 +189,7 @@ class Auditor:
             fail_alone(f"halluscope audit failed{note}: {exc}")
         # with the regression check too: it raised AttributeError on the auditor's result
         result = gate_result(result, self.session)
-        self._cache[key], self._given[key] = result, given
+        self._cache[key], self._given[key] = result, given + _read_stamps(result)
         shown = {k: v for k, v in overrides.items() if k not in ("inputs", "options")}
         if model is not None:
             shown["model"] = model
@@ -248,26 +248,47 @@ def short_key(run: str) -> str:
 
 
 def _given_stamps(inputs: list[Path]) -> list[tuple[str, Any]]:
-    """The size and modification time of each input as given (prompts that a model answers,
-    a folder's ``halluscope.toml``), which the run sheet's files do not show."""
+    """The stamp (size, modification time, inode, change time) of each input as given
+    (prompts that a model answers, a folder's ``halluscope.toml``), which the run sheet's
+    files do not show. Size and modification time alone missed a file replaced by one of the
+    same size whose modification time was kept (``shutil.copy2``, ``cp -p``, a tar's second
+    resolution): the second audit's tests got the first one's numbers."""
     from halluscope.hashing import path_stamp
     paths = [Path(p) for p in inputs]
     paths += [p / "halluscope.toml" for p in paths if p.is_dir()]
-    return [(str(p), (path_stamp(p) or ())[:2]) for p in paths]
+    return [(str(p), path_stamp(p) or ()) for p in paths]
+
+
+def _sheet_files(result: AuditResult) -> list[tuple[str, tuple[Any, ...]]]:
+    """The inputs and companion files (annotations, questions, a metric's file) ``result``'s
+    run sheet lists, each with the size and modification time the audit read."""
+    header = ((result.runsheet or {}).get("resume") or {}).get("header") or {}
+    return [(entry[0], tuple(entry[1:3])) for key in ("inputs", "companions")
+            for entry in header.get(key) or () if isinstance(entry, list) and entry]
+
+
+def _read_stamps(result: AuditResult) -> list[tuple[str, Any]]:
+    """The full stamps of the run sheet's files that are still as the audit read them, so
+    that a later replacement keeping size and modification time is seen (see
+    :func:`_given_stamps`)."""
+    from halluscope.hashing import path_stamp
+    out = []
+    for path, stamp in _sheet_files(result):
+        now = path_stamp(path) or ()
+        if now[:2] == stamp:
+            out.append((path, now))
+    return out
 
 
 def _files_changed(result: AuditResult, given: list[tuple[str, Any]]) -> bool:
     """Whether an input of ``result``'s audit (``given``, and those its run sheet lists), or a
     file its options name (annotations, questions, a metric's file), is gone or has another
-    size or modification time now: the memo is keyed by path, and a test that wrote other
-    outputs to the same file got the first audit's result, its gate passing on numbers of
-    outputs no longer there."""
+    stamp now: the memo is keyed by path, and a test that wrote other outputs to the same
+    file got the first audit's result, its gate passing on numbers of outputs no longer
+    there."""
     from halluscope.hashing import path_stamp
-    header = ((result.runsheet or {}).get("resume") or {}).get("header") or {}
-    files = [(entry[0], tuple(entry[1:3])) for key in ("inputs", "companions")
-             for entry in header.get(key) or () if isinstance(entry, list) and entry]
-    return any((path_stamp(path) or ())[:2] != tuple(stamp) for path, stamp in
-               [*given, *files])
+    return any((path_stamp(path) or ()) != tuple(stamp) for path, stamp in given) or any(
+        (path_stamp(path) or ())[:2] != stamp for path, stamp in _sheet_files(result))
 
 
 def fail_alone(message: str) -> NoReturn:

@@ -81,15 +81,51 @@ def flagged(entry: Mapping[str, Any]) -> str | None:
     return "worse" if up != entry.get("higher_is_better", True) else "better"
 
 
+def standardised(entry: Mapping[str, Any]) -> float | None:
+    """:func:`worse_by` on a scale every statistic shares: over the half width of the
+    entry's interval where it has one (about 2 where the interval just reaches 0 at 95%,
+    whatever the statistic's units: a rate, a count, a 0-6 score), else over the larger of
+    |A| and |B| (the relative change: 1 from 0 to anything); None where there is no
+    difference."""
+    bad = worse_by(entry)
+    if bad is None:
+        return None
+    ci = entry.get("ci")
+    if ci and all(isinstance(x, (int, float)) for x in ci) and ci[1] > ci[0]:
+        return bad / ((ci[1] - ci[0]) / 2)
+    sizes = [abs(x) for x in (entry.get("a"), entry.get("b")) if isinstance(x, (int, float))]
+    scale = max(sizes, default=0.0)
+    return bad / scale if scale > 0 else 0.0
+
+
+def change_rank(entry: Mapping[str, Any]) -> tuple[int, float]:
+    """Where a difference ranks, worst first: worse beyond doubt (its interval wholly on the
+    worse side of 0), then worse with an interval holding 0, then worse with no interval
+    (too few units: a one-answer group's swing of 1.0 ranked above a split's significant
+    drop, when raw B - A was compared), then those not worse, then no difference; within a
+    rank by :func:`standardised` change, largest first. Raw B - A mixed scales (a 0-6 score
+    with a rate)."""
+    size = standardised(entry)
+    if size is None:
+        return (5, 0.0)
+    has_ci = bool(entry.get("ci"))
+    if flagged(entry) == "worse":
+        rank = 0
+    elif size > 0:
+        rank = 1 if has_ci else 2
+    else:
+        rank = 4 if has_ci else 3
+    return (rank, -size)
+
+
 def _worst_first(row: tuple[str, Mapping[str, Any]]) -> tuple[int, float, str]:
-    bad = worse_by(row[1])
-    return (bad is None, -(bad or 0.0), row[0])
+    return (*change_rank(row[1]), row[0])
 
 
 def groups_by_statistic(groups: Mapping[str, Mapping[str, Mapping[str, Any]]]
                         ) -> dict[str, list[tuple[str, Mapping[str, Any]]]]:
-    """``metric.statistic`` -> its (group, entry) rows, worst change first (largest
-    :func:`worse_by`), those with no difference last, ties by group name."""
+    """``metric.statistic`` -> its (group, entry) rows, worst change first
+    (:func:`change_rank`), those with no difference last, ties by group name."""
     out: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
     for group, entries in groups.items():
         for key, entry in entries.items():
@@ -109,7 +145,8 @@ def worst_group_changes(groups: Mapping[str, Mapping[str, Mapping[str, Any]]], l
                         ) -> tuple[list[tuple[str, str, Mapping[str, Any]]], int, int]:
     """The (group, ``metric.statistic``, entry) rows a console shows: the changes of a
     directional statistic (no count) that got worse or are flagged (:func:`flagged`), worst
-    first, at most ``limit``, leaving out a group's entry that is the ``overall`` one (the
+    first (:func:`change_rank`: worse beyond doubt first, by standardised change, which
+    statistics of other scales share), at most ``limit``, leaving out a group's entry that is the ``overall`` one (the
     comparison's ``metrics``) over again; how many group entries are not shown; and how many
     of all have no difference (a group of one run only, a side with no value)."""
     rows = []
@@ -124,11 +161,11 @@ def worst_group_changes(groups: Mapping[str, Mapping[str, Mapping[str, Any]]], l
                     or (bad <= 0 and not flagged(entry))
                     or _as_overall(entry, overall.get(key))):
                 continue
-            rows.append(((-bad, group, key), (group, key, entry)))
+            rows.append(((*change_rank(entry), group, key), (group, key, entry)))
     rows.sort(key=lambda r: r[0])
     shown = [r[1] for r in rows[:limit]]
     return shown, total - len(shown), missing
 
 
-__all__ = ["flagged", "group_members", "groups_by_statistic", "matching_groups",
-           "worse_by", "worst_group_changes"]
+__all__ = ["change_rank", "flagged", "group_members", "groups_by_statistic", "matching_groups",
+           "standardised", "worse_by", "worst_group_changes"]

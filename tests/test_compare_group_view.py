@@ -4,6 +4,8 @@ console only the groups that got worse, worst first, at most ten, the rest count
 
 from __future__ import annotations
 
+import html
+import json
 import re
 
 import pytest
@@ -12,6 +14,7 @@ from typer.testing import CliRunner
 import halluscope
 from halluscope.cli import app
 from halluscope.cli.compare import MAX_GROUPS_SHOWN
+from halluscope.compare_by_group import change_rank
 
 MODEL = "<b>m&1</b>"
 
@@ -60,8 +63,13 @@ def test_html_has_a_table_per_statistic_worst_group_first(tmp_path, runs):
     # the 14 splits, the model and object:dog, each once, the worst change first
     assert len(groups) == 16 and len(set(groups)) == 16
     splits = [g for g in groups if g.startswith("split:")]
-    assert splits[:2] == ["split:s06", "split:s13"] and set(splits[-2:]) == {"split:s00",
-                                                                             "split:s07"}
+    # worse beyond doubt first, by change over the interval's half width: the two splits of
+    # 6 wrong in 10 (s06, s13) and those of 5 (s05, s12) lead, in an order the intervals set
+    assert set(splits[:4]) == {"split:s06", "split:s13", "split:s05", "split:s12"}
+    assert set(splits[-2:]) == {"split:s00", "split:s07"}
+    entries = json.loads((tmp_path / "c" / "compare.json").read_text())["comparisons"][0]
+    ranks = [change_rank(entries["groups"][html.unescape(g)]["pope.accuracy"]) for g in groups]
+    assert ranks == sorted(ranks)
     # s06: 20 of 20 right in A, 8 of 20 in B; paired 20, none in one run only; coloured worse
     row = re.search(r"<tr class='([^']*)'><td>split:s06</td>(.*?)</tr>", section)
     assert "worse" in row.group(1)
@@ -77,7 +85,11 @@ def test_console_shows_the_worst_groups_only_and_counts_the_rest(tmp_path, runs)
     table = text[text.index("by group, worst change first"):]
     shown = re.findall(r"│ (\S+)\s+│ (pope\.\w+)\*?\s+│", table)
     assert len(shown) == MAX_GROUPS_SHOWN
-    assert shown[0][0] == "split:s06" and shown[1][0] == "split:s06"
+    # worst first by change_rank, whichever statistic: a 6-of-10 split leads
+    assert shown[0][0] in ("split:s06", "split:s13")
+    groups = json.loads((tmp_path / "c" / "compare.json").read_text())["comparisons"][0]["groups"]
+    ranks = [change_rank(groups[g][key]) for g, key in shown]
+    assert ranks == sorted(ranks) and ranks[0][0] == 0
     assert all(g != "split:s00" and g != "split:s07" for g, _ in shown)     # unchanged
     # a group holding every paired item (the one model, the one object) is the table above
     assert not any(g.startswith(("model:", "object:")) for g, _ in shown)

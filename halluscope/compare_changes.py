@@ -54,6 +54,36 @@ def changed_items(name: str, stats_a, stats_b, keys: list[str], a: dict, b: dict
     return out
 
 
+#: How many keys of a metric's items held by one run only compare.json lists a side.
+MAX_UNPAIRED_LISTED = 100
+
+
+def unpaired_items(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    """One metric's items that pair with none (in run A only, in run B only): how many and
+    the first :data:`MAX_UNPAIRED_LISTED` keys of each, in its run's order; ``{}`` where every
+    item pairs.
+    Counted in each entry's ``only_a`` / ``only_b``, they were named nowhere, so which
+    answers B − A left out could not be found."""
+    only_a, only_b = [k for k in a if k not in b], [k for k in b if k not in a]
+    if not only_a and not only_b:
+        return {}
+    return {"n_only_a": len(only_a), "n_only_b": len(only_b),
+            "only_a": only_a[:MAX_UNPAIRED_LISTED], "only_b": only_b[:MAX_UNPAIRED_LISTED]}
+
+
+def unpaired_note(metric: str, unpaired: Mapping[str, Any]) -> str:
+    """The line said beside the table for :func:`unpaired_items`."""
+    sides = []
+    for side in ("a", "b"):
+        n, keys = unpaired[f"n_only_{side}"], unpaired[f"only_{side}"]
+        if n:
+            more = f" and {n - 3:,} more" if n > 3 else ""
+            sides.append(f"{n:,} only in {side.upper()} ({', '.join(map(str, keys[:3]))}{more})")
+    return (f"{metric}: items that pair with none in the other run, counted in only A / only "
+            f"B and not in B − A: {'; '.join(sides)} (compare.json's unpaired_items lists the "
+            f"first {MAX_UNPAIRED_LISTED} of each side)")
+
+
 def _row_values(stat: Statistic, columns: Sequence[str], x: np.ndarray) -> list[float | None]:
     """The statistic of each row of ``x`` on its own, evaluated once per distinct row (the
     same bits: POPE's 50,000 rows are 6 one-hot rows) as it always was, on that row alone."""
@@ -73,4 +103,4 @@ def _evidence(item: Mapping[str, Any], metric: str) -> dict[str, Any]:
     return keep
 
 
-__all__ = ["changed_items"]
+__all__ = ["MAX_UNPAIRED_LISTED", "changed_items", "unpaired_items", "unpaired_note"]

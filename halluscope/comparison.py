@@ -49,7 +49,8 @@ from halluscope.compare_by_group import group_members
 from halluscope.compare_groups import (GROUP_COLUMNS, GROUP_MEAN, GROUP_SHARE,
                                        GROUP_SHARE_UNDIRECTED, identified_items,
                                        item_statistics, paired_groups, truth_clash)
-from halluscope.compare_changes import _clean, _evaluate, changed_items
+from halluscope.compare_changes import (_clean, _evaluate, changed_items, unpaired_items,
+                                        unpaired_note)
 from halluscope.compare_inputs import (find_metric_class, load_metric_files, not_in_both,
                                        run_folders)
 from halluscope.compare_runs import (RunItems, _setup, align, bootstrap_differs,  # noqa: F401
@@ -271,6 +272,8 @@ class Comparison:
     #: group (``split:random``) -> ``metric.statistic`` -> its entry over the group's paired
     #: items (:func:`_group_entries`): what diff gates with ``@GROUP`` read
     groups: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    #: metric -> its items that pair with none (:func:`~halluscope.compare_changes.unpaired_items`)
+    unpaired_items: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def partial_note(self, allowed: bool = False) -> str | None:
         """What is said beside the table where a side is partial (``allowed``: compare
@@ -334,7 +337,8 @@ class Comparison:
             if entry.get("why_no_value"):     # a gate on it fails, saying the same
                 notes[f"v:{key}"] = f"{key} has no difference{no_value(entry)}"
         finish = [self.finish["note"]] if self.finish.get("note") else []
-        return self.setup_notes() + finish + list(notes.values())
+        alone = [unpaired_note(m, u) for m, u in self.unpaired_items.items()]
+        return self.setup_notes() + finish + list(notes.values()) + alone
 
     def to_dict(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "metrics": self.metrics,
@@ -342,7 +346,8 @@ class Comparison:
                 **({"left_out": self.left_out} if self.left_out else {}),
                 **({"finish": self.finish} if self.finish else {}),
                 **({"partial": self.partial} if self.partial else {}),
-                **({"groups": self.groups} if self.groups else {})}
+                **({"groups": self.groups} if self.groups else {}),
+                **({"unpaired_items": self.unpaired_items} if self.unpaired_items else {})}
 
 
 @dataclass
@@ -439,6 +444,7 @@ def _compare_runs(base: RunItems, other: RunItems, n_boot: int, seed: int,
     changed: list[dict[str, Any]] = []
     pairs: dict[str, tuple[dict, dict, str | None]] = {}
     groups: dict[str, dict[str, dict[str, Any]]] = {}       # group -> metric.statistic -> entry
+    alone: dict[str, dict[str, Any]] = {}                   # metric -> items that pair with none
     left_out = not_in_both(base, other)
     for name, why in left_out.items():
         log.warning("compare: metric %s left out: %s", name, why)
@@ -486,6 +492,7 @@ def _compare_runs(base: RunItems, other: RunItems, n_boot: int, seed: int,
             groups.setdefault(group, {}).update(part)
         changed.extend(moved)
         pairs[name] = (a_items, b_items, unclear or unpaired)
+        alone[name] = unpaired_items(a_items, b_items)
     if not metrics:
         why = "".join(f"; {name}: {reason}" for name, reason in left_out.items())
         raise ConfigError(f"{base.path} and {other.path} share no metric to compare{why}")
@@ -495,7 +502,8 @@ def _compare_runs(base: RunItems, other: RunItems, n_boot: int, seed: int,
         log.warning("compare: %s", note)
     return Comparison(str(base.path), str(other.path), metrics, changed, left_out,
                       {"a": base.finish, "b": other.finish, "note": note} if note else {},
-                      partial_of(base, other), dict(sorted(groups.items())))
+                      partial_of(base, other), dict(sorted(groups.items())),
+                      {k: v for k, v in alone.items() if v})
 
 
 def _not_compared(name: str, known: Any, *runs: RunItems) -> dict[str, str]:

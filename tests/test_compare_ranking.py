@@ -44,3 +44,42 @@ def test_the_console_rows_and_html_tables_share_the_ranking():
                                             ("type:other", "mmhal.score")]
     assert rest == 2 and missing == 0
     assert [g for g, _ in groups_by_statistic(groups)["pope.f1"]] == ["split:odd", "object:cat"]
+
+
+def _pope_run(tmp_path, name, ids):
+    import halluscope
+    rows = [{"question_id": f"q{i}", "image_id": f"img{i // 2}", "label": "yes" if i % 2 else
+             "no", "prompt": "Is there a dog in the image?", "response": "yes"} for i in ids]
+    halluscope.audit(records=rows, metrics="pope", n_boot=0, out=tmp_path / name,
+                     write_report=False)
+    return tmp_path / name
+
+
+def test_items_in_one_run_only_are_named_not_only_counted(tmp_path):
+    """Items only in A or only in B were counted in only A / only B and named nowhere: which
+    answers B − A left out could not be found. Now compare.json's unpaired_items lists them
+    (the first 100 of a side, in the run's order) and a line beside the table names three."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from halluscope.cli import app
+    a = _pope_run(tmp_path, "a", range(0, 30))
+    b = _pope_run(tmp_path, "b", range(4, 30))
+    res = CliRunner().invoke(app, ["compare", str(a), str(b), "--out", str(tmp_path / "c")],
+                             env={"COLUMNS": "300"})
+    assert res.exit_code == 0, res.output
+    flat = " ".join(res.output.split())
+    assert ("warning: pope: items that pair with none in the other run, counted in only A / "
+            "only B and not in B − A: 4 only in A (img0|q0, img0|q1, img1|q2 and 1 more)") in flat
+    comp = json.loads((tmp_path / "c" / "compare.json").read_text())["comparisons"][0]
+    assert comp["unpaired_items"] == {"pope": {"n_only_a": 4, "n_only_b": 0, "only_b": [],
+                                               "only_a": ["img0|q0", "img0|q1", "img1|q2",
+                                                          "img1|q3"]}}
+    assert comp["metrics"]["pope.accuracy"]["only_a"] == 4
+    page = (tmp_path / "c" / "compare.html").read_text(encoding="utf-8")
+    assert "4 only in A (img0|q0" in page
+    # runs that pair every item say nothing and write no unpaired_items
+    res = CliRunner().invoke(app, ["compare", str(a), str(a), "--out", str(tmp_path / "d")])
+    assert "pair with none" not in res.output
+    assert "unpaired_items" not in (tmp_path / "d" / "compare.json").read_text()

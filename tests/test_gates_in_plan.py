@@ -149,6 +149,16 @@ def test_a_bound_in_capitals_is_refused_before_scoring(bound, meant):
         parse_gates(above=[f"words.rate@{bound}=0.1"])
 
 
+def test_a_group_named_like_a_bound_is_a_group():
+    """MMHal's question-type groups are plain words: ``--fail-above
+    mmhal.hallucination_rate@other=0.5`` was refused as "unknown bound 'other': did you mean
+    @lower?", so the 'other' questions could not be gated."""
+    (gate,) = parse_gates(above=["mmhal.hallucination_rate@other=0.5"])
+    assert gate.name == "mmhal.hallucination_rate@other" and gate.bound is None
+    (gate,) = parse_gates(above=["mmhal.hallucination_rate@other@upper=0.5"])
+    assert gate.name == "mmhal.hallucination_rate@other" and gate.bound == "upper"
+
+
 @pytest.mark.parametrize("gate", ["words.rate@lower@upper=0.1", "words.rate@=0.1",
                                   "words.rate@@upper=0.1", "words.rate@upper@=0.1"])
 def test_two_bounds_or_an_empty_group_are_refused_before_scoring(gate):

@@ -94,7 +94,8 @@ def parse_gate(raw: str, direction: str, flag: str = "") -> Gate:
         bound = parts.pop()
         bound = None if bound == "value" else bound
     elif len(parts) > 1 and ":" not in parts[-1]:
-        close = difflib.get_close_matches(parts[-1].lower(), BOUNDS, n=1)   # @UPPER, @Lower
+        # @UPPER, @Lower, @lowr; not MMHal's question type @other (0.6 like 'lower'), a group
+        close = difflib.get_close_matches(parts[-1].lower(), BOUNDS, n=1, cutoff=0.75)
         if close:
             raise ConfigError(f"{where}unknown bound {parts[-1]!r} in {raw!r}: did you mean "
                               f"@{close[0]}? (bounds: {', '.join(BOUNDS)})")

@@ -79,3 +79,16 @@ def test_a_statistic_with_no_value_is_n_a_in_junit_not_none(project, tmp_path):
     assert props["halluscope.fakehall.recall"] == "n/a"
     assert props["halluscope.fakehall.caption_rate"] == "0.0"
     assert "None" not in props.values()
+
+
+def test_a_misspelt_bound_after_a_group_is_said_as_a_bound_in_python_too():
+    """``assert_below("pope.fp@split:val@uper", ...)`` looked up a group 'split:val@uper'
+    ("did you mean 'split:val'?"), where the command line says "unknown bound 'uper'"."""
+    from halluscope.gates.arguments import bound_in_name
+    from halluscope.errors import GateArgumentError
+    with pytest.raises(GateArgumentError, match=r"unknown bound 'uper' in "
+                                                r"'pope.fp@split:val@uper': did you mean @upper\?"):
+        bound_in_name("pope.fp@split:val@uper", None)
+    assert bound_in_name("mmhal.hallucination_rate@other", None) == \
+        ("mmhal.hallucination_rate@other", None)
+    assert bound_in_name("pope.f1@split:val@lower", None) == ("pope.f1@split:val", "lower")

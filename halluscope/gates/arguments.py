@@ -56,12 +56,28 @@ def checked_threshold(name: str, threshold: Any) -> float:
     return value
 
 
+def bound_typo(last: str) -> str | None:
+    """The bound that ``last``, the end of a gate's name after ``@`` that names no bound and
+    no ``FIELD:VALUE`` group, was likely meant to be (``UPPER``, ``lowr``), else None. At
+    similarity 0.75, not difflib's 0.6: MMHal's question-type group ``other`` is not
+    ``lower``."""
+    import difflib
+    if ":" in last or last in NAMED_BOUNDS:
+        return None
+    close = difflib.get_close_matches(last.lower(), NAMED_BOUNDS, n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
 def bound_in_name(name: str, bound: str | None) -> tuple[str, str | None]:
     """``"pope.f1@lower"`` as ``("pope.f1", "lower")``: the README writes gates
     ``METRIC.STAT[@GROUP][@BOUND]`` alike in every face, but ``assert_above("pope.f1@lower",
     ...)`` looked the bound up as a group. A bound in the name and another in ``bound`` is
     refused."""
     head, sep, last = name.rpartition("@")
+    meant = bound_typo(last) if sep else None
+    if meant is not None:        # said now, not as "no group 'split:val@uper'"
+        raise GateArgumentError(f"unknown bound {last!r} in {name!r}: did you mean @{meant}? "
+                                f"(bounds: {', '.join(NAMED_BOUNDS)})")
     if not sep or last not in NAMED_BOUNDS:
         return name, bound
     if bound is not None and bound != last:
@@ -92,5 +108,5 @@ def checked_tolerance(tolerance: Any) -> float:
     return value
 
 
-__all__ = ["NAMED_BOUNDS", "NO_LIMIT", "bound_in_name", "check_name", "checked_threshold",
+__all__ = ["NAMED_BOUNDS", "NO_LIMIT", "bound_in_name", "bound_typo", "check_name", "checked_threshold",
            "checked_tolerance", "finite_real", "resolve_bound"]

@@ -20,14 +20,13 @@ A group comes before the bound: ``pope.f1@split:random@lower=0.8``.
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from halluscope.errors import ConfigError, suggest  # suggest: re-exported here
-from halluscope.gates.arguments import NO_LIMIT
+from halluscope.gates.arguments import NO_LIMIT, bound_typo
 
 BOUNDS = ("upper", "lower", "value", "conservative")
 
@@ -93,12 +92,9 @@ def parse_gate(raw: str, direction: str, flag: str = "") -> Gate:
     if len(parts) > 1 and parts[-1] in BOUNDS:
         bound = parts.pop()
         bound = None if bound == "value" else bound
-    elif len(parts) > 1 and ":" not in parts[-1]:
-        # @UPPER, @Lower, @lowr; not MMHal's question type @other (0.6 like 'lower'), a group
-        close = difflib.get_close_matches(parts[-1].lower(), BOUNDS, n=1, cutoff=0.75)
-        if close:
-            raise ConfigError(f"{where}unknown bound {parts[-1]!r} in {raw!r}: did you mean "
-                              f"@{close[0]}? (bounds: {', '.join(BOUNDS)})")
+    elif len(parts) > 1 and bound_typo(parts[-1]):       # @UPPER, @lowr; not @other
+        raise ConfigError(f"{where}unknown bound {parts[-1]!r} in {raw!r}: did you mean "
+                          f"@{bound_typo(parts[-1])}? (bounds: {', '.join(BOUNDS)})")
     if len(parts) > 1 and (parts[-1] in BOUNDS or not all(parts[1:])):
         # said now, not as "no group 'lower'" (or '') once the whole audit has run
         raise ConfigError(f"{where}expected one @GROUP and one @BOUND at most, "

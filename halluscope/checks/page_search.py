@@ -1,0 +1,131 @@
+"""Which pages and page breaks a quote is looked for on, and in what order: the cited pages,
+the breaks between consecutive cited pages, then every other page and break (so that "nowhere
+in the document" means nowhere); see "Across pages" in :mod:`halluscope.checks.pages`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from halluscope.checks.pagetext import PageForms, joined, page_forms
+from halluscope.checks.quote_match import Needle, QuoteMatch, find_on, find_whole, needle_of
+from halluscope.checks.running import RunningLines, running_lines
+from halluscope.claims.page_citations import Quote
+
+
+def _find_across(needle: Needle, pages: list[int], forms: list[PageForms],
+                 running: RunningLines | None = None) -> QuoteMatch | None:
+    """``needle`` running over the breaks of consecutive ``pages`` (read as line breaks);
+    with ``running``, the pages' running headers and footers left out at each break."""
+    skipped: list[tuple[int, str, tuple[int, int]]] = []
+    if running is not None:
+        pages, forms, skipped = _without_running(pages, forms, running)
+        if len(pages) < 2:
+            return None
+    for how, loose_ in (("exact", False), ("loose", True)):
+        text = needle.loose if loose_ else needle.exact
+        both = joined(pages, forms, loose_)
+        k = find_whole(text, both.text)
+        if k is None:
+            continue
+        parts = both.parts(k, len(text))
+        if len(parts) < 2:          # on one page alone: looked for there already
+            continue
+        raws = dict(zip(pages, (f.raw for f in forms)))
+        snippet = "\n".join(raws[p][a:b] for p, (a, b) in parts)   # the break as a line end
+        first, last = parts[0][0], parts[-1][0]
+        left_out = [s for s in skipped if (s[0], s[1]) != (first, "start") and
+                    (s[0], s[1]) != (last, "end") and first <= s[0] <= last]
+        return QuoteMatch(True, page=parts[0][0], span=parts[0][1], how=how, snippet=snippet,
+                          parts=parts, skipped=left_out)
+    return None
+
+
+_Skipped = list[tuple[int, str, tuple[int, int]]]     # (page, "start" | "end", span)
+
+
+def _without_running(pages: list[int], forms: list[PageForms], running: RunningLines
+                     ) -> tuple[list[int], list[PageForms], _Skipped]:
+    """Each page of a run without the running lines at its breaks (the trailing ones of every
+    page but the last, the leading ones of every page but the first); a page left blank is
+    left out. Returns the pages, their forms and the lines left out."""
+    kept_pages, kept, skipped = [], [], []
+    for i, (p, f) in enumerate(zip(pages, forms)):
+        a, b = 0, len(f.raw)
+        lead = running.leading(f.raw) if i > 0 else []
+        trail = running.trailing(f.raw) if i + 1 < len(pages) else []
+        if lead:
+            a = lead[-1][1]
+        if trail and trail[0][0] >= a:
+            b = trail[0][0]
+        else:
+            trail = []
+        skipped += [(p, "start", span) for span in lead] + [(p, "end", span) for span in trail]
+        if f.raw[a:b].strip():
+            kept_pages.append(p)
+            kept.append(f.trimmed(a, b))
+    return kept_pages, kept, skipped
+
+
+def _runs(pages: list[int]) -> list[list[int]]:
+    """Runs of two or more consecutive page numbers among ``pages``."""
+    runs: list[list[int]] = []
+    for p in sorted(set(pages)):
+        if runs and runs[-1][-1] == p - 1:
+            runs[-1].append(p)
+        else:
+            runs.append([p])
+    return [r for r in runs if len(r) > 1]
+
+
+def find_quote(quote: Quote, cited: tuple[int, ...], page_text: Any, n_pages: int
+               ) -> QuoteMatch:
+    """Look for ``quote`` on the cited pages (across the break of consecutive cited pages
+    too), and, when it is not there, on the others.
+
+    ``page_text`` is a callable ``page number -> text``; the normalised form of each page is
+    made once per owner of the callable (see :func:`~halluscope.checks.pagetext.page_forms`).
+    """
+    needle = needle_of(quote)
+    valid = [p for p in cited if 1 <= p <= n_pages]
+    for p in valid:
+        m = find_on(needle, page_forms(page_text, p))
+        if m.found:
+            m.page = p
+            return m
+    runs = _runs(valid) if needle.kind != "number" else []
+    for running in _with_running(runs, page_text, n_pages):
+        for run in runs:
+            m = _find_across(needle, run, [page_forms(page_text, p) for p in run], running)
+            if m is not None:
+                return m
+    others = []
+    for p in range(1, n_pages + 1):
+        if p not in cited:
+            m = find_on(needle, page_forms(page_text, p))
+            if m.found:
+                m.page = p
+                others.append(m)
+    breaks = [[p, p + 1] for p in range(1, n_pages) if p not in cited or p + 1 not in cited]
+    if not others and needle.kind != "number":      # "nowhere" must mean nowhere
+        for running in _with_running(breaks, page_text, n_pages):
+            for run in breaks:
+                m = _find_across(needle, run, [page_forms(page_text, p) for p in run], running)
+                if m is not None:
+                    others.append(m)
+            if others:
+                break
+    return QuoteMatch(False, others=others)
+
+
+def _with_running(runs: list[list[int]], page_text: Any, n_pages: int):
+    """``None`` (look across the breaks of ``runs`` as they are), then, when there are runs and
+    the document has running headers or footers, those (look again without them): a quote
+    found with them in is never looked for without them."""
+    if not runs:
+        return
+    yield None
+    found = running_lines(page_text, n_pages)
+    if found is not None:
+        yield found
+
+

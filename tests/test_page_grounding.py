@@ -154,9 +154,13 @@ def test_a_quote_across_the_break_of_consecutive_cited_pages_is_found():
 
 def test_a_quote_across_a_break_the_citation_does_not_span_is_found_elsewhere():
     q = Quote("approved the plan to open", (0, 0))
-    m = find_quote(q, (1, 3), text_of, 4)          # 1 and 3 are not consecutive
+    m = find_quote(q, (3, 4), text_of, 4)          # the break of 1-2 touches neither
     assert not m.found and m.elsewhere == [1]
     assert m.others[0].parts == [(1, (43, 55)), (2, (0, 12))]    # 'approved' at 29 + 14
+    # cited on 1 and 3 (not consecutive): it starts on page 1 and runs on to page 2, which
+    # is found on page 1 (tests/test_page_leftovers3.py: the page turn of a cited page)
+    m = find_quote(q, (1, 3), text_of, 4)
+    assert m.found and m.parts == [(1, (43, 55)), (2, (0, 12))] and m.uncited == [2]
     m = find_quote(q, (3,), text_of, 4)
     assert not m.found and m.others[0].pages == [1, 2]
 

@@ -24,11 +24,8 @@ def _find_across(needle: Needle, pages: list[int], forms: list[PageForms],
     for how, loose_ in (("exact", False), ("loose", True)):
         text = needle.loose if loose_ else needle.exact
         both = joined(pages, forms, loose_)
-        k = find_whole(text, both.text)
-        if k is None:
-            continue
-        parts = both.parts(k, len(text))
-        if len(parts) < 2:          # on one page alone: looked for there already
+        parts = _across_break(text, both)
+        if parts is None:
             continue
         raws = dict(zip(pages, (f.raw for f in forms)))
         snippet = "\n".join(raws[p][a:b] for p, (a, b) in parts)   # the break as a line end
@@ -38,6 +35,20 @@ def _find_across(needle: Needle, pages: list[int], forms: list[PageForms],
         return QuoteMatch(True, page=parts[0][0], span=parts[0][1], how=how, snippet=snippet,
                           parts=parts, skipped=left_out)
     return None
+
+
+def _across_break(text: str, both: Any) -> list[tuple[int, tuple[int, int]]] | None:
+    """The parts of the first occurrence of ``text`` in the joined pages ``both`` that runs
+    over a page break (an occurrence on one page alone was looked for there already and is
+    passed by, not taken for the only one), else ``None``."""
+    k = -1
+    while True:
+        k = find_whole(text, both.text, k + 1)
+        if k is None:
+            return None
+        parts = both.parts(k, len(text))
+        if len(parts) >= 2:
+            return parts
 
 
 _Skipped = list[tuple[int, str, tuple[int, int]]]     # (page, "start" | "end", span)
@@ -93,11 +104,20 @@ def find_quote(quote: Quote, cited: tuple[int, ...], page_text: Any, n_pages: in
             m.page = p
             return m
     runs = _runs(valid) if needle.kind != "number" else []
-    for running in _with_running(runs, page_text, n_pages):
-        for run in runs:
-            m = _find_across(needle, run, [page_forms(page_text, p) for p in run], running)
-            if m is not None:
-                return m
+    # then a quote that starts on a cited page and runs on to the next (or ends on it, having
+    # begun on the page before): the cited page holds part of it, and a reader who opens it
+    # finds the quote there, over the page turn; the match names the page not cited
+    spill = [] if needle.kind == "number" else [
+        r for p in valid for r in ([p, p + 1], [p - 1, p])
+        if 1 <= r[0] and r[1] <= n_pages and not (r[0] in cited and r[1] in cited)]
+    for group in (runs, spill):
+        for running in _with_running(group, page_text, n_pages):
+            for run in group:
+                m = _find_across(needle, run, [page_forms(page_text, p) for p in run],
+                                 running)
+                if m is not None:
+                    m.uncited = [p for p in m.pages if p not in cited]
+                    return m
     others = []
     for p in range(1, n_pages + 1):
         if p not in cited:

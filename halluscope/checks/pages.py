@@ -65,7 +65,9 @@ alone is looked for across their page breaks, each break read as a line break: a
 hyphenated across it is joined and whitespace collapses, as inside a page. Its evidence then
 has ``pages`` and ``parts`` (the character span on each page). A quote missing from its cited
 pages and from every single page is also looked for across every other page break, so "nowhere
-in the document" means nowhere.
+in the document" means nowhere. A quote cited on one page that starts there and runs on to the
+next (or ends there, begun on the page before) is found on it too: the page cited holds part of
+it; the verdict names the page not cited (evidence ``uncited_pages``).
 
 Running headers and footers: when a quote is not found across a break as the text stands, and
 the document has lines it repeats at the start or end of most pages (a title, ``Page 3 of 10``,
@@ -185,11 +187,25 @@ def _found(claim: Claim, m: QuoteMatch, text: Any, reading: str | None, document
                            **({"page_label": labels[m.page - 1]} if labels else {})},
                   provenance=prov)
     how = f"on page {m.page}{labelled}" if not m.parts else f"across {m.where()}"
+    if m.uncited:
+        ev.payload["uncited_pages"] = list(m.uncited)
+        how += _spill_note(m)
     read = ", the page read column by column" if reading else ""
     if m.elided:
         how += f" in {len(m.elided)} parts, in order (the quote elides text with an ellipsis)"
     return Verdict(claim, "supported", 1.0, (ev,),
                    f"found {how} ({m.how} match{read}{left_out(m, text)})", "page-quote")
+
+
+def _spill_note(m: QuoteMatch) -> str:
+    """``, from the cited page 2 on to page 3`` for a quote over a page break of which one
+    page was cited (or ``, begun on page 1 before the cited page 2``)."""
+    cited = [p for p in m.pages if p not in m.uncited]
+    if not cited:
+        return ""
+    if m.pages[0] in cited:
+        return f", from the cited page {cited[0]} on to page {m.uncited[-1]}"
+    return f", begun on page {m.pages[0]} before the cited page {cited[0]}"
 
 
 def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | None = None

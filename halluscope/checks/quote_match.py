@@ -36,6 +36,9 @@ class QuoteMatch:
     #: a quote that elides text with an ellipsis, found in its parts: the span of each part
     #: in the page's text, in order (``span`` then runs from the first to the last)
     elided: list[tuple[int, int]] = field(default_factory=list)
+    #: pages of a match across a page break that were not cited: a quote that starts on its
+    #: cited page and runs on to the next (or ends on it, begun on the page before)
+    uncited: list[int] = field(default_factory=list)
 
     @property
     def elsewhere(self) -> list[int]:
@@ -131,7 +134,7 @@ def needle_of(quote: Quote | str) -> Needle:
     form = normalise_form(quote.text)
     parts = elided_parts(form.text) or []
     return Needle(quote.kind, form.text, loose_form(form).text,
-                   parts=tuple((p, loose(p)) for p in parts))
+                  parts=tuple((p, loose(p)) for p in parts))
 
 
 def find_in_text(quote: Quote | str, page_text: str) -> QuoteMatch:

@@ -11,7 +11,8 @@ double-quoted passage (``"Sales fell. Costs rose."`` is one quotation), and a br
 citation written after a sentence's end belongs to that sentence (``"Costs fell." (p. 3)``).
 Every quotation in a sentence that cites pages is attributed to one of its citations: text in
 double quotes (``"…"``, ``“…”``, ``«…»``; a mark right after a letter or digit, as in ``6"``,
-opens none) of at least 3 characters; a ``.`` or ``,`` just inside the closing mark is the
+opens none) or single ones (``'…'``, ``‘…’``: a mark between two letters is an apostrophe,
+``don't``, and one after a letter opens none, ``the users' data``) of at least 3 characters; a ``.`` or ``,`` just inside the closing mark is the
 writer's, not the source's, and is left out. A citing sentence without quotations attributes
 its *numbers* instead (``4,210``, ``12%``, ``3.5``; not the page numbers themselves, and not a
 number that is part of a word).
@@ -120,6 +121,14 @@ _ABBREV = re.compile(r"\b(?:pp?|pgs?|e\.g|i\.e|etc|fig|vs|no|mr|mrs|dr)\.$", re.
 _MARK = "\"\u201c\u201d\u00ab\u00bb"
 # a quotation: marks paired in order, not across a blank line, at most 2,000 characters
 _QUOTED = re.compile(rf"(?<!\w)[{_MARK}](?:[^{_MARK}\n]|\n(?![ \t]*\n)){{0,2000}}[{_MARK}]")
+# a quotation in single marks ('...', ‘...’): the opening mark follows no letter or digit
+# and comes before one that is not a space (the models' answers: no opening); the closing one
+# follows a non-space and comes before no letter or digit; a mark between two letters is an
+# apostrophe inside it (don't, the model's), as are the elisions 'tis, 'em, 'n' and '90s
+_SQUOTED = re.compile(
+    r"(?<!\w)['\u2018](?!(?:tis|twas|em|cause|til|n)\b|\d0s\b)(?=[^\s'\u2018\u2019])"
+    r"((?:[^'\u2018\u2019\n]|(?<=\w)['\u2019](?=\w)|\n(?![ \t]*\n)){1,2000}?)"
+    r"(?<=\S)['\u2019](?!\w)", re.IGNORECASE)
 _BRACKET_AFTER = re.compile(r"[ \t]*[\[(]([^\[\]()\n]{1,80})[\])]")
 
 
@@ -222,10 +231,20 @@ def labels_of(cited: str) -> tuple[str, ...]:
     return tuple(roman(n, ends[0].isupper()) for n in range(a, b + 1))
 
 
+def _outermost(matches: list[re.Match]) -> list[re.Match]:
+    """``matches`` in text order without those inside (or overlapping) one before them: a
+    single-quoted passage inside a double-quoted one is part of that quotation, not another."""
+    out: list[re.Match] = []
+    for m in sorted(matches, key=lambda m: (m.start(), -m.end())):
+        if not out or m.start() >= out[-1].end():
+            out.append(m)
+    return out
+
+
 def _quote_spans(text: str) -> list[tuple[int, int]]:
-    """Spans of the double-quoted passages of ``text`` (marks included), paired in order within
-    a paragraph."""
-    return [m.span() for m in _QUOTED.finditer(text)]
+    """Spans of the quoted passages of ``text`` (marks included; double marks, and single ones
+    that are no apostrophes), paired in order within a paragraph."""
+    return [m.span() for m in _outermost([*_QUOTED.finditer(text), *_SQUOTED.finditer(text)])]
 
 
 def _trailing_citation(text: str, pos: int) -> bool:
@@ -339,10 +358,11 @@ def _json_quotes(text: str, value: Any) -> list[Quote]:
 
 
 def _quotes_in(sent: str, s: int) -> list[Quote]:
-    """The double-quoted passages of a sentence starting at ``s``; a ``.`` or ``,`` just inside
+    """The quoted passages of a sentence starting at ``s`` (double marks, or single ones that
+    are no apostrophes); a ``.`` or ``,`` just inside
     the closing mark is the writer's punctuation, not the source's (``"Costs fell."``)."""
     out = []
-    for q in _DQUOTE.finditer(sent):
+    for q in _outermost([*_DQUOTE.finditer(sent), *_SQUOTED.finditer(sent)]):
         body = q.group(1)
         if len(body) < 3:
             continue

@@ -1,0 +1,137 @@
+"""Page grounding leftovers: a quote cited on one page that runs on to the next, quotes in
+single marks, and the search of a long document done once per page.
+
+Every expected value is worked out by hand from the texts in the test.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import document_answers
+from halluscope.checks.pages import check_pages
+from halluscope.claims.citations import parse_page_citations
+from tests.test_page_grounding import FakeDocument, make_pdf, record
+from tests.tiny_detectors import isolated_cache  # noqa: F401,E402
+
+PAGES = {1: "Revenue reached 4,210 units in 2023.\nThe committee approved the",
+         2: "plan to open two new sites.\nStaff grew to 185 people.",
+         3: "Supply costs rose by 7.5% this year.\nCurrency risk remains."}
+
+
+def quote_verdicts(response, pages=PAGES):
+    return [v for v in check_pages(record(response), FakeDocument(pages))
+            if v.checker == "page-quote"]
+
+
+def cited(text):
+    return [(c.pages, [q.text for q in c.quotes]) for c in parse_page_citations(text)]
+
+
+# -- 1. a quote cited on one page that runs on to the next ---------------------------------------
+
+def test_a_quote_cited_on_its_first_page_that_runs_on_to_the_next_is_supported():
+    (v,) = quote_verdicts('It says "The committee approved the plan to open" (p. 1).')
+    assert v.label == "supported"
+    assert v.reason == ("found across pages 1-2, from the cited page 1 on to page 2 "
+                        "(exact match)")
+    p = v.evidence[0].payload
+    # page 1: 'The committee approved the' is 37-63; page 2: 'plan to open' is 0-12
+    assert p["uncited_pages"] == [2] and p["pages"] == [1, 2]
+    assert p["parts"] == [{"page": 1, "char_span": [37, 63]},
+                          {"page": 2, "char_span": [0, 12]}]
+
+
+def test_a_quote_cited_on_its_last_page_begun_on_the_page_before_is_supported():
+    (v,) = quote_verdicts('It says "The committee approved the plan to open" (p. 2).')
+    assert v.label == "supported"
+    assert v.reason == ("found across pages 1-2, begun on page 1 before the cited page 2 "
+                        "(exact match)")
+    assert v.evidence[0].payload["uncited_pages"] == [1]
+
+
+def test_a_quote_across_a_break_that_does_not_touch_the_cited_page_is_not_on_it():
+    (v,) = quote_verdicts('It says "The committee approved the plan to open" (p. 3).')
+    assert v.label == "hallucinated"
+    assert v.reason == "not on p. 3; found on pages 1-2 (across the page break)"
+
+
+def test_a_quote_on_the_cited_page_alone_names_no_uncited_page():
+    (v,) = quote_verdicts('It says "Staff grew to 185 people" (p. 2).')
+    assert v.reason == "found on page 2 (exact match)"
+    assert "uncited_pages" not in v.evidence[0].payload
+
+
+def test_a_quote_found_on_one_page_of_the_pair_first_is_still_found_across_the_break():
+    # "approved the" is on page 1 alone before the place where it runs over the break
+    pages = {1: "Earlier the board approved the\nbudget. Then the board approved the",
+             2: "plan to open sites.", 3: "Nothing."}
+    (v,) = quote_verdicts('"the board approved the plan" (p. 2)', pages)
+    assert v.label == "supported" and v.evidence[0].payload["pages"] == [1, 2]
+
+
+def test_a_quote_over_the_break_of_cited_consecutive_pages_reads_as_before():
+    (v,) = quote_verdicts('"The committee approved the plan to open" (pp. 1-2).')
+    assert v.reason == "found across pages 1-2 (exact match)"
+    assert "uncited_pages" not in v.evidence[0].payload
+
+
+# -- 2. quotes in single marks ----------------------------------------------------------------
+
+@pytest.mark.parametrize("text,expected", [
+    ("The report says 'Costs fell by 40 percent.' (p. 3)",
+     [((3,), ["Costs fell by 40 percent"])]),
+    ("It says \u2018the model\u2019s answer was wrong\u2019 on page 2.",
+     [((2,), ["the model\u2019s answer was wrong"])]),
+    ("Page 1 says 'Sales rose. Costs fell.' while page 3 says 'Risk remains'.",
+     [((1,), ["Sales rose. Costs fell"]), ((3,), ["Risk remains"])]),
+    ("The authors' view is 'we don't know' (p. 4).", [((4,), ["we don't know"])]),
+    # apostrophes alone: no quotation, so the numbers are what is attributed
+    ("I don't think the model's 40% holds (p. 2).", [((2,), ["40%"])]),
+    ("The users' data grew 40% (p. 2).", [((2,), ["40%"])]),
+    ("In the '90s, sales grew 12% (p. 3).", [((3,), ["12%"])]),
+    ("'Tis true that sales grew 12% (p. 3).", [((3,), ["12%"])]),
+    # single marks inside double ones are part of that quotation, not another
+    ('He wrote "she said \'no\' twice" (p. 1).', [((1,), ["she said 'no' twice"])]),
+])
+def test_single_quoted_passages_are_quotes_and_apostrophes_are_not(text, expected):
+    assert cited(text) == expected
+
+
+def test_a_single_quoted_quote_is_checked_on_its_page():
+    ok, bad = quote_verdicts("It says 'Staff grew to 185 people.' (p. 2), and "
+                             "\u2018Staff shrank to 12 people\u2019 (p. 2).")
+    assert (ok.label, ok.claim.quote) == ("supported", "Staff grew to 185 people")
+    assert (bad.label, bad.claim.quote) == ("hallucinated", "Staff shrank to 12 people")
+
+
+def test_a_sentence_does_not_end_inside_a_single_quoted_passage():
+    assert cited("'Sales fell. Costs rose.' (p. 3)") == [((3,), ["Sales fell. Costs rose"])]
+
+
+# -- end to end: a hand-built PDF through audit -------------------------------------------------
+
+def test_audit_of_a_quote_that_runs_on_to_the_next_page_and_single_quotes(tmp_path):
+    pytest.importorskip("pypdfium2")
+    from halluscope.api import audit
+    make_pdf(tmp_path / "doc.pdf", [
+        ["Revenue reached 4,210 units in 2023.", "The committee approved the"],
+        ["plan to open two new sites.", "Staff grew to 185 people."],
+        ["Supply costs rose by 7.5% this year.", "Currency risk remains."]])
+    rows = [("runs-on", 'It says "The committee approved the plan to open two new sites" '
+                        "(p. 1)."),
+            ("single", "It says 'Staff grew to 185 people.' (p. 2)"),
+            ("single-bad", "It says \u2018Staff shrank to 12 people\u2019 (p. 2).")]
+    path = document_answers(tmp_path / "in.jsonl", "doc.pdf", rows)
+    res = audit(path, metrics="page", n_boot=0, out=tmp_path / "out")
+    assert res.metrics["page"].results["quote_support_rate"].value == pytest.approx(2 / 3)
+    items = {d["id"]: d for d in map(json.loads, (tmp_path / "out" / "items.jsonl").open())}
+    verdicts = {i: [(c["verdict"], c["reason"]) for c in items[i]["claims"]
+                    if c["checker"] == "page-quote"] for i in items}
+    assert verdicts["runs-on"] == [("supported", "found across pages 1-2, from the cited page "
+                                                 "1 on to page 2 (exact match)")]
+    assert verdicts["single"] == [("supported", "found on page 2 (exact match)")]
+    assert verdicts["single-bad"][0][0] == "hallucinated"
+    assert [h["page"] for h in items["runs-on"]["page"]["highlights"]] == [1, 2]

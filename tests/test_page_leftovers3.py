@@ -12,7 +12,7 @@ import pytest
 
 from conftest import document_answers
 from halluscope.checks.pages import check_pages
-from halluscope.claims.citations import parse_page_citations
+from halluscope.claims.citations import Quote, parse_page_citations
 from tests.test_page_grounding import FakeDocument, make_pdf, record
 from tests.tiny_detectors import isolated_cache  # noqa: F401,E402
 
@@ -135,3 +135,75 @@ def test_audit_of_a_quote_that_runs_on_to_the_next_page_and_single_quotes(tmp_pa
     assert verdicts["single"] == [("supported", "found on page 2 (exact match)")]
     assert verdicts["single-bad"][0][0] == "hallucinated"
     assert [h["page"] for h in items["runs-on"]["page"]["highlights"]] == [1, 2]
+
+
+# -- 4. the search of a long document: cheap tests first, each page's forms made once --------------
+
+TRICKY = ["r\u00b4esum\u00b4e", "na\u00a8\u0131ve", "na\u0131\u0308ve", "\ufb01nance", "4,210",
+          "\u22125%", "com\u00admittee", "exam-\nple", "com\ufffemittee", "Stra\u00dfe",
+          "caf\u0065\u0301", "\uff14\uff12", "2019-\n2020", "\u201cquoted\u201d", "well-known",
+          "committee\u2019s", "1 250", "\u30ac\u30b9", "x\u200by", "r\u00e9sum\u00e9"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_quote_found_on_a_page_always_passes_the_cheap_tests(seed, monkeypatch):
+    """Whatever the match finds, exactly or loosely, on a page or across a break, with the
+    cheap tests turned off, those tests let through (one that says "cannot" is never
+    wrong)."""
+    import random
+
+    from halluscope.checks import page_search, quote_match
+    from halluscope.checks.page_filter import may_cross, may_hold, skeleton
+    from halluscope.checks.page_search import find_quote
+    from halluscope.checks.pages import find_in_text
+    monkeypatch.setattr(quote_match, "may_hold", lambda *a: True)
+    monkeypatch.setattr(page_search, "may_cross", lambda *a: True)
+    rng = random.Random(seed)
+    words = TRICKY + ["the", "plan", "Costs", "rose", "5.2%", "(p. 3)", "-", "\u2014", "\n"]
+    for _ in range(150):
+        page = " ".join(rng.choice(words) for _ in range(rng.randint(3, 14)))
+        a = rng.randrange(len(page))
+        b = rng.randrange(a, len(page)) + 1
+        quote = page[a:b].strip()
+        if not quote or len(quote) < 3:
+            continue
+        if find_in_text(quote, page).found:
+            assert may_hold([skeleton(quote)], skeleton(page)), (quote, page)
+        cut = rng.randrange(1, len(page))
+        pages = {1: page[:cut], 2: page[cut:]}
+        m = find_quote(Quote(quote, (0, 0)), (1, 2), pages.__getitem__, 2)
+        if m.found and m.parts:
+            assert may_cross(skeleton(quote), skeleton(pages[1]), skeleton(pages[2]))
+
+
+def test_skeletons_and_cuts():
+    import numpy as np
+
+    from halluscope.checks.page_filter import may_cross, may_hold_reordered, skeleton
+    from halluscope.checks.page_sieve import cut_counts
+    assert skeleton("R\u00b4esum\u00e9 \u2014 4,210 na\u0131\u0308ve \ufb01") == "resume4210naivefi"
+    assert may_cross("abcdef", "xxabc", "defyy") and not may_cross("abcdef", "xxab", "defyy")
+    assert may_cross("abc", "", "abc")             # a part of punctuation alone on page 1
+    # 'the plan rose' in lines 'costs rose' / 'the plan' read in the other order: 2 pieces
+    assert may_hold_reordered("theplanrose", ["costsrosetheplan"])
+    assert not may_hold_reordered("theplanrose", ["costsfell"])
+    # runs 0 and 1 missing share one cut; run 5 needs another: 3 pieces
+    missing = np.array([[True, True, False, False, False, True]])
+    assert cut_counts(missing).tolist() == [3]
+
+
+def test_a_quote_on_no_page_of_a_long_document_normalises_no_page(monkeypatch):
+    from halluscope.checks import pagetext
+    calls = []
+    real = pagetext.normalise_form
+    monkeypatch.setattr(pagetext, "normalise_form", lambda t: calls.append(t) or real(t))
+    pages = {p: f"Page {p}: the committee reviewed the budget.\nCosts rose." for p in
+             range(1, 301)}
+    (v,) = quote_verdicts('"the zebra danced at midnight" (p. 2).', pages)
+    assert v.reason == "not on p. 2 nor anywhere in the document"
+    assert calls == []
+    # a quote across a break of pages 9-10 (not cited) is still found there
+    pages[9] += "\nThe zebra danced"
+    pages[10] = "at midnight.\n" + pages[10]
+    (v,) = quote_verdicts('"the zebra danced at midnight" (p. 2).', pages)
+    assert v.reason == "not on p. 2; found on pages 9-10 (across the page break)"

@@ -4,8 +4,11 @@ in the document" means nowhere); see "Across pages" in :mod:`halluscope.checks.p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from halluscope.checks.page_filter import may_cross
+from halluscope.checks.page_sieve import Sieve
 from halluscope.checks.pagetext import PageForms, joined, page_forms
 from halluscope.checks.quote_match import Needle, QuoteMatch, find_on, find_whole, needle_of
 from halluscope.checks.running import RunningLines, running_lines
@@ -17,6 +20,9 @@ def _find_across(needle: Needle, pages: list[int], forms: list[PageForms],
     """``needle`` running over the breaks of consecutive ``pages`` (read as line breaks);
     with ``running``, the pages' running headers and footers left out at each break."""
     skipped: list[tuple[int, str, tuple[int, int]]] = []
+    if len(forms) == 2 and not may_cross(needle.skeleton, forms[0].skeleton,
+                                         forms[1].skeleton):
+        return None                     # (a pair of pages that cannot hold it: never joined)
     if running is not None:
         pages, forms, skipped = _without_running(pages, forms, running)
         if len(pages) < 2:
@@ -88,13 +94,15 @@ def _runs(pages: list[int]) -> list[list[int]]:
     return [r for r in runs if len(r) > 1]
 
 
-def find_quote(quote: Quote, cited: tuple[int, ...], page_text: Any, n_pages: int
-               ) -> QuoteMatch:
+def find_quote(quote: Quote, cited: tuple[int, ...], page_text: Any, n_pages: int,
+               look: Callable[[list[int]], bool] | None = None) -> QuoteMatch:
     """Look for ``quote`` on the cited pages (across the break of consecutive cited pages
     too), and, when it is not there, on the others.
 
     ``page_text`` is a callable ``page number -> text``; the normalised form of each page is
     made once per owner of the callable (see :func:`~halluscope.checks.pagetext.page_forms`).
+    ``look``, when given, says of a page not cited (``[p]``) or a break (``[p, p + 1]``)
+    whether it may hold the quote: one it rules out is never read through ``page_text``.
     """
     needle = needle_of(quote)
     valid = [p for p in cited if 1 <= p <= n_pages]
@@ -110,6 +118,7 @@ def find_quote(quote: Quote, cited: tuple[int, ...], page_text: Any, n_pages: in
     spill = [] if needle.kind == "number" else [
         r for p in valid for r in ([p, p + 1], [p - 1, p])
         if 1 <= r[0] and r[1] <= n_pages and not (r[0] in cited and r[1] in cited)]
+    spill = [r for r in spill if _may_cross_pages(needle, page_text, r[0])]
     for group in (runs, spill):
         for running in _with_running(group, page_text, n_pages):
             for run in group:
@@ -120,12 +129,13 @@ def find_quote(quote: Quote, cited: tuple[int, ...], page_text: Any, n_pages: in
                     return m
     others = []
     for p in range(1, n_pages + 1):
-        if p not in cited:
+        if p not in cited and (look is None or look([p])):
             m = find_on(needle, page_forms(page_text, p))
             if m.found:
                 m.page = p
                 others.append(m)
-    breaks = [[p, p + 1] for p in range(1, n_pages) if p not in cited or p + 1 not in cited]
+    breaks = [] if others or needle.kind == "number" else _breaks(
+        needle, cited, page_text, n_pages, look)
     if not others and needle.kind != "number":      # "nowhere" must mean nowhere
         for running in _with_running(breaks, page_text, n_pages):
             for run in breaks:
@@ -135,6 +145,43 @@ def find_quote(quote: Quote, cited: tuple[int, ...], page_text: Any, n_pages: in
             if others:
                 break
     return QuoteMatch(False, others=others)
+
+
+def _breaks(needle: Needle, cited: tuple[int, ...], page_text: Any, n_pages: int,
+            look: Any) -> list[list[int]]:
+    """The breaks not between two cited pages that ``needle`` may run over: those ``look``
+    lets through, of which the pages may hold a head and a tail of it (with ``look`` left
+    out, the pages' text as it stands, sieved all at once: :class:`Sieve`)."""
+    if look is None:
+        sieve = Sieve(needle, page_text, n_pages)
+        ok = sieve.may_cross
+    else:
+        def ok(p: int) -> bool:
+            return look([p, p + 1]) and _may_cross_pages(needle, page_text, p)
+    return [[p, p + 1] for p in range(1, n_pages)
+            if (p not in cited or p + 1 not in cited) and ok(p)]
+
+
+def _may_cross_pages(needle: Needle, page_text: Any, p: int) -> bool:
+    """Whether ``needle`` may run over the break after page ``p`` (see
+    :func:`~halluscope.checks.page_filter.may_cross`): a document whose breaks none may
+    cross is not read for its running headers."""
+    return may_cross(needle.skeleton, page_forms(page_text, p).skeleton,
+                     page_forms(page_text, p + 1).skeleton)
+
+
+def reordered_look(quote: Quote, page_text: Any, n_pages: int
+                   ) -> tuple[Callable[[list[int]], bool], set[int]]:
+    """For ``find_quote``'s ``look`` in a page's column reading: whether pages (a page, or two
+    across a break) may hold ``quote`` with their lines in another order, judged from their
+    text as ``page_text`` gives it (:meth:`~halluscope.checks.page_sieve.Sieve.reordered`),
+    and the pages that may. A number is read token by token, the same in either order: it
+    is looked for in the column reading of the cited pages alone."""
+    pages, breaks = Sieve(needle_of(quote), page_text, n_pages).reordered()
+
+    def look(run: list[int]) -> bool:
+        return run[0] in pages if len(run) == 1 else run[0] in breaks
+    return look, pages | breaks | {p + 1 for p in breaks}
 
 
 def _with_running(runs: list[list[int]], page_text: Any, n_pages: int):

@@ -97,7 +97,11 @@ always had; a page of one column has no second reading.
 
 Each page's normalised and loose forms are made once per document and remembered
 (:mod:`halluscope.checks.pagetext`): a quote looked for on every page of a 200-page document
-costs a search, not 200 normalisations.
+costs a search, not 200 normalisations. Before a page is matched (and its forms made), cheap
+tests on its letters and digits alone pass it by when it cannot hold the quote
+(:mod:`halluscope.checks.page_filter`, applied to all pages and breaks at once by
+:mod:`halluscope.checks.page_sieve`); a page's column reading is made only where the quote may
+be in it. A quote on no page of a 3,000-page PDF costs reading the text layer once.
 """
 
 from __future__ import annotations
@@ -105,7 +109,7 @@ from __future__ import annotations
 from typing import Any
 
 from halluscope.checks.page_labels import labelled_instead, page_verdict, place_labels
-from halluscope.checks.page_search import find_quote
+from halluscope.checks.page_search import find_quote, reordered_look
 from halluscope.checks.quote_evidence import (elsewhere_text, left_out, match_parts,
                                             missing_payload, too_little_text, unread_reason)
 from halluscope.checks.quote_match import (QuoteMatch, find_in_text, loose,  # noqa: F401
@@ -128,9 +132,14 @@ def _find_in_readings(q: Quote, searched: tuple[int, ...], document: Any
     the column reading did."""
     rows = find_quote(q, searched, document.text, document.n_pages)
     has_columns = getattr(document, "has_columns", None)
-    if rows.found or has_columns is None or not has_columns():
+    if rows.found or has_columns is None:
         return rows, document.text, None
-    cols = find_quote(q, searched, document.column_text, document.n_pages)
+    # a page's column reading costs a second pass over its text layer: made only for the
+    # cited pages and those whose text may hold the quote with its lines in another order
+    look, may = reordered_look(q, document.text, document.n_pages)
+    if not has_columns(sorted(may | set(searched))):
+        return rows, document.text, None
+    cols = find_quote(q, searched, document.column_text, document.n_pages, look)
     if cols.found or (cols.others and not rows.others):
         return cols, document.column_text, "columns"
     return rows, document.text, None

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from halluscope.checks.elision import elided_parts, in_order
+from halluscope.checks.page_filter import may_hold, skeleton
 from halluscope.checks.pagetext import (SIGN_MINUS, PageForms, TextForm, loose_form,
                                         normalise_form)
 from halluscope.claims.page_citations import (CURRENCY, MINUS_SIGNS, NUMBER_TOKEN, PLUS_SIGNS,
@@ -124,6 +125,10 @@ class Needle:
     number: tuple[Decimal, bool] | None = None
     #: the parts of a quote that elides text with an ellipsis, (exact, loose) each
     parts: tuple[tuple[str, str], ...] = ()
+    #: the quote's skeleton, whole (:mod:`halluscope.checks.page_filter`), and those a page
+    #: must hold to hold the quote: the whole one, or each part's for a quote with an ellipsis
+    skeleton: str = ""
+    skeletons: tuple[str, ...] = ()
 
 
 def needle_of(quote: Quote | str) -> Needle:
@@ -133,8 +138,10 @@ def needle_of(quote: Quote | str) -> Needle:
         return Needle("number", number=number_value(quote.text))
     form = normalise_form(quote.text)
     parts = elided_parts(form.text) or []
+    whole = skeleton(quote.text)
     return Needle(quote.kind, form.text, loose_form(form).text,
-                  parts=tuple((p, loose(p)) for p in parts))
+                  parts=tuple((p, loose(p)) for p in parts), skeleton=whole,
+                  skeletons=tuple(skeleton(p) for p in parts) if parts else (whole,))
 
 
 def find_in_text(quote: Quote | str, page_text: str) -> QuoteMatch:
@@ -153,6 +160,8 @@ def find_on(needle: Needle, forms: PageForms) -> QuoteMatch:
             if value == want and (not want_pct or pct or
                                   re.match(r"\s*(%|percent)", raw[span[1]:], re.I)):
                 return QuoteMatch(True, span=span, how="number", snippet=raw[span[0]:span[1]])
+        return QuoteMatch(False)
+    if not may_hold(needle.skeletons, forms.skeleton):      # (its forms never made)
         return QuoteMatch(False)
     for how, form, text in (("exact", forms.exact, needle.exact),
                             ("loose", forms.loose, needle.loose)):

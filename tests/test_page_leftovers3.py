@@ -242,3 +242,33 @@ def test_audit_lists_a_record_with_several_documents_as_bad_with_its_line(tmp_pa
     bad = {(e["line"], e["field"]): e["message"] for e in res.errors}
     assert "got 2 PDFs in 'document'" in bad[(2, "document")]
     assert "'documents' is not read" in bad[(3, "document")]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ('report.pdf p. 3 says "Costs rose" and appendix.pdf p. 1 says "Data tables".',
+     [((3,), "report.pdf"), ((1,), "appendix.pdf")]),
+    ("See p. 3 of report.pdf and page 1 in the appendix.pdf.",
+     [((3,), "report.pdf"), ((1,), "appendix.pdf")]),
+    ('(report.pdf, p. 3) "x y z"', [((3,), "report.pdf")]),
+    ('The report says "abc" (p. 3).', [((3,), None)]),              # no file name: none
+    ("Costs rose 5% (p. 2); see chart.png later.", [((2,), None)]),  # not next to it
+    ('{"document": "docs/appendix.pdf", "page": 1, "quote": "data"}',
+     [((1,), "docs/appendix.pdf")]),
+    ('{"source": "text layer", "page": 1, "quote": "data"}', [((1,), None)]),
+])
+def test_a_citation_names_its_document_by_a_file_name_next_to_it(text, expected):
+    assert [(c.pages, c.document) for c in parse_page_citations(text)] == expected
+
+
+def test_a_citation_of_a_file_the_record_does_not_carry_is_not_checked_in_its_document():
+    doc = FakeDocument(PAGES, name="report.pdf")
+    verdicts = check_pages(record('appendix.pdf p. 2 says "Staff grew to 185 people", and '
+                                  'report.pdf p. 2 says "Staff grew to 185 people".',
+                                  "report.pdf"), doc)
+    got = [(v.checker, v.claim.value, v.label, v.reason) for v in verdicts]
+    why = ("cites appendix.pdf, which the record does not carry (its document is report.pdf; "
+           "one document per record)")
+    assert got == [("page-exists", 2, "unverifiable", why),
+                   ("page-quote", 2, "unverifiable", why),
+                   ("page-exists", 2, "supported", "page 2 exists (3 pages)"),
+                   ("page-quote", 2, "supported", "found on page 2 (exact match)")]

@@ -249,18 +249,35 @@ def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | N
         if cit.unread:
             raise ValueError(f"expected a page number in the JSON 'page' field, got "
                              f"{', '.join(cit.unread)}")
-        cit, placed = place_labels(cit, document)     # "p. ii": the page labelled ii
+        # a citation of another file ("appendix.pdf p. 1") is not checked in this one
+        why = none if document is None else _not_carried(cit, document)
+        doc = None if why else document
+        cit, placed = place_labels(cit, doc)          # "p. ii": the page labelled ii
         for page in cit.pages + cit.labels:
             claim = Claim(kind="page", subject="page", value=page, span=cit.span,
                           text=cit.sentence)
-            out.append(Verdict(claim, "unverifiable", None, (), none, "page-exists")
-                       if document is None else
-                       page_verdict(claim, page, document, prov, placed.get(page)))
+            out.append(Verdict(claim, "unverifiable", None, (), why, "page-exists")
+                       if doc is None else
+                       page_verdict(claim, page, doc, prov, placed.get(page)))
         for q in cit.quotes:
             cited = cit.pages + cit.labels
             value = cited[0] if len(cited) == 1 else list(cited)
             claim = Claim(kind="page", subject=q.kind, value=value, span=q.span,
                           text=cit.sentence, quote=q.text)
-            out.append(Verdict(claim, "unverifiable", None, (), none, "page-quote")
-                       if document is None else _quote_verdict(claim, q, cit, document, prov))
+            out.append(Verdict(claim, "unverifiable", None, (), why, "page-quote")
+                       if doc is None else _quote_verdict(claim, q, cit, doc, prov))
     return out
+
+
+def _not_carried(cit: PageCitation, document: Any) -> str | None:
+    """Why citation ``cit`` cannot be checked in ``document``: it names its document by a file
+    name (``appendix.pdf p. 1``) that is not the record's (compared without folders and
+    case); ``None`` when it names none or this one."""
+    if not cit.document:
+        return None
+    named = cit.document.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    files = [document.pdf_path] if document.pdf_path else getattr(document, "images", [])
+    if named in {str(f).replace("\\", "/").rsplit("/", 1)[-1].lower() for f in files}:
+        return None
+    return (f"cites {cit.document}, which the record does not carry (its document is "
+            f"{document.name}; one document per record)")

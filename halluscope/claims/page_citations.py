@@ -26,6 +26,10 @@ Which citation a quote or number belongs to, within its sentence (:func:`_owner`
    the page named before it);
 3. else the next citation (``the 7.5% rise, see page 3``).
 
+A citation may name its document by a file name right before or after it (``report.pdf p.
+3``, ``p. 3 of appendix.pdf``; :attr:`PageCitation.document`), which the page check compares
+with the record's document.
+
 JSON citations: an object with ``"page"`` / ``"page_number"`` / ``"pages"``: a number, a list,
 or text (``"p. 9"``, ``"2-3"``, ``"pages 2 and 4"``); ``null``, ``""``, ``"n/a"``, ``"none"``
 cite no page. A value that names no page (``"nine"``, ``true``, ``5.5``) is kept in
@@ -157,6 +161,28 @@ class PageCitation:
     # page labels cited in roman numerals ("p. ii", "pp. iii-v": iii, iv, v), placed on the
     # document's pages by its labels (:mod:`halluscope.checks.page_labels`)
     labels: tuple[str, ...] = ()
+    # the document the citation names by its file name ("report.pdf p. 3", "p. 3 of
+    # appendix.pdf", a JSON "document"), else None: checked against the record's own
+    document: str | None = None
+
+
+# a document named by its file name right before a citation ("report.pdf p. 3", "(report.pdf,
+# p. 3)", "appendix.pdf, page 1") or right after it ("p. 3 of report.pdf", "page 1 in the
+# appendix.pdf"); a name without an extension ("the report") names no file
+_FILE = r"(?<![\w.\-/])[\w][\w.\-]*\.(?:pdf|png|jpe?g|tiff?|webp|gif|bmp)(?!\w|\.\w)"
+_FILE_NAME = re.compile(r"[^\s\"]*\w\.(?:pdf|png|jpe?g|tiff?|webp|gif|bmp)",   # a JSON value
+                        re.IGNORECASE)
+_NAMED_BEFORE = re.compile(rf"({_FILE})[\s,:;(\[]*(?:(?:at|on)\s+)?$", re.IGNORECASE)
+_NAMED_AFTER = re.compile(rf"[\s,]*(?:of|in|from)\s+(?:the\s+)?({_FILE})", re.IGNORECASE)
+
+
+def _named_document(sent: str, start: int, end: int) -> str | None:
+    """The file name a citation at ``sent[start:end]`` names its document by, if any."""
+    after = _NAMED_AFTER.match(sent, end)
+    if after:
+        return after.group(1)
+    before = _NAMED_BEFORE.search(sent, max(0, start - 120), start)
+    return before.group(1) if before else None
 
 
 def page_number(value: Any) -> int | None:
@@ -338,8 +364,11 @@ def _json_citations(text: str, blobs: list[tuple[Any, int, int]]) -> list[PageCi
                 quotes = _json_quotes(text, obj.get(k))
                 if quotes:
                     break
+            named = next((v.strip() for v in (obj.get(k) for k in ("document", "file",
+                                                                  "source"))
+                          if isinstance(v, str) and _FILE_NAME.fullmatch(v.strip())), None)
             out.append(PageCitation(pages, (start, end), json.dumps(obj),
-                                    tuple(quotes), "json", unread, ranges, labels))
+                                    tuple(quotes), "json", unread, ranges, labels, named))
     return out
 
 
@@ -390,7 +419,7 @@ def parse_page_citations(text: str | None) -> list[PageCitation]:
             labels = () if nums else labels_of(m.group("r1") or m.group("r2"))
             if pages or labels:
                 cites.append((pages, (s + m.start(), s + m.end()), _bracketed(sent, m), long,
-                              labels))
+                              labels, _named_document(sent, m.start(), m.end())))
         if not cites:
             continue
         cite_spans = [c[1] for c in cites]
@@ -409,9 +438,9 @@ def parse_page_citations(text: str | None) -> list[PageCitation]:
         for q in quotes:
             owned[_owner(q, starts, brackets, text)].append(q)
         context = sent.strip()                       # once: one sentence may cite many times
-        for (pages, span, _, ranges, labels), mine in zip(cites, owned):
+        for (pages, span, _, ranges, labels, named), mine in zip(cites, owned):
             out.append(PageCitation(pages, span, context, tuple(mine), ranges=ranges,
-                                    labels=labels))
+                                    labels=labels, document=named))
     out.sort(key=lambda c: c.span)
     return out
 

@@ -30,7 +30,8 @@ from typing import Any, Literal
 
 from halluscope import _json as fast_json
 from halluscope.answer_fields import ambiguous_answer
-from halluscope.errors import ConfigError, RecordError
+from halluscope.errors import RecordError
+from halluscope.record_documents import document_source, record_document_source  # noqa: F401
 from halluscope.finish_reasons import withheld_error
 from halluscope.prompt_kinds import yes_no_prompt   # (re-exported: long imported from here)
 from halluscope.record_fields import (blank_id, file_name, model_name, not_an_object,
@@ -44,38 +45,6 @@ Task = Literal["caption", "yes-no", "vqa", "document"]
 TASKS: tuple[str, ...] = ("caption", "yes-no", "vqa", "document")
 
 _COCO_ID = re.compile(r"^(?:COCO_[a-z]+\d{4}_)?0*(\d+)(?:\.(?:jpe?g|png))?$", re.IGNORECASE)
-
-
-def document_source(value: Any, base: Path | None) -> str | list[str] | None:
-    """The document paths a record's ``document`` value names, resolved against ``base``."""
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        value = value.get("pdf") or value.get("path") or value.get("pages")
-
-    def resolve(v: Any) -> str:
-        if not str(v).strip():      # it was read as the input's folder: "got ."
-            raise ConfigError(f"expected a PDF path or a list of page images as 'document', "
-                              f"got an empty path in {value!r:.80}")
-        p = Path(str(v))
-        return str(p if p.is_absolute() or base is None else base / p)
-    if isinstance(value, str):
-        return resolve(value)
-    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
-        return [resolve(v) for v in value]
-    raise ConfigError(f"expected a PDF path or a list of page images as 'document', got "
-                      f"{value!r:.80}")
-
-
-def record_document_source(record: Any) -> str | list[str] | None:
-    """:func:`document_source` of a record's ``document``, resolved against its file's folder."""
-    document = getattr(record, "document", None)
-    if document is None:        # (most records: no Path of their file made for nothing)
-        return None
-    source = getattr(record, "source", None)
-    file = getattr(source, "file", None)
-    base = Path(file).parent if file and not str(file).startswith("<") else None
-    return document_source(document, base)
 
 
 def coco_image_id(value: Any) -> int | None:

@@ -459,8 +459,11 @@ class PageVerifier:
         if doc is None and citations:
             # a document task without its document: its citations came out unverifiable one
             # by one and the record was never listed
+            plural = "documents" in (record.metadata or {})
             raise RecordError("expected the document the response cites ('document'), found "
-                              "none", field="document", file=record.source.file,
+                              "none" + (" ('documents' is not read: several documents per "
+                                        "record are not supported)" if plural else ""),
+                              field="document", file=record.source.file,
                               line=record.source.line)
         try:
             verdicts = check_pages(record, doc, citations=citations)

@@ -24,7 +24,7 @@ PACKAGE = "halluscope"
 #: (claims/vocab.py, claims/coco.py); claims never import evidence. The result (AuditResult,
 #: data) sits below the audit pipeline, which fills it and returns it.
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(rooms)) for name, rooms in (
-    ("records and types", {"records", "record_fields", "answer_fields", "prompt_kinds", "finish_reasons", "textfiles", "columns", "column_chunks", "column_json", "types", "errors", "_json", "_lazy", "_nltk",
+    ("records and types", {"records", "record_documents", "record_fields", "answer_fields", "prompt_kinds", "finish_reasons", "textfiles", "columns", "column_chunks", "column_json", "types", "errors", "_json", "_lazy", "_nltk",
                            "hashing", "cachedir", "redact", "imageio", "resources", "config", "_version",
                            "json_array", "jsonblobs", "journal", "journal_diff", "journal_safety", "runsheet", "atomicfiles", "tables", "table_lines", "benchmark_specs",
                            "_ray", "numbers", "packages"}),

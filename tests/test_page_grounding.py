@@ -154,9 +154,13 @@ def test_a_quote_across_the_break_of_consecutive_cited_pages_is_found():
 
 def test_a_quote_across_a_break_the_citation_does_not_span_is_found_elsewhere():
     q = Quote("approved the plan to open", (0, 0))
-    m = find_quote(q, (1, 3), text_of, 4)          # 1 and 3 are not consecutive
+    m = find_quote(q, (3, 4), text_of, 4)          # the break of 1-2 touches neither
     assert not m.found and m.elsewhere == [1]
     assert m.others[0].parts == [(1, (43, 55)), (2, (0, 12))]    # 'approved' at 29 + 14
+    # cited on 1 and 3 (not consecutive): it starts on page 1 and runs on to page 2, which
+    # is found on page 1 (tests/test_page_leftovers3.py: the page turn of a cited page)
+    m = find_quote(q, (1, 3), text_of, 4)
+    assert m.found and m.parts == [(1, (43, 55)), (2, (0, 12))] and m.uncited == [2]
     m = find_quote(q, (3,), text_of, 4)
     assert not m.found and m.others[0].pages == [1, 2]
 
@@ -184,9 +188,14 @@ def test_each_page_is_normalised_once_per_document(monkeypatch):
     real = pagetext.normalise_form
     monkeypatch.setattr(pagetext, "normalise_form", lambda t: calls.append(t) or real(t))
     doc = FakeDocument({p: f"Page {p} says revenue was reviewed." for p in range(1, 51)})
-    for i in range(5):                 # five made-up quotes: each looked for on all 50 pages
-        assert not find_quote(Quote(f"made-up quote {i}", (0, 0)), (3,), doc.text, 50).found
-    assert len(calls) == 50            # not 5 x 50 = 250
+    # five quotes cut out of words: each matched on all 50 pages (their letters are on every
+    # page, only word edges rule them out), and each page normalised once: 50, not 250
+    for q in ("ays revenue", "ays revenue was", "evenue was reviewed", "eviewed", "age"):
+        assert not find_quote(Quote(q, (0, 0)), (3,), doc.text, 50).found
+    assert len(calls) == 50
+    # a quote whose letters are on no page normalises none (tests/test_page_leftovers3.py)
+    assert not find_quote(Quote("made-up quote 1", (0, 0)), (3,), doc.text, 50).found
+    assert len(calls) == 50
     # a page whose text changed is normalised again
     doc.pages[7] = "Page 7 now says made-up quote 9."
     m = find_quote(Quote("made-up quote 9", (0, 0)), (3,), doc.text, 50)

@@ -65,7 +65,9 @@ alone is looked for across their page breaks, each break read as a line break: a
 hyphenated across it is joined and whitespace collapses, as inside a page. Its evidence then
 has ``pages`` and ``parts`` (the character span on each page). A quote missing from its cited
 pages and from every single page is also looked for across every other page break, so "nowhere
-in the document" means nowhere.
+in the document" means nowhere. A quote cited on one page that starts there and runs on to the
+next (or ends there, begun on the page before) is found on it too: the page cited holds part of
+it; the verdict names the page not cited (evidence ``uncited_pages``).
 
 Running headers and footers: when a quote is not found across a break as the text stands, and
 the document has lines it repeats at the start or end of most pages (a title, ``Page 3 of 10``,
@@ -95,378 +97,26 @@ always had; a page of one column has no second reading.
 
 Each page's normalised and loose forms are made once per document and remembered
 (:mod:`halluscope.checks.pagetext`): a quote looked for on every page of a 200-page document
-costs a search, not 200 normalisations.
+costs a search, not 200 normalisations. Before a page is matched (and its forms made), cheap
+tests on its letters and digits alone pass it by when it cannot hold the quote
+(:mod:`halluscope.checks.page_filter`, applied to all pages and breaks at once by
+:mod:`halluscope.checks.page_sieve`); a page's column reading is made only where the quote may
+be in it. A quote on no page of a 3,000-page PDF costs reading the text layer once.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from halluscope.checks.elision import elided_parts, in_order
 from halluscope.checks.page_labels import labelled_instead, page_verdict, place_labels
+from halluscope.checks.page_search import find_quote, reordered_look
 from halluscope.checks.quote_evidence import (elsewhere_text, left_out, match_parts,
                                             missing_payload, too_little_text, unread_reason)
-from halluscope.checks.pagetext import (SIGN_MINUS, PageForms, TextForm, joined, loose_form,
-                                        normalise_form, page_forms)
-from halluscope.checks.running import RunningLines, running_lines
-from halluscope.claims.page_citations import (CURRENCY, MINUS_SIGNS, NUMBER_TOKEN, PLUS_SIGNS,
-                                              PageCitation, Quote, is_sign,
-                                              parse_page_citations, signed_start)
+from halluscope.checks.quote_match import (QuoteMatch, find_in_text, loose,  # noqa: F401
+                                           normalise, normalise_map, number_value,
+                                           page_numbers)
+from halluscope.claims.page_citations import PageCitation, Quote, parse_page_citations
 from halluscope.types import Claim, Evidence, Verdict
-
-
-@dataclass
-class QuoteMatch:
-    """Where a quote was looked for and found.
-
-    A quote found across a page break has ``parts``: (page, span in that page's text) for each
-    page it runs over; ``page`` and ``span`` are then its first part."""
-
-    found: bool
-    page: int | None = None
-    span: tuple[int, int] | None = None      # in the page's text
-    how: str | None = None                   # exact | loose | number
-    snippet: str | None = None
-    others: list[QuoteMatch] = field(default_factory=list)   # matches on pages not cited
-    parts: list[tuple[int, tuple[int, int]]] = field(default_factory=list)
-    #: running header/footer lines left out of the join to find it: (page, "start" | "end",
-    #: span in that page's text), only where the quote was not found with them in
-    skipped: list[tuple[int, str, tuple[int, int]]] = field(default_factory=list)
-    #: a quote that elides text with an ellipsis, found in its parts: the span of each part
-    #: in the page's text, in order (``span`` then runs from the first to the last)
-    elided: list[tuple[int, int]] = field(default_factory=list)
-
-    @property
-    def elsewhere(self) -> list[int]:
-        """The pages not cited that hold the quote (the first page of one across a break)."""
-        return [m.page for m in self.others]
-
-    @property
-    def pages(self) -> list[int]:
-        """Every page the match is on."""
-        return [p for p, _ in self.parts] if self.parts else [self.page]
-
-    def where(self) -> str:
-        """``page 3``, or ``pages 4-5`` for a match across a page break."""
-        pages = self.pages
-        return f"page {pages[0]}" if len(pages) == 1 else f"pages {pages[0]}-{pages[-1]}"
-
-
-# -- normalisation -----------------------------------------------------------------------------
-
-def normalise_map(text: str) -> tuple[str, list[int]]:
-    """The normalised text and, for each of its characters, the offset it came from."""
-    form = normalise_form(text)
-    return form.text, list(form.starts)
-
-
-def normalise(text: str) -> str:
-    """Normalise text for quote matching (see the module docstring)."""
-    return normalise_form(text).text
-
-
-_SIGNS = str.maketrans({**dict.fromkeys(MINUS_SIGNS, "-"), **dict.fromkeys(PLUS_SIGNS, "+"),
-                        **dict.fromkeys(CURRENCY, "")})
-
-
-def number_value(token: str) -> tuple[Decimal, bool] | None:
-    """``("4,210")`` -> ``(Decimal(4210), False)``; ``"12%"`` -> ``(12, True)``; a sign
-    written before it counts, every minus alike (``"\u22125"``, ``"$-5"`` -> ``-5``)."""
-    t = token.strip().lower().translate(_SIGNS)
-    pct = t.endswith("%") or t.endswith("percent")
-    t = re.sub(r"(%|percent)$", "", t).strip()
-    t = re.sub(r",(?=\d{3}\b)", "", t)
-    try:
-        return Decimal(t), pct
-    except InvalidOperation:
-        return None
-
-
-# thousands grouped by a space, as ISO/SI and many languages write them ("1 250", with a
-# no-break, narrow no-break, thin or figure space): read as one number too, beside its parts
-_SPACED = re.compile(r"(?<![\w.,])\d{1,3}(?:[ \u00a0\u202f\u2009\u2007]\d{3})+(?![\d,]\d)"
-                     r"(?:\.\d+)?(?:\s?%|\s?percent)?(?![\w%])", re.IGNORECASE)
-
-
-def page_numbers(text: str) -> list[tuple[Decimal, bool, tuple[int, int]]]:
-    """The numbers of a page's text with their spans, each with its sign (``\u22125%`` is
-    -5, not 5); a number grouped by spaces ("1 250") is also read whole (a response's "1,250"
-    was "not on p. 1 nor anywhere")."""
-    out = []
-    for rx in (NUMBER_TOKEN, _SPACED):
-        for m in rx.finditer(text):
-            a = signed_start(text, m.start())
-            v = number_value(re.sub(r"(?<=\d)[ \u00a0\u202f\u2009\u2007](?=\d)", "",
-                                    text[a:m.end()]))
-            if v is not None:
-                out.append((v[0], v[1], (a, m.end())))
-    return sorted(out, key=lambda t: t[2])
-
-
-# -- matching ----------------------------------------------------------------------------------
-
-def loose(text: str) -> str:
-    """``text`` normalised, then without punctuation except inside numbers (loose match)."""
-    return loose_form(normalise_form(text)).text
-
-
-@dataclass(frozen=True)
-class _Needle:
-    """A quote in the forms it is looked for in (made once per quote, not once per page)."""
-
-    kind: str
-    exact: str = ""
-    loose: str = ""
-    number: tuple[Decimal, bool] | None = None
-    #: the parts of a quote that elides text with an ellipsis, (exact, loose) each
-    parts: tuple[tuple[str, str], ...] = ()
-
-
-def _needle(quote: Quote | str) -> _Needle:
-    if isinstance(quote, str):
-        quote = Quote(quote, (0, len(quote)))
-    if quote.kind == "number":
-        return _Needle("number", number=number_value(quote.text))
-    form = normalise_form(quote.text)
-    parts = elided_parts(form.text) or []
-    return _Needle(quote.kind, form.text, loose_form(form).text,
-                   parts=tuple((p, loose(p)) for p in parts))
-
-
-def find_in_text(quote: Quote | str, page_text: str) -> QuoteMatch:
-    """Look for a quote or number in one page's text (see the module docstring)."""
-    return _find_on(_needle(quote), PageForms(page_text))
-
-
-def _find_on(needle: _Needle, forms: PageForms) -> QuoteMatch:
-    """``needle`` on one page (its forms made once, see :func:`page_forms`)."""
-    raw = forms.raw
-    if needle.kind == "number":
-        if needle.number is None:
-            return QuoteMatch(False)
-        want, want_pct = needle.number
-        for value, pct, span in forms.numbers(page_numbers):
-            if value == want and (not want_pct or pct or
-                                  re.match(r"\s*(%|percent)", raw[span[1]:], re.I)):
-                return QuoteMatch(True, span=span, how="number", snippet=raw[span[0]:span[1]])
-        return QuoteMatch(False)
-    for how, form, text in (("exact", forms.exact, needle.exact),
-                            ("loose", forms.loose, needle.loose)):
-        k = _find_whole(text, form.text, 0, _apart_on(form, raw) if how == "loose" else None)
-        if k is not None:
-            span = form.source_span(k, len(text))
-            return QuoteMatch(True, span=span, how=how, snippet=raw[span[0]:span[1]])
-    return _find_parts(needle, forms) if needle.parts else QuoteMatch(False)
-
-
-def _find_parts(needle: _Needle, forms: PageForms) -> QuoteMatch:
-    """``needle``, a quote that elides text, found in its parts, in order, on one page (all
-    parts exactly, failing that all loosely); see :mod:`halluscope.checks.elision`."""
-    raw = forms.raw
-    for how, form, i in (("exact", forms.exact, 0), ("loose", forms.loose, 1)):
-        texts = [p[i] for p in needle.parts]
-        apart = _apart_on(form, raw) if how == "loose" else None
-        ks = in_order(texts, form.text, lambda t, hay, pos: _find_whole(t, hay, pos, apart))
-        if ks is not None:
-            spans = [form.source_span(k, len(t)) for k, t in zip(ks, texts)]
-            return QuoteMatch(True, span=(spans[0][0], spans[-1][1]), how=how,
-                              snippet=" \u2026 ".join(raw[a:b] for a, b in spans),
-                              elided=spans)
-    return QuoteMatch(False)
-
-
-def _in_words(c: str) -> bool:
-    """A letter or digit of a script that separates its words (CJK text does not)."""
-    return c.isalnum() and not ("\u2e80" <= c <= "\u9fff" or "\uac00" <= c <= "\ud7af"
-                                or "\uf900" <= c <= "\ufaff")
-
-
-def _whole_words(needle: str, hay: str, k: int, apart: Apart | None = None) -> bool:
-    """Whether ``needle`` at ``hay[k:]`` starts and ends on word edges: a quote does not
-    begin or end inside a word or number ("Staff grew to 18" is not in "... to 185 people").
-    ``apart(i)`` says ``hay[i - 1]`` and ``hay[i]`` were apart on the page (see
-    :func:`_apart_on`)."""
-    end = k + len(needle)
-    inside_left = k > 0 and _in_words(needle[0]) and _in_words(hay[k - 1]) and \
-        not (apart is not None and apart(k) and not _digits(hay[k - 1], needle[0]))
-    inside_right = end < len(hay) and _in_words(needle[-1]) and _in_words(hay[end]) and \
-        not (apart is not None and apart(end) and not _digits(needle[-1], hay[end]))
-    return not (inside_left or inside_right or _cuts_a_number(needle, hay, k, end))
-
-
-def _digits(a: str, b: str) -> bool:
-    return a.isdecimal() and b.isdecimal()
-
-
-def _cuts_a_number(needle: str, hay: str, k: int, end: int) -> bool:
-    """Whether ``needle`` at ``hay[k:end]`` cuts a number at its decimal point or comma: "rose
-    5" (or "rose 5.") is not in "rose 5.2%", nor "5% growth" in "4.5% growth"."""
-    if end < len(hay) and hay[end].isdecimal() and len(needle) > 1 \
-            and needle[-1] in ".," and needle[-2].isdecimal():
-        return True
-    if end + 1 < len(hay) and needle[-1].isdecimal() and hay[end] in ".," \
-            and hay[end + 1].isdecimal():
-        return True
-    return k >= 2 and needle[0].isdecimal() and hay[k - 1] in ".," and hay[k - 2].isdecimal()
-
-
-Apart = Callable[[int], bool]
-_JOINING = frozenset("-\u00ad\ufffe\u200b\u2060\ufeff") | frozenset(
-    map(chr, (0x2010, 0x2011, 0x2012, 0x2013, 0x2014, 0x2015, 0x2212)))
-
-
-def _apart_on(form: TextForm, raw: str) -> Apart:
-    """For a loose form of ``raw``: whether characters ``i - 1`` and ``i`` had punctuation
-    between them on the page other than a line-end hyphen (the loose form drops it, so
-    "committee\u2019s" reads "committees", yet "committee" ends a word there)."""
-    def apart(i: int) -> bool:
-        between = raw[form.ends[i - 1]:form.starts[i]]
-        return any(not c.isspace() and c not in _JOINING for c in between)
-    return apart
-
-
-def _cuts_a_sign(needle: str, hay: str, k: int) -> bool:
-    """Whether ``needle`` at ``hay[k:]`` starts on a number whose sign ``hay`` has just
-    before it: "5% this year" is not in "\u22125% this year" (a normalised text writes a
-    minus sign as U+2212, see :mod:`halluscope.checks.pagetext`)."""
-    if k == 0 or not (needle[0].isdecimal() or needle[0] in CURRENCY):
-        return False
-    return hay[k - 1] == SIGN_MINUS or (hay[k - 1] == "+" and is_sign(hay, k - 1))
-
-
-def _find_whole(needle: str, hay: str, start: int = 0, apart: Apart | None = None
-                ) -> int | None:
-    """Where ``needle`` first occurs in ``hay`` (at or after ``start``) on word edges (and
-    not on the digits of a signed number, past its sign), else ``None``."""
-    k = start - 1
-    while needle:
-        k = hay.find(needle, k + 1)
-        if k < 0:
-            return None
-        if _whole_words(needle, hay, k, apart) and not _cuts_a_sign(needle, hay, k):
-            return k
-    return None
-
-
-def _find_across(needle: _Needle, pages: list[int], forms: list[PageForms],
-                 running: RunningLines | None = None) -> QuoteMatch | None:
-    """``needle`` running over the breaks of consecutive ``pages`` (read as line breaks);
-    with ``running``, the pages' running headers and footers left out at each break."""
-    skipped: list[tuple[int, str, tuple[int, int]]] = []
-    if running is not None:
-        pages, forms, skipped = _without_running(pages, forms, running)
-        if len(pages) < 2:
-            return None
-    for how, loose_ in (("exact", False), ("loose", True)):
-        text = needle.loose if loose_ else needle.exact
-        both = joined(pages, forms, loose_)
-        k = _find_whole(text, both.text)
-        if k is None:
-            continue
-        parts = both.parts(k, len(text))
-        if len(parts) < 2:          # on one page alone: looked for there already
-            continue
-        raws = dict(zip(pages, (f.raw for f in forms)))
-        snippet = "\n".join(raws[p][a:b] for p, (a, b) in parts)   # the break as a line end
-        first, last = parts[0][0], parts[-1][0]
-        left_out = [s for s in skipped if (s[0], s[1]) != (first, "start") and
-                    (s[0], s[1]) != (last, "end") and first <= s[0] <= last]
-        return QuoteMatch(True, page=parts[0][0], span=parts[0][1], how=how, snippet=snippet,
-                          parts=parts, skipped=left_out)
-    return None
-
-
-_Skipped = list[tuple[int, str, tuple[int, int]]]     # (page, "start" | "end", span)
-
-
-def _without_running(pages: list[int], forms: list[PageForms], running: RunningLines
-                     ) -> tuple[list[int], list[PageForms], _Skipped]:
-    """Each page of a run without the running lines at its breaks (the trailing ones of every
-    page but the last, the leading ones of every page but the first); a page left blank is
-    left out. Returns the pages, their forms and the lines left out."""
-    kept_pages, kept, skipped = [], [], []
-    for i, (p, f) in enumerate(zip(pages, forms)):
-        a, b = 0, len(f.raw)
-        lead = running.leading(f.raw) if i > 0 else []
-        trail = running.trailing(f.raw) if i + 1 < len(pages) else []
-        if lead:
-            a = lead[-1][1]
-        if trail and trail[0][0] >= a:
-            b = trail[0][0]
-        else:
-            trail = []
-        skipped += [(p, "start", span) for span in lead] + [(p, "end", span) for span in trail]
-        if f.raw[a:b].strip():
-            kept_pages.append(p)
-            kept.append(f.trimmed(a, b))
-    return kept_pages, kept, skipped
-
-
-def _runs(pages: list[int]) -> list[list[int]]:
-    """Runs of two or more consecutive page numbers among ``pages``."""
-    runs: list[list[int]] = []
-    for p in sorted(set(pages)):
-        if runs and runs[-1][-1] == p - 1:
-            runs[-1].append(p)
-        else:
-            runs.append([p])
-    return [r for r in runs if len(r) > 1]
-
-
-def find_quote(quote: Quote, cited: tuple[int, ...], page_text: Any, n_pages: int
-               ) -> QuoteMatch:
-    """Look for ``quote`` on the cited pages (across the break of consecutive cited pages
-    too), and, when it is not there, on the others.
-
-    ``page_text`` is a callable ``page number -> text``; the normalised form of each page is
-    made once per owner of the callable (see :func:`~halluscope.checks.pagetext.page_forms`).
-    """
-    needle = _needle(quote)
-    valid = [p for p in cited if 1 <= p <= n_pages]
-    for p in valid:
-        m = _find_on(needle, page_forms(page_text, p))
-        if m.found:
-            m.page = p
-            return m
-    runs = _runs(valid) if needle.kind != "number" else []
-    for running in _with_running(runs, page_text, n_pages):
-        for run in runs:
-            m = _find_across(needle, run, [page_forms(page_text, p) for p in run], running)
-            if m is not None:
-                return m
-    others = []
-    for p in range(1, n_pages + 1):
-        if p not in cited:
-            m = _find_on(needle, page_forms(page_text, p))
-            if m.found:
-                m.page = p
-                others.append(m)
-    breaks = [[p, p + 1] for p in range(1, n_pages) if p not in cited or p + 1 not in cited]
-    if not others and needle.kind != "number":      # "nowhere" must mean nowhere
-        for running in _with_running(breaks, page_text, n_pages):
-            for run in breaks:
-                m = _find_across(needle, run, [page_forms(page_text, p) for p in run], running)
-                if m is not None:
-                    others.append(m)
-            if others:
-                break
-    return QuoteMatch(False, others=others)
-
-
-def _with_running(runs: list[list[int]], page_text: Any, n_pages: int):
-    """``None`` (look across the breaks of ``runs`` as they are), then, when there are runs and
-    the document has running headers or footers, those (look again without them): a quote
-    found with them in is never looked for without them."""
-    if not runs:
-        return
-    yield None
-    found = running_lines(page_text, n_pages)
-    if found is not None:
-        yield found
 
 
 # -- verdicts ----------------------------------------------------------------------------------
@@ -482,9 +132,14 @@ def _find_in_readings(q: Quote, searched: tuple[int, ...], document: Any
     the column reading did."""
     rows = find_quote(q, searched, document.text, document.n_pages)
     has_columns = getattr(document, "has_columns", None)
-    if rows.found or has_columns is None or not has_columns():
+    if rows.found or has_columns is None:
         return rows, document.text, None
-    cols = find_quote(q, searched, document.column_text, document.n_pages)
+    # a page's column reading costs a second pass over its text layer: made only for the
+    # cited pages and those whose text may hold the quote with its lines in another order
+    look, may = reordered_look(q, document.text, document.n_pages)
+    if not has_columns(sorted(may | set(searched))):
+        return rows, document.text, None
+    cols = find_quote(q, searched, document.column_text, document.n_pages, look)
     if cols.found or (cols.others and not rows.others):
         return cols, document.column_text, "columns"
     return rows, document.text, None
@@ -541,11 +196,25 @@ def _found(claim: Claim, m: QuoteMatch, text: Any, reading: str | None, document
                            **({"page_label": labels[m.page - 1]} if labels else {})},
                   provenance=prov)
     how = f"on page {m.page}{labelled}" if not m.parts else f"across {m.where()}"
+    if m.uncited:
+        ev.payload["uncited_pages"] = list(m.uncited)
+        how += _spill_note(m)
     read = ", the page read column by column" if reading else ""
     if m.elided:
         how += f" in {len(m.elided)} parts, in order (the quote elides text with an ellipsis)"
     return Verdict(claim, "supported", 1.0, (ev,),
                    f"found {how} ({m.how} match{read}{left_out(m, text)})", "page-quote")
+
+
+def _spill_note(m: QuoteMatch) -> str:
+    """``, from the cited page 2 on to page 3`` for a quote over a page break of which one
+    page was cited (or ``, begun on page 1 before the cited page 2``)."""
+    cited = [p for p in m.pages if p not in m.uncited]
+    if not cited:
+        return ""
+    if m.pages[0] in cited:
+        return f", from the cited page {cited[0]} on to page {m.uncited[-1]}"
+    return f", begun on page {m.pages[0]} before the cited page {cited[0]}"
 
 
 def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | None = None
@@ -580,18 +249,35 @@ def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | N
         if cit.unread:
             raise ValueError(f"expected a page number in the JSON 'page' field, got "
                              f"{', '.join(cit.unread)}")
-        cit, placed = place_labels(cit, document)     # "p. ii": the page labelled ii
+        # a citation of another file ("appendix.pdf p. 1") is not checked in this one
+        why = none if document is None else _not_carried(cit, document)
+        doc = None if why else document
+        cit, placed = place_labels(cit, doc)          # "p. ii": the page labelled ii
         for page in cit.pages + cit.labels:
             claim = Claim(kind="page", subject="page", value=page, span=cit.span,
                           text=cit.sentence)
-            out.append(Verdict(claim, "unverifiable", None, (), none, "page-exists")
-                       if document is None else
-                       page_verdict(claim, page, document, prov, placed.get(page)))
+            out.append(Verdict(claim, "unverifiable", None, (), why, "page-exists")
+                       if doc is None else
+                       page_verdict(claim, page, doc, prov, placed.get(page)))
         for q in cit.quotes:
             cited = cit.pages + cit.labels
             value = cited[0] if len(cited) == 1 else list(cited)
             claim = Claim(kind="page", subject=q.kind, value=value, span=q.span,
                           text=cit.sentence, quote=q.text)
-            out.append(Verdict(claim, "unverifiable", None, (), none, "page-quote")
-                       if document is None else _quote_verdict(claim, q, cit, document, prov))
+            out.append(Verdict(claim, "unverifiable", None, (), why, "page-quote")
+                       if doc is None else _quote_verdict(claim, q, cit, doc, prov))
     return out
+
+
+def _not_carried(cit: PageCitation, document: Any) -> str | None:
+    """Why citation ``cit`` cannot be checked in ``document``: it names its document by a file
+    name (``appendix.pdf p. 1``) that is not the record's (compared without folders and
+    case); ``None`` when it names none or this one."""
+    if not cit.document:
+        return None
+    named = cit.document.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    files = [document.pdf_path] if document.pdf_path else getattr(document, "images", [])
+    if named in {str(f).replace("\\", "/").rsplit("/", 1)[-1].lower() for f in files}:
+        return None
+    return (f"cites {cit.document}, which the record does not carry (its document is "
+            f"{document.name}; one document per record)")

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from halluscope.checks.page_filter import gram_bits, skeleton
 from halluscope.claims.page_citations import BEFORE_SIGN, CURRENCY, MINUS_SIGNS, is_sign
 
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
@@ -366,7 +367,8 @@ class PageForms:
     With a ``window`` ``(a, b)`` the forms are those of ``raw[a:b]`` alone, as if the rest of
     the page were not there, their offsets still in ``raw`` (see :meth:`trimmed`)."""
 
-    __slots__ = ("raw", "_exact", "_loose", "_numbers", "_window", "_trims", "__weakref__")
+    __slots__ = ("raw", "_exact", "_loose", "_numbers", "_window", "_trims", "_skeleton",
+                 "_grams", "__weakref__")
 
     def __init__(self, raw: str, window: tuple[int, int] | None = None):
         self.raw = raw
@@ -375,6 +377,24 @@ class PageForms:
         self._numbers: list[tuple[Decimal, bool, tuple[int, int]]] | None = None
         self._window = window
         self._trims: dict[tuple[int, int], PageForms] | None = None
+        self._skeleton: str | None = None
+        self._grams: Any = None
+
+    @property
+    def skeleton(self) -> str:
+        """The page's letters and digits alone (:func:`~halluscope.checks.page_filter.skeleton`:
+        a cheap test that passes by a page a quote cannot be on, before its forms are made)."""
+        if self._skeleton is None:
+            a, b = self._window or (0, len(self.raw))
+            self._skeleton = skeleton(self.raw[a:b])
+        return self._skeleton
+
+    @property
+    def grams(self) -> Any:
+        """:func:`~halluscope.checks.page_filter.gram_bits` of the skeleton (8 KB, made once)."""
+        if self._grams is None:
+            self._grams = gram_bits(self.skeleton)
+        return self._grams
 
     @property
     def exact(self) -> TextForm:

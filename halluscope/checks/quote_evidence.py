@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from halluscope.checks.pages import QuoteMatch
+    from halluscope.checks.quote_match import QuoteMatch
 
 
 def match_parts(match: "QuoteMatch", page_text: Any = None) -> dict[str, Any]:

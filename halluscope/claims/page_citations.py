@@ -11,7 +11,8 @@ double-quoted passage (``"Sales fell. Costs rose."`` is one quotation), and a br
 citation written after a sentence's end belongs to that sentence (``"Costs fell." (p. 3)``).
 Every quotation in a sentence that cites pages is attributed to one of its citations: text in
 double quotes (``"…"``, ``“…”``, ``«…»``; a mark right after a letter or digit, as in ``6"``,
-opens none) of at least 3 characters; a ``.`` or ``,`` just inside the closing mark is the
+opens none) or single ones (``'…'``, ``‘…’``: a mark between two letters is an apostrophe,
+``don't``, and one after a letter opens none, ``the users' data``) of at least 3 characters; a ``.`` or ``,`` just inside the closing mark is the
 writer's, not the source's, and is left out. A citing sentence without quotations attributes
 its *numbers* instead (``4,210``, ``12%``, ``3.5``; not the page numbers themselves, and not a
 number that is part of a word).
@@ -24,6 +25,10 @@ Which citation a quote or number belongs to, within its sentence (:func:`_owner`
 2. else the citation before it (``Page 1 says "…" while page 3 says "…"``: each quote goes to
    the page named before it);
 3. else the next citation (``the 7.5% rise, see page 3``).
+
+A citation may name its document by a file name right before or after it (``report.pdf p.
+3``, ``p. 3 of appendix.pdf``; :attr:`PageCitation.document`), which the page check compares
+with the record's document.
 
 JSON citations: an object with ``"page"`` / ``"page_number"`` / ``"pages"``: a number, a list,
 or text (``"p. 9"``, ``"2-3"``, ``"pages 2 and 4"``); ``null``, ``""``, ``"n/a"``, ``"none"``
@@ -120,6 +125,14 @@ _ABBREV = re.compile(r"\b(?:pp?|pgs?|e\.g|i\.e|etc|fig|vs|no|mr|mrs|dr)\.$", re.
 _MARK = "\"\u201c\u201d\u00ab\u00bb"
 # a quotation: marks paired in order, not across a blank line, at most 2,000 characters
 _QUOTED = re.compile(rf"(?<!\w)[{_MARK}](?:[^{_MARK}\n]|\n(?![ \t]*\n)){{0,2000}}[{_MARK}]")
+# a quotation in single marks ('...', ‘...’): the opening mark follows no letter or digit
+# and comes before one that is not a space (the models' answers: no opening); the closing one
+# follows a non-space and comes before no letter or digit; a mark between two letters is an
+# apostrophe inside it (don't, the model's), as are the elisions 'tis, 'em, 'n' and '90s
+_SQUOTED = re.compile(
+    r"(?<!\w)['\u2018](?!(?:tis|twas|em|cause|til|n)\b|\d0s\b)(?=[^\s'\u2018\u2019])"
+    r"((?:[^'\u2018\u2019\n]|(?<=\w)['\u2019](?=\w)|\n(?![ \t]*\n)){1,2000}?)"
+    r"(?<=\S)['\u2019](?!\w)", re.IGNORECASE)
 _BRACKET_AFTER = re.compile(r"[ \t]*[\[(]([^\[\]()\n]{1,80})[\])]")
 
 
@@ -148,6 +161,28 @@ class PageCitation:
     # page labels cited in roman numerals ("p. ii", "pp. iii-v": iii, iv, v), placed on the
     # document's pages by its labels (:mod:`halluscope.checks.page_labels`)
     labels: tuple[str, ...] = ()
+    # the document the citation names by its file name ("report.pdf p. 3", "p. 3 of
+    # appendix.pdf", a JSON "document"), else None: checked against the record's own
+    document: str | None = None
+
+
+# a document named by its file name right before a citation ("report.pdf p. 3", "(report.pdf,
+# p. 3)", "appendix.pdf, page 1") or right after it ("p. 3 of report.pdf", "page 1 in the
+# appendix.pdf"); a name without an extension ("the report") names no file
+_FILE = r"(?<![\w.\-/])[\w][\w.\-]*\.(?:pdf|png|jpe?g|tiff?|webp|gif|bmp)(?!\w|\.\w)"
+_FILE_NAME = re.compile(r"[^\s\"]*\w\.(?:pdf|png|jpe?g|tiff?|webp|gif|bmp)",   # a JSON value
+                        re.IGNORECASE)
+_NAMED_BEFORE = re.compile(rf"({_FILE})[\s,:;(\[]*(?:(?:at|on)\s+)?$", re.IGNORECASE)
+_NAMED_AFTER = re.compile(rf"[\s,]*(?:of|in|from)\s+(?:the\s+)?({_FILE})", re.IGNORECASE)
+
+
+def _named_document(sent: str, start: int, end: int) -> str | None:
+    """The file name a citation at ``sent[start:end]`` names its document by, if any."""
+    after = _NAMED_AFTER.match(sent, end)
+    if after:
+        return after.group(1)
+    before = _NAMED_BEFORE.search(sent, max(0, start - 120), start)
+    return before.group(1) if before else None
 
 
 def page_number(value: Any) -> int | None:
@@ -222,10 +257,20 @@ def labels_of(cited: str) -> tuple[str, ...]:
     return tuple(roman(n, ends[0].isupper()) for n in range(a, b + 1))
 
 
+def _outermost(matches: list[re.Match]) -> list[re.Match]:
+    """``matches`` in text order without those inside (or overlapping) one before them: a
+    single-quoted passage inside a double-quoted one is part of that quotation, not another."""
+    out: list[re.Match] = []
+    for m in sorted(matches, key=lambda m: (m.start(), -m.end())):
+        if not out or m.start() >= out[-1].end():
+            out.append(m)
+    return out
+
+
 def _quote_spans(text: str) -> list[tuple[int, int]]:
-    """Spans of the double-quoted passages of ``text`` (marks included), paired in order within
-    a paragraph."""
-    return [m.span() for m in _QUOTED.finditer(text)]
+    """Spans of the quoted passages of ``text`` (marks included; double marks, and single ones
+    that are no apostrophes), paired in order within a paragraph."""
+    return [m.span() for m in _outermost([*_QUOTED.finditer(text), *_SQUOTED.finditer(text)])]
 
 
 def _trailing_citation(text: str, pos: int) -> bool:
@@ -319,8 +364,11 @@ def _json_citations(text: str, blobs: list[tuple[Any, int, int]]) -> list[PageCi
                 quotes = _json_quotes(text, obj.get(k))
                 if quotes:
                     break
+            named = next((v.strip() for v in (obj.get(k) for k in ("document", "file",
+                                                                  "source"))
+                          if isinstance(v, str) and _FILE_NAME.fullmatch(v.strip())), None)
             out.append(PageCitation(pages, (start, end), json.dumps(obj),
-                                    tuple(quotes), "json", unread, ranges, labels))
+                                    tuple(quotes), "json", unread, ranges, labels, named))
     return out
 
 
@@ -339,10 +387,11 @@ def _json_quotes(text: str, value: Any) -> list[Quote]:
 
 
 def _quotes_in(sent: str, s: int) -> list[Quote]:
-    """The double-quoted passages of a sentence starting at ``s``; a ``.`` or ``,`` just inside
+    """The quoted passages of a sentence starting at ``s`` (double marks, or single ones that
+    are no apostrophes); a ``.`` or ``,`` just inside
     the closing mark is the writer's punctuation, not the source's (``"Costs fell."``)."""
     out = []
-    for q in _DQUOTE.finditer(sent):
+    for q in _outermost([*_DQUOTE.finditer(sent), *_SQUOTED.finditer(sent)]):
         body = q.group(1)
         if len(body) < 3:
             continue
@@ -370,7 +419,7 @@ def parse_page_citations(text: str | None) -> list[PageCitation]:
             labels = () if nums else labels_of(m.group("r1") or m.group("r2"))
             if pages or labels:
                 cites.append((pages, (s + m.start(), s + m.end()), _bracketed(sent, m), long,
-                              labels))
+                              labels, _named_document(sent, m.start(), m.end())))
         if not cites:
             continue
         cite_spans = [c[1] for c in cites]
@@ -389,9 +438,9 @@ def parse_page_citations(text: str | None) -> list[PageCitation]:
         for q in quotes:
             owned[_owner(q, starts, brackets, text)].append(q)
         context = sent.strip()                       # once: one sentence may cite many times
-        for (pages, span, _, ranges, labels), mine in zip(cites, owned):
+        for (pages, span, _, ranges, labels, named), mine in zip(cites, owned):
             out.append(PageCitation(pages, span, context, tuple(mine), ranges=ranges,
-                                    labels=labels))
+                                    labels=labels, document=named))
     out.sort(key=lambda c: c.span)
     return out
 

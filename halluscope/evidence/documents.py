@@ -222,9 +222,10 @@ class Document:
             page.columns = self._pdf_columns(page)
         return page.columns
 
-    def has_columns(self) -> bool:
-        """Whether a page read so far has a column reading."""
-        return any(self.columns(n) is not None for n in list(self._pages))
+    def has_columns(self, pages: Sequence[int] | None = None) -> bool:
+        """Whether a page read so far (or one of ``pages``) has a column reading."""
+        numbers = list(self._pages) if pages is None else [n for n in pages if self.exists(n)]
+        return any(self.columns(n) is not None for n in numbers)
 
     def _pdf_columns(self, page: Page) -> Page | None:
         pdf_page = self._pdf[page.number - 1]
@@ -244,7 +245,7 @@ class Document:
             except Exception as exc:                       # noqa: BLE001 - pdfium's errors
                 raise UnreadableImage(f"page {number} cannot be read: {exc}",
                                       path=str(self.pdf_path), field="document") from None
-            if sum(not c.isspace() for c in text) >= self.min_chars:
+            if len("".join(text.split())) >= self.min_chars:     # non-space characters
                 return Page(number, text, "pdf")
             log.info("%s p.%d has no usable text layer; OCR", self.name, number)
         image = self.render(number)

@@ -1,0 +1,198 @@
+"""Which pages and page breaks a quote is looked for on, and in what order: the cited pages,
+the breaks between consecutive cited pages, then every other page and break (so that "nowhere
+in the document" means nowhere); see "Across pages" in :mod:`halluscope.checks.pages`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from halluscope.checks.page_filter import may_cross
+from halluscope.checks.page_sieve import Sieve
+from halluscope.checks.pagetext import PageForms, joined, page_forms
+from halluscope.checks.quote_match import Needle, QuoteMatch, find_on, find_whole, needle_of
+from halluscope.checks.running import RunningLines, running_lines
+from halluscope.claims.page_citations import Quote
+
+
+def _find_across(needle: Needle, pages: list[int], forms: list[PageForms],
+                 running: RunningLines | None = None) -> QuoteMatch | None:
+    """``needle`` running over the breaks of consecutive ``pages`` (read as line breaks);
+    with ``running``, the pages' running headers and footers left out at each break."""
+    skipped: list[tuple[int, str, tuple[int, int]]] = []
+    if len(forms) == 2 and not may_cross(needle.skeleton, forms[0].skeleton,
+                                         forms[1].skeleton):
+        return None                     # (a pair of pages that cannot hold it: never joined)
+    if running is not None:
+        pages, forms, skipped = _without_running(pages, forms, running)
+        if len(pages) < 2:
+            return None
+    for how, loose_ in (("exact", False), ("loose", True)):
+        text = needle.loose if loose_ else needle.exact
+        both = joined(pages, forms, loose_)
+        parts = _across_break(text, both)
+        if parts is None:
+            continue
+        raws = dict(zip(pages, (f.raw for f in forms)))
+        snippet = "\n".join(raws[p][a:b] for p, (a, b) in parts)   # the break as a line end
+        first, last = parts[0][0], parts[-1][0]
+        left_out = [s for s in skipped if (s[0], s[1]) != (first, "start") and
+                    (s[0], s[1]) != (last, "end") and first <= s[0] <= last]
+        return QuoteMatch(True, page=parts[0][0], span=parts[0][1], how=how, snippet=snippet,
+                          parts=parts, skipped=left_out)
+    return None
+
+
+def _across_break(text: str, both: Any) -> list[tuple[int, tuple[int, int]]] | None:
+    """The parts of the first occurrence of ``text`` in the joined pages ``both`` that runs
+    over a page break (an occurrence on one page alone was looked for there already and is
+    passed by, not taken for the only one), else ``None``."""
+    k = -1
+    while True:
+        k = find_whole(text, both.text, k + 1)
+        if k is None:
+            return None
+        parts = both.parts(k, len(text))
+        if len(parts) >= 2:
+            return parts
+
+
+_Skipped = list[tuple[int, str, tuple[int, int]]]     # (page, "start" | "end", span)
+
+
+def _without_running(pages: list[int], forms: list[PageForms], running: RunningLines
+                     ) -> tuple[list[int], list[PageForms], _Skipped]:
+    """Each page of a run without the running lines at its breaks (the trailing ones of every
+    page but the last, the leading ones of every page but the first); a page left blank is
+    left out. Returns the pages, their forms and the lines left out."""
+    kept_pages, kept, skipped = [], [], []
+    for i, (p, f) in enumerate(zip(pages, forms)):
+        a, b = 0, len(f.raw)
+        lead = running.leading(f.raw) if i > 0 else []
+        trail = running.trailing(f.raw) if i + 1 < len(pages) else []
+        if lead:
+            a = lead[-1][1]
+        if trail and trail[0][0] >= a:
+            b = trail[0][0]
+        else:
+            trail = []
+        skipped += [(p, "start", span) for span in lead] + [(p, "end", span) for span in trail]
+        if f.raw[a:b].strip():
+            kept_pages.append(p)
+            kept.append(f.trimmed(a, b))
+    return kept_pages, kept, skipped
+
+
+def _runs(pages: list[int]) -> list[list[int]]:
+    """Runs of two or more consecutive page numbers among ``pages``."""
+    runs: list[list[int]] = []
+    for p in sorted(set(pages)):
+        if runs and runs[-1][-1] == p - 1:
+            runs[-1].append(p)
+        else:
+            runs.append([p])
+    return [r for r in runs if len(r) > 1]
+
+
+def find_quote(quote: Quote, cited: tuple[int, ...], page_text: Any, n_pages: int,
+               look: Callable[[list[int]], bool] | None = None) -> QuoteMatch:
+    """Look for ``quote`` on the cited pages (across the break of consecutive cited pages
+    too), and, when it is not there, on the others.
+
+    ``page_text`` is a callable ``page number -> text``; the normalised form of each page is
+    made once per owner of the callable (see :func:`~halluscope.checks.pagetext.page_forms`).
+    ``look``, when given, says of a page not cited (``[p]``) or a break (``[p, p + 1]``)
+    whether it may hold the quote: one it rules out is never read through ``page_text``.
+    """
+    needle = needle_of(quote)
+    valid = [p for p in cited if 1 <= p <= n_pages]
+    for p in valid:
+        m = find_on(needle, page_forms(page_text, p))
+        if m.found:
+            m.page = p
+            return m
+    runs = _runs(valid) if needle.kind != "number" else []
+    # then a quote that starts on a cited page and runs on to the next (or ends on it, having
+    # begun on the page before): the cited page holds part of it, and a reader who opens it
+    # finds the quote there, over the page turn; the match names the page not cited
+    spill = [] if needle.kind == "number" else [
+        r for p in valid for r in ([p, p + 1], [p - 1, p])
+        if 1 <= r[0] and r[1] <= n_pages and not (r[0] in cited and r[1] in cited)]
+    spill = [r for r in spill if _may_cross_pages(needle, page_text, r[0])]
+    for group in (runs, spill):
+        for running in _with_running(group, page_text, n_pages):
+            for run in group:
+                m = _find_across(needle, run, [page_forms(page_text, p) for p in run],
+                                 running)
+                if m is not None:
+                    m.uncited = [p for p in m.pages if p not in cited]
+                    return m
+    others = []
+    for p in range(1, n_pages + 1):
+        if p not in cited and (look is None or look([p])):
+            m = find_on(needle, page_forms(page_text, p))
+            if m.found:
+                m.page = p
+                others.append(m)
+    breaks = [] if others or needle.kind == "number" else _breaks(
+        needle, cited, page_text, n_pages, look)
+    if not others and needle.kind != "number":      # "nowhere" must mean nowhere
+        for running in _with_running(breaks, page_text, n_pages):
+            for run in breaks:
+                m = _find_across(needle, run, [page_forms(page_text, p) for p in run], running)
+                if m is not None:
+                    others.append(m)
+            if others:
+                break
+    return QuoteMatch(False, others=others)
+
+
+def _breaks(needle: Needle, cited: tuple[int, ...], page_text: Any, n_pages: int,
+            look: Any) -> list[list[int]]:
+    """The breaks not between two cited pages that ``needle`` may run over: those ``look``
+    lets through, of which the pages may hold a head and a tail of it (with ``look`` left
+    out, the pages' text as it stands, sieved all at once: :class:`Sieve`)."""
+    if look is None:
+        sieve = Sieve(needle, page_text, n_pages)
+        ok = sieve.may_cross
+    else:
+        def ok(p: int) -> bool:
+            return look([p, p + 1]) and _may_cross_pages(needle, page_text, p)
+    return [[p, p + 1] for p in range(1, n_pages)
+            if (p not in cited or p + 1 not in cited) and ok(p)]
+
+
+def _may_cross_pages(needle: Needle, page_text: Any, p: int) -> bool:
+    """Whether ``needle`` may run over the break after page ``p`` (see
+    :func:`~halluscope.checks.page_filter.may_cross`): a document whose breaks none may
+    cross is not read for its running headers."""
+    return may_cross(needle.skeleton, page_forms(page_text, p).skeleton,
+                     page_forms(page_text, p + 1).skeleton)
+
+
+def reordered_look(quote: Quote, page_text: Any, n_pages: int
+                   ) -> tuple[Callable[[list[int]], bool], set[int]]:
+    """For ``find_quote``'s ``look`` in a page's column reading: whether pages (a page, or two
+    across a break) may hold ``quote`` with their lines in another order, judged from their
+    text as ``page_text`` gives it (:meth:`~halluscope.checks.page_sieve.Sieve.reordered`),
+    and the pages that may. A number is read token by token, the same in either order: it
+    is looked for in the column reading of the cited pages alone."""
+    pages, breaks = Sieve(needle_of(quote), page_text, n_pages).reordered()
+
+    def look(run: list[int]) -> bool:
+        return run[0] in pages if len(run) == 1 else run[0] in breaks
+    return look, pages | breaks | {p + 1 for p in breaks}
+
+
+def _with_running(runs: list[list[int]], page_text: Any, n_pages: int):
+    """``None`` (look across the breaks of ``runs`` as they are), then, when there are runs and
+    the document has running headers or footers, those (look again without them): a quote
+    found with them in is never looked for without them."""
+    if not runs:
+        return
+    yield None
+    found = running_lines(page_text, n_pages)
+    if found is not None:
+        yield found
+
+

@@ -47,8 +47,9 @@ import numpy as np
 
 from halluscope.compare_by_group import group_members
 from halluscope.compare_groups import (GROUP_COLUMNS, GROUP_MEAN, GROUP_SHARE,
-                                       GROUP_SHARE_UNDIRECTED, identified_items,
-                                       item_statistics, paired_groups, truth_clash)
+                                       GROUP_SHARE_UNDIRECTED, PairedGroups, identified_items,
+                                       item_statistics, paired_groups, paired_groups_within,
+                                       truth_clash)
 from halluscope.compare_changes import _clean, _evaluate, changed_items
 from halluscope.compare_inputs import (find_metric_class, load_metric_files, not_in_both,
                                        run_folders)
@@ -470,8 +471,10 @@ def _compare_runs(base: RunItems, other: RunItems, n_boot: int, seed: int,
         if not entries:     # said in the log by _compare_metric; listed, never dropped
             left_out[name] = _not_recomputed(name, base, other)
             continue
-        grouped, more = _grouped_entries(name, base, other, n_boot, seed, confidence)
+        grouped, more, within = _grouped_entries(name, base, other, n_boot, seed, confidence)
         entries.update(grouped)
+        for group, part in within.items():      # fAcc, qAcc ... within VD, VS_chart, ...
+            by_group.setdefault(group, {}).update(part)
         skipped.update(more)
         skipped.update(_not_compared(name, entries.keys() | skipped.keys(), base, other))
         for key, why in skipped.items():
@@ -534,26 +537,35 @@ def _not_recomputed(name: str, base: RunItems, other: RunItems) -> str:
 
 
 def _grouped_entries(name: str, base: RunItems, other: RunItems, n_boot: int, seed: int,
-                     confidence: float) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+                     confidence: float) -> tuple[dict[str, dict[str, Any]], dict[str, str],
+                                                 dict[str, dict[str, dict[str, Any]]]]:
     """The entries of ``name``'s statistics over groups of items (HallusionBench's fAcc, qAcc,
-    easy / hard qAcc: :mod:`halluscope.compare_groups`), each group a paired row whose unit is its question
-    set; and ``metric.statistic`` -> why one is left out."""
+    easy / hard qAcc: :mod:`halluscope.compare_groups`); ``metric.statistic`` -> why one is
+    left out; audit group -> the same entries within it (``VD``: ``paired_groups_within``)."""
     paired, left = paired_groups(name, base, other)       # (left: said by the caller)
-    out = {}
     for p in paired:
         if p.unpaired:
             log.warning("compare: %s", p.unpaired)
-        weights = ReplicateSums(p.units, n_boot, seed) if n_boot else None
-        common = {"n_paired": len(p.keys), "only_a": p.only_a, "only_b": p.only_b,
-                  "clusters": len(set(p.units)), "paired_by": p.what}
-        cluster_of = np.unique(p.units, return_inverse=True)[1].reshape(-1)
-        side = (GROUP_MEAN if not p.proportion else GROUP_SHARE if p.direction
-                else GROUP_SHARE_UNDIRECTED, GROUP_COLUMNS)
-        out[p.key] = _entry(side, side, p.xa, p.xb, weights, common, n_boot, confidence,
-                            cluster_of)
-        if p.unpaired:
-            out[p.key]["unpaired"] = p.unpaired
-    return out, left
+    within = paired_groups_within(name, base, other, {p.key for p in paired})
+    return ({p.key: _grouped_entry(p, n_boot, seed, confidence) for p in paired}, left,
+            {g: {p.key: _grouped_entry(p, n_boot, seed, confidence) for p in ps}
+             for g, ps in within.items()})
+
+
+def _grouped_entry(p: PairedGroups, n_boot: int, seed: int, confidence: float
+                   ) -> dict[str, Any]:
+    """One grouped statistic's entry over its paired figures or pairs (each a row whose unit
+    is its question set), overall or within one audit group (``VD``)."""
+    weights = ReplicateSums(p.units, n_boot, seed) if n_boot else None
+    common = {"n_paired": len(p.keys), "only_a": p.only_a, "only_b": p.only_b,
+              "clusters": len(set(p.units)), "paired_by": p.what}
+    cluster_of = np.unique(p.units, return_inverse=True)[1].reshape(-1)
+    side = (GROUP_MEAN if not p.proportion else GROUP_SHARE if p.direction
+            else GROUP_SHARE_UNDIRECTED, GROUP_COLUMNS)
+    out = _entry(side, side, p.xa, p.xb, weights, common, n_boot, confidence, cluster_of)
+    if p.unpaired:
+        out["unpaired"] = p.unpaired
+    return out
 
 
 def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,

@@ -94,7 +94,9 @@ def parse_gate(raw: str, direction: str, flag: str = "") -> Gate:
         bound = parts.pop()
         bound = None if bound == "value" else bound
     elif len(parts) > 1 and ":" not in parts[-1]:
-        close = difflib.get_close_matches(parts[-1].lower(), BOUNDS, n=1)   # @UPPER, @Lower
+        # @UPPER, @Lower, @uppr; 0.7, not difflib's 0.6: HallusionBench's group VS_table
+        # (0.62 to "value") was refused as a misspelled bound
+        close = difflib.get_close_matches(parts[-1].lower(), BOUNDS, n=1, cutoff=0.7)
         if close:
             raise ConfigError(f"{where}unknown bound {parts[-1]!r} in {raw!r}: did you mean "
                               f"@{close[0]}? (bounds: {', '.join(BOUNDS)})")

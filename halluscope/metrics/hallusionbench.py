@@ -93,7 +93,7 @@ from halluscope.metrics.hallusionbench_bias import (BIAS_COLUMNS, BIAS_PAIRED, b
                                                     question_truth, set_ratios, truth_of,
                                                     variant_statistics)
 from halluscope.metrics.hallusionbench_units import (  # noqa: F401  (UNIT_PREFIX re-exported)
-    NOT_PAIRED, UNIT_PREFIX, Unit, check_row_ids, coverage, easy_and_hard, expected_total,
+    NOT_PAIRED, UNIT_PREFIX, Unit, bare_group_problem, check_row_ids, coverage, easy_and_hard, expected_total,
     group_tallies, lone_pairs, no_verdict_info, original_correctness, original_is_correct,
     question_identity, vlmevalkit_extract, warn_coverage, warn_no_verdict)
 from halluscope.metrics.pope_parsers import (  # noqa: F401  (vlmevalkit_punctuation re-exported)
@@ -262,6 +262,7 @@ class HallusionBenchMetric(Metric):
     UNDIRECTED: ClassVar[frozenset] = frozenset({"consistency_inconsistent", "consistency_wrong"})
     MEANS: ClassVar[frozenset] = frozenset({"figure_score"})
     NOT_PAIRED: ClassVar[dict[str, str]] = NOT_PAIRED
+    bare_group_problem = staticmethod(bare_group_problem)   # its groups, checked before scoring
 
     @classmethod
     def declared_statistics(cls, config) -> dict[str, Statistic]:

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 
-def _groups(scored: Any, name: str) -> tuple[str, ...]:
+def item_groups(scored: Any, name: str) -> tuple[str, ...]:
     """The groups of one item (:data:`~halluscope.compare_runs.Scored`) for metric ``name``."""
     line = scored[2] if len(scored) > 2 and isinstance(scored[2], Mapping) else {}
     entry = (line.get("scores") or {}).get(name) or {}
@@ -32,14 +32,14 @@ def group_members(name: str, keys: Sequence[Any], a: Mapping[Any, Any], b: Mappi
     paired = set(keys)
     inside: dict[str, list[int]] = {}
     for i, key in enumerate(keys):
-        for group in set(_groups(a[key], name)) & set(_groups(b[key], name)):
+        for group in set(item_groups(a[key], name)) & set(item_groups(b[key], name)):
             inside.setdefault(group, []).append(i)
     counts: dict[str, list[int]] = {}
     for side, items in ((0, a), (1, b)):
         other = b if side == 0 else a
         for key, scored in items.items():
-            mine = _groups(scored, name)
-            theirs = set(_groups(other[key], name)) if key in paired else set()
+            mine = item_groups(scored, name)
+            theirs = set(item_groups(other[key], name)) if key in paired else set()
             for group in mine:
                 tally = counts.setdefault(group, [0, 0])
                 if group not in theirs:
@@ -167,5 +167,5 @@ def worst_group_changes(groups: Mapping[str, Mapping[str, Mapping[str, Any]]], l
     return shown, total - len(shown), missing
 
 
-__all__ = ["change_rank", "flagged", "group_members", "groups_by_statistic", "matching_groups",
-           "standardised", "worse_by", "worst_group_changes"]
+__all__ = ["change_rank", "flagged", "group_members", "groups_by_statistic", "item_groups",
+           "matching_groups", "standardised", "worse_by", "worst_group_changes"]

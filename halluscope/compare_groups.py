@@ -182,6 +182,37 @@ def paired_groups(name: str, a: Any, b: Any) -> tuple[list[PairedGroups], dict[s
     return out, left
 
 
+def paired_groups_within(name: str, a: Any, b: Any, keys: Any) -> dict[str, list[PairedGroups]]:
+    """Audit group (``VD``, ``VS_chart``, ``model:NAME``) -> the grouped statistics of
+    ``keys`` (``metric.statistic``: those :func:`paired_groups` paired over the whole runs,
+    their items checked against results.json there) over the items in that group in each run,
+    rebuilt as the audit rebuilds a group's (its figures and pairs from the group's items
+    alone), for the per-group differences that diff gates with ``@GROUP`` read. A group whose
+    figures or pairs no run shares has no entry."""
+    from halluscope.compare_by_group import item_groups
+    from halluscope.metrics.base import declared
+    cls, grouped = declared(name), grouped_statistics(name)
+    if not grouped or not keys:
+        return {}
+    scored = [list(run.metrics[name].values()) for run in (a, b)]
+    out: dict[str, list[PairedGroups]] = {}
+    for group in sorted({g for side in scored for s in side for g in item_groups(s, name)}):
+        try:
+            sides = [cls.compare_groups(run.info.get(name) or {},
+                                        [s for s in items if group in item_groups(s, name)])
+                     for run, items in zip((a, b), scored)]
+        except ValueError:
+            continue        # said for the whole runs by paired_groups
+        for stat, what in grouped.items():
+            key = f"{name}.{stat}"
+            if key in keys and stat in sides[0] and stat in sides[1] and not isinstance(
+                    paired := _pair(key, what, sides[0][stat], sides[1][stat]), str):
+                out.setdefault(group, []).append(dataclasses.replace(
+                    paired, direction=stat not in getattr(cls, "UNDIRECTED", ()),
+                    proportion=stat not in getattr(cls, "MEANS", ())))
+    return out
+
+
 def _unlike_results(key: str, what: str, run: Any, tallies: Mapping[str, Tally]) -> str | None:
     """Why the groups rebuilt from ``run``'s items are not those its audit counted (their
     share right and number counted against results.json's value and ``n``); ``None`` when
@@ -380,4 +411,4 @@ def _shown(ident: str) -> str:
 
 __all__ = ["GROUP_COLUMNS", "GROUP_MEAN", "GROUP_SHARE", "GROUP_SHARE_UNDIRECTED", "ItemRows",
            "PairedGroups", "grouped_statistics", "identified_items", "item_statistics",
-           "paired_groups", "truth_clash"]
+           "paired_groups", "paired_groups_within", "truth_clash"]

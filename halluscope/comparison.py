@@ -4,34 +4,29 @@
 and metric, the row of column values, the bootstrap unit and the groups) and, for every metric
 both runs computed, re-aggregates the statistics over the items the runs share:
 
-* items are paired by image and id (for POPE answer files the id is the question id, so image id +
-  question id), and where an id repeats across a run's input files, by the file's name too,
-  and where a run holds several models' answers to it, by the model
-  (:mod:`halluscope.compare_runs`); items one run has and the other lacks are counted
-  (``only_a``, ``only_b``), and answers that pair with none for want of their model in the
-  other run are said (``ambiguous_pairs``);
+* items are paired by image and id (POPE: image id + question id), by the file's name too where
+  an id repeats across a run's input files, and by the model where a run holds several models'
+  answers (:mod:`halluscope.compare_runs`); items one run lacks are counted and named
+  (``only_a``, ``only_b``, ``unpaired_items``), answers whose model the other run lacks are
+  said (``ambiguous_pairs``);
 * ``a`` and ``b`` are the statistic over the paired items of each run, ``diff`` is ``b - a``;
 * ``ci`` is a paired-bootstrap interval of ``diff``: the SAME replicate weights for both runs,
-  drawn per resampling unit (the image, wherever several items share one; A's unit, joined
-  with B's where B clustered coarser: :func:`~halluscope.compare_runs.joined_units`), so the
-  correlation of the two runs on the same images is kept (a run compared with itself gives
-  ``[0, 0]``); compare draws its own replicates, so the runs' replicates, seed and confidence
-  do not enter it, and a difference in any is said (``bootstrap_differs``);
-* statistics over groups of items that no item's row carries (HallusionBench's fAcc, qAcc and
-  easy / hard qAcc, over whole figures and question pairs) are rebuilt from each run's items, checked against its
-  results.json, and paired group by group (:mod:`halluscope.compare_groups`); a group present
-  in one run only is left out and said (``unpaired``);
-* statistics read off the items' lines (HallusionBench's Yes/No bias) pair item by item
-  (:func:`~halluscope.compare_groups.item_statistics`); a statistic of a run's results.json
-  that compare does not pair is listed in ``left_out`` with why, and a side with no value says
-  why (``why_no_value``); answers not known to be whole are said (``finish``);
+  drawn per resampling unit (the image where several items share one; A's unit joined with B's
+  where B clustered coarser: :func:`~halluscope.compare_runs.joined_units`), so a run compared
+  with itself gives ``[0, 0]``; the runs' own replicates, seed and confidence do not enter it,
+  and a difference in any is said (``bootstrap_differs``);
+* statistics over groups no item's row carries (HallusionBench's fAcc, qAcc, easy / hard qAcc)
+  are rebuilt from each run's items, checked against its results.json and paired group by
+  group (:mod:`halluscope.compare_groups`); a group in one run only is said (``unpaired``);
+* statistics read off the items' lines (HallusionBench's Yes/No bias) pair item by item; a
+  statistic compare does not pair is in ``left_out`` with why, a side with no value says why
+  (``why_no_value``), answers not known to be whole are said (``finish``);
 * below :data:`~halluscope.metrics.stats.MIN_UNITS` paired items, or where a side's statistic
-  is over fewer units of its own (mentions, yes answers) or those lie in fewer clusters, there
-  is no interval (``ci_note`` says so), as in the audit.
+  is over fewer units of its own (mentions, yes answers) or clusters, there is no interval
+  (``ci_note`` says so), as in the audit.
 
 Gates on differences (``diff.chair.chair_i@upper=0``) are evaluated by :func:`diff_value` and
-:func:`diff_gate_failures` (:mod:`halluscope.gates.diff`, re-exported here), which the CLI (and
-the lead's gate parser) call.
+:func:`diff_gate_failures` (:mod:`halluscope.gates.diff`, re-exported here).
 """
 
 from __future__ import annotations
@@ -47,8 +42,9 @@ import numpy as np
 
 from halluscope.compare_by_group import group_members
 from halluscope.compare_groups import (GROUP_COLUMNS, GROUP_MEAN, GROUP_SHARE,
-                                       GROUP_SHARE_UNDIRECTED, identified_items,
-                                       item_statistics, paired_groups, truth_clash)
+                                       GROUP_SHARE_UNDIRECTED, PairedGroups, identified_items,
+                                       item_statistics, paired_groups, paired_groups_within,
+                                       truth_clash)
 from halluscope.compare_changes import (_clean, _evaluate, changed_items, unpaired_items,
                                         unpaired_note)
 from halluscope.compare_inputs import (find_metric_class, load_metric_files, not_in_both,
@@ -476,8 +472,10 @@ def _compare_runs(base: RunItems, other: RunItems, n_boot: int, seed: int,
         if not entries:     # said in the log by _compare_metric; listed, never dropped
             left_out[name] = _not_recomputed(name, base, other)
             continue
-        grouped, more = _grouped_entries(name, base, other, n_boot, seed, confidence)
+        grouped, more, within = _grouped_entries(name, base, other, n_boot, seed, confidence)
         entries.update(grouped)
+        for group, part in within.items():      # fAcc, qAcc ... within VD, VS_chart, ...
+            by_group.setdefault(group, {}).update(part)
         skipped.update(more)
         skipped.update(_not_compared(name, entries.keys() | skipped.keys(), base, other))
         for key, why in skipped.items():
@@ -542,26 +540,35 @@ def _not_recomputed(name: str, base: RunItems, other: RunItems) -> str:
 
 
 def _grouped_entries(name: str, base: RunItems, other: RunItems, n_boot: int, seed: int,
-                     confidence: float) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+                     confidence: float) -> tuple[dict[str, dict[str, Any]], dict[str, str],
+                                                 dict[str, dict[str, dict[str, Any]]]]:
     """The entries of ``name``'s statistics over groups of items (HallusionBench's fAcc, qAcc,
-    easy / hard qAcc: :mod:`halluscope.compare_groups`), each group a paired row whose unit is its question
-    set; and ``metric.statistic`` -> why one is left out."""
+    easy / hard qAcc: :mod:`halluscope.compare_groups`); ``metric.statistic`` -> why one is
+    left out; audit group -> the same entries within it (``VD``: ``paired_groups_within``)."""
     paired, left = paired_groups(name, base, other)       # (left: said by the caller)
-    out = {}
     for p in paired:
         if p.unpaired:
             log.warning("compare: %s", p.unpaired)
-        weights = ReplicateSums(p.units, n_boot, seed) if n_boot else None
-        common = {"n_paired": len(p.keys), "only_a": p.only_a, "only_b": p.only_b,
-                  "clusters": len(set(p.units)), "paired_by": p.what}
-        cluster_of = np.unique(p.units, return_inverse=True)[1].reshape(-1)
-        side = (GROUP_MEAN if not p.proportion else GROUP_SHARE if p.direction
-                else GROUP_SHARE_UNDIRECTED, GROUP_COLUMNS)
-        out[p.key] = _entry(side, side, p.xa, p.xb, weights, common, n_boot, confidence,
-                            cluster_of)
-        if p.unpaired:
-            out[p.key]["unpaired"] = p.unpaired
-    return out, left
+    within = paired_groups_within(name, base, other, {p.key for p in paired})
+    return ({p.key: _grouped_entry(p, n_boot, seed, confidence) for p in paired}, left,
+            {g: {p.key: _grouped_entry(p, n_boot, seed, confidence) for p in ps}
+             for g, ps in within.items()})
+
+
+def _grouped_entry(p: PairedGroups, n_boot: int, seed: int, confidence: float
+                   ) -> dict[str, Any]:
+    """One grouped statistic's entry over its paired figures or pairs (each a row whose unit
+    is its question set), overall or within one audit group (``VD``)."""
+    weights = ReplicateSums(p.units, n_boot, seed) if n_boot else None
+    common = {"n_paired": len(p.keys), "only_a": p.only_a, "only_b": p.only_b,
+              "clusters": len(set(p.units)), "paired_by": p.what}
+    cluster_of = np.unique(p.units, return_inverse=True)[1].reshape(-1)
+    side = (GROUP_MEAN if not p.proportion else GROUP_SHARE if p.direction
+            else GROUP_SHARE_UNDIRECTED, GROUP_COLUMNS)
+    out = _entry(side, side, p.xa, p.xb, weights, common, n_boot, confidence, cluster_of)
+    if p.unpaired:
+        out["unpaired"] = p.unpaired
+    return out
 
 
 def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,

@@ -30,6 +30,7 @@ from halluscope.engine_choice import capped_workers, choose_workers, make_engine
 from halluscope.errors import ConfigError, HalluscopeError, RecordError
 from halluscope.finish_reasons import FinishScreen, finish_notes
 from halluscope.hashing import remember_sha256
+from halluscope.late_fields import add_late_fields
 from halluscope.metrics.base import (Metric, MetricSummary, available_metrics, metric_class,
                                       remember)
 from halluscope.metrics.build import build_metrics
@@ -497,6 +498,16 @@ def _judge_sharers(metric_objs: list[Metric]) -> list[list[str]]:
     return [names for names in by_judge.values() if len(names) > 1]
 
 
+def _finish_metrics(metric_objs: list[Metric], items_path: Path) -> None:
+    """Each metric's finish step, then the decisions that needed every record (HallusionBench's
+    consistency check) put on the lines they are about: ``items_path`` rewritten once, in
+    order (:mod:`halluscope.late_fields`)."""
+    for metric in metric_objs:
+        metric.finish()
+    if (rewritten := add_late_fields(items_path, metric_objs)) is not None:
+        remember_sha256(items_path, rewritten)
+
+
 def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
               metrics: str | Iterable[str] | None = None, out: str | Path | None = None,
               config: AuditConfig | None = None,
@@ -559,8 +570,7 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
         tmp_path.replace(items_path)
         if tally.items_sha256 is not None:      # hashed as written: results.json's outputs
             remember_sha256(items_path, tally.items_sha256)
-        for metric in metric_objs:
-            metric.finish()
+        _finish_metrics(metric_objs, items_path)
         summaries: dict[str, MetricSummary] = {m.name: m.compute() for m in metric_objs}
         unscored = tally.unscored(metric_objs)  # shown by the CLI, repr and report; exit 2
         unscored.update(_decided_nothing(summaries, unscored, tally))

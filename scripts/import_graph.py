@@ -36,7 +36,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(rooms)) 
     ("verification", {"verification", "verification_ahead"}),
     ("metrics", {"metrics"}),
     ("result", {"result"}),
-    ("audit pipeline", {"pipeline", "audit_inputs", "engine_choice", "scoring", "column_scoring", "column_journal", "engines", "threadlimits", "forkfiles", "stopping", "ray_engine", "readers", "finished",
+    ("audit pipeline", {"pipeline", "audit_inputs", "engine_choice", "scoring", "column_scoring", "column_journal", "engines", "threadlimits", "forkfiles", "stopping", "ray_engine", "readers", "finished", "late_fields",
                         "lmms_eval_log", "coco_caption", "benchmark_query", "device_use", "query_sheets",
                         "metric_inference"}),
     ("report and gates", {"report", "gates", "comparison", "compare_changes", "compare_inputs", "compare_lines", "compare_runs", "compare_groups",

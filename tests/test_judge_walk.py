@@ -262,8 +262,8 @@ def test_a_failed_consistency_call_drops_only_the_questions_whose_label_needs_it
     qs = [Answered("VD", "illusion", "0", "0", "0", "1", "0", "No."),     # wrong on figure 0
           Answered("VD", "illusion", "0", "1", "0", "1", "0", "Yes."),    # wrong on figure 1
           Answered("VS", "chart", "0", "0", "0", "1", "0", "No.")]        # wrong, figure 0
-    ok = diagnose(qs, lambda a, b: "same")
-    failed = diagnose(qs, lambda a, b: None)
+    ok, _ = diagnose(qs, lambda a, b: "same")
+    failed, _ = diagnose(qs, lambda a, b: None)
     assert failed["same_replies"]["failed"] == 3
     # figure-0 questions are labelled from their own code alone; the VD figure-1 one is too
     # (orig wrong, code wrong: VI whatever the reply)
@@ -272,32 +272,33 @@ def test_a_failed_consistency_call_drops_only_the_questions_whose_label_needs_it
     # one needs the reply, and a failed call leaves it out
     qs += [Answered("VD", "illusion", "1", "0", "0", "1", "1", "Yes."),
            Answered("VD", "illusion", "1", "1", "0", "1", "0", "Yes.")]
-    assert diagnose(qs, lambda a, b: "same")["counts"] == {"LH": 1, "VI": 2, "Mixed": 1}
-    assert diagnose(qs, lambda a, b: None)["counts"] == {"LH": 1, "VI": 2, "Mixed": 0}
+    assert diagnose(qs, lambda a, b: "same")[0]["counts"] == {"LH": 1, "VI": 2, "Mixed": 1}
+    assert diagnose(qs, lambda a, b: None)[0]["counts"] == {"LH": 1, "VI": 2, "Mixed": 0}
 
 
 def test_pair_counts_and_question_decisions_leave_out_what_a_failed_call_decided():
     """The pair-level LH / VI / Mixed (get_eval_pair_all's) sum each pair's labels; a pair
     holding a question whose label needed the failed reply is counted apart (left_out), and
-    each question's `same` is kept as read, under `failed` where its call failed."""
+    each question's `same` is kept as read for its items.jsonl line (by its position), null
+    where its call failed; the run sheet keeps only the count and a digest of them."""
+    import dataclasses
     from halluscope.metrics.hallusionbench_diagnosis import Answered, diagnose
     qs = [Answered("VD", "illusion", "0", "0", "0", "1", "0", "No."),     # VI
           Answered("VD", "illusion", "0", "1", "0", "1", "0", "Yes."),    # VI: pair 0 VI
           Answered("VD", "illusion", "1", "0", "0", "1", "1", "Yes."),    # right
           Answered("VD", "illusion", "1", "1", "0", "1", "0", "Yes."),    # Mixed if same
           Answered("VS", "chart", "0", "0", "0", "0", "1", "Yes.")]       # right: none
-    ok = diagnose(qs, lambda a, b: "Same")
+    qs = [dataclasses.replace(q, at=2 * i) for i, q in enumerate(qs)]   # lines 0, 2, 4, ...
+    ok, fields = diagnose(qs, lambda a, b: "Same")
     assert ok["pairs"] == {"total": 3, "LH": 0, "VI": 1, "Mixed": 1, "none": 1, "left_out": 0}
-    keys = ["VD_illusion_0_0_0", "VD_illusion_0_1_0", "VD_illusion_1_0_0", "VD_illusion_1_1_0",
-            "VS_chart_0_0_0"]
-    assert ok["questions"]["same"] == {"1": keys, "0": [], "failed": []}
-    assert ok["questions"]["label"] == {"LH": [], "VI": ["VD_illusion_0_0_0",
-                                                         "VD_illusion_0_1_0"],
-                                        "Mixed": ["VD_illusion_1_1_0"], "left_out": []}
-    failed = diagnose(qs, lambda a, b: None)
+    labels = ["VI", "VI", None, "Mixed", None]
+    assert fields == {2 * i: {"same": "1", "same_judge_raw": "Same", "diagnosis": label}
+                      for i, label in enumerate(labels)}
+    assert ok["questions"]["checked"] == 5 and len(ok["questions"]["digest"]) == 71
+    failed, fields = diagnose(qs, lambda a, b: None)
     assert failed["pairs"] == {"total": 3, "LH": 0, "VI": 1, "Mixed": 0, "none": 1,
                                "left_out": 1}
-    assert failed["questions"]["same"] == {"1": [], "0": [], "failed": keys}
-    assert failed["questions"]["label"] == {"LH": [], "VI": ["VD_illusion_0_0_0",
-                                                             "VD_illusion_0_1_0"],
-                                            "Mixed": [], "left_out": ["VD_illusion_1_1_0"]}
+    labels[3] = "left_out"
+    assert fields == {2 * i: {"same": None, "diagnosis": label}
+                      for i, label in enumerate(labels)}
+    assert failed["questions"]["digest"] != ok["questions"]["digest"]

@@ -60,7 +60,7 @@ def bound_typo(last: str) -> str | None:
     """The bound that ``last``, the end of a gate's name after ``@`` that names no bound and
     no ``FIELD:VALUE`` group, was likely meant to be (``UPPER``, ``lowr``), else None. At
     similarity 0.75, not difflib's 0.6: MMHal's question-type group ``other`` is not
-    ``lower``."""
+    ``lower``, HallusionBench's ``VS_table`` (0.62) not ``value``."""
     import difflib
     if ":" in last or last in NAMED_BOUNDS:
         return None

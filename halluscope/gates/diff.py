@@ -91,6 +91,12 @@ def _no_group(key: str, group: str, groups: Mapping[str, Any]) -> str:
     exist (of its field where it has some)."""
     from halluscope.errors import suggest
     have = [g for g in groups if key in groups[g]]
+    metric = key.partition(".")[0] + "."
+    others = [k for k in groups.get(group, {}) if k.startswith(metric)] if not have else []
+    if others:      # the group is there, with the metric's other statistics
+        return (f"{key} has no per-group differences: compare pairs it over the whole runs "
+                f"only (group {group!r} has {', '.join(sorted(others))}); gate it without "
+                f"@{group}")
     field = group.partition(":")[0] + ":"
     same = [g for g in have if g.startswith(field)]
     fields = sorted({g.partition(":")[0] for g in have if ":" in g})

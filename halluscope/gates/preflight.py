@@ -17,9 +17,11 @@ what they already tell:
 - the field of a group (``@modle:demo``) against the fields the metric can group by in this
   audit: ``--by`` (the metric's :attr:`~halluscope.metrics.base.Metric.by`) and those it forms
   groups of itself, which a metric declares as ``own_group_fields`` (POPE: ``split`` and
-  ``object``; ``()`` for none); a metric that does not declare them (its own groups are named by
-  the records, as HallusionBench's categories; a third-party metric) has its groups checked
-  after scoring only.
+  ``object``; ``()`` for none), or whose own groups are bare names says which can be its
+  (``bare_group_problem(group, fields)``: HallusionBench's ``VD``, ``VS_chart``; a gate on
+  ``@category`` or ``@category:VD`` was refused only after every answer had gone to the
+  judge); a metric that does neither (MMHal's question types; a third-party metric) has its
+  groups checked after scoring only.
 
 A group's value (``@model:demo``, ``@split:random``) exists only once records joined it: it is
 checked after scoring, with everything else, by :func:`~halluscope.gates.thresholds.check_gates`,
@@ -85,11 +87,17 @@ def _check_group_field(gate: Gate, metric: Any, where: str) -> None:
     does not say which groups it forms itself (``own_group_fields``) is checked after."""
     group = gate.name.partition("@")[2]
     own = getattr(metric, "own_group_fields", None)
-    if not group or own is None:
+    bare = getattr(metric, "bare_group_problem", None)    # its own groups are bare names
+    if not group or (own is None and bare is None):
         return
-    fields = list(dict.fromkeys([*getattr(metric, "by", ()), *own]))
+    fields = list(dict.fromkeys([*getattr(metric, "by", ()), *(own or ())]))
     if any(group.startswith(f"{field}:") for field in fields):
         return          # the value is known after scoring: checked then
+    if bare is not None:
+        if (problem := bare(group, fields)) is not None:
+            raise UnknownNameError(f"{where}: metric {metric.name!r} {problem}; nothing was "
+                                   f"scored")
+        return
     field, colon, _ = group.partition(":")
     groups = ", ".join(f"{f}:VALUE" for f in fields) or "none"
     how = "; --by FIELD groups by another record or metadata field"

@@ -90,10 +90,10 @@ from halluscope.metrics.base import ItemScore, Metric, MetricOption, MetricSumma
 from halluscope.metrics.draws import block_replicates
 from halluscope.metrics.hallusionbench_bias import (BIAS_COLUMNS, BIAS_PAIRED, bias_row,
                                                     bias_scores, items_tallies,
-                                                    question_truth, truth_of,
+                                                    question_truth, set_ratios, truth_of,
                                                     variant_statistics)
 from halluscope.metrics.hallusionbench_units import (  # noqa: F401  (UNIT_PREFIX re-exported)
-    NOT_PAIRED, UNIT_PREFIX, Unit, check_row_ids, coverage, easy_and_hard, expected_total,
+    NOT_PAIRED, UNIT_PREFIX, Unit, bare_group_problem, check_row_ids, coverage, easy_and_hard, expected_total,
     group_tallies, lone_pairs, no_verdict_info, original_correctness, original_is_correct,
     question_identity, vlmevalkit_extract, warn_coverage, warn_no_verdict)
 from halluscope.metrics.pope_parsers import (  # noqa: F401  (vlmevalkit_punctuation re-exported)
@@ -206,7 +206,7 @@ def _scores(units: list[Unit], n_boot: int, seed: int, confidence: float,
         ci = reason = None
         if reps is not None:    # a score interval where every set is all right (or wrong)
             ci, reason = decide_interval(int(den), over, min_units, confidence,
-                                         lambda col=col: _set_ratios(reps, col),
+                                         lambda col=col: set_ratios(reps, col),
                                          score=(float(value), over))
         out[name] = MetricResult(name, float(value), int(den), True, ci, confidence if ci else None,
                                  bounds=RATE_BOUNDS, ci_note=reason.note if reason else None,
@@ -216,12 +216,6 @@ def _scores(units: list[Unit], n_boot: int, seed: int, confidence: float,
     out["unverifiable"] = MetricResult("unverifiable", n_unv if units else None, len(units),
                                        False, why_no_value=None if units else NO_ITEM_COUNTED)
     return out
-
-
-def _set_ratios(reps: np.ndarray, col: int) -> np.ndarray:
-    """The replicates of column ``col`` over column ``col + 1`` (undefined with no unit)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return reps[:, col] / reps[:, col + 1]
 
 
 class HallusionBenchMetric(Metric):
@@ -268,6 +262,7 @@ class HallusionBenchMetric(Metric):
     UNDIRECTED: ClassVar[frozenset] = frozenset({"consistency_inconsistent", "consistency_wrong"})
     MEANS: ClassVar[frozenset] = frozenset({"figure_score"})
     NOT_PAIRED: ClassVar[dict[str, str]] = NOT_PAIRED
+    bare_group_problem = staticmethod(bare_group_problem)   # its groups, checked before scoring
 
     @classmethod
     def declared_statistics(cls, config) -> dict[str, Statistic]:
@@ -328,6 +323,7 @@ class HallusionBenchMetric(Metric):
         self._no_verdict = 0        # original: judge answers read as unclear for holding none
         self._answered: list = []
         self._diagnosis: dict[str, Any] | None = None
+        self._taken, self._late = 0, {}     # items taken; position -> late fields
         self._repeats = Repeats()
         self._first_repeat: str | None = None
         self._coverage: dict[str, Any] | None = None
@@ -488,9 +484,9 @@ class HallusionBenchMetric(Metric):
         self._repeats.note(seen)
         self.units.append(unit)
         self._no_verdict += bool(item.payload.pop("_no_verdict", False))
-        answered = item.payload.pop("_answered", None)
-        if answered is not None:
-            self._answered.append(answered)
+        if (answered := item.payload.pop("_answered", None)) is not None:
+            self._answered.append(dataclasses.replace(answered, at=self._taken))
+        self._taken += 1        # the item's position, for its late fields (late_item_fields)
         code = item.payload.get("gpt4v_output_gpt_check", item.payload.get("extracted"))
         key = "unverifiable" if unit.correct is None else str(code)
         self._codes[key] = self._codes.get(key, 0) + 1
@@ -501,7 +497,9 @@ class HallusionBenchMetric(Metric):
         self.units.extend(other.units)
         self._first_repeat = self._first_repeat or other._first_repeat
         self._repeats.merge(other._repeats)
-        self._answered.extend(other._answered)
+        self._answered.extend(dataclasses.replace(a, at=a.at + self._taken)
+                              for a in other._answered)
+        self._taken += other._taken
         for k, n in other._codes.items():
             self._codes[k] = self._codes.get(k, 0) + n
         self._no_verdict += other._no_verdict
@@ -545,7 +543,12 @@ class HallusionBenchMetric(Metric):
         if self.variant != "original" or not self._answered \
                 or SAME not in getattr(getattr(self.judge, "spec", None), "prompts", {}):
             return
-        self._diagnosis = diagnose_with(self.judge, self._answered)
+        self._diagnosis, self._late = diagnose_with(self.judge, self._answered)
+
+    def late_item_fields(self) -> dict[int, dict[str, Any]]:
+        """Each question's consistency decision, for its items.jsonl line once the check has
+        run (:mod:`halluscope.late_fields`; :func:`~.hallusionbench_diagnosis.question_fields`)."""
+        return self._late
 
     def compute(self) -> MetricSummary:
         self.flush()

@@ -304,6 +304,12 @@ def _value(sums: np.ndarray, num: tuple[int, ...], den: int):
     return float(got) if np.ndim(got) == 0 else got
 
 
+def set_ratios(reps: np.ndarray, col: int) -> np.ndarray:
+    """The replicates of column ``col`` over column ``col + 1`` (undefined with no unit)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return reps[:, col] / reps[:, col + 1]
+
+
 __all__ = ["BIAS_COLUMNS", "BIAS_PAIRED", "BIAS_STATISTICS", "bias_row", "bias_scores",
-           "consistency_tallies", "items_tallies", "question_truth", "truth_of",
+           "consistency_tallies", "items_tallies", "question_truth", "set_ratios", "truth_of",
            "variant_statistics"]

@@ -8,13 +8,18 @@ are compared with themselves); the reply reads as "same" when the word ``same`` 
 every question with (LH, VI) from the category, the pair's figure-0 judge code, its own code,
 ``visual_input`` and that consistency flag; the shares reported are those labels' counts over
 all labelled questions (``LH_cg``, ``VI_cg``, ``Mix_cg``). The run also keeps what the original
-computes but does not print: each question's ``same`` decision and label (``questions``, lists of
-items.jsonl's ``key``; the check runs once every answer is in, after the items are written) and
-get_eval_pair_all's pair-level LH / VI / Mix counts (``pairs``).
+computes but does not print: get_eval_pair_all's pair-level LH / VI / Mix counts (``pairs``) and
+each question's decision, on its own items.jsonl line (:func:`question_fields`: ``same``, the
+judge's reply ``same_judge_raw`` and the ``diagnosis`` label, added once the check has run after
+every answer is in: :mod:`halluscope.late_fields`); the run sheet says only how many lines carry
+them and a digest of the decisions (``questions``: :func:`question_decisions`), where it listed
+every question's key (29 KB of a 60 KB run sheet for the benchmark's 1,129 questions).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +39,7 @@ class Answered:
     code: str               # the judge code "0" / "1" / "2"
     response: str
     part: str = ""          # whose answer (the --by groups): compared with its own figure 0
+    at: int = -1            # its position among the metric's items (its items.jsonl line)
 
     @property
     def pair(self) -> str:
@@ -101,18 +107,22 @@ def same_questions(questions: list[Answered]) -> list[tuple[str, str]]:
     return out
 
 
-def diagnose(questions: list[Answered], ask_same) -> dict[str, Any]:
+Labels = list[tuple[Answered, str | None, tuple[int, int] | None, str | None]]
+
+
+def diagnose(questions: list[Answered], ask_same) -> tuple[dict[str, Any], dict[int, Any]]:
     """Ask the consistency prompt for every question (``ask_same(response1, response2)`` returns
     the judge's raw text or ``None`` when the call failed) and label the failures. A question
     whose call failed is labelled all the same where its label does not depend on the reply
     (a figure-0 question, a right answer), else left out; ``same_replies["failed"]`` counts the
     failed calls. Returns the counts and the shares (percent, rounded to 4 places as
-    printed), each question's decision (:func:`question_decisions`) and the pair-level counts
-    (:func:`pair_counts`)."""
+    printed), the pair-level counts (:func:`pair_counts`) and what the lines carry
+    (:func:`question_decisions`); and each question's fields for its line, by its position
+    (:func:`question_fields`)."""
     originals = {q.pair: q for q in questions if q.figure_id == "0"}
     counts = {"LH": 0, "VI": 0, "Mixed": 0}
     same_replies = {"1": 0, "0": 0, "failed": 0}
-    labels: list[tuple[Answered, str | None, tuple[int, int] | None]] = []
+    labels: Labels = []
     for q in questions:
         orig = originals.get(q.pair)
         if orig is None:
@@ -124,18 +134,19 @@ def diagnose(questions: list[Answered], ask_same) -> dict[str, Any]:
             same_replies["failed"] += 1
             label = analysis(q, orig.code, "1")
             if label != analysis(q, orig.code, "0"):
-                labels.append((q, None, None))
+                labels.append((q, None, None, raw))
                 continue        # the label needs the reply the judge did not give
         else:                   # it does not: a failed call leaves no question out in vain
             same_replies[same] += 1
             label = analysis(q, orig.code, same)
-        labels.append((q, same, label))
+        labels.append((q, same, label, raw))
         if (name := _label_name(label)) is not None:
             counts[name] += 1
     total = sum(counts.values())
     shares = {k: (round(100 * v / total, 4) if total else None) for k, v in counts.items()}
-    return {"counts": counts, "percent": shares, "same_replies": same_replies,
-            "pairs": pair_counts(labels), "questions": question_decisions(labels)}
+    return ({"counts": counts, "percent": shares, "same_replies": same_replies,
+             "pairs": pair_counts(labels), "questions": question_decisions(labels)},
+            question_fields(labels))
 
 
 def _label_name(label: tuple[int, int]) -> str | None:
@@ -144,14 +155,13 @@ def _label_name(label: tuple[int, int]) -> str | None:
     return "Mixed" if lh and vi else "LH" if lh else "VI" if vi else None
 
 
-def pair_counts(labels: list[tuple[Answered, str | None, tuple[int, int] | None]]
-                ) -> dict[str, int]:
+def pair_counts(labels: Labels) -> dict[str, int]:
     """get_eval_pair_all's pair-level diagnosis (its ``LH`` / ``VI`` / ``Mix``, not printed by
     evaluation.py): each question pair's (LH, VI) labels summed, the pair Mixed when both sums
     are positive, else LH or VI; ``none``: pairs with neither; ``left_out``: pairs holding a
     question left unlabelled (a failed consistency call its label depended on), not counted."""
     sums: dict[str, list[int] | None] = {}
-    for q, _, label in labels:
+    for q, _, label, _ in labels:
         if q.pair in sums and sums[q.pair] is None:
             continue
         if label is None:
@@ -167,29 +177,55 @@ def pair_counts(labels: list[tuple[Answered, str | None, tuple[int, int] | None]
     return {"total": len(sums), **out}
 
 
-def question_decisions(labels: list[tuple[Answered, str | None, tuple[int, int] | None]]
-                       ) -> dict[str, dict[str, list[str]]]:
-    """Each question's consistency decision as lists of question keys (items.jsonl's ``key``,
-    prefixed with ``model:<name>|`` when the answers name their model), compact for the run
-    sheet: ``same`` ``"1"`` / ``"0"`` as utils.py reads the reply, ``failed`` where the call
-    failed; ``label`` ``LH`` / ``VI`` / ``Mixed``, and ``left_out`` where the label needed the
-    reply the judge did not give (a question in no label list has no failure attributed)."""
-    same: dict[str, list[str]] = {"1": [], "0": [], "failed": []}
-    label: dict[str, list[str]] = {"LH": [], "VI": [], "Mixed": [], "left_out": []}
-    for q, read, lab in labels:
-        key = "_".join((q.category, q.subcategory, q.set_id, q.figure_id, q.question_id))
-        key = f"{q.part}|{key}" if q.part else key
-        same["failed" if read is None else read].append(key)
-        if (name := "left_out" if lab is None else _label_name(lab)) is not None:
-            label[name].append(key)
-    return {"same": same, "label": label}
+def _question_key(q: Answered) -> str:
+    """A question's items.jsonl ``key``, prefixed with ``model:<name>|`` when the answers name
+    their model."""
+    key = "_".join((q.category, q.subcategory, q.set_id, q.figure_id, q.question_id))
+    return f"{q.part}|{key}" if q.part else key
 
 
-def diagnose_with(judge: Any, questions: list[Answered]) -> dict[str, Any]:
+def _label_of(label: tuple[int, int] | None) -> str | None:
+    """``LH`` / ``VI`` / ``Mixed``; ``left_out`` where the label needed the reply the judge did
+    not give; ``None`` where no failure is attributed."""
+    return "left_out" if label is None else _label_name(label)
+
+
+def question_fields(labels: Labels) -> dict[int, dict[str, Any]]:
+    """Each checked question's fields for its items.jsonl line, by its position (its
+    ``Answered.at``): ``same`` ``"1"`` / ``"0"`` as utils.py reads the reply (``null`` where
+    the call failed), ``same_judge_raw`` (the reply, where there is one) and ``diagnosis``:
+    ``LH`` / ``VI`` / ``Mixed``, ``left_out`` (the label needed the reply the judge did not
+    give) or ``null`` (no failure attributed)."""
+    out = {}
+    for q, read, lab, raw in labels:
+        fields: dict[str, Any] = {"same": read}
+        if raw is not None:
+            fields["same_judge_raw"] = raw
+        fields["diagnosis"] = _label_of(lab)
+        out[q.at] = fields
+    return out
+
+
+def question_decisions(labels: Labels) -> dict[str, Any]:
+    """What the run sheet says of the questions' decisions, which their items.jsonl lines
+    carry (:func:`question_fields`): the fields, how many questions were checked, and a
+    ``digest``: ``sha256:`` and the sha256 of ``[[key, same, diagnosis], ...]`` in the lines'
+    order as compact JSON (keys as items.jsonl's ``key``, prefixed with ``model:<name>|`` when
+    the answers name their model), so that two runs' decisions are told apart without reading
+    their items. No key is named ``sha256``: compare takes those for the input files read."""
+    rows = sorted((q.at, _question_key(q), read, _label_of(lab)) for q, read, lab, _ in labels)
+    text = json.dumps([list(r[1:]) for r in rows], separators=(",", ":"), ensure_ascii=False)
+    return {"on": "items.jsonl", "fields": ["same", "same_judge_raw", "diagnosis"],
+            "checked": len(rows),
+            "digest": "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()}
+
+
+def diagnose_with(judge: Any, questions: list[Answered]
+                  ) -> tuple[dict[str, Any], dict[int, Any]]:
     """:func:`diagnose` with ``judge``'s consistency prompt; its questions asked together
     (:meth:`Judge.ask_ahead <halluscope.judges.judge.Judge.ask_ahead>`, where the judge has
     it) and taken one at a time in :func:`diagnose`'s order, so each is counted as asked then.
-    A pair without its figure-0 question gives ``{"error": ...}``."""
+    A pair without its figure-0 question gives ``{"error": ...}`` and no question's fields."""
     def ask(first: str, second: str) -> str | None:
         return judge.ask_sync(SAME, response1=first, response2=second).raw
     ahead = getattr(judge, "ask_ahead", None)
@@ -198,11 +234,11 @@ def diagnose_with(judge: Any, questions: list[Answered]) -> dict[str, Any]:
             ahead([(SAME, {"response1": a, "response2": b}) for a, b in same_questions(questions)])
         return diagnose(questions, ask)
     except ValueError as exc:
-        return {"error": str(exc)}
+        return {"error": str(exc)}, {}
     finally:
         if ahead is not None:
             judge.forget_ahead()
 
 
 __all__ = ["Answered", "analysis", "diagnose", "diagnose_with", "original_same", "pair_counts",
-           "question_decisions", "same_questions"]
+           "question_decisions", "question_fields", "same_questions"]

@@ -400,3 +400,38 @@ def vlmevalkit_extract(prediction: str | None, variant: str = "vlmevalkit") -> s
 
 
 _EXTRACTED = {"yes": "Yes", "no": "No", "unknown": "Unknown"}
+
+
+#: HallusionBench.json's subcategories by category (what its groups are named from).
+SUBCATEGORIES = {"VD": ("figure", "illusion", "math", "ocr", "video"),
+                 "VS": ("chart", "map", "ocr", "table")}
+
+
+def bare_group_problem(group: str, fields: Sequence[str]) -> str | None:
+    """Why ``group`` (of a gate ``hallusionbench.STAT@GROUP``) can name none of the metric's
+    groups, said before any answer goes to the judge; ``None`` where it can (the group's
+    existence is checked after scoring, with the groups there are). Its own groups are bare:
+    a category (``VD``, ``VS``) and a category and subcategory (``VS_chart``, the
+    ``l2-category`` of VLMEvalKit's rows); ``fields``: the fields of its ``FIELD:VALUE``
+    groups (``--by``'s), which the caller has already matched."""
+    cat, under, sub = group.partition("_")
+    if cat in SUBCATEGORIES and (not under or sub) and ":" not in group:
+        return None
+    field, colon, value = group.partition(":")
+    named = value if colon else group
+    guess = [c for c in SUBCATEGORIES if named.upper() == c] or [
+        f"{c}_{s}" for c, subs in SUBCATEGORIES.items() for s in subs
+        if named.lower() in (s, f"{c}_{s}".lower())]
+    if colon and not value.strip("*"):
+        guess = ["VD", "VS"] if field == "category" else [
+            f"{c}_{s}" for c, subs in SUBCATEGORIES.items() for s in subs]
+    hint = (f"; did you mean {' or '.join(f'@{g}' for g in guess[:3])}"
+            f"{' (one gate per group)' if len(guess) > 1 else ''}?" if guess else "")
+    if not colon and group in ("category", "subcategory", "l2-category"):
+        hint = (f": a gate names one group, and a {group}'s group is named by its value "
+                f"alone (one gate per group: @VD and @VS, @VS_chart)")
+    subs = ", ".join(f"{c}_{s}" for c, ss in SUBCATEGORIES.items() for s in ss)
+    by = ", ".join(f"{f}:VALUE" for f in fields)
+    return (f"has no group {group!r}{hint} (its groups are named bare: a category, VD or VS, "
+            f"or a category and subcategory: {subs}" + (f"; and by --by: {by}" if by else "")
+            + ")")

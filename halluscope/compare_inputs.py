@@ -14,9 +14,12 @@ import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from halluscope.errors import ConfigError
+
+if TYPE_CHECKING:
+    from halluscope.metrics.stats import Statistic
 
 
 def run_folders(runs: Any) -> list[str | Path]:
@@ -216,5 +219,20 @@ def not_in_both(a: Any, b: Any) -> dict[str, str]:
     return out
 
 
-__all__ = ["checked_scores", "find_metric_class", "load_metric_files", "metric_references", "not_in_both", "run_folders",
-           "unscored_reasons"]
+def recomputable_statistics(name: str, width: int, info: Mapping[str, Any] | None = None
+                            ) -> dict[str, tuple[Statistic, tuple[str, ...]]] | None:
+    """The statistics ``name`` computed in the run whose metric ``info`` is given (a POPE run
+    with lmms-eval's parser has lmms-eval's definitions); ``None`` when they cannot be known."""
+    from halluscope.metrics.base import declared
+    cls = declared(name)   # installed, or made known by find_metric_class
+    if cls is None:
+        return None
+    stats = cls.statistics_for(info or {})
+    columns = getattr(cls, "columns", None)
+    if not isinstance(stats, dict) or columns is None or len(columns) != width:
+        return None
+    return {k: (v, tuple(columns)) for k, v in stats.items()}
+
+
+__all__ = ["checked_scores", "find_metric_class", "load_metric_files", "metric_references",
+           "not_in_both", "recomputable_statistics", "run_folders", "unscored_reasons"]

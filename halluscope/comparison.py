@@ -48,7 +48,7 @@ from halluscope.compare_groups import (GROUP_COLUMNS, GROUP_MEAN, GROUP_SHARE,
 from halluscope.compare_changes import (_clean, _evaluate, changed_items, unpaired_items,
                                         unpaired_note)
 from halluscope.compare_inputs import (find_metric_class, load_metric_files, not_in_both,
-                                       run_folders)
+                                       recomputable_statistics, run_folders)
 from halluscope.compare_runs import (RunItems, _setup, align, bootstrap_differs,  # noqa: F401
                                      finish_note, joined_units, load_run, pair_key,
                                      partial_of, same_setup)  # (re-exported)
@@ -67,33 +67,19 @@ COMPARE_JSON = "compare.json"
 COMPARE_HTML = "compare.html"
 
 
-def _statistics(name: str, width: int, info: Mapping[str, Any] | None = None
-                ) -> dict[str, tuple[Statistic, tuple[str, ...]]] | None:
-    """The statistics ``name`` computed in the run whose metric ``info`` is given (a POPE run
-    with lmms-eval's parser has lmms-eval's definitions); ``None`` when they cannot be known."""
-    from halluscope.metrics.base import declared
-    cls = declared(name)   # installed, or made known by compare_inputs.find_metric_class
-    if cls is None:
-        return None
-    stats = cls.statistics_for(info or {})
-    columns = getattr(cls, "columns", None)
-    if not isinstance(stats, dict) or columns is None or len(columns) != width:
-        return None
-    return {k: (v, tuple(columns)) for k, v in stats.items()}
-
-
 def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
                     confidence: float, runs: tuple[RunItems, RunItems]
-                    ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]], dict[str, str]]:
+                    ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]], dict[str, str],
+                               dict[str, dict[str, dict[str, Any]]]]:
     """Each run's statistics as that run computed them (its info: a POPE run with lmms-eval's
     parser has lmms-eval's definitions, the other run may not), over the paired items, those
     read off the items' lines too (:func:`~halluscope.compare_groups.item_statistics`); and
-    ``metric.statistic`` -> why one of those is left out."""
+    ``metric.statistic`` -> why one of those is left out, and the entries per group."""
     info_a, info_b = (run.info.get(name) for run in runs)
     keys = sorted(set(a) & set(b))
     width = len(next(iter(a.values()))[0])
-    stats_a = _statistics(name, width, info_a)
-    stats_b = _statistics(name, len(next(iter(b.values()))[0]), info_b)
+    stats_a = recomputable_statistics(name, width, info_a)
+    stats_b = recomputable_statistics(name, len(next(iter(b.values()))[0]), info_b)
     if not stats_a or not stats_b:
         log.warning("compare: metric %s: its statistics cannot be recomputed from the items "
                     "(they depend on how the run was set up, or the columns differ); left out",

@@ -520,6 +520,9 @@ def _variants(info: Any) -> str:
             # a ground-truth file whose captions the other variant's parser read: its numbers
             # are neither variant's own, said beside the variant (own[0])
             own[0] += f" (ground truth built by the {built} variant)"
+        departs = details.get("departs_from_variant")
+        if isinstance(details.get("variant"), str) and isinstance(departs, list) and departs:
+            own[0] += f" ({'; '.join(map(str, departs))})"     # not quite the variant it names
         parts.extend(own)
     return ", ".join(parts)
 

@@ -84,6 +84,30 @@ def test_answers_the_original_cannot_read_are_counted_and_said(tmp_path, caplog)
     assert "computed over no unit of their own" in said
 
 
+def test_bad_ids_in_a_one_line_array_are_each_a_bad_record(tmp_path):
+    """``json.dump`` writes an AMBER response file on one line: five bad ids there were
+    "1 bad record" on the console (counted by file line) beside five rows of problems."""
+    rows = [{"id": 1, "response": "A dog on a sofa."}, {"id": 0, "response": "Yes"},
+            {"id": 20000, "response": "No"}, {"id": "abc", "response": "No"},
+            {"id": 2.5, "response": "No"}]
+    res, results, _ = _audit(tmp_path, rows, one_line_array=True)
+    said = " ".join(res.output.split())
+    assert "1 item audited · 4 bad records" in said, said
+    assert results["n_errors"] == 4 and "Problems (4 bad records" in said
+    assert all((e["line"], e["field"]) == (1, "id") for e in results["errors"])
+
+
+def test_bad_record_count_tells_records_on_one_line_apart_by_metric():
+    from halluscope.report.console import bad_record_count
+    one = {"file": "a.json", "line": 1}
+    # one record two metrics could not score: one bad record
+    assert bad_record_count([{**one, "metric": "amber"}, {**one, "metric": "chair"}]) == 1
+    # three records of one line one metric could not score: three
+    assert bad_record_count([{**one, "metric": "amber"}] * 3) == 3
+    assert bad_record_count([{**one, "id": "7", "metric": "amber"},
+                             {**one, "id": "8", "metric": "amber"}, {"file": "a.json"}]) == 3
+
+
 def test_without_en_core_web_lg_the_variant_is_named_with_what_it_lacks(tmp_path, monkeypatch,
                                                                          caplog):
     monkeypatch.setattr(amber_mod, "vector_similarity", lambda: None)

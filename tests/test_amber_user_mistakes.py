@@ -24,6 +24,8 @@ ITEMS = [{"id": 1, "type": "generative", "truth": ["dog", "sofa"], "hallu": ["ca
 def _audit(tmp_path, rows, *extra, one_line_array=False):
     ann = tmp_path / "annotations.json"
     ann.write_text(json.dumps(ITEMS))
+    (tmp_path / "relation.json").write_text(json.dumps({"dog": [], "sofa": [], "cat": [],
+                                                        "bear": []}))
     if one_line_array:
         src = tmp_path / "answers.json"
         src.write_text(json.dumps(rows))
@@ -138,3 +140,22 @@ def test_the_missing_model_warning_says_what_it_changes_and_how_to_get_it(caplog
         assert "python -m spacy download en_core_web_lg" in said
     finally:
         amber_mod.vector_similarity.cache_clear()
+
+
+def test_descriptions_without_relation_json_are_refused(tmp_path):
+    """Without relation.json AMBER knows no object word: every description named no object
+    (Cover 0 over every truth object, CHAIR from the starting counters), scored and exit 0."""
+    ann = tmp_path / "annotations.json"
+    ann.write_text(json.dumps(ITEMS))
+    src = tmp_path / "answers.jsonl"
+    src.write_text(json.dumps({"id": 1, "response": "A dog on a sofa."}) + "\n")
+    res = CliRunner().invoke(app, ["audit", str(src), "--metric", "amber", "--annotations",
+                                   str(ann), "--out", str(tmp_path / "out"), "--no-report"])
+    assert res.exit_code == 2, res.output
+    said = " ".join(res.output.split())
+    assert "need relation.json" in said and "annotations.json" in said
+    # yes/no answers alone need no object words
+    src.write_text(json.dumps({"id": 1005, "response": "Yes"}) + "\n")
+    res = CliRunner().invoke(app, ["audit", str(src), "--metric", "amber", "--annotations",
+                                   str(ann), "--out", str(tmp_path / "out2"), "--no-report"])
+    assert res.exit_code == 0, res.output

@@ -59,9 +59,9 @@ import numpy as np
 
 from halluscope.errors import ConfigError, RecordError
 from halluscope.evidence.amber import AmberData, amber_among, amber_id, dimension, load_amber
-from halluscope.metrics.amber_records import (amber_item, answer_tallies, coverage, foreign,
-                                              parse_answer, refusal, skip_reason, warn_answers,
-                                              warn_partial)
+from halluscope.metrics.amber_records import (amber_item, answer_tallies, check_words, coverage,
+                                              foreign, parse_answer, refusal, skip_reason,
+                                              warn_answers, warn_partial)
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.explain import ExplainsClaimVerdicts
 from halluscope.metrics.repeats import Repeats
@@ -503,7 +503,7 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
         row = dict.fromkeys(self.columns, 0.0)
         text = record.response or ""
         if item["type"] == "generative":
-            refined = self.variant == "refined"
+            refined = check_words(self.data) and self.variant == "refined"
             from halluscope.metrics.chair_text import check_tokenizable, tokenizer_gave_up
             from halluscope.record_fields import answer_field
             field = answer_field(record)

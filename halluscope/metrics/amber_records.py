@@ -34,7 +34,7 @@ from collections import Counter
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from halluscope.errors import RecordError
+from halluscope.errors import ConfigError, RecordError
 from halluscope.evidence.amber import AmberData, amber_id, amber_image
 from halluscope.records import Record, yes_no_prompt
 
@@ -250,3 +250,14 @@ def warn_answers(metric: str, variant: str, counts: Mapping[str, int] | None) ->
         log.warning("%s %s: %d answer(s) to yes/no questions are not %s, each scored as a "
                     "wrong answer%s (tallies.answers.neither_yes_nor_no)", metric, variant, n,
                     rule, hint)
+
+
+def check_words(data: AmberData) -> bool:
+    """True when AMBER's object and association words (``relation.json``) are loaded; a
+    description cannot be scored without them (they are the only nouns AMBER counts: with none,
+    every description named no object and Cover read 0 over every truth object)."""
+    if not data.association:
+        raise ConfigError(f"AMBER's descriptions (ids 1-1004) need relation.json, its object and "
+                          f"association words (the nouns it counts), beside {data.path} (or in "
+                          f"its data/ folder); found none there")
+    return True

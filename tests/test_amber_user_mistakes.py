@@ -159,3 +159,27 @@ def test_descriptions_without_relation_json_are_refused(tmp_path):
     res = CliRunner().invoke(app, ["audit", str(src), "--metric", "amber", "--annotations",
                                    str(ann), "--out", str(tmp_path / "out2"), "--no-report"])
     assert res.exit_code == 0, res.output
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    (lambda a: a[0].update(truth="dog"), "item 1 (0-based 0), id 1: field 'truth': expected a "
+                                         "list of object words, got 'dog'"),
+    (lambda a: a[2].pop("type"), "item 3 (0-based 2), id 1005: field 'type'"),
+    (lambda a: a[3].update(truth="maybe"), "id 1006: field 'truth': expected 'yes' or 'no'"),
+    (lambda a: a[3].update(id=1005), "item 4 (0-based 3): field 'id': id 1005 is given twice"),
+    (lambda a: a[3].update(id="x"), "field 'id': expected a whole number >= 1, got 'x'"),
+])
+def test_a_malformed_annotations_file_is_a_usage_error_naming_item_and_field(tmp_path, change,
+                                                                             words):
+    """A malformed item was an internal error (exit 3, KeyError: 'type') once an answer
+    reached it, or a description's truth string read letter by letter."""
+    items = json.loads(json.dumps(ITEMS))
+    change(items)
+    ann = tmp_path / "annotations.json"
+    ann.write_text(json.dumps(items))
+    src = tmp_path / "answers.jsonl"
+    src.write_text(json.dumps({"id": 1005, "response": "Yes"}) + "\n")
+    res = CliRunner().invoke(app, ["audit", str(src), "--metric", "amber", "--annotations",
+                                   str(ann), "--out", str(tmp_path / "out"), "--no-report"])
+    assert res.exit_code == 2, res.output
+    assert words in " ".join(res.output.split())

@@ -24,6 +24,8 @@ def _audit(tmp_path: Path, rows: list[dict]):
     tmp_path.mkdir(exist_ok=True)
     ann = tmp_path / "annotations.json"
     ann.write_text(json.dumps(ITEMS))
+    # AMBER's object and association words: the only nouns a description is scored on
+    (tmp_path / "relation.json").write_text(json.dumps({"dog": [], "bear": [], "sofa": []}))
     src = tmp_path / "answers.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return halluscope.audit(src, metrics="amber", annotations=[ann], out=tmp_path / "o",

@@ -127,6 +127,7 @@ def test_a_mixed_file_scores_the_amber_records_and_counts_the_others(tmp_path):
     ann = tmp_path / "annotations.json"
     ann.write_text(json.dumps([{"id": i, **{k: v for k, v in it.items() if k != "id"}}
                                for i, it in ITEMS.items()]))
+    (tmp_path / "relation.json").write_text(json.dumps({w: [] for w in ("dog", "sofa", "cat")}))
     rows = [{"id": 1, "response": "A dog on a sofa."}, {"id": 1005, "response": "Yes"},
             POPE, {**POPE, "question_id": 2, "image": "COCO_val2014_000000000285.jpg"}]
     src = tmp_path / "answers.jsonl"

@@ -20,8 +20,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from halluscope.checks.common import (absence_detail, absence_evidence, checker, evidence_of,
-                                      instances, match, name_of, not_known, source_name,
-                                      source_of, state, unverifiable)
+                                      instances, match, name_of, source_name,
+                                      source_of, state, unknown, unverifiable)
 from halluscope.claims.lexicon import COLORS
 from halluscope.types import Claim, ImageFacts, Verdict
 
@@ -90,7 +90,7 @@ def _against_measured(claim: Claim, facts: ImageFacts, m, label: str, insts, val
 def check_attribute(claim: Claim, facts: ImageFacts) -> Verdict:
     m = match(claim.subject, claim.node, facts)
     if not m:
-        return unverifiable(claim, not_known(claim.subject, facts, claim.node), facts, "attribute")
+        return unknown(claim, claim.subject, facts, claim.node, "attribute")
     label = name_of(m)
     if state(m, facts) == "absent":
         return Verdict(claim, "hallucinated", 1.0, absence_evidence(facts, label),

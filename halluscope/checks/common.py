@@ -20,7 +20,7 @@ whatever the kind of claim. In order:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -314,21 +314,49 @@ def not_known(noun: str, facts: ImageFacts, node: str | None = None) -> str:
     return f"'{noun}' is outside the vocabulary of {source_name(facts)}"
 
 
+def unknown(claim: Claim, noun: str, facts: ImageFacts, node: str | None, kind: str
+            ) -> Verdict:
+    """Unverifiable: ``facts`` cannot name ``noun`` (:func:`not_known` says why); a detector
+    unsure of it gives its best detection as the evidence (score, box and both thresholds),
+    so that the reason's score can be opened and looked at, as an absence's can."""
+    verdict = unverifiable(claim, not_known(noun, facts, node), facts, kind)
+    key = _unsure_key(facts, noun, node)
+    if key is None:
+        return verdict
+    prov = facts.provenance or {}
+    box = (prov.get("uncertain_boxes") or {}).get(key)
+    return replace(verdict, evidence=(Evidence(
+        source=source_of(facts), label=key, score=float(prov["uncertain"][key]),
+        box=tuple(box) if box is not None else None,
+        payload={"uncertain": True, **prov["thresholds"]},
+        provenance=_prov(facts, ("name", "file"))),))
+
+
+def _unsure_key(facts: ImageFacts, noun: str, node: str | None) -> str | None:
+    """The label a detector left undecided for ``noun`` (its best score between the absent and
+    the present thresholds), or ``None``."""
+    prov = facts.provenance or {}
+    unsure, th = prov.get("uncertain") or {}, prov.get("thresholds") or {}
+    for key in (node, noun):
+        key = str(key or "").strip().lower()
+        if key in unsure and "absent" in th and "present" in th:
+            return key
+    return None
+
+
 def _detector_unsure(facts: ImageFacts, noun: str, node: str | None) -> str | None:
     """Why a detector left ``noun`` undecided: its best score lies between the absent and the
     present thresholds (it was reported as "outside the vocabulary" of a detector whose
     vocabulary holds it). ``None`` for any other source or cause."""
     prov = facts.provenance or {}
     unsure, th = prov.get("uncertain") or {}, prov.get("thresholds") or {}
-    for key in (node, noun):
-        key = str(key or "").strip().lower()
-        if key in unsure and "absent" in th and "present" in th:
-            name = prov.get("name") or "detector"
-            return (f"the detector {name} is unsure whether there is a {key}: best score "
-                    f"{fixed_apart(float(unsure[key]), th['absent'], th['present'], digits=2)}, "
-                    f"between absent < {th['absent']:g} and present "
-                    f">= {th['present']:g}")
-    return None
+    key = _unsure_key(facts, noun, node)
+    if key is None:
+        return None
+    name = prov.get("name") or "detector"
+    return (f"the detector {name} is unsure whether there is a {key}: best score "
+            f"{fixed_apart(float(unsure[key]), th['absent'], th['present'], digits=2)}, "
+            f"between absent < {th['absent']:g} and present >= {th['present']:g}")
 
 
 def source_of(facts: ImageFacts) -> str:

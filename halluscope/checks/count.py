@@ -15,7 +15,7 @@ unverifiable. So are annotated instances of a label that is not exhaustively ann
 from __future__ import annotations
 
 from halluscope.checks.common import (Match, absence_detail, absence_evidence, checker,
-                                      evidence_of, instances, match, name_of, not_known,
+                                      evidence_of, instances, match, name_of, unknown,
                                       source_of, state, unverifiable)
 from halluscope.types import Claim, ImageFacts, Verdict
 
@@ -53,7 +53,7 @@ def check_count(claim: Claim, facts: ImageFacts) -> Verdict:
         return unverifiable(claim, f"expected a number, got {claim.value!r}", facts, "count")
     m = match(claim.subject, claim.node, facts)
     if not m:
-        return unverifiable(claim, not_known(claim.subject, facts, claim.node), facts, "count")
+        return unknown(claim, claim.subject, facts, claim.node, "count")
     label = name_of(m)
     if state(m, facts) == "absent" and n > 0:
         return Verdict(claim, "hallucinated", 1.0, absence_evidence(facts, label),

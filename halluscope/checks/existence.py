@@ -11,14 +11,14 @@ vocabulary, the source is open-world, or only narrower labels are known and none
 from __future__ import annotations
 
 from halluscope.checks.common import (absence_detail, absence_evidence, checker, evidence_of,
-                                      instances, match, name_of, not_known, state, unverifiable)
+                                      instances, match, name_of, state, unknown, unverifiable)
 from halluscope.types import Claim, ImageFacts, Verdict
 
 
 def check_existence(claim: Claim, facts: ImageFacts) -> Verdict:
     m = match(claim.subject, claim.node, facts)
     if not m:
-        return unverifiable(claim, not_known(claim.subject, facts, claim.node), facts, "existence")
+        return unknown(claim, claim.subject, facts, claim.node, "existence")
     st = state(m, facts)
     label = name_of(m)
     if st == "present":

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from halluscope.checks import spatial
 from halluscope.checks.common import (absence_detail, absence_evidence, checker, evidence_of,
-                                      instances, match, name_of, not_known, resolve, state,
+                                      instances, match, name_of, resolve, state, unknown,
                                       unverifiable)
 from halluscope.evidence.detect import has_area
 from halluscope.types import Claim, Evidence, ImageFacts, Verdict
@@ -131,7 +131,7 @@ def check_relation(claim: Claim, facts: ImageFacts) -> Verdict:
     if not sm or not om:
         outside, node = (claim.subject, claim.node) if not sm else (claim.object,
                                                                     claim.object_node)
-        return unverifiable(claim, not_known(outside or "", facts, node), facts, "relation")
+        return unknown(claim, outside or "", facts, node, "relation")
     # (a box of no area, a COCO bbox of width 0, places the object nowhere)
     s_boxes = [i for i in instances(facts, sm) if i.box is not None and has_area(i.box)]
     o_boxes = [i for i in instances(facts, om) if i.box is not None and has_area(i.box)]

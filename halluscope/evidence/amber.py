@@ -112,6 +112,38 @@ def _safe_words(path: Path) -> list[str]:
     return [ln for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n") if ln]
 
 
+def _words(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(w, str) for w in value)
+
+
+def _items(raw: list, path: Path) -> dict[int, dict[str, Any]]:
+    """AMBER's items by id, each checked for what the scorer reads: a whole-number id given
+    once, a ``type``, and a ``truth`` of its type (a description's truth and hallu object lists,
+    a question's "yes"/"no"). A malformed item was an internal error (KeyError: 'type') when an
+    answer reached it, or a letter-by-letter truth list."""
+    items: dict[int, dict[str, Any]] = {}
+    for k, x in enumerate(raw):
+        where = f"{path}: item {k + 1} (0-based {k})"
+        i = x.get("id") if isinstance(x, dict) else None
+        if isinstance(i, bool) or not isinstance(i, int) or i < 1:
+            raise ConfigError(f"{where}: field 'id': expected a whole number >= 1, got {i!r:.60}"
+                              if isinstance(x, dict) else f"{where}: expected an object, got "
+                              f"{type(x).__name__}")
+        kind, truth = x.get("type"), x.get("truth")
+        bad = ("type", "a question type string", kind) if not isinstance(kind, str) else \
+            (("truth", "a list of object words", truth) if not _words(truth) else
+             ("hallu", "a list of object words", x.get("hallu")) if not _words(x.get("hallu"))
+             else None) if kind == "generative" else \
+            ("truth", "'yes' or 'no'", truth) if truth not in ("yes", "no") else None
+        if bad is not None:
+            raise ConfigError(f"{where}, id {i}: field {bad[0]!r}: expected {bad[1]}, got "
+                              f"{bad[2]!r:.60}")
+        if i in items:
+            raise ConfigError(f"{where}: field 'id': id {i} is given twice")
+        items[i] = x
+    return items
+
+
 def load_amber(path: str | Path) -> AmberData:
     """Load AMBER from ``annotations.json`` or the folder holding it (cached per path)."""
     p = Path(path)
@@ -127,7 +159,7 @@ def load_amber(path: str | Path) -> AmberData:
     if not is_amber(raw):
         raise ConfigError(f"{p}: expected AMBER annotations (a list of {{id, type, truth}}), "
                           f"got something else")
-    data = AmberData(path=p, items={int(x["id"]): x for x in raw})
+    data = AmberData(path=p, items=_items(raw, p))
     for d in (p.parent, p.parent / "data"):
         q = d / "query" / "query_all.json"
         if q.is_file() and not data.queries:

@@ -426,6 +426,7 @@ class DetectorFacts:
         instances: list[Instance] = []
         max_scores: dict[str, float] = {}
         uncertain: dict[str, float] = {}
+        unsure_boxes: dict[str, list[float]] = {}       # each one's best box, for its evidence
         unsure_counts: list[str] = []
         vocabulary, absent = set(), set()
         for t in targets:
@@ -453,6 +454,7 @@ class DetectorFacts:
                 absent.add(t.key)
             else:
                 uncertain[t.key] = round(best, 4)
+                unsure_boxes[t.key] = list(max(mine, key=lambda d: d.score).box)
         if self._segmenter_spec is not None and instances:
             instances = self._measure_colours(image, sha, instances, claims)
         prov = {"source": "detector", "component": "detector", "name": self.spec,
@@ -461,7 +463,7 @@ class DetectorFacts:
                 "thresholds": {"present": th.present, "absent": th.absent},
                 "floor": self.floor,
                 "asked": {t.key: list(t.phrases) if t.also else t.phrase for t in targets},
-                "max_scores": max_scores, "uncertain": uncertain,
+                "max_scores": max_scores, "uncertain": uncertain, "uncertain_boxes": unsure_boxes,
                 # labels with an unsure detection apart from the sure ones: their count is
                 # not known (checks.count reads "not_exhaustive")
                 "not_exhaustive": unsure_counts}

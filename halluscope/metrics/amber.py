@@ -59,8 +59,9 @@ import numpy as np
 
 from halluscope.errors import ConfigError, RecordError
 from halluscope.evidence.amber import AmberData, amber_among, amber_id, dimension, load_amber
-from halluscope.metrics.amber_records import (amber_item, coverage, foreign, refusal,
-                                              skip_reason, warn_partial)
+from halluscope.metrics.amber_records import (amber_item, answer_tallies, check_words, coverage,
+                                              foreign, parse_answer, refusal, skip_reason,
+                                              warn_answers, warn_partial)
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.explain import ExplainsClaimVerdicts
 from halluscope.metrics.repeats import Repeats
@@ -245,27 +246,17 @@ def vector_similarity():
         nlp = import_spacy().load("en_core_web_lg",
                                   exclude=["ner", "parser", "tagger", "lemmatizer"])
     except (OSError, ImportError):
-        log.warning("AMBER original: en_core_web_lg is not installed; the near-synonym "
-                    "similarity step is skipped")
+        log.warning("AMBER original: spaCy's en_core_web_lg is not installed, so AMBER's "
+                    "similarity step (a noun whose word vectors are > 0.8 similar to a truth "
+                    "or hallu word counts as that word) is skipped: CHAIR, Hal, Cover and Cog "
+                    "can differ from AMBER's own scorer's (python -m spacy download "
+                    "en_core_web_lg runs it; run sheet: similarity)")
         return None
 
     @lru_cache(maxsize=200_000)
     def similar(a: str, b: str) -> bool:
         return nlp(a).similarity(nlp(b)) > 0.8
     return similar
-
-
-# -- answers ------------------------------------------------------------------------------------
-_FIRST = re.compile(r"[a-z]+")
-
-
-def parse_answer(response: str, variant: str) -> str | None:
-    if variant == "original":
-        return "yes" if response == "Yes" else "no" if response == "No" else None
-    m = _FIRST.search((response or "").lower())
-    if m and m.group(0) in ("yes", "no"):
-        return m.group(0)
-    return None
 
 
 # -- statistics ---------------------------------------------------------------------------------
@@ -512,7 +503,7 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
         row = dict.fromkeys(self.columns, 0.0)
         text = record.response or ""
         if item["type"] == "generative":
-            refined = self.variant == "refined"
+            refined = check_words(self.data) and self.variant == "refined"
             from halluscope.metrics.chair_text import check_tokenizable, tokenizer_gave_up
             from halluscope.record_fields import answer_field
             field = answer_field(record)
@@ -531,6 +522,7 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
                        **{k: c[k] for k in ("chair_score", "chair_num", "safe_cover_score",
                                             "hallu_cover_score")}}
             payload["safe_nouns"] = [n for n in payload["nouns"] if n in safe]
+            answer = None
         else:
             dim, sub = dimension(item["type"])
             g = "ha" if dim == "existence" else "asso" if dim == "relation" else _SUB[sub]
@@ -546,7 +538,8 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
                 row[col(grp, "either_no_num")] = float(answer == "no" or truth == "no")
             payload = {"type": item["type"], "truth": truth, "answer": answer,
                        "correct": answer == truth}
-        return ItemScore(payload=payload, row=tuple(row[c] for c in self.columns))
+        return ItemScore(payload=payload, row=tuple(row[c] for c in self.columns),
+                         tallies=answer_tallies(item["type"], text, answer, self.variant))
 
     def fold(self, record: Record, item: ItemScore) -> None:
         self.add(item, record=record)
@@ -560,6 +553,8 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
     def finish(self) -> None:
         self._repeats.warn(self.name, "an AMBER id")
         warn_partial(coverage(self.data, self._repeats.seen))
+        warn_answers(self.name, self.variant, self.tallies.get("answers"))
+        self.flush()            # rows held back (fewer than a chunk) are in no sum before it
         if self.variant == "original":
             made = counter_values(self.statistics, self.state.sums())
             if made:
@@ -585,6 +580,7 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
                                "initial": dict(self.data.initial)}
         self._repeats.describe(out)
         out["coverage"] = coverage(self.data, self._repeats.seen)
+        self.flush()
         if self.variant == "original":
             made = counter_values(self.statistics, self.state.sums())
             if made:
@@ -597,4 +593,8 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
         if self.variant == "original":
             out["similarity"] = "en_core_web_lg > 0.8" if vector_similarity() else \
                 "skipped (en_core_web_lg not installed)"
+            departs = ["no en_core_web_lg similarity step"] if not vector_similarity() else []
+            departs += ["spaCy's tagger"] if out.get("tagger", "").startswith("spaCy") else []
+            if departs:         # said beside the variant's name wherever it is shown
+                out["departs_from_variant"] = departs
         return out

@@ -30,10 +30,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Collection
+from collections import Counter
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from halluscope.errors import RecordError
+from halluscope.errors import ConfigError, RecordError
 from halluscope.evidence.amber import AmberData, amber_id, amber_image
 from halluscope.records import Record, yes_no_prompt
 
@@ -194,3 +195,69 @@ def warn_partial(cov: dict[str, dict[str, int]]) -> None:
                     "over those question types, and the AMBER score, are over the answered "
                     "ones only -- not the benchmark's numbers (info.coverage)",
                     "; ".join(partial))
+
+
+_FIRST = re.compile(r"[a-z]+")
+#: A bare yes/no answer ("Yes", "no.", " NO! "): no description of anything.
+_BARE_YES_NO = re.compile(r"\s*(?:yes|no)\W*", re.IGNORECASE)
+
+
+def parse_answer(response: str, variant: str) -> str | None:
+    """``yes``/``no`` as the variant reads an answer to a yes/no question (``None``: neither):
+    ``original`` only the exact ``"Yes"`` / ``"No"`` inference.py compares with, ``refined``
+    the first word, any case and punctuation."""
+    if variant == "original":
+        return "yes" if response == "Yes" else "no" if response == "No" else None
+    m = _FIRST.search((response or "").lower())
+    if m and m.group(0) in ("yes", "no"):
+        return m.group(0)
+    return None
+
+
+def answer_tallies(kind: str, text: str, answer: str | None, variant: str
+                   ) -> dict[str, Counter]:
+    """What an answer says about the file rather than the model, counted for :func:`warn_answers`:
+    a bare yes/no answer to a description item (``yes_no_on_description``: the ids are
+    likely the yes/no questions' numbered from 1), a non-empty answer to a yes/no question read
+    neither yes nor no (``neither_yes_nor_no``, wrong in both variants), and of those, the ones
+    the refined variant reads (``refined_reads``: "Yes.", "no, ...")."""
+    out: Counter = Counter()
+    if kind == "generative":
+        if _BARE_YES_NO.fullmatch(text):
+            out["yes_no_on_description"] += 1
+    elif answer is None and text.strip():
+        out["neither_yes_nor_no"] += 1
+        if variant == "original" and parse_answer(text, "refined") is not None:
+            out["refined_reads"] += 1
+    return {"answers": out} if out else {}
+
+
+def warn_answers(metric: str, variant: str, counts: Mapping[str, int] | None) -> None:
+    """Say what :func:`answer_tallies` counted (the metric's ``tallies["answers"]``): each such
+    answer is scored as the variant's rule scores it, and the warning says why the numbers may
+    not be the model's."""
+    counts = counts or {}
+    if n := counts.get("yes_no_on_description", 0):
+        log.warning("%s: %d answer(s) to AMBER description items (ids 1-1004, 'Describe this "
+                    "image.') are a bare yes/no, scored as descriptions naming no object: are "
+                    "the ids off? AMBER's yes/no questions are ids 1005-15220 "
+                    "(tallies.answers.yes_no_on_description)", metric, n)
+    if n := counts.get("neither_yes_nor_no", 0):
+        lenient = counts.get("refined_reads", 0)
+        hint = (f"; {lenient} of them start with yes or no ('Yes.', 'No, ...'), which "
+                f"amber_variant=refined reads" if lenient else "")
+        rule = "exactly 'Yes' or 'No'" if variant == "original" else "yes or no first"
+        log.warning("%s %s: %d answer(s) to yes/no questions are not %s, each scored as a "
+                    "wrong answer%s (tallies.answers.neither_yes_nor_no)", metric, variant, n,
+                    rule, hint)
+
+
+def check_words(data: AmberData) -> bool:
+    """True when AMBER's object and association words (``relation.json``) are loaded; a
+    description cannot be scored without them (they are the only nouns AMBER counts: with none,
+    every description named no object and Cover read 0 over every truth object)."""
+    if not data.association:
+        raise ConfigError(f"AMBER's descriptions (ids 1-1004) need relation.json, its object and "
+                          f"association words (the nouns it counts), beside {data.path} (or in "
+                          f"its data/ folder); found none there")
+    return True

@@ -12,6 +12,7 @@ coloured the terminal or planted a hyperlink.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -268,12 +269,20 @@ def _where(err: Mapping[str, Any]) -> str:
 
 def bad_record_count(errors: list[Mapping[str, Any]]) -> int:
     """How many records ``errors`` are about: a record two metrics could not score is one bad
-    record (an error with no line is a record of its own)."""
-    seen = set()
-    for k, err in enumerate(errors):
+    record (an error with no line is a record of its own). Records that share a line and name
+    no id (the elements of a one-line JSON array, as ``json.dump`` writes AMBER's response
+    files) are told apart by metric: one metric fails a record once, so a line's records are
+    at least the most errors one metric has there (five bad ids there were "1 bad record")."""
+    per_line: dict[tuple, Counter] = {}
+    alone = 0
+    for err in errors:
         line = err.get("line")
-        seen.add((err.get("file"), line, err.get("id")) if line is not None else k)
-    return len(seen)
+        if line is None:
+            alone += 1
+            continue
+        per_line.setdefault((err.get("file"), line, err.get("id")), Counter())[
+            err.get("metric")] += 1
+    return alone + sum(max(c.values()) for c in per_line.values())
 
 
 def _bad_records(n: int) -> str:
@@ -520,6 +529,9 @@ def _variants(info: Any) -> str:
             # a ground-truth file whose captions the other variant's parser read: its numbers
             # are neither variant's own, said beside the variant (own[0])
             own[0] += f" (ground truth built by the {built} variant)"
+        departs = details.get("departs_from_variant")
+        if isinstance(details.get("variant"), str) and isinstance(departs, list) and departs:
+            own[0] += f" ({'; '.join(map(str, departs))})"     # not quite the variant it names
         parts.extend(own)
     return ", ".join(parts)
 

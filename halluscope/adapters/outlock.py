@@ -217,7 +217,8 @@ def _check_has_run_sheet(out_path: Path) -> None:
 def check_out_path(out_path: Path, prompts: Any = None) -> None:
     """A usage error (:class:`InputError`) for an ``--out`` query cannot write: a folder, the
     prompts file itself, a compressed name. Also checked before ``--benchmark`` writes its
-    prompts file beside it (``<out>.prompts.jsonl``), which a refused ``--out`` left behind."""
+    prompts file beside it (``<out>.prompts.jsonl``, after the file ``--out`` names), which a
+    refused ``--out`` left behind."""
     if out_path.is_dir():
         raise InputError(f"--out {out_path}: expected the path of a JSON-lines file to write, "
                          f"got a folder")

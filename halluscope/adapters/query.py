@@ -212,7 +212,9 @@ class _QueryRun(AnsweredLineChecks):
         self.decoding, self.window = decoding, window
         self.counts = QueryCounts()
         self.records: list[dict[str, Any]] | None = [] if collect else None
-        self.out_dir = out_path.parent.resolve() if out_path is not None else None
+        # relative image paths are written against the folder the file is in (a link's
+        # target's): read through the link or the file, a resume and an audit find them
+        self.out_dir = out_path.resolve().parent if out_path is not None else None
         self.groups: dict[tuple, FailureGroup] = {}
         self.pending: deque[asyncio.Task] = deque()
         self.aborted: str | None = None

@@ -438,7 +438,8 @@ def _benchmark_prompts(benchmark: str, data: list[Path] | None, images: Path | N
                        prompts: Path | None, system: str | None, split: str | None = None,
                        samples: int | None = 1, resume_settings: dict | None = None
                        ) -> tuple[Path, str | None, dict]:
-    """The prompts file of ``--benchmark`` (written beside ``--out``), the system prompt and
+    """The prompts file of ``--benchmark`` (written beside the file ``--out`` names, links
+    followed: :func:`~halluscope.runsheet.query_prompts_path`), the system prompt and
     the run sheet's ``benchmark`` entry; ``samples`` (None: ``--restart``) and
     ``resume_settings`` (model, decoding, ...) for the checks of a resume, made before the
     prompts file is rewritten: a refused resume writes nothing."""
@@ -450,6 +451,7 @@ def _benchmark_prompts(benchmark: str, data: list[Path] | None, images: Path | N
     from halluscope.adapters.outlock import check_out_path
     from halluscope.benchmark_query import questions_file
     from halluscope.benchmark_specs import load_benchmark, missing_data_places
+    from halluscope.runsheet import query_prompts_path
     try:        # before its prompts file is written beside it
         check_out_path(out)
     except HalluscopeError as exc:
@@ -464,7 +466,7 @@ def _benchmark_prompts(benchmark: str, data: list[Path] | None, images: Path | N
             questions_file(load_benchmark(benchmark), data, split)
             raise typer.Exit(EXIT_USAGE)
         path, bench_system, asked = write_benchmark_prompts(
-            benchmark, data, images, out.with_name(out.name + ".prompts.jsonl"), out, split,
+            benchmark, data, images, query_prompts_path(out), out, split,
             resume=samples is not None, samples=samples or 1,
             check_settings=_settings_check(out, resume_settings, system, samples))
     except HalluscopeError as exc:

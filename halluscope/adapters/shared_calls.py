@@ -23,9 +23,10 @@ for a connection (hundreds of requests asked ahead behind 8 connections), then f
 :data:`REFRESH_SHARE` of the wait bound, all of a process's claims in one statement) for as
 long as it holds it, so that a long queue is not taken for a hung process: a claim whose age
 alone was the bound let another worker ask again a request still queued 300 s behind the
-others (the call paid twice). Taking the claim only when the request is sent instead would
-leave the queued ones unclaimed: two workers queuing the same request would each send it
-unless their sends met, and the one with the shorter queue is the one that would send it.
+others (the call paid twice). The price: a worker whose request another queued first waits
+for that worker's queue. Claiming when the request is sent would let the worker that reaches
+it first send it, sooner, but a request finding it claimed then must give up its connection
+slot to wait and queue again if the claim is let go without an answer; not done (yet).
 
 Claims are made only where rows are written as their answers arrive (not inside
 :meth:`ResponseCache.batched <halluscope.adapters.cache.ResponseCache.batched>`, where they

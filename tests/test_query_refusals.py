@@ -173,3 +173,24 @@ def test_the_api_default_keeps_refusals_and_retry_failed_false_keeps_every_failu
         again = run()                           # p4 (a 500) asked again, twice more
         assert _asked(server)[n:] == ["Is there a dog 4?"] * 2
         assert again.counts.kept_failed == 2 and again.counts.failed == 1
+
+
+def test_the_ray_engine_writes_and_keeps_refusals_as_the_local_one(app, prompts, tmp_path,
+                                                                  local_ray, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    outs = {}
+    with FakeServer(api_key=KEY, responder=_responder) as server:
+        for engine in ("local", "ray"):
+            out = outs[engine] = tmp_path / f"{engine}.jsonl"
+            for _ in range(2):          # the second run keeps the refusals, asks nothing
+                n = len(server.requests)
+                res = CliRunner().invoke(app, [
+                    "query", str(prompts), "-m", "openai/m", "--base-url", server.url,
+                    "-o", str(out), "-q", "--no-cache", "--engine", engine,
+                    *(["--ray-workers", "2"] if engine == "ray" else [])])
+                assert res.exit_code == EXIT_FAILED, res.output
+            assert len(server.requests) == n
+    local, ray_lines = _lines(outs["local"]), _lines(outs["ray"])
+    assert ray_lines == local and local["p1"]["refused"] is True and local["p2"]["refused"]
+    sheet = json.loads((tmp_path / "ray.jsonl.runsheet.json").read_text())["counts"]
+    assert (sheet["kept_failed"], sheet["skipped"], sheet["failed"]) == (2, 6, 0)

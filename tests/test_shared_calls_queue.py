@@ -25,7 +25,7 @@ from test_shared_calls import _claim_as, _held, _let_go, other_process  # noqa: 
 
 WAIT = 0.6
 
-#: The other worker: one connection, five requests asked together (the last waits ~1.6 s in
+#: The other worker: one connection, five requests asked together (the last waits ~4 s in
 #: line, well past WAIT), its claims renewed every WAIT / 4.
 WORKER = """
 import asyncio, sys
@@ -68,7 +68,7 @@ def _ask(cache: ResponseCache, base: str, text: str, wait: float) -> tuple[Respo
 
 
 def test_a_request_queued_past_the_wait_bound_in_another_worker_is_asked_once(tmp_path):
-    with FakeServer(latency=0.4, responder=lambda p, b: f"answer to {p}") as server:
+    with FakeServer(latency=1.0, responder=lambda p, b: f"answer to {p}") as server:
         ResponseCache(tmp_path).close()         # the file and its tables, before both open it
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")])}
@@ -121,14 +121,21 @@ def test_a_renewed_claim_is_waited_for_and_one_not_renewed_is_void(tmp_path, oth
             assert 0.3 <= time.monotonic() - t0 < 2
 
 
-def test_refresh_renews_this_processs_claims_only(tmp_path, other_process):
+def test_refresh_renews_the_claims_named_that_this_process_holds_only(tmp_path,
+                                                                      other_process):
+    """Another process's claim is not renewed, nor one this process left behind (a call
+    abandoned): renewing all of a process's claims kept such a one alive for ever, and a
+    worker waiting for it waited for ever."""
     with ResponseCache(tmp_path) as cache:
-        assert asyncio.run(shared_calls.claim_or_wait(cache, "mine", 1.0)) is False
+        for key in ("mine", "left"):
+            assert asyncio.run(shared_calls.claim_or_wait(cache, key, 1.0)) is False
         _claim_as(tmp_path, "theirs", other_process.pid, None, since=1.0)
         with sqlite3.connect(tmp_path / "responses.sqlite3") as db:
-            db.execute("UPDATE calls_in_flight SET since = 2.0 WHERE key = 'mine'")
-        shared_calls.refresh(cache)
+            db.execute("UPDATE calls_in_flight SET since = 2.0 WHERE key IN ('mine', 'left')")
+        shared_calls.refresh(cache, ("mine", "theirs"))
         with sqlite3.connect(tmp_path / "responses.sqlite3") as db:
             since = dict(db.execute("SELECT key, since FROM calls_in_flight"))
-        assert since["theirs"] == 1.0 and since["mine"] > time.time() - 5
-        shared_calls.release(cache, "mine")
+        assert since["theirs"] == 1.0 and since["left"] == 2.0
+        assert since["mine"] > time.time() - 5
+        for key in ("mine", "left"):
+            shared_calls.release(cache, key)

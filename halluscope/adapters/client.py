@@ -143,7 +143,7 @@ class ModelClient:
         self.cache_hits = 0
         #: most seconds a request waits for another process's answer (it claimed it first)
         self.shared_wait_s = shared_calls.WAIT_S
-        self._claims_held = 0           # claims of this client's requests not let go yet
+        self._claimed: set[str] = set()     # keys this client claimed, not let go yet
         self._renewing: asyncio.Task | None = None     # renews them (shared_calls.refresh)
         self.retries = 0
         self.failures = 0
@@ -265,26 +265,28 @@ class ModelClient:
                 if hit is not None:
                     claims = False      # (the claim was not this process's)
                     return hit
-                held = self._hold_claim()
+                held = self._hold_claim(key)
             return await self._answer(key, doc, request, future, ticket)
         finally:
             self._inflight.pop(key, None)
             if claims:      # answered, failed or interrupted: let the others know
                 shared_calls.release(self.cache, key)
             if held:
-                self._let_go_claim()
+                self._let_go_claim(key)
 
-    def _hold_claim(self) -> bool:
-        """Count a claim this client now holds; while it holds any, they are renewed every
-        ``REFRESH_SHARE`` of :attr:`shared_wait_s` (:meth:`_renew_claims`)."""
-        self._claims_held += 1
+    def _hold_claim(self, key: str) -> bool:
+        """Note the claim on ``key`` this client now holds; while it holds any, they are
+        renewed every ``REFRESH_SHARE`` of :attr:`shared_wait_s` (:meth:`_renew_claims`):
+        its own, never a claim this process left behind (a call abandoned), which stays void
+        after the bound."""
+        self._claimed.add(key)
         if self._renewing is None or self._renewing.done():
             self._renewing = asyncio.get_running_loop().create_task(self._renew_claims())
         return True
 
-    def _let_go_claim(self) -> None:
-        self._claims_held -= 1
-        if not self._claims_held and self._renewing is not None:
+    def _let_go_claim(self, key: str) -> None:
+        self._claimed.discard(key)
+        if not self._claimed and self._renewing is not None:
             self._renewing.cancel()
             self._renewing = None
 
@@ -294,7 +296,7 @@ class ModelClient:
         cache = self.cache
         while True:
             await asyncio.sleep(self.shared_wait_s * shared_calls.REFRESH_SHARE)
-            shared_calls.refresh(cache)
+            shared_calls.refresh(cache, tuple(self._claimed))
 
     async def _answered_elsewhere(self, key: str, future: asyncio.Future) -> Response | None:
         """The answer another process sharing the cache file asked for ``key`` while this one

@@ -20,8 +20,9 @@ on another host, whose life cannot be seen from here, or one that hangs).
 A claim is taken at the first miss, while the request may still wait in its process's queue
 for a connection (hundreds of requests asked ahead behind 8 connections), then for retries
 (a 429's ``Retry-After``), then for its answer. Its holder renews it (:func:`refresh`, every
-:data:`REFRESH_SHARE` of the wait bound, all of a process's claims in one statement) for as
-long as it holds it, so that a long queue is not taken for a hung process: a claim whose age
+:data:`REFRESH_SHARE` of the wait bound, a client's claims in one transaction) for as
+long as it holds it (its own claims only: one a call abandoned in this process left behind
+goes void), so that a long queue is not taken for a hung process: a claim whose age
 alone was the bound let another worker ask again a request still queued 300 s behind the
 others (the call paid twice). The price: a worker whose request another queued first waits
 for that worker's queue. Claiming when the request is sent would let the worker that reaches
@@ -141,14 +142,16 @@ def release(cache: Any, key: str) -> None:
         pass
 
 
-def refresh(cache: Any) -> None:
-    """Renew every claim this process holds in ``cache``'s file (their ``since`` set to now):
-    they are being asked, or wait in line to be (see the module docstring)."""
+def refresh(cache: Any, keys: Any) -> None:
+    """Renew this process's claims on ``keys`` in ``cache``'s file (their ``since`` set to
+    now): they are being asked, or wait in line to be (see the module docstring)."""
     host, pid, started = this_process()
+    now = time.time()
     try:
         with cache.connection() as conn:
-            conn.execute("UPDATE calls_in_flight SET since = ? WHERE host = ? AND pid = ? AND "
-                         "started IS ?", (time.time(), host, pid, started))
+            conn.executemany("UPDATE calls_in_flight SET since = ? WHERE key = ? AND host = ? "
+                             "AND pid = ? AND started IS ?",
+                             [(now, key, host, pid, started) for key in keys])
     except sqlite3.Error:
         pass
 

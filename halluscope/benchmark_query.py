@@ -170,7 +170,7 @@ def benchmark_entry(spec: BenchmarkSpec, role: str, questions: Path, images: str
             "questions": {"role": role, "name": pinned.name, "path": str(questions.resolve()),
                           "sha256": pinned.sha256, "bytes": questions.stat().st_size},
             "images": str(Path(images).expanduser().resolve()) if images is not None else None,
-            "prompts": str(prompts), "prompt_count": count}
+            "prompts": str(prompts.resolve()), "prompt_count": count}
 
 
 def scoring_judge(spec: BenchmarkSpec) -> dict[str, Any] | None:
@@ -214,7 +214,7 @@ def check_resumable(out: Path, lines: list[dict[str, Any]], samples: int = 1) ->
         return
     checks = AnsweredLineChecks()
     checks.done, checks.out_path, checks.out_dir, checks.client = (
-        done, out, out.parent.resolve(), None)
+        done, out, out.resolve().parent, None)
     # the notes these checks make once (URL images, lines without image_sha256) are the
     # query's to make: counted as made already here
     checks.counts, checks.undigested = SimpleNamespace(url_images_unchecked=1), True

@@ -49,6 +49,13 @@ def document_source(value: Any, base: Path | None) -> str | list[str] | None:
                       f"{value!r:.80}")
 
 
+def file_folder(file: str | Path) -> Path:
+    """The folder a record's relative paths are read against: its file's, where the file is
+    when it is a symbolic link (``halluscope query`` writes them so, through a link too)."""
+    path = Path(file)
+    return path.resolve().parent if path.is_symlink() else path.parent
+
+
 def record_document_source(record: Any) -> str | list[str] | None:
     """:func:`document_source` of a record's ``document``, resolved against its file's folder."""
     document = getattr(record, "document", None)
@@ -56,5 +63,5 @@ def record_document_source(record: Any) -> str | list[str] | None:
         return None
     source = getattr(record, "source", None)
     file = getattr(source, "file", None)
-    base = Path(file).parent if file and not str(file).startswith("<") else None
+    base = file_folder(file) if file and not str(file).startswith("<") else None
     return document_source(document, base)

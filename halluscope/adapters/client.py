@@ -9,6 +9,8 @@ Every provider gets the same behaviour from here:
    images have other names, since it names the file: each such request prepares its own);
    a miss is claimed in the cache file first, and one that another process sharing the file
    claimed is waited for there (:mod:`~halluscope.adapters.shared_calls`: workers ask it once);
+   the claims a client holds are renewed while their requests wait in line, are retried or
+   are answered, so that a long queue is not taken for a hung process;
 3. otherwise one attempt runs inside a limiter slot under a timeout;
 4. :class:`~halluscope.adapters.types.RetryableError` failures are retried with exponential
    backoff and jitter, honouring ``Retry-After``; 429s also shrink the concurrency limit;
@@ -141,6 +143,8 @@ class ModelClient:
         self.cache_hits = 0
         #: most seconds a request waits for another process's answer (it claimed it first)
         self.shared_wait_s = shared_calls.WAIT_S
+        self._claimed: set[str] = set()     # keys this client claimed, not let go yet
+        self._renewing: asyncio.Task | None = None     # renews them (shared_calls.refresh)
         self.retries = 0
         self.failures = 0
 
@@ -254,17 +258,45 @@ class ModelClient:
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         self._inflight[key] = (future, sources)
         claims = self.cache is not None and use_cache and self.cache.claims_calls
+        held = False
         try:
             if claims:      # asked by another process sharing the cache file: its answer
                 hit = await self._answered_elsewhere(key, future)
                 if hit is not None:
                     claims = False      # (the claim was not this process's)
                     return hit
+                held = self._hold_claim(key)
             return await self._answer(key, doc, request, future, ticket)
         finally:
             self._inflight.pop(key, None)
             if claims:      # answered, failed or interrupted: let the others know
                 shared_calls.release(self.cache, key)
+            if held:
+                self._let_go_claim(key)
+
+    def _hold_claim(self, key: str) -> bool:
+        """Note the claim on ``key`` this client now holds; while it holds any, they are
+        renewed every ``REFRESH_SHARE`` of :attr:`shared_wait_s` (:meth:`_renew_claims`):
+        its own, never a claim this process left behind (a call abandoned), which stays void
+        after the bound."""
+        self._claimed.add(key)
+        if self._renewing is None or self._renewing.done():
+            self._renewing = asyncio.get_running_loop().create_task(self._renew_claims())
+        return True
+
+    def _let_go_claim(self, key: str) -> None:
+        self._claimed.discard(key)
+        if not self._claimed and self._renewing is not None:
+            self._renewing.cancel()
+            self._renewing = None
+
+    async def _renew_claims(self) -> None:
+        """Renew this process's claims in the cache file while this client holds any: their
+        requests wait in line, for a retry or for their answer (:func:`shared_calls.refresh`)."""
+        cache = self.cache
+        while True:
+            await asyncio.sleep(self.shared_wait_s * shared_calls.REFRESH_SHARE)
+            shared_calls.refresh(cache, tuple(self._claimed))
 
     async def _answered_elsewhere(self, key: str, future: asyncio.Future) -> Response | None:
         """The answer another process sharing the cache file asked for ``key`` while this one
@@ -431,6 +463,9 @@ class ModelClient:
                 "unreported_models": self.unreported_models}
 
     async def aclose(self) -> None:
+        if self._renewing is not None:
+            self._renewing.cancel()
+            self._renewing = None
         await self.api.aclose()
 
 

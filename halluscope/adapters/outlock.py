@@ -102,15 +102,17 @@ def unlock_output(fh, *, remove: Path | None = None) -> None:
 __all__ = ["OutputLocked", "QUERY_LOCKED", "lock_output", "unlock_output"]
 
 
-def read_done(out: Path, *, retry_failed: bool = True, rewrite: bool = True
-              ) -> dict[str, tuple | None]:
+def read_done(out: Path, *, retry_failed: bool | None = None, rewrite: bool = True,
+              drop: frozenset[str] | set[str] = frozenset()) -> dict[str, tuple | None]:
     """Ids already answered in ``out``, each with the prompt, image and other fields of the
     prompt line it was answered for (:func:`~halluscope.adapters.prompts.copied_fields`), the
-    image's sha256 the line records (None in a file written before lines carried it) and the
-    line's number in the file;
-    rewrites the file without error lines (when retrying them) and without a line cut short,
-    so that appending never duplicates an id (without ``rewrite``: reads only, for a check
-    made before the run)."""
+    image's sha256 the line records (None in a file written before lines carried it), the
+    line's number in the file and whether it is a refusal kept (``"refused": true``: a
+    failure the same request meets every time);
+    rewrites the file without the error lines asked again (``retry_failed`` None: all but
+    refusals; True: all; False: none), the ids in ``drop`` and a line cut short, so that
+    appending never duplicates an id (without ``rewrite``: reads only, for a check made
+    before the run)."""
     if not out.is_file():
         return {}
     keep: list[str] = []
@@ -138,7 +140,8 @@ def read_done(out: Path, *, retry_failed: bool = True, rewrite: bool = True
                 raise InputError(f"{out}:{lineno}: expected a line of halluscope query output "
                                  f"(with its 'id'), got one without; the file is left as it "
                                  f"is (write to another --out, or pass --restart to replace it)")
-            if str(rid) in done or (retry_failed and "error" in obj):
+            if str(rid) in done or str(rid) in drop or ("error" in obj and _ask_again(
+                    obj, retry_failed)):
                 dropped += 1
                 continue
             if not isinstance(obj.get("response"), str) and "error" not in obj:
@@ -149,13 +152,14 @@ def read_done(out: Path, *, retry_failed: bool = True, rewrite: bool = True
                                  f"{str(rid)!r:.60}); the file is left as it is (is it the "
                                  f"prompts file? write to another --out)")
             done[str(rid)] = ((obj.get("prompt"), obj.get("image"), copied_fields(obj),
-                               obj.get("image_sha256"), lineno, len(keep) + 1)
+                               obj.get("image_sha256"), lineno, len(keep) + 1,
+                               "error" in obj)
                               if isinstance(obj.get("prompt"), str) else None)
             keep.append(text if text.endswith("\n") else text + "\n")
             last_open = not text.endswith("\n")
     # each entry ends with its line in the file as it will be: the kept lines' places once
     # the dropped ones are gone
-    done = {k: v and (*v[:4], v[5] if dropped else v[4]) for k, v in done.items()}
+    done = {k: v and (*v[:4], v[5] if dropped else v[4], v[6]) for k, v in done.items()}
     if not rewrite:
         return done
     if keep and not dropped and last_open:
@@ -168,6 +172,13 @@ def read_done(out: Path, *, retry_failed: bool = True, rewrite: bool = True
         replace_atomically(out, write)
         log.info("%s: kept %d answered lines, dropped %d to ask again", out, len(keep), dropped)
     return done
+
+
+def _ask_again(failed: dict[str, Any], retry_failed: bool | None) -> bool:
+    """Whether a resume asks the ``failed`` line again: every one with ``retry_failed``, none
+    with ``retry_failed=False``, else all but refusals (``"refused": true``), which the same
+    request meets every time."""
+    return retry_failed if retry_failed is not None else failed.get("refused") is not True
 
 
 def answers_of(api: Any, decoding: Any, system: str | None, *, samples: int = 1,
@@ -206,7 +217,8 @@ def _check_has_run_sheet(out_path: Path) -> None:
 def check_out_path(out_path: Path, prompts: Any = None) -> None:
     """A usage error (:class:`InputError`) for an ``--out`` query cannot write: a folder, the
     prompts file itself, a compressed name. Also checked before ``--benchmark`` writes its
-    prompts file beside it (``<out>.prompts.jsonl``), which a refused ``--out`` left behind."""
+    prompts file beside it (``<out>.prompts.jsonl``, after the file ``--out`` names), which a
+    refused ``--out`` left behind."""
     if out_path.is_dir():
         raise InputError(f"--out {out_path}: expected the path of a JSON-lines file to write, "
                          f"got a folder")
@@ -357,14 +369,15 @@ def _file_ids(out_path: Path) -> list[tuple[str, str]]:
             if obj.get("id") is not None]
 
 
-def prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool,
+def prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool | None = None,
                    answers: dict[str, Any] | None = None, prompts: Any = None,
                    prompt_ids: Any = None, check_kept: Any = None, before_write: Any = None):
     """Lock ``out_path`` and read what it already answers (or start it afresh): the lock and
     the ids done (``answers``: what this run's answers are, checked against the file's run
     sheet when resuming, and written to a first run sheet; ``prompt_ids``: the prompts' ids,
     to warn about answers kept for ids they lack; ``check_kept(done)``: the checks of the
-    answered lines a resume keeps, which raise to refuse it; ``before_write()``: called once
+    answered lines a resume keeps, which raise to refuse it, and return the ids of kept
+    refusals to drop and ask again (their request changed since); ``before_write()``: called once
     the checks passed, before anything is written, for what the run must not create when it
     is refused: the response cache, which may be a new folder inside the output's). A resume
     is refused before anything is written: the output file, its run sheet and its lock file
@@ -385,11 +398,13 @@ def prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool,
             # another run's file with no answer in it is started again (its failures only)
             resume = answers is None or not _check_same_answers(out_path, answers)
         if resume:
+            stale: Any = frozenset()        # refusals of a request that changed since
             if check_kept is not None:      # read only: a refusal leaves the file as it is
-                check_kept(read_done(out_path, retry_failed=retry_failed, rewrite=False))
+                stale = check_kept(read_done(out_path, retry_failed=retry_failed,
+                                             rewrite=False)) or frozenset()
             if before_write is not None:
                 before_write()
-            done = read_done(out_path, retry_failed=retry_failed)
+            done = read_done(out_path, retry_failed=retry_failed, drop=stale)
             stale = (ids_not_in_prompts(_file_ids(out_path), prompt_ids)   # the lines kept
                      if prompt_ids is not None and done else None)
             if stale:
@@ -512,7 +527,8 @@ def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_conn
         # ask (an older run sheet, without to_ask, said the latter as total)
         "counts": {"total": counts.total, "skipped": counts.skipped, "to_ask": counts.to_ask,
                    "cached": counts.cached,
-                   "new": counts.new, "failed": counts.failed, "truncated": counts.truncated,
+                   "new": counts.new, "failed": counts.failed, "refused": counts.refused,
+                   "kept_failed": counts.kept_failed, "truncated": counts.truncated,
                    "filtered": counts.filtered, "reasoning": counts.reasoning,
                    "thought_only": counts.thought_only, "think_close": counts.think_close,
                    "url_images_unchecked": counts.url_images_unchecked},

@@ -120,7 +120,7 @@ def check_prompts(source, *, image_root=None) -> list[str]:
 #: compares apart (the prompt; the image, written relative to the output file).
 _NOT_COPIED = frozenset({"id", "image", "prompt", "model", "sample_of", "sample_index",
                          "response", "finish_reason", "requested_model", "error",
-                         "error_status", "reasoning", "image_sha256"})
+                         "error_status", "refused", "reasoning", "image_sha256"})
 _ABSENT = object()
 
 

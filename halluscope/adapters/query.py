@@ -20,8 +20,10 @@ beside ``"requested_model"``); the file is what ``halluscope audit`` reads.
   ends (rewritten whole through a temporary file).
 * **Resume.** Re-running with the same output file skips every id already answered there. Lines
   with an ``"error"`` and a line cut short by an interruption are dropped and asked again, so the
-  file never holds an id twice. Answers that arrived but were not yet written are in the cache,
-  so finishing an interrupted run makes no repeated model calls. A line answered for another
+  file never holds an id twice; a failure the same request meets every time (``"refused":
+  true``: a provider's filter, the model declining, HTTP 400/413/415/422) is kept unless
+  ``retry_failed`` (or its prompt, image or fields changed since: then it is another
+  request). Answers that arrived but were not yet written are in the cache, so finishing an interrupted run makes no repeated model calls. A line answered for another
   prompt or image than its id has now is a usage error; images are compared as they are
   written (a signed URL's signature redacted), so a signature that changed is the same image;
   a local image's bytes are compared too (``image_sha256``), a URL's are not (it is not fetched
@@ -53,7 +55,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -65,13 +66,14 @@ from halluscope.adapters.images import ImageLoader
 from halluscope.adapters.outlock import (OutputLocked, _group_dict, _runsheet,  # noqa: F401
                                          answers_of, interruption, prepare_output,
                                          put_in_order, read_done, unlock_output)
+from halluscope.adapters.query_counts import FailureGroup, QueryCounts, QueryResult  # noqa: F401
 from halluscope.adapters.prompts import (MAX_PROBLEMS_SHOWN, PromptItem,  # noqa: F401
                                          _portable_image, check_prompts, iter_prompts)
 from halluscope.adapters.resume_checks import AnsweredLineChecks
 from halluscope.adapters.registry import get_model, server_and_options
 from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Message,
                                        Request, ServerUnreachable, check_detail,
-                                       cut_at_token_limit, cut_by_filter)
+                                       cut_at_token_limit, cut_by_filter, is_refusal)
 from halluscope.errors import CacheMiss, ConfigError, InputError, RecordError
 from halluscope.records import Record
 from halluscope.redact import redact_mapping, redact_text, register_options, register_url
@@ -81,102 +83,10 @@ from halluscope.atomicfiles import write_json_atomically
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class FailureGroup:
-    """Failed records that share one cause (error type, HTTP status, message)."""
-
-    kind: str
-    status: int | None
-    message: str
-    count: int = 0
-    ids: list[str] = field(default_factory=list)
-
-
 #: What a run writes about its answer; left out of a prompt line (an output file asked again,
 #: by another model, say: its answer, finish reason or failure are not this run's).
 _ANSWER_FIELDS = frozenset({"response", "finish_reason", "requested_model", "error",
-                            "error_status", "reasoning", "image_sha256"})
-
-
-@dataclass
-class QueryCounts:
-    """Progress of a run.
-
-    Attributes:
-        total: Outputs of the whole prompt set (prompts x samples), those an earlier run
-            already wrote included (:attr:`to_ask`: the ones this run set out to ask).
-        skipped: Outputs already in the output file from an earlier run.
-        cached: Answered from the cache.
-        new: Answered by the model in this run.
-        failed: Written with an ``"error"``.
-        truncated: Answers the model stopped at the token limit (``finish_reason`` says so
-            in their lines): answers, but cut short.
-        filtered: Answers a provider's filter (or the model declining) stopped after some
-            text (``finish_reason`` ``content_filter``, ``refusal``, ``SAFETY``, ...): kept,
-            but not the whole answer (an audit lists such lines as bad records, never scored:
-            :mod:`halluscope.finish_reasons`).
-        reasoning: Answers that came with a reasoning model's thoughts (a leading ``<think>``
-            block, the server's ``reasoning_content``/``reasoning`` field, Claude's thinking,
-            Gemini's thought summary), kept out
-            of ``response`` and written as ``reasoning``.
-        thought_only: Of those, answers whose ``response`` is empty: the model's output was
-            all reasoning. An empty answer is an answer (an audit scores it by each metric's
-            rule for one, and says so); this says where it came from.
-        think_close: Answers whose ``response`` holds a ``</think>`` with no ``<think>``
-            before it: most likely a reasoning model whose chat template opens the block
-            (DeepSeek-R1 distills, QwQ) behind a server without a reasoning parser, its
-            thoughts sent as the answer. They are kept as written (the tag alone cannot tell
-            thoughts from an answer that mentions it); this says so.
-        url_images_unchecked: Of ``skipped``, the answers about an image URL: kept without
-            fetching the image again, so bytes that changed at the same URL go unnoticed
-            (their lines' ``image_sha256`` says what was sent).
-    """
-
-    total: int = 0
-    skipped: int = 0
-    cached: int = 0
-    new: int = 0
-    failed: int = 0
-    truncated: int = 0
-    filtered: int = 0
-    reasoning: int = 0
-    thought_only: int = 0
-    think_close: int = 0
-    url_images_unchecked: int = 0
-
-    @property
-    def done(self) -> int:
-        return self.cached + self.new + self.failed
-
-    @property
-    def to_ask(self) -> int:
-        return self.total - self.skipped
-
-
-@dataclass
-class QueryResult:
-    """What a run produced: the records (when collected), counts and the run sheet."""
-
-    records: list[dict[str, Any]] | None
-    counts: QueryCounts
-    runsheet: dict[str, Any] = field(default_factory=dict)
-    reported_models: dict[str, int] = field(default_factory=dict)
-    elapsed_s: float = 0.0
-    failures: list[FailureGroup] = field(default_factory=list)
-    stopped: str | None = None
-
-    @property
-    def answered(self) -> int:
-        return self.counts.cached + self.counts.new
-
-    @property
-    def exit_code(self) -> int:
-        """0 all answered; 2 the run stopped or no record could be asked; 1 some failed."""
-        if self.stopped and not self.answered:
-            return 2
-        if self.counts.failed and not self.answered and not self.counts.skipped:
-            return 2
-        return 1 if (self.counts.failed or self.stopped) else 0
+                            "error_status", "refused", "reasoning", "image_sha256"})
 
 
 # -- the run --------------------------------------------------------------------------------
@@ -187,7 +97,7 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
                  allow_urls: bool = False, image_root: str | Path | None = None,
                  detail: str | None = None, timeout: float | None = None, max_attempts: int = 6,
                  retry: RetryPolicy | None = None,
-                 resume: bool = True, retry_failed: bool = True, collect: bool = True,
+                 resume: bool = True, retry_failed: bool | None = None, collect: bool = True,
                  progress: Callable[[QueryCounts], None] | None = None,
                  model_options: Mapping[str, Any] | None = None,
                  offline: bool | None = None,
@@ -200,7 +110,8 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
     offline mode (``offline=True``, default ``$HALLUSCOPE_OFFLINE``),
     :class:`~halluscope.errors.CacheMiss` for the first answer the cache lacks.
     ``benchmark`` (what ``query --benchmark`` asked: name, version, question file and its
-    sha256, split) is recorded in the run sheet as it is.
+    sha256, split) is recorded in the run sheet as it is. ``retry_failed`` (resume): None asks
+    failed records again but refusals (``"refused": true``), True all of them, False none.
     """
     from halluscope.adapters.offline import is_offline
     offline = is_offline(offline)
@@ -301,7 +212,9 @@ class _QueryRun(AnsweredLineChecks):
         self.decoding, self.window = decoding, window
         self.counts = QueryCounts()
         self.records: list[dict[str, Any]] | None = [] if collect else None
-        self.out_dir = out_path.parent.resolve() if out_path is not None else None
+        # relative image paths are written against the folder the file is in (a link's
+        # target's): read through the link or the file, a resume and an audit find them
+        self.out_dir = out_path.resolve().parent if out_path is not None else None
         self.groups: dict[tuple, FailureGroup] = {}
         self.pending: deque[asyncio.Task] = deque()
         self.aborted: str | None = None
@@ -325,8 +238,10 @@ class _QueryRun(AnsweredLineChecks):
         for task in self.done:          # the file's lines, in the file's order
             self._place(task)
         if self.done:
-            counts.skipped = sum(self.task_id(i, k) in self.done
-                                 for i in prompt_ids for k in range(self.samples))
+            kept = [self.done[t] for t in (self.task_id(i, k) for i in prompt_ids
+                                           for k in range(self.samples)) if t in self.done]
+            counts.skipped = len(kept)
+            counts.kept_failed = sum(bool(v and v[5]) for v in kept)
         counts.total = len(prompt_ids) * self.samples
         if self.out_path is not None:
             self.fh = open(self.out_path, "a", encoding="utf-8")
@@ -361,12 +276,12 @@ class _QueryRun(AnsweredLineChecks):
             if exc.status is not None:
                 rec["error_status"] = exc.status
             rec["_failure"] = (type(exc).__name__, exc.status, message)
+            if is_refusal(exc):     # asked again, it fails again: kept by a resume
+                rec["refused"] = True
+                await self._note_image_sha256(rec, item)
             return rec
         rec["response"] = resp.text
-        # hashed once asked (the call keeps its place in line; the cache key's hash is memoised)
-        if item.image is not None and (digest := await asyncio.to_thread(
-                self.image_digest, item)) is not None:
-            rec["image_sha256"] = digest    # a resume sees the bytes changed under a name
+        await self._note_image_sha256(rec, item)
         if resp.reasoning is not None:
             rec["reasoning"] = resp.reasoning
         if resp.finish_reason is not None:
@@ -376,6 +291,14 @@ class _QueryRun(AnsweredLineChecks):
             rec["requested_model"] = self.requested
         rec["_cached"] = resp.cached
         return rec
+
+    async def _note_image_sha256(self, rec: dict[str, Any], item: PromptItem) -> None:
+        """``image_sha256`` of an asked request's local image (or URL fetched): a resume sees
+        its bytes changed under a name. Hashed once asked (the call keeps its place in line;
+        the cache key's hash is memoised)."""
+        if item.image is not None and (digest := await asyncio.to_thread(
+                self.image_digest, item)) is not None:
+            rec["image_sha256"] = digest
 
     def _place(self, task: str) -> None:
         """Note that ``task``'s line is written next in the file (for :attr:`unordered`)."""
@@ -393,6 +316,7 @@ class _QueryRun(AnsweredLineChecks):
         counts = self.counts
         if "error" in rec:
             counts.failed += 1
+            counts.refused += rec.get("refused") is True
             key = failure or ("Error", None, rec["error"])
             group = self.groups.setdefault(key, FailureGroup(*key))
             group.count += 1
@@ -432,7 +356,7 @@ class _QueryRun(AnsweredLineChecks):
                     self._check_unchanged(item, task)
 
     def prepare(self, answers: dict[str, Any], prompts: Any, prompt_ids: list[str],
-                image_root: Any, *, resume: bool, retry_failed: bool,
+                image_root: Any, *, resume: bool, retry_failed: bool | None,
                 before_write: Callable[[], None] | None = None) -> Any:
         """Lock the output and read what it answers (:func:`prepare_output`), its kept lines
         checked against the prompts first (:meth:`check_kept`), ``before_write()`` (opening
@@ -444,20 +368,23 @@ class _QueryRun(AnsweredLineChecks):
                                                                        image_root=image_root)))
         return lock
 
-    def check_kept(self, done: dict, items: Iterable[PromptItem | RecordError]) -> None:
+    def check_kept(self, done: dict, items: Iterable[PromptItem | RecordError]) -> set[str]:
         """Check every answered line of ``done`` that a resume keeps against the prompts
         (:meth:`_check_unchanged`) before the output file is touched: a refused resume leaves
         the file and its run sheet as they were (checked during the run, it had already
-        dropped the failed lines and rewritten the run sheet)."""
+        dropped the failed lines and rewritten the run sheet). Returns the ids of kept
+        refusals whose request changed since, to drop and ask again."""
         self.done = done
+        stale: set[str] = set()
         for item in items:
             if isinstance(item, RecordError):
                 continue                # check_prompts refused bad lines before
             for k in range(self.samples):
                 task = self.task_id(item.id, k)
-                if done.get(task) is not None:
-                    self._check_unchanged(item, task)
+                if done.get(task) is not None and not self._check_unchanged(item, task):
+                    stale.add(task)
         self.kept_checked = True
+        return stale
 
     async def _drive(self, items: Iterable[PromptItem | RecordError]) -> None:
         pending = self.pending

@@ -33,11 +33,26 @@ class AnsweredLineChecks:
     counts: Any
     undigested: bool
 
-    def _check_unchanged(self, item: PromptItem, task: str) -> None:
+    def _check_unchanged(self, item: PromptItem, task: str) -> bool:
         """A usage error when ``task`` was answered for another prompt or image than the one
         its id has now (keeping the old answer would file it under the new prompt), or for a
-        prompt line whose other fields (a label) the prompts file now gives otherwise."""
-        prompt, image, fields, digest, out_line = self.done[task]
+        prompt line whose other fields (a label) the prompts file now gives otherwise. A kept
+        refusal (``"refused": true``) is no answer to misfile: False when it was met by
+        another request than its id makes now (a prompt reworded, an image fixed: asked
+        again), True when it still stands."""
+        if self.done[task][5]:
+            try:
+                self._check_line(item, task, bytes_only=True)
+            except InputError:
+                return False
+            return True
+        self._check_line(item, task)
+        return True
+
+    def _check_line(self, item: PromptItem, task: str, *, bytes_only: bool = False) -> None:
+        """:meth:`_check_unchanged`'s checks of an answered line (``bytes_only``: of a local
+        image's bytes, no note on what cannot be compared)."""
+        prompt, image, fields, digest, out_line, _ = self.done[task]
         now = _portable_image(item, self.out_dir) if item.image is not None else None
         # the line holds what emit wrote: redacted (a signed URL's signature, a known secret
         # quoted in a prompt); compare with the same redaction of today's value, never the
@@ -62,7 +77,11 @@ class AnsweredLineChecks:
                              f"truth it scores against). Pass --restart to write every line "
                              f"anew (answers the cache holds are not asked again), or write to "
                              f"another --out")
-        self._check_image_bytes(item, task, digest, out_line)
+        if not bytes_only:
+            self._check_image_bytes(item, task, digest, out_line)
+        elif isinstance(digest, str) and (now_sha := self.image_digest(item)) not in (None,
+                                                                                  digest):
+            raise InputError(f"{task!r}: sha256 {digest[:12]}... then, {now_sha[:12]}... now")
 
     def image_digest(self, item: PromptItem) -> str | None:
         """The sha256 of the bytes of ``item``'s image when it is a local file (the answer

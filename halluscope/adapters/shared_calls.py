@@ -14,8 +14,20 @@ the request claimed by another waits for the answer in the cache instead of send
 reads it as the cache hit it would have been one process at a time. It stops waiting and asks
 itself when the claim is gone with no answer (the call failed: asked again, as one process at
 a time asks again), when the process holding it no longer runs (a worker killed: its claim is
-taken over at once), or after :data:`WAIT_S` seconds at most (a process on another host,
-whose life cannot be seen from here, or one that hangs). A claim older than that is void.
+taken over at once), or when the claim was not renewed for :data:`WAIT_S` seconds (a process
+on another host, whose life cannot be seen from here, or one that hangs).
+
+A claim is taken at the first miss, while the request may still wait in its process's queue
+for a connection (hundreds of requests asked ahead behind 8 connections), then for retries
+(a 429's ``Retry-After``), then for its answer. Its holder renews it (:func:`refresh`, every
+:data:`REFRESH_SHARE` of the wait bound, a client's claims in one transaction) for as
+long as it holds it (its own claims only: one a call abandoned in this process left behind
+goes void), so that a long queue is not taken for a hung process: a claim whose age
+alone was the bound let another worker ask again a request still queued 300 s behind the
+others (the call paid twice). The price: a worker whose request another queued first waits
+for that worker's queue. Claiming when the request is sent would let the worker that reaches
+it first send it, sooner, but a request finding it claimed then must give up its connection
+slot to wait and queue again if the claim is let go without an answer; not done (yet).
 
 Claims are made only where rows are written as their answers arrive (not inside
 :meth:`ResponseCache.batched <halluscope.adapters.cache.ResponseCache.batched>`, where they
@@ -44,8 +56,10 @@ CREATE TABLE IF NOT EXISTS calls_in_flight (
     since   REAL NOT NULL
 )
 """
-#: Most seconds a process waits for another's answer to a request it claimed (then asks).
+#: Seconds a claim that its holder did not renew is waited for (then it is void, and asked).
 WAIT_S = 300.0
+#: How often a holder renews its claims, as a share of the wait bound (every 75 s of 300).
+REFRESH_SHARE = 0.25
 #: First and longest pause between two looks at the cache file while waiting.
 POLL_S = (0.01, 0.25)
 
@@ -128,21 +142,37 @@ def release(cache: Any, key: str) -> None:
         pass
 
 
-def _gone(held: tuple, waited: float, wait_s: float) -> str | None:
-    """Why the claim ``held`` is no longer worth waiting for, else None."""
+def refresh(cache: Any, keys: Any) -> None:
+    """Renew this process's claims on ``keys`` in ``cache``'s file (their ``since`` set to
+    now): they are being asked, or wait in line to be (see the module docstring)."""
+    host, pid, started = this_process()
+    now = time.time()
+    try:
+        with cache.connection() as conn:
+            conn.executemany("UPDATE calls_in_flight SET since = ? WHERE key = ? AND host = ? "
+                             "AND pid = ? AND started IS ?",
+                             [(now, key, host, pid, started) for key in keys])
+    except sqlite3.Error:
+        pass
+
+
+def _gone(held: tuple, wait_s: float) -> str | None:
+    """Why the claim ``held`` is no longer worth waiting for, else None: its process is gone,
+    or has not renewed it for ``wait_s`` seconds. A claim renewed is waited for however long
+    its request waits in line there."""
     host, pid, started, since = held
     if still_runs(host, pid, started) is False:
         return f"process {pid} that claimed it no longer runs"
-    if waited >= wait_s or time.time() - since >= wait_s:
-        return f"process {pid} on {host} did not answer it within {wait_s:g} s"
+    if time.time() - since >= wait_s:
+        return f"process {pid} on {host} did not renew its claim within {wait_s:g} s"
     return None
 
 
 async def claim_or_wait(cache: Any, key: str, wait_s: float = WAIT_S) -> bool:
     """Claim ``key`` for this process, or wait while another holds it. ``True``: the answer is
     in the cache now (read it); ``False``: this process asks (it holds the claim, unless
-    claims cannot be made: then it asks as before), and :func:`release` lets go after."""
-    t0 = time.monotonic()
+    claims cannot be made: then it asks as before), and :func:`release` lets go after;
+    meanwhile the caller renews it (:func:`refresh`)."""
     pause = POLL_S[0]
     while True:
         held = _claim(cache, key)
@@ -155,7 +185,7 @@ async def claim_or_wait(cache: Any, key: str, wait_s: float = WAIT_S) -> bool:
             continue
         if cache.holds(key):
             return True
-        why = _gone(held, time.monotonic() - t0, wait_s)
+        why = _gone(held, wait_s)
         if why is not None and _take_over(cache, key, held):
             log.info("asking a request another process claimed: %s", why)
             return False
@@ -163,4 +193,5 @@ async def claim_or_wait(cache: Any, key: str, wait_s: float = WAIT_S) -> bool:
         pause = min(POLL_S[1], pause * 2)
 
 
-__all__ = ["SCHEMA", "WAIT_S", "claim_or_wait", "release", "still_runs", "this_process"]
+__all__ = ["REFRESH_SHARE", "SCHEMA", "WAIT_S", "claim_or_wait", "refresh", "release",
+           "still_runs", "this_process"]

@@ -157,6 +157,24 @@ def error_for_status(status: int, message: str, headers: Mapping[str, str] | Non
     return RequestError(f"request rejected (HTTP {status}): {message}", status=status)
 
 
+#: HTTP statuses of a request the server rejects for what it holds (malformed, an invalid
+#: image, too large, unprocessable): the same request is rejected again every time.
+REJECTED_AS_SENT = frozenset({400, 413, 415, 422})
+
+
+def is_refusal(error: BaseException) -> bool:
+    """Whether ``error`` is a failure the same request meets again every time it is asked: a
+    provider's filter or the model declining (a :class:`RequestError` with no HTTP status:
+    ``content_filter``, ``message.refusal``, Gemini ``SAFETY`` or a blocked prompt, Claude's
+    ``refusal``, a local processor rejecting the input) or a request the server rejects as
+    sent (HTTP 400, 413, 415, 422: an invalid image, a payload too large). Not a 404 (the
+    model or the path, not the request), not an :class:`ImageError` (the image is read here:
+    a file fixed since is read anew), not a :class:`RetryableError` (429, 5xx, timeouts).
+    ``halluscope query`` keeps such a record's failure on resume (``"refused": true``)."""
+    return type(error) is RequestError and (error.status is None
+                                            or error.status in REJECTED_AS_SENT)
+
+
 # -- request / response -------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class TextPart:

@@ -1,7 +1,9 @@
 """``halluscope query``, added to the main app by :func:`register` (``halluscope.cli`` calls it).
 
 Exit codes of ``query``: 0 every prompt answered; 1 some records failed after their retries
-(they are written with ``"error"``; run again to retry them); 2 usage or input errors (bad
+(they are written with ``"error"``; run again to retry them), or the file keeps refusals an
+earlier run wrote (``"refused": true``: a filter, a refusal, a request rejected as invalid,
+which asking again repeats; ``--retry-failed`` asks them again); 2 usage or input errors (bad
 prompts file, unknown provider, missing or refused credentials, an unreachable server, every
 record refused, an output file another run is writing, an unusable cache, an answer missing from
 the cache in offline mode); 3 with ``--engine ray``, a query actor that died and could not be
@@ -90,6 +92,12 @@ Retries = Annotated[int, typer.Option("--max-attempts", min=1, parser=at_least(1
 Restart = Annotated[bool, typer.Option("--restart", help="Start the output file afresh "
                                                          "instead of resuming.",
     rich_help_panel='Output')]
+RetryFailed = Annotated[bool, typer.Option(
+    "--retry-failed", help="On resume, ask again the records that failed in a way asking "
+                           "again repeats (a content filter, a refusal, HTTP 400/413/415/422: "
+                           "kept otherwise, with \"refused\": true). Other failures (429, 5xx, "
+                           "timeouts) are asked again by every resume.",
+    rich_help_panel='Output')]
 ModelOption = Annotated[Optional[list[str]], typer.Option("--option", "-O", help="Provider "
                         "option KEY=VALUE (repeatable): revision, device, dtype, "
                         "max_tokens_param, ...",
@@ -144,7 +152,8 @@ def query_command(
     max_tokens: MaxTokens = 512, seed: Seed = None, system: System = None,
     image_root: ImageRoot = None, allow_urls: AllowUrls = False, detail: Detail = None,
     timeout: Timeout = None, retries: Retries = 6, restart: Restart = False,
-    option: ModelOption = None, offline: Offline = False, quiet: Quiet = False,
+    retry_failed: RetryFailed = False, option: ModelOption = None, offline: Offline = False,
+    quiet: Quiet = False,
     benchmark: Benchmark = None, data: Data = None, images: Images = None,
     engine: Engine = "local", ray_address: RayAddress = None, ray_workers: RayWorkers = None,
     ray_gpus_per_worker: RayGpus = 0.0, split: Split = None,
@@ -202,7 +211,8 @@ def query_command(
                   max_connections=max_connections, cache=False if no_cache else cache,
                   decoding=decoding, samples=samples, system=system, allow_urls=allow_urls,
                   image_root=image_root, detail=detail, timeout=timeout, max_attempts=retries,
-                  resume=not restart, collect=False, model_options=parse_key_values(option),
+                  resume=not restart, retry_failed=True if retry_failed else None,
+                  collect=False, model_options=parse_key_values(option),
                   offline=True if offline else None, argv=sys.argv,
                   **({"benchmark": asked} if benchmark is not None else {}))
     _print_summary(result, model, out, quiet)
@@ -359,14 +369,22 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
     if result.stopped and result.stopped.startswith("ModelNotFound"):
         # the same command would meet the same 404s
         tail = "; fix the model name or --base-url and run again"
-    elif c.failed or result.stopped:
+    elif c.failed > c.refused or result.stopped:
         tail = "; run again to retry what failed or was not asked"
+    elif c.refused or c.kept_failed:
+        tail = "; refused records are kept by a resume (--retry-failed asks them again)"
     err_console.print(f"wrote {out}{tail}", highlight=False, soft_wrap=True)
 
 
 def _print_notes(c) -> None:
     """The notes on what the model gave: answers cut short, filtered, with reasoning, ..."""
-    notes = ((c.truncated, "answer(s) stopped at the token limit (finish_reason in their lines); "
+    notes = ((c.refused, "of the failed record(s) were refused in a way asking again repeats (a "
+                         "filter, a refusal, a request rejected as invalid): written with "
+                         "\"refused\": true, kept by a resume; --retry-failed asks them again"),
+             (c.kept_failed, "record(s) refused by an earlier run (\"refused\": true) were "
+                              "kept, not asked again: they have no answer, and an audit lists "
+                              "them as bad records; --retry-failed asks them again"),
+             (c.truncated, "answer(s) stopped at the token limit (finish_reason in their lines); "
                            "raise --max-tokens to let them finish"),
              (c.filtered, "answer(s) were cut short by the provider's filter or a refusal after "
                           "some text (finish_reason in their lines): not the model's whole "
@@ -420,7 +438,8 @@ def _benchmark_prompts(benchmark: str, data: list[Path] | None, images: Path | N
                        prompts: Path | None, system: str | None, split: str | None = None,
                        samples: int | None = 1, resume_settings: dict | None = None
                        ) -> tuple[Path, str | None, dict]:
-    """The prompts file of ``--benchmark`` (written beside ``--out``), the system prompt and
+    """The prompts file of ``--benchmark`` (written beside the file ``--out`` names, links
+    followed: :func:`~halluscope.runsheet.query_prompts_path`), the system prompt and
     the run sheet's ``benchmark`` entry; ``samples`` (None: ``--restart``) and
     ``resume_settings`` (model, decoding, ...) for the checks of a resume, made before the
     prompts file is rewritten: a refused resume writes nothing."""
@@ -432,6 +451,7 @@ def _benchmark_prompts(benchmark: str, data: list[Path] | None, images: Path | N
     from halluscope.adapters.outlock import check_out_path
     from halluscope.benchmark_query import questions_file
     from halluscope.benchmark_specs import load_benchmark, missing_data_places
+    from halluscope.runsheet import query_prompts_path
     try:        # before its prompts file is written beside it
         check_out_path(out)
     except HalluscopeError as exc:
@@ -446,7 +466,7 @@ def _benchmark_prompts(benchmark: str, data: list[Path] | None, images: Path | N
             questions_file(load_benchmark(benchmark), data, split)
             raise typer.Exit(EXIT_USAGE)
         path, bench_system, asked = write_benchmark_prompts(
-            benchmark, data, images, out.with_name(out.name + ".prompts.jsonl"), out, split,
+            benchmark, data, images, query_prompts_path(out), out, split,
             resume=samples is not None, samples=samples or 1,
             check_settings=_settings_check(out, resume_settings, system, samples))
     except HalluscopeError as exc:

@@ -33,12 +33,15 @@ def _audit(tmp_path, rows, *extra, one_line_array=False):
         src = tmp_path / "answers.jsonl"
         src.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "out"
-    res = CliRunner().invoke(app, ["audit", str(src), "--metric", "amber", "--annotations",
-                                   str(ann), "--out", str(out), "--no-report", "--bootstrap",
-                                   "0", *extra])
+    res = _audit_amber(src, ann, out, "--bootstrap", "0", *extra)
     results = json.loads((out / "results.json").read_text()) if \
         (out / "results.json").is_file() else None
     return res, results, out
+
+
+def _audit_amber(src, ann, out, *extra):
+    return CliRunner().invoke(app, ["audit", str(src), "--metric", "amber", "--annotations",
+                                    str(ann), "--out", str(out), "--no-report", *extra])
 
 
 def test_answer_tallies():
@@ -149,15 +152,13 @@ def test_descriptions_without_relation_json_are_refused(tmp_path):
     ann.write_text(json.dumps(ITEMS))
     src = tmp_path / "answers.jsonl"
     src.write_text(json.dumps({"id": 1, "response": "A dog on a sofa."}) + "\n")
-    res = CliRunner().invoke(app, ["audit", str(src), "--metric", "amber", "--annotations",
-                                   str(ann), "--out", str(tmp_path / "out"), "--no-report"])
+    res = _audit_amber(src, ann, tmp_path / "out")
     assert res.exit_code == 2, res.output
     said = " ".join(res.output.split())
     assert "need relation.json" in said and "annotations.json" in said
     # yes/no answers alone need no object words
     src.write_text(json.dumps({"id": 1005, "response": "Yes"}) + "\n")
-    res = CliRunner().invoke(app, ["audit", str(src), "--metric", "amber", "--annotations",
-                                   str(ann), "--out", str(tmp_path / "out2"), "--no-report"])
+    res = _audit_amber(src, ann, tmp_path / "out2")
     assert res.exit_code == 0, res.output
 
 
@@ -179,7 +180,6 @@ def test_a_malformed_annotations_file_is_a_usage_error_naming_item_and_field(tmp
     ann.write_text(json.dumps(items))
     src = tmp_path / "answers.jsonl"
     src.write_text(json.dumps({"id": 1005, "response": "Yes"}) + "\n")
-    res = CliRunner().invoke(app, ["audit", str(src), "--metric", "amber", "--annotations",
-                                   str(ann), "--out", str(tmp_path / "out"), "--no-report"])
+    res = _audit_amber(src, ann, tmp_path / "out")
     assert res.exit_code == 2, res.output
     assert words in " ".join(res.output.split())

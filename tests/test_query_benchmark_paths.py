@@ -21,13 +21,19 @@ def _query(spec, data, images, out) -> tuple[int, str]:
     return res.exit_code, res.output
 
 
-def test_the_prompts_file_is_named_after_the_file_out_names(tmp_path, monkeypatch):
-    spec, data = _benchmark(tmp_path, ("img",))
+def _linked_out(tmp_path):
+    """runs/real/out.jsonl (empty) and links/link.jsonl, a symbolic link to it."""
     real_dir, link_dir = tmp_path / "runs" / "real", tmp_path / "links"
     real_dir.mkdir(parents=True)
     link_dir.mkdir()
     (real_dir / "out.jsonl").write_text("")
     (link_dir / "link.jsonl").symlink_to(real_dir / "out.jsonl")
+    return real_dir, link_dir
+
+
+def test_the_prompts_file_is_named_after_the_file_out_names(tmp_path, monkeypatch):
+    spec, data = _benchmark(tmp_path, ("img",))
+    real_dir, link_dir = _linked_out(tmp_path)
     monkeypatch.chdir(tmp_path)
     code, text = _query(spec, data, tmp_path / "img", "links/link.jsonl")   # relative, a link
     assert code == 0, text
@@ -70,11 +76,7 @@ def test_image_paths_of_answers_written_through_a_link_hold_from_both_names(tmp_
     from halluscope.errors import RecordError
     from halluscope.readers import iter_input_records
     spec, data = _benchmark(tmp_path, ("img",))
-    real_dir, link_dir = tmp_path / "runs" / "real", tmp_path / "links"
-    real_dir.mkdir(parents=True)
-    link_dir.mkdir()
-    (real_dir / "out.jsonl").write_text("")
-    (link_dir / "link.jsonl").symlink_to(real_dir / "out.jsonl")
+    real_dir, link_dir = _linked_out(tmp_path)
     code, text = _query(spec, data, tmp_path / "img", link_dir / "link.jsonl")
     assert code == 0, text
     for name in (link_dir / "link.jsonl", real_dir / "out.jsonl"):

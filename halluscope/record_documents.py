@@ -1,6 +1,8 @@
-"""The document a record carries: what its ``document`` field names (one document per
-record), its paths resolved against the record's file. Split from :mod:`halluscope.records`,
-which re-exports both functions."""
+"""The documents a record carries: what its ``document`` field names, its paths resolved
+against the record's file. One document (a PDF, page images, or a mapping with one of
+``pdf``, ``path``, ``pages``) or several: a list of PDFs, or a mapping name -> document (a PDF,
+or a list of page images), each named for the citations that name it. Split from
+:mod:`halluscope.records`, which re-exports its functions."""
 
 from __future__ import annotations
 
@@ -12,28 +14,84 @@ from halluscope.errors import ConfigError
 _DOCUMENT_KEYS = ("pdf", "path", "pages")
 
 
-def document_source(value: Any, base: Path | None) -> str | list[str] | None:
+Source = str | list[str]
+"""One document's resolved paths: a PDF or page image, or a list of page images."""
+
+
+def document_source(value: Any, base: Path | None) -> Source | dict[str, Source] | None:
     """The document paths a record's ``document`` value names, resolved against ``base``: one
-    document (a PDF, page images, or a mapping with one of ``pdf``, ``path``, ``pages``);
-    several (two PDFs, a mapping with more keys) raise :class:`ConfigError`, not one of them
-    read and the rest dropped unsaid."""
+    document (a PDF, page images, or a mapping with one of ``pdf``, ``path``, ``pages``) as a
+    path or a list of page-image paths; several (a list of PDFs, a mapping of names to
+    documents: :func:`several_documents`) as a ``dict`` name -> one document's paths. What
+    fits neither (``{"pdf": ..., "pages": [...]}``, PDFs among page images) raises
+    :class:`ConfigError`, never one of them read and the rest dropped unsaid."""
     if value is None:
         return None
+    several = several_documents(value, base)
+    if several is not None:
+        return several
+    return _one_document(value, base)
+
+
+def several_documents(value: Any, base: Path | None) -> dict[str, Source] | None:
+    """The documents of a ``document`` value that names several, name -> resolved paths, or
+    ``None`` when it names one (or none). Several are a list of PDFs (each named by its file
+    name: two of one name are refused, a citation could not tell them apart) or a mapping whose
+    keys are names (not ``pdf``, ``path``, ``pages``) and whose values are a PDF or page-image
+    path, or a list of page images."""
+    if isinstance(value, (list, tuple)):
+        pdfs = [isinstance(v, str) and v.strip().lower().endswith(".pdf") for v in value]
+        if sum(pdfs) < 2:
+            return None
+        if not all(pdfs):
+            raise ConfigError(f"expected a list of PDFs (several documents) or a list of page "
+                              f"images (one document) as 'document', got {sum(pdfs)} PDFs "
+                              f"and {len(value) - sum(pdfs)} other entries in {value!r:.80}")
+        named = [(_file_name(v), v) for v in value]
+    elif isinstance(value, dict) and value and not set(value) & set(_DOCUMENT_KEYS):
+        named = list(value.items())
+        for k, v in named:
+            if not isinstance(k, str) or not k.strip():
+                raise ConfigError(f"expected a name for each document in 'document', got "
+                                  f"{k!r:.40}")
+            if isinstance(v, dict) or v is None:
+                raise ConfigError(f"expected a PDF path or a list of page images for the "
+                                  f"document {k!r:.40} in 'document', got {v!r:.80}")
+    else:
+        return None
+    out: dict[str, Source] = {}
+    for name, v in named:
+        if _file_name(name).lower() in {_file_name(n).lower() for n in out}:
+            raise ConfigError(f"expected documents of distinct names in 'document', got "
+                              f"{_file_name(name)} twice (a citation names its document by "
+                              f"its file name: name each document in a mapping instead)")
+        out[name] = _one_document(v, base)
+    return out
+
+
+def _file_name(path: str) -> str:
+    """A path's file name, folders (``/`` or ``\\``) left out."""
+    return str(path).replace("\\", "/").rsplit("/", 1)[-1].strip()
+
+
+def _one_document(value: Any, base: Path | None) -> Source:
+    """The resolved paths of a ``document`` value that names one document."""
     if isinstance(value, dict):
         given = [k for k in _DOCUMENT_KEYS if value.get(k) is not None]
         if len(given) != 1 or set(value) - set(_DOCUMENT_KEYS):
             # {"pdf": a, "pages": [...]} read the PDF alone and dropped the rest unsaid
-            raise ConfigError(f"expected one document per record, named by one of "
+            raise ConfigError(f"expected one document, named by one of "
                               f"{', '.join(map(repr, _DOCUMENT_KEYS))} in 'document', got the "
-                              f"keys {', '.join(map(repr, value))}; several documents per "
-                              f"record are not supported")
+                              f"keys {', '.join(map(repr, value))}; several documents are a "
+                              f"mapping of names to documents without those keys, or a list "
+                              f"of PDFs")
         value = value[given[0]]
     if isinstance(value, (list, tuple)) and sum(
             isinstance(v, str) and v.strip().lower().endswith(".pdf") for v in value) > 1:
-        raise ConfigError(f"expected one document per record (a PDF, or a list of page images),"
-                          f" got {sum(str(v).strip().lower().endswith('.pdf') for v in value)} "
-                          f"PDFs in 'document'; several documents per record are not supported:"
-                          f" give each its own record")
+        raise ConfigError(f"expected one document (a PDF, or a list of page images), got "
+                          f"{sum(str(v).strip().lower().endswith('.pdf') for v in value)} "
+                          f"PDFs in {value!r:.80}; several documents are a list of PDFs or a "
+                          f"mapping of names to documents in 'document'")
 
     def resolve(v: Any) -> str:
         if not str(v).strip():      # it was read as the input's folder: "got ."
@@ -56,8 +114,9 @@ def file_folder(file: str | Path) -> Path:
     return path.resolve().parent if path.is_symlink() else path.parent
 
 
-def record_document_source(record: Any) -> str | list[str] | None:
-    """:func:`document_source` of a record's ``document``, resolved against its file's folder."""
+def record_document_source(record: Any) -> Source | dict[str, Source] | None:
+    """:func:`document_source` of a record's ``document``, resolved against its file's folder
+    (a ``dict`` name -> paths when it carries several documents)."""
     document = getattr(record, "document", None)
     if document is None:        # (most records: no Path of their file made for nothing)
         return None

@@ -425,16 +425,32 @@ class PageVerifier:
         return ("pages", self.ocr, self.dpi, id(self.docs), self.highlight)
 
     def document(self, record: Record):
-        """The record's document (opened once per source), or ``None`` when it names none."""
-        from halluscope.evidence.documents import Document
+        """The record's document (opened once per source), a
+        :class:`~halluscope.evidence.documents.DocumentSet` of them when it carries several,
+        or ``None`` when it names none."""
+        from halluscope.evidence.documents import DocumentSet
         from halluscope.records import record_document_source
         src = record_document_source(record)
         if src is None:
             return None
-        key = src if isinstance(src, str) else tuple(src)
+        if isinstance(src, dict):
+            keys = {self._key(v) for v in src.values()}
+            return DocumentSet({k: self._open(v, keep=keys) for k, v in src.items()})
+        return self._open(src)
+
+    @staticmethod
+    def _key(src: Any) -> Any:
+        return src if isinstance(src, str) else tuple(src)
+
+    def _open(self, src: Any, keep: set = frozenset()):
+        """The document of ``src`` from ``docs`` (opened there when it is not); the oldest
+        open one not in ``keep`` (the record's others) is closed past 8."""
+        from halluscope.evidence.documents import Document
+        key = self._key(src)
         if key not in self.docs:
-            if len(self.docs) >= 8:
-                self.docs.pop(next(iter(self.docs))).close()
+            old = [k for k in self.docs if k not in keep]
+            if len(self.docs) >= 8 and old:
+                self.docs.pop(old[0]).close()
             self.docs[key] = Document(src, ocr=self.ocr, dpi=self.dpi, cache=self.cache)
         return self.docs[key]
 
@@ -461,8 +477,8 @@ class PageVerifier:
             # by one and the record was never listed
             plural = "documents" in (record.metadata or {})
             raise RecordError("expected the document the response cites ('document'), found "
-                              "none" + (" ('documents' is not read: several documents per "
-                                        "record are not supported)" if plural else ""),
+                              "none" + (" ('documents' is not read: give several documents "
+                                        "as a list of PDFs in 'document')" if plural else ""),
                               field="document", file=record.source.file,
                               line=record.source.line)
         try:
@@ -478,12 +494,16 @@ class PageVerifier:
     @staticmethod
     def _highlights(record: Record, doc: Any, verdicts) -> list[dict[str, Any]]:
         """Boxes of the supported quotes on the pages they were found on (one entry per
-        page for a quote across a page break)."""
+        page for a quote across a page break); of several documents, each names its own
+        (``document``) and is drawn on its pages."""
         out = []
         for v in verdicts:
             if v.checker != "page-quote" or v.label != "supported":
                 continue
             p = v.evidence[0].payload
+            name = v.evidence[0].provenance.get("document") if hasattr(doc, "documents") \
+                else None
+            in_doc = doc if name is None else doc.documents[name]
             # a quote across a page break has a part on each page; an elided one, its parts
             # on one page (never the text its ellipsis leaves out)
             spans = [e["char_span"] for e in p.get("elided_parts") or []] or [p["char_span"]]
@@ -492,11 +512,12 @@ class PageVerifier:
                 by = {"reading": p["reading"]} if p.get("reading") else {}
                 for span in part.get("char_spans") or [part["char_span"]]:
                     try:
-                        found = doc.char_boxes(part["page"], *span, **by)
+                        found = in_doc.char_boxes(part["page"], *span, **by)
                     except Exception as exc:         # noqa: BLE001 - drawing aid only
                         log.debug("no highlight boxes for %s: %s", record.id, exc)
                         found = []
                     boxes += [b for b in found if b not in boxes]
-                out.append({"page": part["page"], "quote": v.claim.quote,
+                out.append({**({"document": name} if name is not None else {}),
+                            "page": part["page"], "quote": v.claim.quote,
                             "boxes": [[round(x, 1) for x in b] for b in boxes]})
         return out

@@ -209,29 +209,31 @@ def test_a_quote_on_no_page_of_a_long_document_normalises_no_page(monkeypatch):
     assert v.reason == "not on p. 2; found on pages 9-10 (across the page break)"
 
 
-# -- 3. several documents per record: not supported, and said so where ---------------------------
+# -- 3. several documents per record: the forms that name one or several ambiguously -------------
+# (several documents are read: tests/test_page_documents.py)
 
 @pytest.mark.parametrize("value,says", [
-    (["report.pdf", "appendix.pdf"], "got 2 PDFs in 'document'"),
     ({"pdf": "report.pdf", "pages": ["scan.png"]}, "got the keys 'pdf', 'pages'"),
     ({"pdf": "report.pdf", "appendix": "appendix.pdf"}, "got the keys 'pdf', 'appendix'"),
 ])
-def test_several_documents_in_a_record_are_refused_not_one_of_them_used(value, says):
+def test_a_mapping_mixing_one_documents_keys_with_others_is_refused_not_one_of_them_used(
+        value, says):
     from halluscope.errors import ConfigError
     from halluscope.records import document_source
-    with pytest.raises(ConfigError, match="several documents per record are not supported") as e:
+    with pytest.raises(ConfigError, match="several documents are a mapping of names") as e:
         document_source(value, None)
     assert says in str(e.value)
 
 
-def test_audit_lists_a_record_with_several_documents_as_bad_with_its_line(tmp_path):
+def test_audit_lists_a_record_with_a_documents_field_as_bad_with_its_line(tmp_path):
     pytest.importorskip("pypdfium2")
     from halluscope.api import audit
     make_pdf(tmp_path / "report.pdf", [["Currency risk remains."]])
     make_pdf(tmp_path / "appendix.pdf", [["Data tables."]])
     lines = [{"id": "ok", "task": "document", "document": "report.pdf",
               "response": '"Currency risk remains" (p. 1).'},
-             {"id": "two", "task": "document", "document": ["report.pdf", "appendix.pdf"],
+             {"id": "mixed", "task": "document", "document": {"pdf": "report.pdf",
+                                                              "appendix": "appendix.pdf"},
               "response": 'report.pdf p. 1 says "Currency risk remains".'},
              {"id": "plural", "task": "document", "documents": ["report.pdf", "appendix.pdf"],
               "response": '"Currency risk remains" (p. 1).'}]
@@ -240,8 +242,9 @@ def test_audit_lists_a_record_with_several_documents_as_bad_with_its_line(tmp_pa
     res = audit(path, metrics="page", n_boot=0, out=tmp_path / "out")
     assert res.metrics["page"].results["quote_support_rate"].value == 1.0
     bad = {(e["line"], e["field"]): e["message"] for e in res.errors}
-    assert "got 2 PDFs in 'document'" in bad[(2, "document")]
-    assert "'documents' is not read" in bad[(3, "document")]
+    assert "got the keys 'pdf', 'appendix'" in bad[(2, "document")]
+    assert "'documents' is not read: give several documents as a list of PDFs in " \
+        "'document'" in bad[(3, "document")]
 
 
 @pytest.mark.parametrize("text,expected", [

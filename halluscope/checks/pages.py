@@ -106,6 +106,7 @@ be in it. A quote on no page of a 3,000-page PDF costs reading the text layer on
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from halluscope.checks.page_labels import labelled_instead, page_verdict, place_labels
@@ -223,8 +224,11 @@ def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | N
 
     Args:
         record: The record (its ``response`` is parsed).
-        document: A :class:`~halluscope.evidence.documents.Document`, or ``None`` when the
-            record has none (every citation is then unverifiable).
+        document: A :class:`~halluscope.evidence.documents.Document`, a
+            :class:`~halluscope.evidence.documents.DocumentSet` when the record carries
+            several (each citation is checked in the one it names by file name; one that names
+            none is unverifiable, never guessed), or ``None`` when the record has none (every
+            citation is then unverifiable).
         citations: Already parsed citations (default: parse the response).
 
     Returns a list of :class:`~halluscope.types.Verdict`: one ``page`` claim per cited
@@ -241,32 +245,70 @@ def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | N
     if not citations:
         return out
     prov: dict[str, Any] = {}
-    if document is not None:
+    if document is not None and not hasattr(document, "documents"):
         prov = {"component": "document", "document": document.name,
                 "pages": document.n_pages}
-    none = "the record carries no document"
     for cit in citations:
         if cit.unread:
             raise ValueError(f"expected a page number in the JSON 'page' field, got "
                              f"{', '.join(cit.unread)}")
-        # a citation of another file ("appendix.pdf p. 1") is not checked in this one
-        why = none if document is None else _not_carried(cit, document)
-        doc = None if why else document
-        cit, placed = place_labels(cit, doc)          # "p. ii": the page labelled ii
-        for page in cit.pages + cit.labels:
-            claim = Claim(kind="page", subject="page", value=page, span=cit.span,
-                          text=cit.sentence)
-            out.append(Verdict(claim, "unverifiable", None, (), why, "page-exists")
-                       if doc is None else
-                       page_verdict(claim, page, doc, prov, placed.get(page)))
-        for q in cit.quotes:
-            cited = cit.pages + cit.labels
-            value = cited[0] if len(cited) == 1 else list(cited)
-            claim = Claim(kind="page", subject=q.kind, value=value, span=q.span,
-                          text=cit.sentence, quote=q.text)
-            out.append(Verdict(claim, "unverifiable", None, (), why, "page-quote")
-                       if doc is None else _quote_verdict(claim, q, cit, doc, prov))
+        if hasattr(document, "documents"):      # several: the one the citation names
+            doc, why, where = _named_in(cit, document)
+            prov = {} if doc is None else {"component": "document", "document": where,
+                                           "pages": doc.n_pages}
+        else:
+            # a citation of another file ("appendix.pdf p. 1") is not checked in this one
+            why = "the record carries no document" if document is None else \
+                _not_carried(cit, document)
+            doc, where = None if why else document, None
+        out += _citation_verdicts(cit, doc, why, prov, where)
     return out
+
+
+def _citation_verdicts(cit: PageCitation, doc: Any, why: str | None, prov: dict[str, Any],
+                       where: str | None) -> list[Verdict]:
+    """The verdicts of one citation checked in ``doc`` (its pages, then its quotes), or all
+    unverifiable for ``why`` when ``doc`` is ``None``. ``where``: the name of ``doc`` among
+    the record's several documents, put before each reason (``appendix.pdf: page 2
+    exists``)."""
+    out: list[Verdict] = []
+    cit, placed = place_labels(cit, doc)          # "p. ii": the page labelled ii
+    for page in cit.pages + cit.labels:
+        claim = Claim(kind="page", subject="page", value=page, span=cit.span,
+                      text=cit.sentence)
+        out.append(Verdict(claim, "unverifiable", None, (), why, "page-exists")
+                   if doc is None else
+                   page_verdict(claim, page, doc, prov, placed.get(page)))
+    for q in cit.quotes:
+        cited = cit.pages + cit.labels
+        value = cited[0] if len(cited) == 1 else list(cited)
+        claim = Claim(kind="page", subject=q.kind, value=value, span=q.span,
+                      text=cit.sentence, quote=q.text)
+        out.append(Verdict(claim, "unverifiable", None, (), why, "page-quote")
+                   if doc is None else _quote_verdict(claim, q, cit, doc, prov))
+    if where is not None:
+        out = [replace(v, reason=f"{where}: {v.reason}") for v in out]
+    return out
+
+
+def _named_in(cit: PageCitation, documents: Any) -> tuple[Any, str | None, str | None]:
+    """The document of the record's several that ``cit`` is checked in, with its name; or
+    ``None`` and why it cannot be checked: it names a file the record does not carry, or
+    names none while the record carries several (which one is meant is never guessed)."""
+    names = list(documents.documents)
+    carried = names[0] if len(names) == 1 else \
+        ", ".join(names[:-1]) + f"{',' * (len(names) > 2)} and {names[-1]}"
+    if not cit.document:
+        if len(names) == 1:
+            return documents.documents[names[0]], None, names[0]
+        cited = "p. " + ", ".join([str(p) for p in cit.pages] + list(cit.labels))
+        return None, (f"cites {cited} but the record carries {carried}; the citation does "
+                      f"not name which"), None
+    name = documents.named(cit.document)
+    if name is None:
+        return None, f"cites {cit.document}, which the record does not carry (it carries " \
+                     f"{carried})", None
+    return documents.documents[name], None, name
 
 
 def _not_carried(cit: PageCitation, document: Any) -> str | None:

@@ -359,10 +359,46 @@ def _text_to_char_index(raw: str) -> list[int | None]:
     return out
 
 
-def record_document(record: Any, **kw: Any) -> Document | None:
-    """The :class:`Document` a record carries (``None`` when it has none)."""
+class DocumentSet:
+    """The several documents a record carries (``document``: a list of PDFs, or a mapping of
+    names to documents), by name; a citation is checked in the one it names
+    (:meth:`named`).
+
+    Args:
+        documents: name -> :class:`Document`, in the record's order.
+    """
+
+    def __init__(self, documents: dict[str, Document]):
+        self.documents = dict(documents)
+
+    @property
+    def name(self) -> str:
+        return ", ".join(self.documents)
+
+    def named(self, file: str) -> str | None:
+        """The name of the document that ``file`` (a file name a citation gives, folders and
+        case aside) is: its name in the record, or the file name of its PDF or of one of its
+        page images; ``None`` when it is none of them."""
+        want = file.replace("\\", "/").rsplit("/", 1)[-1].strip().lower()
+        for name, doc in self.documents.items():
+            files = [doc.pdf_path] if doc.pdf_path else doc.images
+            if want in {name.replace("\\", "/").rsplit("/", 1)[-1].strip().lower(),
+                        *(Path(f).name.lower() for f in files)}:
+                return name
+        return None
+
+    def close(self) -> None:
+        for doc in self.documents.values():
+            doc.close()
+
+
+def record_document(record: Any, **kw: Any) -> Document | DocumentSet | None:
+    """The :class:`Document` a record carries (a :class:`DocumentSet` when it carries several;
+    ``None`` when it has none)."""
     source = record_document_source(record)
     if source is None:
         return None
+    if isinstance(source, dict):
+        return DocumentSet({k: Document(v, **kw) for k, v in source.items()})
     return Document(source, **kw)
 

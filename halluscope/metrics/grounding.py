@@ -53,8 +53,17 @@ def _num(x: float) -> float | None:
     return None if x != x else x
 
 
-def _verdict_dict(v) -> dict[str, Any]:
+def _checked_in(verdicts: Any) -> str | None:
+    """The name of the document (of a record's several) that a citation's verdicts were checked
+    in, from their evidence; ``None`` when it was checked in none (unverifiable)."""
+    return next((e.provenance.get("document") for v in verdicts for e in v.evidence
+                 if e.provenance.get("document")), None)
+
+
+def _verdict_dict(v, several: bool = False) -> dict[str, Any]:
     d = v.to_dict()
+    if several:                     # the document, of the record's several, it was checked in
+        d["document"] = _checked_in([v])
     if v.claim.quote is not None:
         d["quote"] = v.claim.quote
     if v.claim.text is not None:
@@ -426,11 +435,14 @@ class PageMetric(ExplainsClaimVerdicts, Metric):
                len(page_vs), sum(v.label == "supported" for v in page_vs),
                len(quote_vs), sum(v.label == "supported" for v in quote_vs))
         highlights = list(verified.highlights)
+        several = getattr(doc, "documents", None)
         payload = {
             "document": doc.name if doc else None,
-            "pages": doc.n_pages if doc else None,
+            "pages": doc.n_pages if doc and several is None else None,
+            **({"documents": {k: d.n_pages for k, d in several.items()}} if several else {}),
             "dpi": self.dpi,
-            "citations": [{"pages": _cited_pages(vs), "sentence": c.sentence,
+            "citations": [{**({"document": _checked_in(vs)} if several else {}),
+                           "pages": _cited_pages(vs), "sentence": c.sentence,
                            "verdicts": [v.label for v in vs]} for c, vs in groups],
             "highlights": highlights,
             "citation_accuracy": _num(ratio(row[1], row[0])),
@@ -439,7 +451,8 @@ class PageMetric(ExplainsClaimVerdicts, Metric):
         tallies = {"fabricated_pages": Counter(str(v.claim.value) for v in page_vs
                                                if v.label == "hallucinated")}
         return ItemScore(payload=payload, row=row,
-                         top={"claims": [_verdict_dict(v) for v in verdicts]}
+                         top={"claims": [_verdict_dict(v, several is not None)
+                                         for v in verdicts]}
                          if emit_claims else {}, tallies=tallies)
 
     def finish(self) -> None:

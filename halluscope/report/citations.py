@@ -24,20 +24,18 @@ Nothing here builds HTML; the template escapes every string.
 
 from __future__ import annotations
 
-import glob
 import logging
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from halluscope.claims.citations import region_name
+from halluscope.report.page_documents import (RENDER_DPI, document_for,  # noqa: F401
+                                              open_item_document)
 
 log = logging.getLogger(__name__)
 
 #: Page images rendered per item, at most.
 MAX_PAGE_RENDERS = 6
-#: Resolution pages are rendered at for the report (then shrunk to ≤ 480 px wide).
-RENDER_DPI = 100
 #: Height of a crop around a page's highlights, at most (render pixels).
 MAX_CROP = 240
 _STATUS = ("supported", "hallucinated", "unverifiable")
@@ -257,71 +255,6 @@ def region_citations(item: Mapping[str, Any]) -> dict[str, Any] | None:
             "fabricated": fabricated}
 
 
-# -- documents ----------------------------------------------------------------------------------
-class _NoOcr:
-    """An OCR engine that refuses: the report reads text layers only, never runs OCR."""
-
-    name = "none"
-
-    def read(self, image: Any):
-        raise LookupError("the report does not run OCR")
-
-    def provenance(self) -> dict[str, Any]:
-        return {"name": "none"}
-
-
-def _source_dir(item: Mapping[str, Any]) -> Path | None:
-    source = item.get("source")
-    if not isinstance(source, str) or not source or source.startswith("<"):
-        return None
-    file, sep, line = source.rpartition(":")
-    return Path(file if sep and line.isdigit() else source).parent
-
-
-def _find(name: str, base: Path) -> Path | None:
-    """``name`` (a bare file name) in ``base`` or up to two folders below it."""
-    if not name or name != Path(name).name or name in (".", ".."):
-        return None
-    pattern = glob.escape(name)
-    for depth in ("", "*/", "*/*/"):
-        hits = sorted(base.glob(depth + pattern))
-        if hits and hits[0].is_file():
-            return hits[0]
-    return None
-
-
-def document_for(item: Mapping[str, Any], payload: Mapping[str, Any]):
-    """The item's document, opened without OCR at :data:`RENDER_DPI`, or a string saying why
-    there is none. The item's ``document`` field is used when it has one; otherwise the
-    payload's document name is looked for next to the item's source file (and up to two
-    folders below), and accepted when its page count is the payload's."""
-    from halluscope.errors import ConfigError
-    from halluscope.evidence.documents import Document, document_source
-
-    base = _source_dir(item)
-    try:
-        source = document_source(item.get("document"), base) if item.get("document") else None
-    except ConfigError as exc:
-        return str(exc)
-    name = str(payload.get("document") or "")
-    if source is None:
-        if base is None or not name:
-            return "document not found locally"
-        names = [name] if name.lower().endswith(".pdf") else name.split(", ")
-        found = [_find(n, base) for n in names]
-        if not all(found):
-            return f"{name} not found next to {base}"
-        source = str(found[0]) if len(found) == 1 and names == [name] else [str(f) for f in found]
-    try:
-        doc = Document(source, ocr=_NoOcr(), dpi=RENDER_DPI)
-    except Exception as exc:  # noqa: BLE001 - missing file, pdfium error, no pypdfium2
-        return f"cannot open {name or source}: {exc}"
-    if isinstance(payload.get("pages"), int) and doc.n_pages != payload["pages"]:
-        doc.close()
-        return f"{name} found locally has {doc.n_pages} pages, the audit saw {payload['pages']}"
-    return doc
-
-
 def _groups(payload: Mapping[str, Any], claims: list[Mapping[str, Any]]
             ) -> list[tuple[dict[str, Any], list[Mapping[str, Any]]]]:
     """Page claims grouped by citation: by the payload's citations (each has one verdict per
@@ -336,7 +269,9 @@ def _groups(payload: Mapping[str, Any], claims: list[Mapping[str, Any]]
             pages = [p for p in c.get("pages") or [] if isinstance(p, int)]
             if [x.get("checker") for x in part[:len(pages)]] != ["page-exists"] * len(pages):
                 break
-            grouped.append(({"pages": pages, "sentence": str(c.get("sentence") or "")}, part))
+            grouped.append(({"pages": pages, "sentence": str(c.get("sentence") or ""),
+                             **({"document": c.get("document")} if "document" in c else {})},
+                            part))
         else:
             return grouped
     out: list[tuple[dict[str, Any], list[Mapping[str, Any]]]] = []
@@ -362,13 +297,18 @@ class _Pages:
     render, each distinct (page, highlights) image stored once."""
 
     def __init__(self, doc: Any, payload: Mapping[str, Any], images: Any, limit: int):
-        self.doc = doc
         self.payload = payload
         self.images = images
         self.limit = limit
         self.rendered = 0
         self.left_out = 0
-        dpi = payload.get("dpi")
+        self.use(doc)
+
+    def use(self, doc: Any, name: str | None = None) -> None:
+        """Draw the pages of ``doc`` from now on: of a record's several documents, the one
+        called ``name`` (the payload's highlights of that one alone)."""
+        self.doc, self.name = doc, name
+        dpi = self.payload.get("dpi")
         pdf = doc is not None and not isinstance(doc, str) and doc.pdf_path is not None
         self.scale = RENDER_DPI / float(dpi) if pdf and isinstance(dpi, (int, float)) and dpi \
             else 1.0
@@ -385,6 +325,7 @@ class _Pages:
         verdict without a span gets no highlight), of the page's ``reading`` (``"columns"``)."""
         for h in self.payload.get("highlights") or []:
             if isinstance(h, Mapping) and h.get("page") == page and \
+                    h.get("document") == self.name and \
                     _same_quote(h.get("quote"), quote) and h.get("boxes"):
                 return [[float(v) * self.scale for v in b] for b in h["boxes"]
                         if isinstance(b, (list, tuple)) and len(b) == 4]
@@ -536,20 +477,7 @@ def _citation_view(cit: Mapping[str, Any], part: list[Mapping[str, Any]], pages:
     thumbs = _thumbs(cit["pages"], page_rows, pages, marks, elsewhere, n_pages)
     statuses = [r["status"] for r in page_rows] + [q["status"] for q in quote_rows]
     return {"sentence": cit["sentence"], "status": _worst(statuses), "pages": page_rows,
-            "quotes": quote_rows, "thumbs": thumbs}
-
-
-def _open_document(item: Mapping[str, Any], payload: Mapping[str, Any], images: Any,
-                   n_pages: int | None) -> Any:
-    """The item's document from ``images``' cache of open documents (opened once per
-    document), a string saying why there is none, or ``None`` without ``images``."""
-    if images is None:
-        return None
-    key = ("document", str(item.get("document") or ""), str(payload.get("document") or ""),
-           str(_source_dir(item)), n_pages)
-    if key not in images.documents:
-        images.documents[key] = document_for(item, payload)
-    return images.documents[key]
+            "quotes": quote_rows, "thumbs": thumbs, "document": cit.get("document")}
 
 
 def page_citations(item: Mapping[str, Any], images: Any,
@@ -567,11 +495,21 @@ def page_citations(item: Mapping[str, Any], images: Any,
     if not claims:
         return None
     n_pages = payload.get("pages") if isinstance(payload.get("pages"), int) else None
-    doc = _open_document(item, payload, images, n_pages)
-    note = doc if isinstance(doc, str) else ""
-    pages = _Pages(doc, payload, images, max_renders)
-    citations = [_citation_view(cit, part, pages, n_pages)
-                 for cit, part in _groups(payload, claims)]
+    doc = open_item_document(item, payload, images, n_pages)
+    note = doc if isinstance(doc, str) else "; ".join(
+        f"{k}: {d}" for k, d in doc.items() if isinstance(d, str)) if isinstance(doc, dict) \
+        else ""
+    pages = _Pages(None if isinstance(doc, dict) else doc, payload, images, max_renders)
+    citations = []
+    several = payload.get("documents") if isinstance(payload.get("documents"), Mapping) \
+        else None
+    for cit, part in _groups(payload, claims):
+        if several is not None:     # each citation drawn from the document it was checked in
+            name = cit.get("document")
+            pages.use(doc.get(name, "not checked in a document") if isinstance(doc, dict)
+                      else doc, name)
+            n_pages = several.get(name) if isinstance(several.get(name), int) else None
+        citations.append(_citation_view(cit, part, pages, n_pages))
     if pages.left_out:
         note = (note + "; " if note else "") + (
             f"{pages.left_out} page image(s) left out: at most {max_renders} per item")

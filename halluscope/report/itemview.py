@@ -308,11 +308,12 @@ class ImageStore:
         return ref
 
     def close(self) -> None:
-        """Close the documents opened to render pages."""
-        for doc in self.documents.values():
-            close = getattr(doc, "close", None)
-            if close is not None:
-                close()
+        """Close the documents opened to render pages (an item's several: each)."""
+        for opened in self.documents.values():
+            for doc in opened.values() if isinstance(opened, dict) else [opened]:
+                close = getattr(doc, "close", None)
+                if close is not None:
+                    close()
         self.documents.clear()
 
 

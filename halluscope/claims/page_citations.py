@@ -27,8 +27,8 @@ Which citation a quote or number belongs to, within its sentence (:func:`_owner`
 3. else the next citation (``the 7.5% rise, see page 3``).
 
 A citation may name its document by a file name right before or after it (``report.pdf p.
-3``, ``p. 3 of appendix.pdf``; :attr:`PageCitation.document`), which the page check compares
-with the record's document.
+3``, ``p. 3 of appendix.pdf``; :attr:`PageCitation.document`), by which the page check picks
+the record's document it is checked in.
 
 JSON citations: an object with ``"page"`` / ``"page_number"`` / ``"pages"``: a number, a list,
 or text (``"p. 9"``, ``"2-3"``, ``"pages 2 and 4"``); ``null``, ``""``, ``"n/a"``, ``"none"``

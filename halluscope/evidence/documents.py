@@ -2,7 +2,8 @@
 
 A record's ``document`` is a PDF path, a page-image path, or a list of page-image paths
 (relative to the record's JSONL file, or absolute); a mapping ``{"pdf": ...}`` or
-``{"pages": [...]}`` works too. Every frame of a multi-frame image is a page: a 3-page TIFF
+``{"pages": [...]}`` works too. A record carrying several documents (a list of PDFs, or a
+mapping of names to documents) gets a :class:`DocumentSet` of them. Every frame of a multi-frame image is a page: a 3-page TIFF
 scan is pages 1-3 (a GIF's or animated PNG's/WebP's frames likewise); with several image files
 the pages run on from one file to the next.
 

@@ -157,3 +157,24 @@ def test_audit_checks_each_citation_in_its_own_pdf_and_reports_it(tmp_path):
     assert "document" not in items["one"]["claims"][0] and "documents" not in items["one"]["page"]
     html = (tmp_path / "out/report.html").read_text()
     assert 'pages cited in <span class="mono">appendix.pdf</span>' in html
+
+
+def test_a_json_citation_names_its_document_in_its_document_field():
+    got = verdicts('[{"document": "appendix.pdf", "page": 2, "quote": "Currency risk remains"},'
+                   ' {"document": "report.pdf", "page": 2, "quote": "Currency risk remains"}]')
+    assert [g[2:] for g in got if g[0] == "page-quote"] == [
+        ("supported", "appendix.pdf: found on page 2 (exact match)"),
+        ("hallucinated", "report.pdf: not on p. 2 nor anywhere in the document")]
+
+
+def test_audit_lists_a_record_with_one_of_its_documents_missing_as_bad(tmp_path):
+    pytest.importorskip("pypdfium2")
+    from halluscope.api import audit
+    make_pdf(tmp_path / "report.pdf", [[REPORT[1]]])
+    lines = [{"id": "gone", "task": "document", "document": ["report.pdf", "gone.pdf"],
+              "response": 'report.pdf p. 1 says "Revenue reached".'}]
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps(lines[0]) + "\n")
+    res = audit(path, metrics="page", n_boot=0, out=tmp_path / "out")
+    (err,) = res.errors
+    assert (err["line"], err["field"]) == (1, "document") and "gone.pdf" in err["message"]

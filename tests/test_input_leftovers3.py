@@ -273,7 +273,7 @@ def test_a_benchmark_query_through_a_link_sees_the_running_querys_lock(tmp_path,
     with FakeServer() as server:
         code, text = query(server, *bench, "--images", images, "-o", run / "link.jsonl")
         assert code == 0, text
-        prompts = run / "link.jsonl.prompts.jsonl"
+        prompts = run / "real.jsonl.prompts.jsonl"     # named after the file the link names
         before = prompts.read_bytes()
         held = lock_output(run / "real.jsonl")         # a query running on it, as it locks
         try:
@@ -283,7 +283,7 @@ def test_a_benchmark_query_through_a_link_sees_the_running_querys_lock(tmp_path,
                 assert code == 2, text
                 assert "is being written by another halluscope query" in text, text
                 assert prompts.read_bytes() == before, out
-                assert not (run / "real.jsonl.prompts.jsonl").exists()
+                assert not (run / "link.jsonl.prompts.jsonl").exists()
             assert not (run / "link.jsonl.lock").exists()
         finally:
             unlock_output(held, remove=run / "real.jsonl.lock")

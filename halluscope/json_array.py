@@ -23,6 +23,7 @@ from typing import Any
 
 from halluscope._json import repeated_key, repeated_key_message
 from halluscope.errors import InputError, RecordError
+from halluscope.textfiles import drop_bom
 
 _DECODER = json.JSONDecoder()
 _LENIENT = json.JSONDecoder(strict=False)    # control characters inside strings allowed
@@ -229,6 +230,92 @@ def _taken(buf: _Buffer, parsed: tuple[Any, int], start_line: int, label: str
 def _trailing(buf: _Buffer, n: int) -> Iterator[tuple[int, RecordError]]:
     if buf.skip_ws() != "":
         yield n + 1, buf.error(0, "expected the end of the file after the array's ']'")
+
+
+# --- counting an array's elements ------------------------------------------------------------
+
+_STRUCTURE = b"[]{},"
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in _STRUCTURE)
+_INNER_PAIR = re.compile(rb"[\[{],*[\]}]")    # an innermost array or object, strings gone
+_OPENER = re.compile(rb"[\[{]")
+_CLOSER = re.compile(rb"[\]}]")
+_COUNT_BLOCK = 1 << 20
+_WS_BYTES = _WS.encode()
+
+
+class _ElementCount:
+    """The running count of :func:`count_array_elements`: the commas between the array's
+    elements seen so far, with what is needed to go on in the next block: whether the last
+    block ended inside a string, a run of backslashes it ended with, and the brackets opened
+    in the element being read (its commas are not counted, so they are not kept)."""
+
+    def __init__(self):
+        self.commas = 0
+        self.in_string = False
+        self.backslashes = b""
+        self.open = b""
+        self.ended = False
+
+    def feed(self, block: bytes) -> None:
+        block = self.backslashes + block
+        cut = len(block.rstrip(b"\\"))
+        block, self.backslashes = block[:cut], block[cut:]     # (an escape may go on)
+        # escapes stand only inside strings: without them, every '"' starts or ends one
+        pieces = block.replace(b"\\\\", b"").replace(b'\\"', b"").split(b'"')
+        outside = pieces[1::2] if self.in_string else pieces[::2]
+        if len(pieces) % 2 == 0:
+            self.in_string = not self.in_string
+        structure = self.open + b"".join(outside).translate(None, _NOT_STRUCTURE)
+        while True:
+            reduced = _INNER_PAIR.sub(b"", structure)
+            if reduced == structure:
+                break
+            structure = reduced
+        opened = _end_or(_OPENER.search(structure), len(structure))
+        closed = _end_or(_CLOSER.search(structure), len(structure))
+        if closed < opened:         # the array's own ']': what follows is not counted
+            self.commas += structure.count(b",", 0, closed)
+            self.ended = True
+            return
+        self.commas += structure.count(b",", 0, opened)
+        self.open = structure[opened:].replace(b",", b"")
+
+
+def _end_or(match: re.Match | None, default: int) -> int:
+    return match.start() if match is not None else default
+
+
+def count_array_elements(fh: Any) -> int | None:
+    """The elements of the JSON array in the binary file ``fh`` (its first non-blank byte,
+    after a BOM, is ``[``; ``None`` for a file that is not one), counted from its commas and
+    brackets outside strings without parsing a value: for progress bars and for sharing the
+    elements out to workers (a one-line array was one "record" when lines were counted, and
+    ``--workers 2`` ran one process). Counted as :func:`iter_json_elements` yields them in a
+    valid array; in a broken one, the reader's bad records say what is wrong."""
+    head = fh.read(_COUNT_BLOCK)
+    while len(head) < 3 and (block := fh.read(_COUNT_BLOCK)):
+        head += block                   # (a BOM is 3 bytes)
+    head = drop_bom(head).lstrip(_WS_BYTES)
+    while not head:
+        block = fh.read(_COUNT_BLOCK)
+        if not block:
+            return None
+        head = block.lstrip(_WS_BYTES)
+    if head[:1] != b"[":
+        return None
+    head = head[1:].lstrip(_WS_BYTES)
+    while not head:
+        block = fh.read(_COUNT_BLOCK)
+        if not block:
+            return 1        # '[' and the end of the file: one bad record says so
+        head = block.lstrip(_WS_BYTES)
+    if head[:1] == b"]":
+        return 0
+    count = _ElementCount()
+    count.feed(head)
+    while not count.ended and (block := fh.read(_COUNT_BLOCK)):
+        count.feed(block)
+    return count.commas + 1
 
 
 # --- one object's members ---------------------------------------------------------------------

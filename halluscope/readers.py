@@ -507,8 +507,10 @@ def iter_input_records(path: str | Path, fmt: str | None = None, *,
 
 
 def count_input_records(path: str | Path, fmt: str | None = None) -> int:
-    """Rows of ``path`` (for progress bars): non-blank lines of JSON, rows of tables, the
-    samples of an lmms-eval v0.1-v0.2 ``<task>.json`` (its lines are ~30 a sample)."""
+    """Rows of ``path`` (for progress bars, and the workers an audit starts): non-blank lines of
+    JSON, a JSON array's elements (a one-line array was one row, and ``--workers 2`` one
+    process), rows of tables, the samples of an lmms-eval v0.1-v0.2 ``<task>.json`` (its lines
+    are ~30 a sample)."""
     path = Path(path)
     fmt = fmt or detect_format(path)
     if fmt == "coco-caption":
@@ -520,6 +522,11 @@ def count_input_records(path: str | Path, fmt: str | None = None) -> int:
             logs = None                 # (the reader says what the file is)
         if logs is not None:
             return len(logs)
+        from halluscope.json_array import count_array_elements
+        with open_binary(path) as fh:       # a JSON array: its elements, on any lines
+            elements = count_array_elements(fh)
+        if elements is not None:
+            return elements
         from halluscope.textfiles import is_blank_bytes
         n = 0
         with open_binary(path) as fh:       # bytes: a line that is not UTF-8 still counts

@@ -89,9 +89,13 @@ def test_each_question_line_carries_its_consistency_decision(tmp_path):
         hashlib.sha256((tmp_path / "one" / "items.jsonl").read_bytes()).hexdigest()
 
 
-def test_workers_and_resumes_write_the_same_items(tmp_path, monkeypatch):
-    answers = tmp_path / "hb.jsonl"
-    answers.write_text("".join(json.dumps(row) + "\n" for row in _rows()))
+@pytest.mark.parametrize("layout", ["jsonl", "array"])
+def test_workers_and_resumes_write_the_same_items(tmp_path, monkeypatch, layout):
+    """JSON Lines, and the original's layout: one JSON array on one line, as ``json.dump``
+    writes it (counted as one record, it ran in one process whatever ``--workers`` said)."""
+    answers = tmp_path / ("hb.jsonl" if layout == "jsonl" else "hb.json")
+    answers.write_text("".join(json.dumps(row) + "\n" for row in _rows()) if layout == "jsonl"
+                       else json.dumps(_rows()))
     with FakeServer(responder=_reply) as server:
         _audit(answers, tmp_path / "one", server.url)
         two = _audit(answers, tmp_path / "two", server.url, workers=2)

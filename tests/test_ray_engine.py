@@ -109,6 +109,33 @@ def test_blocks_grow_with_the_input_within_their_bounds(tmp_path):
     assert size(200_000, 2) == MAX_BLOCK
 
 
+
+def test_the_hallusionbench_array_layout_spreads_over_the_actors(tmp_path, local_ray):
+    """One JSON array on one line (HallusionBench's evaluation.py layout) counted one record:
+    its 180 entries went out in 45 blocks of the fewest rows (MIN_BLOCK, 4); counted by its
+    elements, it gets blocks sized as its JSON Lines twin's (6 rows: 180 over 2 actors' 16
+    blocks each), and the one-process results."""
+    from tests.test_hallusionbench_array_workers import hb_rows
+    rows = hb_rows(30)
+    answers = tmp_path / "HallusionBench_result.json"
+    answers.write_text(json.dumps(rows))
+    lines = tmp_path / "hb.jsonl"
+    lines.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    outs, blocks = {}, {}
+    for name, inputs, engine in (("local", answers, "local"), ("ray", answers, "ray"),
+                                 ("ray-lines", lines, "ray")):
+        out = tmp_path / name
+        audit(inputs, out=out, engine=engine, workers=1 if engine == "local" else 2,
+              metrics="hallusionbench", n_boot=200, write_report=False,
+              options={"hallusionbench_variant": "vlmevalkit"})
+        outs[name] = comparable(out)
+        if engine == "ray":
+            sheet = json.loads((out / "runsheet.json").read_text())
+            blocks[name] = sheet["execution"]["ray"]["blocks"]
+    assert outs["local"] == outs["ray"]
+    assert blocks["ray"] == blocks["ray-lines"] == 30
+
+
 CRASHING_METRIC = '''
 import os
 import sys

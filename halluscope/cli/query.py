@@ -93,10 +93,9 @@ Restart = Annotated[bool, typer.Option("--restart", help="Start the output file 
                                                          "instead of resuming.",
     rich_help_panel='Output')]
 RetryFailed = Annotated[bool, typer.Option(
-    "--retry-failed", help="On resume, ask again the records that failed in a way asking "
-                           "again repeats (a content filter, a refusal, HTTP 400/413/415/422: "
-                           "kept otherwise, with \"refused\": true). Other failures (429, 5xx, "
-                           "timeouts) are asked again by every resume.",
+    "--retry-failed", help="Also ask again refusals (content filter, HTTP 400/413/415/422), "
+                           "which a resume keeps; 429s, 5xx and timeouts are always asked "
+                           "again.",
     rich_help_panel='Output')]
 ModelOption = Annotated[Optional[list[str]], typer.Option("--option", "-O", help="Provider "
                         "option KEY=VALUE (repeatable): revision, device, dtype, "

@@ -92,9 +92,9 @@ def parse_gate(raw: str, direction: str, flag: str = "") -> Gate:
     if len(parts) > 1 and parts[-1] in BOUNDS:
         bound = parts.pop()
         bound = None if bound == "value" else bound
-    elif len(parts) > 1 and bound_typo(parts[-1]):       # @UPPER, @lowr; not @other
+    elif len(parts) > 1 and (meant := bound_typo(parts[-1])):    # @UPPER, @lowr; not @other
         raise ConfigError(f"{where}unknown bound {parts[-1]!r} in {raw!r}: did you mean "
-                          f"@{bound_typo(parts[-1])}? (bounds: {', '.join(BOUNDS)})")
+                          f"@{meant}? (bounds: {', '.join(BOUNDS)})")
     if len(parts) > 1 and (parts[-1] in BOUNDS or not all(parts[1:])):
         # said now, not as "no group 'lower'" (or '') once the whole audit has run
         raise ConfigError(f"{where}expected one @GROUP and one @BOUND at most, "

@@ -40,7 +40,7 @@ def several_documents(value: Any, base: Path | None) -> dict[str, Source] | None
     keys are names (not ``pdf``, ``path``, ``pages``) and whose values are a PDF or page-image
     path, or a list of page images."""
     if isinstance(value, (list, tuple)):
-        pdfs = [isinstance(v, str) and v.strip().lower().endswith(".pdf") for v in value]
+        pdfs = [_is_pdf(v) for v in value]
         if sum(pdfs) < 2:
             return None
         if not all(pdfs):
@@ -69,6 +69,11 @@ def several_documents(value: Any, base: Path | None) -> dict[str, Source] | None
     return out
 
 
+def _is_pdf(value: Any) -> bool:
+    """Whether a ``document`` entry is a path that names a PDF."""
+    return isinstance(value, str) and value.strip().lower().endswith(".pdf")
+
+
 def _file_name(path: str) -> str:
     """A path's file name, folders (``/`` or ``\\``) left out."""
     return str(path).replace("\\", "/").rsplit("/", 1)[-1].strip()
@@ -86,12 +91,11 @@ def _one_document(value: Any, base: Path | None) -> Source:
                               f"mapping of names to documents without those keys, or a list "
                               f"of PDFs")
         value = value[given[0]]
-    if isinstance(value, (list, tuple)) and sum(
-            isinstance(v, str) and v.strip().lower().endswith(".pdf") for v in value) > 1:
+    pdfs = sum(map(_is_pdf, value)) if isinstance(value, (list, tuple)) else 0
+    if pdfs > 1:
         raise ConfigError(f"expected one document (a PDF, or a list of page images), got "
-                          f"{sum(str(v).strip().lower().endswith('.pdf') for v in value)} "
-                          f"PDFs in {value!r:.80}; several documents are a list of PDFs or a "
-                          f"mapping of names to documents in 'document'")
+                          f"{pdfs} PDFs in {value!r:.80}; several documents are a list of "
+                          f"PDFs or a mapping of names to documents in 'document'")
 
     def resolve(v: Any) -> str:
         if not str(v).strip():      # it was read as the input's folder: "got ."

@@ -265,7 +265,8 @@ class ModelClient:
                 if hit is not None:
                     claims = False      # (the claim was not this process's)
                     return hit
-                held = self._hold_claim(key)
+                self._hold_claim(key)
+                held = True
             return await self._answer(key, doc, request, future, ticket)
         finally:
             self._inflight.pop(key, None)
@@ -274,7 +275,7 @@ class ModelClient:
             if held:
                 self._let_go_claim(key)
 
-    def _hold_claim(self, key: str) -> bool:
+    def _hold_claim(self, key: str) -> None:
         """Note the claim on ``key`` this client now holds; while it holds any, they are
         renewed every ``REFRESH_SHARE`` of :attr:`shared_wait_s` (:meth:`_renew_claims`):
         its own, never a claim this process left behind (a call abandoned), which stays void
@@ -282,7 +283,6 @@ class ModelClient:
         self._claimed.add(key)
         if self._renewing is None or self._renewing.done():
             self._renewing = asyncio.get_running_loop().create_task(self._renew_claims())
-        return True
 
     def _let_go_claim(self, key: str) -> None:
         self._claimed.discard(key)

@@ -47,12 +47,24 @@ def group_members(name: str, keys: Sequence[Any], a: Mapping[Any, Any], b: Mappi
     return {g: (inside.get(g, []), *counts.get(g, (0, 0))) for g in sorted(counts)}
 
 
-def matching_groups(pattern: str, groups: Mapping[str, Any]) -> list[str]:
+def matching_groups(pattern: str, groups: Mapping[str, Any], metric: str = "") -> list[str]:
     """The groups a gate's ``@GROUP`` names: itself, or every group of a field for
-    ``FIELD:*`` (``split:*``: each split)."""
+    ``FIELD:*`` (``split:*``: each split), those of ``metric`` named bare included
+    (:func:`group_fields`: HallusionBench's ``category:*`` names ``VD`` and ``VS``)."""
     if pattern.endswith(":*"):
-        return [g for g in groups if g.startswith(pattern[:-1])]
+        field = pattern[:-2]
+        return [g for g in groups if field in group_fields(g, metric)]
     return [pattern] if pattern in groups else []
+
+
+def group_fields(group: str, metric: str = "") -> tuple[str, ...]:
+    """The fields ``group`` is a value of: its own for ``FIELD:VALUE``; for a group named bare,
+    those its metric's class says (``bare_group_fields``: HallusionBench's), else none."""
+    if ":" in group:
+        return (group.partition(":")[0],)
+    from halluscope.metrics.base import declared
+    fields = getattr(declared(metric) if metric else None, "bare_group_fields", None)
+    return tuple(fields(group)) if callable(fields) else ()
 
 
 def worse_by(entry: Mapping[str, Any]) -> float | None:
@@ -167,5 +179,5 @@ def worst_group_changes(groups: Mapping[str, Mapping[str, Mapping[str, Any]]], l
     return shown, total - len(shown), missing
 
 
-__all__ = ["change_rank", "flagged", "group_members", "groups_by_statistic", "item_groups",
-           "matching_groups", "standardised", "worse_by", "worst_group_changes"]
+__all__ = ["change_rank", "flagged", "group_fields", "group_members", "groups_by_statistic",
+           "item_groups", "matching_groups", "standardised", "worse_by", "worst_group_changes"]

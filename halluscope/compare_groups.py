@@ -188,7 +188,8 @@ def paired_groups_within(name: str, a: Any, b: Any, keys: Any) -> dict[str, list
     their items checked against results.json there) over the items in that group in each run,
     rebuilt as the audit rebuilds a group's (its figures and pairs from the group's items
     alone), for the per-group differences that diff gates with ``@GROUP`` read. A group whose
-    figures or pairs no run shares has no entry."""
+    figures or pairs the runs do not share (a group of one run only) pairs none: its entry
+    has no value and says why (``unpaired``), so a gate on it fails, never passes."""
     from halluscope.compare_by_group import item_groups
     from halluscope.metrics.base import declared
     cls, grouped = declared(name), grouped_statistics(name)
@@ -205,11 +206,15 @@ def paired_groups_within(name: str, a: Any, b: Any, keys: Any) -> dict[str, list
             continue        # said for the whole runs by paired_groups
         for stat, what in grouped.items():
             key = f"{name}.{stat}"
-            if key in keys and stat in sides[0] and stat in sides[1] and not isinstance(
-                    paired := _pair(key, what, sides[0][stat], sides[1][stat]), str):
-                out.setdefault(group, []).append(dataclasses.replace(
-                    paired, direction=stat not in getattr(cls, "UNDIRECTED", ()),
-                    proportion=stat not in getattr(cls, "MEANS", ())))
+            if key not in keys or stat not in sides[0] or stat not in sides[1]:
+                continue
+            paired = _pair(key, what, sides[0][stat], sides[1][stat])
+            if isinstance(paired, str):     # none pairs: no value (a gate on it fails), said
+                paired = PairedGroups(key, what, [], np.zeros((0, 2)), np.zeros((0, 2)), [],
+                                      len(sides[0][stat]), len(sides[1][stat]), paired)
+            out.setdefault(group, []).append(dataclasses.replace(
+                paired, direction=stat not in getattr(cls, "UNDIRECTED", ()),
+                proportion=stat not in getattr(cls, "MEANS", ())))
     return out
 
 

@@ -551,7 +551,7 @@ def _grouped_entry(p: PairedGroups, n_boot: int, seed: int, confidence: float
                    ) -> dict[str, Any]:
     """One grouped statistic's entry over its paired figures or pairs (each a row whose unit
     is its question set), overall or within one audit group (``VD``)."""
-    weights = ReplicateSums(p.units, n_boot, seed) if n_boot else None
+    weights = ReplicateSums(p.units, n_boot, seed) if n_boot and p.keys else None
     common = {"n_paired": len(p.keys), "only_a": p.only_a, "only_b": p.only_b,
               "clusters": len(set(p.units)), "paired_by": p.what}
     cluster_of = np.unique(p.units, return_inverse=True)[1].reshape(-1)

@@ -158,9 +158,10 @@ def worst_group_changes(groups: Mapping[str, Mapping[str, Mapping[str, Any]]], l
     """The (group, ``metric.statistic``, entry) rows a console shows: the changes of a
     directional statistic (no count) that got worse or are flagged (:func:`flagged`), worst
     first (:func:`change_rank`: worse beyond doubt first, by standardised change, which
-    statistics of other scales share), at most ``limit``, leaving out a group's entry that is the ``overall`` one (the
-    comparison's ``metrics``) over again; how many group entries are not shown; and how many
-    of all have no difference (a group of one run only, a side with no value)."""
+    statistics of other scales share), at most ``limit``, leaving out a group's entry that
+    is the ``overall`` one (the comparison's ``metrics``) over again; how many group entries
+    are not shown; and how many of all have no difference (a group of one run only, a side
+    with no value)."""
     rows = []
     total = missing = 0
     overall = overall or {}

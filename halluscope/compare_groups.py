@@ -9,8 +9,9 @@ A metric offers such statistics with ``GROUPED`` (statistic -> what its groups a
 ``"figures"``) and a classmethod ``compare_groups(info, scored)`` (``info``: the run's metric
 info; ``scored``: its items' row, unit and line; a line, here and for every hook below, holds
 what compare keeps of it: :data:`~halluscope.compare_lines.LINE_FIELDS`, each scored metric's
-payload and ``<metric>_summary``, and its ``scores``' ``model:`` groups) returning ``{statistic: {group key: (whose
-answers, right, counted, bootstrap unit)}}``, or raising ValueError where the items cannot say.
+payload and ``<metric>_summary``, and its ``scores``' ``model:`` groups) returning
+``{statistic: {group key: (whose answers, right, counted, bootstrap unit)}}``, or raising
+ValueError where the items cannot say.
 A statistic the run's settings do not report is absent (HallusionBench's easy / hard qAcc,
 which VLMEvalKit's variants have not): left out silently where neither run has it, and said
 where one run alone has it. Then, per statistic:
@@ -126,7 +127,8 @@ def identified_items(name: str, a: Mapping[Any, Any], b: Mapping[Any, Any]
              for run, (n, first) in zip("AB", repeated) if n]
     note = None
     if only[0] or only[1] or repeated[0][0] or repeated[1][0]:
-        note = (f"{name}'s items pair by the question each answers, never by their order: " + "; ".join(said) + f"; A and B are over the "
+        note = (f"{name}'s items pair by the question each answers, never by their order: "
+                + "; ".join(said) + f"; A and B are over the "
                 f"{len(out[0].keys() & out[1].keys())} questions both runs answer once")
     return out[0], out[1], note
 

@@ -66,3 +66,19 @@ def test_diff_value_says_how_many_groups_a_pattern_names(tmp_path, pattern):
     runs, _ = judged_runs(tmp_path, {"a": _grid(GRID_A, "m"), "b": _grid(GRID_B, "m")})
     with pytest.raises(KeyError, match="names 2 groups"):
         diff_value(compare(runs, n_boot=0), f"diff.hallusionbench.aacc@{pattern}")
+
+
+def test_a_misspelled_bare_group_is_suggested_by_name(tmp_path):
+    """``@VS_chrat`` (HallusionBench's groups are named bare) said "expected @upper or @lower
+    ..., or a group @FIELD:VALUE", as if bare names were not groups; it names the nearest."""
+    runs, _ = judged_runs(tmp_path, {"a": _grid(GRID_A, "m"), "b": _grid(GRID_B, "m")})
+    out = CliRunner().invoke(app, ["compare", *map(str, runs), "--out", str(tmp_path / "c"),
+                                   "-q", "--fail-below", "diff.hallusionbench.aacc@VS_chrat=0"])
+    assert out.exit_code == EXIT_USAGE, out.output
+    text = " ".join(out.output.split())
+    assert "no group 'VS_chrat' of hallusionbench.aacc in the comparison; did you mean " \
+           "'VS_chart'" in text, text
+    out = CliRunner().invoke(app, ["compare", *map(str, runs), "--out", str(tmp_path / "c"),
+                                   "-q", "--fail-below", "diff.hallusionbench.aacc@lowr=0"])
+    assert out.exit_code == EXIT_USAGE
+    assert "expected @upper or @lower after hallusionbench.aacc" in " ".join(out.output.split())

@@ -69,6 +69,7 @@ def _targets(metrics: Mapping[str, Any], groups: Mapping[str, Any], name: str,
     comparison's, one group's (``@split:random``), or each group of a field (``@split:*``);
     KeyError, saying why and what exists, for a name that is none."""
     from halluscope.compare_by_group import matching_groups
+    from halluscope.errors import suggest
     head, _, rest = name.partition("@")
     key, entry, _ = _gate_entry(metrics, head, left_out)
     parts = rest.split("@") if rest else []
@@ -76,7 +77,11 @@ def _targets(metrics: Mapping[str, Any], groups: Mapping[str, Any], name: str,
     group = "@".join(parts)
     if not group:
         return [(name, entry, bound)]
-    if ":" not in group and group not in groups:
+    # a bare name is a group where the metric names its groups so (HallusionBench's VD, whose
+    # misspelling is said with those that exist), unless it is a misspelled bound
+    bare = any(":" not in g and key in groups[g] for g in groups)
+    if ":" not in group and group not in groups and (
+            not bare or suggest(group, ("upper", "lower"))):
         raise KeyError(f"expected @upper or @lower after {key}, or a group @FIELD:VALUE, got "
                        f"@{group}")
     named = [g for g in matching_groups(group, groups, key.partition(".")[0])

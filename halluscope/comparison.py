@@ -558,6 +558,8 @@ def _grouped_entry(p: PairedGroups, n_boot: int, seed: int, confidence: float
     side = (GROUP_MEAN if not p.proportion else GROUP_SHARE if p.direction
             else GROUP_SHARE_UNDIRECTED, GROUP_COLUMNS)
     out = _entry(side, side, p.xa, p.xb, weights, common, n_boot, confidence, cluster_of)
+    if not p.keys:      # (said of its figures or pairs: "no item pairs" read as none held)
+        out["why_no_value"] = {side: f"none of the group's {p.what} pairs" for side in "ab"}
     if p.unpaired:
         out["unpaired"] = p.unpaired
     return out

@@ -43,6 +43,9 @@ def test_a_group_of_one_run_only_fails_every_statistics_gate(tmp_path):
         failures = diff_gate_failures(cmp, below={f"diff.hallusionbench.{stat}@category:*": -1})
         assert len(failures) == 1, (stat, failures)
         assert failures[0].startswith(f"diff.hallusionbench.{stat}@VS has no value"), failures
+    vs = cmp.comparisons[0].groups["VS"]["hallusionbench.facc"]
+    assert vs["why_no_value"]["a"] == "none of the group's figures pairs"
+    assert vs["unpaired"].startswith("no figures of A are in B (2 in A")
     out = CliRunner().invoke(app, ["compare", *map(str, runs), "--out", str(tmp_path / "c"),
                                    "-q", "--fail-below",
                                    "diff.hallusionbench.facc@category:*=-1"])

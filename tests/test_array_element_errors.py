@@ -73,3 +73,19 @@ def test_the_errors_text_names_the_element():
     err = RecordError("expected X, got Y", field="f").located(Source("a.json", 1, 1234, True))
     assert str(err) == "a.json:1 (element 1,234): field 'f': expected X, got Y"
     assert str(RecordError("bad", file="a.jsonl", line=3)) == "a.jsonl:3: bad"
+
+
+def test_a_syntax_error_inside_an_element_names_it(tmp_path):
+    """``"label" "yes"`` in element 58 of a one-line array: the error names the line and
+    column, and now the element, after which nothing was read."""
+    rows = _rows(100)
+    text = json.dumps(rows)
+    at = text.index('{"question_id": "q57"')
+    text = text[:at] + text[at:].replace('"label": "yes"', '"label" "yes"', 1)
+    path = tmp_path / "answers.json"
+    path.write_text(text)
+    res, results = _audit(tmp_path, path)
+    (err,) = results["errors"]
+    assert (err["line"], err["element"]) == (1, 58), err
+    assert err["message"].startswith("invalid JSON array at line 1 column ")
+    assert "(element 58)" in " ".join(res.output.split())

@@ -24,7 +24,7 @@ def _rows(n=6):
 def _audit(tmp_path, path):
     out = tmp_path / "out"
     res = CliRunner().invoke(app, ["audit", str(path), "--metric", "pope", "--out", str(out),
-                                   "--bootstrap", "0"], env={"COLUMNS": "400"})   # (no column folds a path)
+                                   "--bootstrap", "0"], env={"COLUMNS": "400"})     # (unfolded)
     return res, json.loads((out / "results.json").read_text())
 
 

@@ -47,12 +47,24 @@ def group_members(name: str, keys: Sequence[Any], a: Mapping[Any, Any], b: Mappi
     return {g: (inside.get(g, []), *counts.get(g, (0, 0))) for g in sorted(counts)}
 
 
-def matching_groups(pattern: str, groups: Mapping[str, Any]) -> list[str]:
+def matching_groups(pattern: str, groups: Mapping[str, Any], metric: str = "") -> list[str]:
     """The groups a gate's ``@GROUP`` names: itself, or every group of a field for
-    ``FIELD:*`` (``split:*``: each split)."""
+    ``FIELD:*`` (``split:*``: each split), those of ``metric`` named bare included
+    (:func:`group_fields`: HallusionBench's ``category:*`` names ``VD`` and ``VS``)."""
     if pattern.endswith(":*"):
-        return [g for g in groups if g.startswith(pattern[:-1])]
+        field = pattern[:-2]
+        return [g for g in groups if field in group_fields(g, metric)]
     return [pattern] if pattern in groups else []
+
+
+def group_fields(group: str, metric: str = "") -> tuple[str, ...]:
+    """The fields ``group`` is a value of: its own for ``FIELD:VALUE``; for a group named bare,
+    those its metric's class says (``bare_group_fields``: HallusionBench's), else none."""
+    if ":" in group:
+        return (group.partition(":")[0],)
+    from halluscope.metrics.base import declared
+    fields = getattr(declared(metric) if metric else None, "bare_group_fields", None)
+    return tuple(fields(group)) if callable(fields) else ()
 
 
 def worse_by(entry: Mapping[str, Any]) -> float | None:
@@ -146,9 +158,10 @@ def worst_group_changes(groups: Mapping[str, Mapping[str, Mapping[str, Any]]], l
     """The (group, ``metric.statistic``, entry) rows a console shows: the changes of a
     directional statistic (no count) that got worse or are flagged (:func:`flagged`), worst
     first (:func:`change_rank`: worse beyond doubt first, by standardised change, which
-    statistics of other scales share), at most ``limit``, leaving out a group's entry that is the ``overall`` one (the
-    comparison's ``metrics``) over again; how many group entries are not shown; and how many
-    of all have no difference (a group of one run only, a side with no value)."""
+    statistics of other scales share), at most ``limit``, leaving out a group's entry that
+    is the ``overall`` one (the comparison's ``metrics``) over again; how many group entries
+    are not shown; and how many of all have no difference (a group of one run only, a side
+    with no value)."""
     rows = []
     total = missing = 0
     overall = overall or {}
@@ -167,5 +180,5 @@ def worst_group_changes(groups: Mapping[str, Mapping[str, Mapping[str, Any]]], l
     return shown, total - len(shown), missing
 
 
-__all__ = ["change_rank", "flagged", "group_members", "groups_by_statistic", "item_groups",
-           "matching_groups", "standardised", "worse_by", "worst_group_changes"]
+__all__ = ["change_rank", "flagged", "group_fields", "group_members", "groups_by_statistic",
+           "item_groups", "matching_groups", "standardised", "worse_by", "worst_group_changes"]

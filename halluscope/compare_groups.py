@@ -9,8 +9,9 @@ A metric offers such statistics with ``GROUPED`` (statistic -> what its groups a
 ``"figures"``) and a classmethod ``compare_groups(info, scored)`` (``info``: the run's metric
 info; ``scored``: its items' row, unit and line; a line, here and for every hook below, holds
 what compare keeps of it: :data:`~halluscope.compare_lines.LINE_FIELDS`, each scored metric's
-payload and ``<metric>_summary``, and its ``scores``' ``model:`` groups) returning ``{statistic: {group key: (whose
-answers, right, counted, bootstrap unit)}}``, or raising ValueError where the items cannot say.
+payload and ``<metric>_summary``, and its ``scores``' ``model:`` groups) returning
+``{statistic: {group key: (whose answers, right, counted, bootstrap unit)}}``, or raising
+ValueError where the items cannot say.
 A statistic the run's settings do not report is absent (HallusionBench's easy / hard qAcc,
 which VLMEvalKit's variants have not): left out silently where neither run has it, and said
 where one run alone has it. Then, per statistic:
@@ -126,7 +127,8 @@ def identified_items(name: str, a: Mapping[Any, Any], b: Mapping[Any, Any]
              for run, (n, first) in zip("AB", repeated) if n]
     note = None
     if only[0] or only[1] or repeated[0][0] or repeated[1][0]:
-        note = (f"{name}'s items pair by the question each answers, never by their order: " + "; ".join(said) + f"; A and B are over the "
+        note = (f"{name}'s items pair by the question each answers, never by their order: "
+                + "; ".join(said) + f"; A and B are over the "
                 f"{len(out[0].keys() & out[1].keys())} questions both runs answer once")
     return out[0], out[1], note
 
@@ -188,7 +190,8 @@ def paired_groups_within(name: str, a: Any, b: Any, keys: Any) -> dict[str, list
     their items checked against results.json there) over the items in that group in each run,
     rebuilt as the audit rebuilds a group's (its figures and pairs from the group's items
     alone), for the per-group differences that diff gates with ``@GROUP`` read. A group whose
-    figures or pairs no run shares has no entry."""
+    figures or pairs the runs do not share (a group of one run only) pairs none: its entry
+    has no value and says why (``unpaired``), so a gate on it fails, never passes."""
     from halluscope.compare_by_group import item_groups
     from halluscope.metrics.base import declared
     cls, grouped = declared(name), grouped_statistics(name)
@@ -205,11 +208,15 @@ def paired_groups_within(name: str, a: Any, b: Any, keys: Any) -> dict[str, list
             continue        # said for the whole runs by paired_groups
         for stat, what in grouped.items():
             key = f"{name}.{stat}"
-            if key in keys and stat in sides[0] and stat in sides[1] and not isinstance(
-                    paired := _pair(key, what, sides[0][stat], sides[1][stat]), str):
-                out.setdefault(group, []).append(dataclasses.replace(
-                    paired, direction=stat not in getattr(cls, "UNDIRECTED", ()),
-                    proportion=stat not in getattr(cls, "MEANS", ())))
+            if key not in keys or stat not in sides[0] or stat not in sides[1]:
+                continue
+            paired = _pair(key, what, sides[0][stat], sides[1][stat])
+            if isinstance(paired, str):     # none pairs: no value (a gate on it fails), said
+                paired = PairedGroups(key, what, [], np.zeros((0, 2)), np.zeros((0, 2)), [],
+                                      len(sides[0][stat]), len(sides[1][stat]), paired)
+            out.setdefault(group, []).append(dataclasses.replace(
+                paired, direction=stat not in getattr(cls, "UNDIRECTED", ()),
+                proportion=stat not in getattr(cls, "MEANS", ())))
     return out
 
 

@@ -115,17 +115,20 @@ def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
     by_group = {group: {f"{name}.{s}": entry for s, entry in entries.items()}
                 for group, entries in _group_entries(name, keys, a, b, (stats_a, stats_b),
                                                      (xa, xb), units, n_boot, seed,
-                                                     confidence).items()}
+                                                     confidence, extra).items()}
     return out, changed_items(name, stats_a, stats_b, keys, a, b, xa, xb), left, by_group
 
 
 def _group_entries(name: str, keys: list, a: dict, b: dict, stats: tuple[dict, dict],
                    x: tuple[np.ndarray, np.ndarray], units: list[str], n_boot: int, seed: int,
-                   confidence: float) -> dict[str, dict[str, dict[str, Any]]]:
+                   confidence: float, extra: Mapping[str, Any]
+                   ) -> dict[str, dict[str, dict[str, Any]]]:
     """Group -> statistic -> its entry over the paired items in that group in both runs
     (:func:`~halluscope.compare_by_group.group_members`), by the rules of every entry; its
     replicate weights are drawn from its units' names as the whole comparison's are, so each
-    paired item keeps its weights. A group of one run only pairs no item: no value."""
+    paired item keeps its weights. A group of one run only pairs no item: no value. ``extra``:
+    the statistics read off the items' lines (:class:`~halluscope.compare_groups.ItemRows`
+    over ``keys``: HallusionBench's Yes/No bias), taken over the group's rows of them too."""
     (stats_a, stats_b), (xa, xb) = stats, x
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for group, (rows, only_a, only_b) in group_members(name, keys, a, b).items():
@@ -138,6 +141,9 @@ def _group_entries(name: str, keys: list, a: dict, b: dict, stats: tuple[dict, d
         ga, gb = xa[rows], xb[rows]
         out[group] = {s: _entry(stats_a[s], stats_b[s], ga, gb, weights, dict(common), n_boot,
                                 confidence, cluster_of) for s in stats_a if s in stats_b}
+        out[group].update({s: _entry((r.stat, r.columns), (r.stat, r.columns), r.xa[rows],
+                                     r.xb[rows], weights, dict(common), n_boot, confidence,
+                                     cluster_of) for s, r in extra.items()})
     return out
 
 
@@ -545,13 +551,15 @@ def _grouped_entry(p: PairedGroups, n_boot: int, seed: int, confidence: float
                    ) -> dict[str, Any]:
     """One grouped statistic's entry over its paired figures or pairs (each a row whose unit
     is its question set), overall or within one audit group (``VD``)."""
-    weights = ReplicateSums(p.units, n_boot, seed) if n_boot else None
+    weights = ReplicateSums(p.units, n_boot, seed) if n_boot and p.keys else None
     common = {"n_paired": len(p.keys), "only_a": p.only_a, "only_b": p.only_b,
               "clusters": len(set(p.units)), "paired_by": p.what}
     cluster_of = np.unique(p.units, return_inverse=True)[1].reshape(-1)
     side = (GROUP_MEAN if not p.proportion else GROUP_SHARE if p.direction
             else GROUP_SHARE_UNDIRECTED, GROUP_COLUMNS)
     out = _entry(side, side, p.xa, p.xb, weights, common, n_boot, confidence, cluster_of)
+    if not p.keys:      # (said of its figures or pairs: "no item pairs" read as none held)
+        out["why_no_value"] = {side: f"none of the group's {p.what} pairs" for side in "ab"}
     if p.unpaired:
         out["unpaired"] = p.unpaired
     return out

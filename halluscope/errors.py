@@ -145,6 +145,9 @@ class RecordError(InputError):
 
     #: The bad line's own id, when it has a plain one (``None`` otherwise).
     record_id: str | None = None
+    #: The record's element number (from 1) where it is an element of a JSON array, whose
+    #: line may hold others (``json.dump`` writes the whole array on line 1); else ``None``.
+    element: int | None = None
 
     def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
                  field: str | None = None):
@@ -157,27 +160,44 @@ class RecordError(InputError):
         """The same error (its type, message, field and id) located at ``file:line``, with
         ``field`` instead of its own when given."""
         return _record_error(type(self), self.message, file, line,
-                             field or self.location.field, self.record_id)
+                             field or self.location.field, self.record_id, self.element)
 
     def located(self, source) -> "RecordError":
         """This error at ``source``'s ``file:line`` (a record's :class:`~halluscope.records.
         Source`), unless it already names a file or a line; the engines call it where a
-        record is scored."""
-        if self.location.file is not None or self.location.line is not None:
-            return self
-        return self.at(source.file, source.line)
+        record is scored. At the record's own line, an element of a JSON array (``source.
+        array``) is named too (:attr:`element`)."""
+        out = self
+        if self.location.file is None and self.location.line is None:
+            out = self.at(source.file, source.line)
+        if (getattr(source, "array", False) and out.element is None
+                and (out.location.file, out.location.line) == (source.file, source.line)):
+            out.element = source.index
+        return out
+
+    def __str__(self) -> str:
+        """``file:line: ...``, with the element after the line where known (``file:1
+        (element 57): field 'category': ...``)."""
+        text = super().__str__()
+        head = f"{self.location.file or '<input>'}:{self.location.line}"
+        if self.element is not None and self.location.line is not None and text.startswith(head):
+            text = f"{head} (element {self.element:,})" + text[len(head):]
+        return text
 
     def to_dict(self) -> dict:
         out = {"file": self.location.file, "line": self.location.line,
                "field": self.location.field, "message": self.message}
         if self.record_id is not None:
             out["id"] = self.record_id
+        if self.element is not None:
+            out["element"] = self.element
         return out
 
     def __reduce__(self):
         """Pickle by message and location (errors cross process boundaries from workers)."""
         return (_record_error, (type(self), self.message, self.location.file,
-                                self.location.line, self.location.field, self.record_id))
+                                self.location.line, self.location.field, self.record_id,
+                                self.element))
 
 
 class WithheldAnswer(RecordError):
@@ -186,9 +206,9 @@ class WithheldAnswer(RecordError):
     model's answer, never scored (:mod:`halluscope.finish_reasons`)."""
 
 
-def _record_error(cls, message, file, line, field, record_id=None):
+def _record_error(cls, message, file, line, field, record_id=None, element=None):
     err = cls(message, file=file, line=line, field=field)
-    err.record_id = record_id
+    err.record_id, err.element = record_id, element
     return err
 
 
@@ -230,8 +250,10 @@ class UnreadableImage(RecordError):
     def at(self, file: str | None, line: int | None, field: str | None = None
            ) -> "UnreadableImage":
         """The same error located at a record's ``file:line``."""
-        return UnreadableImage(self.reason, path=self.path, file=file, line=line,
-                               field=field or self.location.field)
+        out = UnreadableImage(self.reason, path=self.path, file=file, line=line,
+                              field=field or self.location.field)
+        out.element = self.element
+        return out
 
     def to_dict(self) -> dict:
         out = super().to_dict()
@@ -243,11 +265,13 @@ class UnreadableImage(RecordError):
         """Pickle by reason and path (RecordError's way made a worker's error say "cannot read
         image: cannot read image X: ..." with no path: items differed by engine)."""
         return (_unreadable, (self.reason, self.path, self.location.file, self.location.line,
-                              self.location.field))
+                              self.location.field, self.element))
 
 
-def _unreadable(reason, path, file, line, field):
-    return UnreadableImage(reason, path=path, file=file, line=line, field=field)
+def _unreadable(reason, path, file, line, field, element=None):
+    err = UnreadableImage(reason, path=path, file=file, line=line, field=field)
+    err.element = element
+    return err
 
 
 def failed_outcome(exc: Exception, metric: str, rec: Any) -> tuple[str, Any]:

@@ -186,6 +186,7 @@ def _elements(lines: Iterator[tuple[int, Any]], name: str
         start_line = buf.line
         parsed = _value(buf)
         if isinstance(parsed, RecordError):
+            parsed.element = n + 1      # (its line may hold many: a one-line array's do)
             yield n + 1, parsed
             return
         n += 1

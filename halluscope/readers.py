@@ -495,13 +495,16 @@ def iter_input_records(path: str | Path, fmt: str | None = None, *,
     elif fmt not in FORMATS:
         raise ConfigError(f"expected --format one of {', '.join(FORMATS)}, got {fmt!r}")
     name = str(path)
+    # JSON's rows are numbered only in an array (its elements), a table's are its rows
+    array = fmt in ("jsonl", "lmms-eval") or (fmt == "vlmevalkit" and _json_file(path))
     for lineno, index, obj in _rows(path, fmt, detected):
         if isinstance(obj, RecordError):
             yield obj
             continue
         try:
             yield record_from_dict(obj, file=name, line=lineno, require_response=require_response,
-                                   index=index, answer_field=getattr(obj, "answer_field", None))
+                                   index=index, answer_field=getattr(obj, "answer_field", None),
+                                   array=array and index is not None)
         except RecordError as exc:
             yield exc
 

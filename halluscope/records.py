@@ -72,6 +72,9 @@ class Source:
     file: str | None
     line: int | None
     index: int | None = None
+    #: ``index`` numbers the elements of a JSON array (not a table's rows), several of which
+    #: may start on one line: a bad record's message names its element
+    array: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,9 +367,9 @@ def _metadata_of(obj: dict[str, Any], label: str | None, vlmevalkit: bool,
 
 def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = None,
                      require_response: bool = True, index: int | None = None,
-                     answer_field: str | None = None) -> Record:
+                     answer_field: str | None = None, array: bool = False) -> Record:
     """Build a :class:`Record` from one parsed line in any of the accepted formats (``index``:
-    the element or row number, for JSON arrays and tables; see :class:`Source`;
+    the element or row number, for JSON arrays (``array``) and tables; see :class:`Source`;
     ``answer_field``: the field of the file the line's ``response`` was read from, when the
     line was made from another layout: an lmms-eval sample's ``resps``).
 
@@ -377,12 +380,14 @@ def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = No
         raise RecordError(not_an_object(obj, index), **where)
     try:
         _check_utf8(obj, where)
-        return _record_of(obj, Source(file, line, index), require_response, where,
-                          answer_field)
+        return _record_of(obj, Source(file, line, index, array and index is not None),
+                          require_response, where, answer_field)
     except RecordError as exc:
         # the line's id, when it has a plain one, stays with its error (items.jsonl keeps it)
         if exc.record_id is None:
             exc.record_id = id_hint(obj.get("id", obj.get("question_id", obj.get("index"))))
+        if array and exc.element is None:       # which of the line's elements
+            exc.element = index
         raise
 
 
@@ -532,7 +537,7 @@ def iter_records(path: str | Path, *, require_response: bool = True
             continue
         try:
             yield record_from_dict(obj, file=name, line=lineno, require_response=require_response,
-                                   index=index)
+                                   index=index, array=index is not None)
         except RecordError as exc:
             yield exc
 

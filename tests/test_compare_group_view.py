@@ -110,3 +110,20 @@ def test_console_says_in_one_line_that_no_group_got_worse(tmp_path, runs):
     assert "by group: none got worse in B beyond the table above (" in flat
     assert "┃ group" not in text
     assert "split:s00" in page          # compare.html lists every group all the same
+
+
+def test_the_caption_counts_in_the_singular_where_one(tmp_path):
+    """One group difference not shown, with no difference: "1 more group difference ...; 1
+    has no difference" (it said "1 more group differences ...; 1 have no difference")."""
+    from types import SimpleNamespace
+
+    from halluscope.cli.compare import _group_table
+    worse = {"a": 0.9, "b": 0.5, "diff": -0.4, "n_paired": 10, "only_a": 0, "only_b": 0,
+             "higher_is_better": True, "ci": None}
+    none = {"a": 0.9, "b": None, "diff": None, "n_paired": 10, "only_a": 0, "only_b": 0,
+            "higher_is_better": True, "ci": None}
+    comp = SimpleNamespace(groups={"split:x": {"pope.f1": worse}, "split:y": {"pope.f1": none}},
+                           metrics={})
+    caption = _group_table(comp).caption
+    assert caption == ("1 more group difference in compare.json and compare.html; 1 has no "
+                       "difference (see compare.html)"), caption

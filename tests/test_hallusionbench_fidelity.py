@@ -316,3 +316,29 @@ def test_original_bias_per_group_equals_utils_py(original_run):
             assert round(100 * got["consistency_inconsistent"]["value"], 4) == \
                 round(100 * fig["inconsistent"] / fig["total"], 4), name
             assert got["figure_score"]["value"] == fig["score"], name
+
+
+def test_compare_gives_each_groups_yes_no_bias_as_utils_computes_it(original_out):
+    """compare's per-group Yes/No bias (Pct Diff, FP Ratio) over each category and
+    subcategory is utils.py's yes_ratio_stats on that group's rows of the original's own
+    per-question decisions (a prediction read as Yes where right on a Yes truth or wrong on a
+    No one), to the last bit; and the audit's value for the group."""
+    from halluscope.comparison import compare
+    out, res = original_out
+    rows = json.loads((shared_data_dir() / REF / "original/expected.json").read_text())["items"]
+    groups: dict[str, list] = {}
+    for r in rows:
+        for g in (r["category"], f"{r['category']}_{r['subcategory']}"):
+            groups.setdefault(g, []).append(r)
+    cmp = compare([out, out], n_boot=0).comparisons[0].groups
+    assert set(cmp) == set(groups)
+    for g, members in groups.items():
+        gt = [int(r["gt_answer"]) for r in members]
+        pred = [t if r["correct"] else 1 - t for r, t in zip(members, gt)]
+        wrong = [t for r, t in zip(members, gt) if not r["correct"]]
+        want = {"yes_no_pct_diff": sum(pred) / len(pred) - sum(gt) / len(gt),
+                "yes_no_fp_ratio": wrong.count(0) / len(wrong)}
+        for stat, value in want.items():
+            e = cmp[g][f"hallusionbench.{stat}"]
+            assert e["a"] == e["b"] == pytest.approx(value, abs=1e-15), (g, stat)
+            assert e["a"] == res["metrics"]["hallusionbench"]["groups"][g][stat]["value"]

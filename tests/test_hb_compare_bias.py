@@ -253,3 +253,32 @@ def test_questions_scored_against_another_truth_are_refused(tmp_path):
                                    str(tmp_path / "cmp")])
     assert res.exit_code == 2 and not (tmp_path / "cmp").exists()
     assert compare([runs["a"], runs["a"]], n_boot=0).metrics     # the same truths pair
+
+
+def test_the_bias_has_per_group_differences_equal_to_each_groups_own(tmp_path):
+    """Pct Diff and FP Ratio per audit group (``VD``, ``VS_chart``), as fAcc and qAcc have
+    them: over the group's paired questions, each side the value its audit computed for that
+    group. By hand, VD (f0 q0 Yes, f0 q1 No, f1 q0 No, f1 q1 Yes): A wrong on f1 q0 reads Yes
+    3 of 4, truth Yes 2 of 4: 0.25; FP 1/1. B wrong on f0 q0 and f0 q1 reads Yes 2 of 4: 0;
+    FP 1/2. A gate on a group reads it; one on a group where B has no wrong answer fails."""
+    runs = _runs(tmp_path, {"a": A, "b": B, "c": {}})
+    cmp = compare([runs["a"], runs["b"]], n_boot=0)
+    groups = cmp.comparisons[0].groups
+    vd = groups["VD"]
+    assert (vd["hallusionbench.yes_no_pct_diff"]["a"], vd["hallusionbench.yes_no_pct_diff"]
+            ["b"]) == (pytest.approx(0.25), pytest.approx(0.0))
+    assert vd["hallusionbench.yes_no_fp_ratio"]["diff"] == pytest.approx(-0.5)
+    assert vd["hallusionbench.yes_no_pct_diff"]["n_paired"] == 4
+    own = {side: json.loads((runs[side] / "results.json").read_text())["metrics"]
+           ["hallusionbench"]["groups"] for side in "ab"}
+    for group in ("VD", "VS", "VD_illusion", "VS_chart"):
+        for stat in BIAS:
+            e = groups[group][f"hallusionbench.{stat}"]
+            assert (e["a"], e["b"]) == (own["a"][group][stat]["value"],
+                                        own["b"][group][stat]["value"]), (group, stat)
+            assert e["direction"] is False, (group, stat)
+    assert diff_gate_failures(cmp, above={"diff.hallusionbench.yes_no_pct_diff@VD": 0.3}) == []
+    assert diff_gate_failures(cmp, below={"diff.hallusionbench.yes_no_pct_diff@VD": -0.2})
+    none = compare([runs["a"], runs["c"]], n_boot=0)
+    failures = diff_gate_failures(none, above={"diff.hallusionbench.yes_no_fp_ratio@VS": 1.0})
+    assert len(failures) == 1 and "no wrong answer" in failures[0]

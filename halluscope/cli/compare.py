@@ -109,12 +109,14 @@ def _group_table(comp) -> Table | None:
     for group, key, e in rows:
         mark = "*" if flagged(e) else ""
         table.add_row(plain(redact_text(group)), plain(key) + mark, *_cells(e))
-    none = f"; {missing:,} have no difference (see compare.html)" if missing else ""
-    table.caption = (f"{rest:,} more group differences in compare.json and compare.html{none}"
-                     if rest else "every group difference is shown")
+    none = (f"; {missing:,} {'has' if missing == 1 else 'have'} no difference (see "
+            f"compare.html)" if missing else "")
+    differences = f"group difference{'' if rest == 1 else 's'} in compare.json and compare.html"
+    table.caption = (f"{rest:,} more {differences}{none}" if rest
+                     else "every group difference is shown")
     if not rows:
         table.caption = (f"by group: none got worse in B beyond the table above ({rest:,} "
-                         f"group differences in compare.json and compare.html{none})")
+                         f"{differences}{none})")
     return table
 
 

@@ -69,6 +69,7 @@ def _targets(metrics: Mapping[str, Any], groups: Mapping[str, Any], name: str,
     comparison's, one group's (``@split:random``), or each group of a field (``@split:*``);
     KeyError, saying why and what exists, for a name that is none."""
     from halluscope.compare_by_group import matching_groups
+    from halluscope.errors import suggest
     head, _, rest = name.partition("@")
     key, entry, _ = _gate_entry(metrics, head, left_out)
     parts = rest.split("@") if rest else []
@@ -76,10 +77,15 @@ def _targets(metrics: Mapping[str, Any], groups: Mapping[str, Any], name: str,
     group = "@".join(parts)
     if not group:
         return [(name, entry, bound)]
-    if ":" not in group and group not in groups:
+    # a bare name is a group where the metric names its groups so (HallusionBench's VD, whose
+    # misspelling is said with those that exist), unless it is a misspelled bound
+    bare = any(":" not in g and key in groups[g] for g in groups)
+    if ":" not in group and group not in groups and (
+            not bare or suggest(group, ("upper", "lower"))):
         raise KeyError(f"expected @upper or @lower after {key}, or a group @FIELD:VALUE, got "
                        f"@{group}")
-    named = [g for g in matching_groups(group, groups) if key in groups[g]]
+    named = [g for g in matching_groups(group, groups, key.partition(".")[0])
+             if key in groups[g]]
     if not named:
         raise KeyError(_no_group(key, group, groups))
     return [(f"diff.{key}@{g}" + (f"@{bound}" if bound else ""), groups[g][key], bound)
@@ -89,6 +95,7 @@ def _targets(metrics: Mapping[str, Any], groups: Mapping[str, Any], name: str,
 def _no_group(key: str, group: str, groups: Mapping[str, Any]) -> str:
     """Why gate group ``group`` of ``key`` names no group of the comparison, with those that
     exist (of its field where it has some)."""
+    from halluscope.compare_by_group import group_fields
     from halluscope.errors import suggest
     have = [g for g in groups if key in groups[g]]
     metric = key.partition(".")[0] + "."
@@ -97,10 +104,10 @@ def _no_group(key: str, group: str, groups: Mapping[str, Any]) -> str:
         return (f"{key} has no per-group differences: compare pairs it over the whole runs "
                 f"only (group {group!r} has {', '.join(sorted(others))}); gate it without "
                 f"@{group}")
-    field = group.partition(":")[0] + ":"
-    same = [g for g in have if g.startswith(field)]
-    fields = sorted({g.partition(":")[0] for g in have if ":" in g})
-    listed = (f"its {field[:-1]} groups: {', '.join(same)}" if same else
+    field = group.partition(":")[0]
+    same = [g for g in have if field in group_fields(g, metric[:-1])]
+    fields = sorted({f for g in have for f in group_fields(g, metric[:-1])})
+    listed = (f"its {field} groups: {', '.join(same)}" if same else
               f"{key} has groups of the fields {', '.join(fields)}" if fields else
               f"groups of {key}: {', '.join(have)}" if have else
               f"the runs' items name no group of {key}")
@@ -387,9 +394,10 @@ def _judged(name: str, entry: Mapping[str, Any], bound: str, limit: float, worse
     if few:                              # never passes on a small share of the items
         return f"{name}: {few}"
     if entry is not whole and entry.get("n_paired") == 0:     # a group of one run only
-        return (f"{name} has no value: no item of the group pairs (A holds "
-                f"{entry.get('only_a', 0)} of its items, B {entry.get('only_b', 0)}), so the "
-                f"gate cannot hold")
+        a, b, what = entry.get("only_a", 0), entry.get("only_b", 0), entry.get("paired_by")
+        held = (f"none of the group's {what} pairs (A holds {a} of them, B {b})" if what else
+                f"no item of the group pairs (A holds {a} of its items, B {b})")
+        return f"{name} has no value: {held}, so the gate cannot hold"
     try:
         value = _bound_value(name, entry, bound)
     except NoInterval as exc:

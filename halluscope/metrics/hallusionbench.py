@@ -93,9 +93,9 @@ from halluscope.metrics.hallusionbench_bias import (BIAS_COLUMNS, BIAS_PAIRED, b
                                                     question_truth, set_ratios, truth_of,
                                                     variant_statistics)
 from halluscope.metrics.hallusionbench_units import (  # noqa: F401  (UNIT_PREFIX re-exported)
-    NOT_PAIRED, UNIT_PREFIX, Unit, bare_group_problem, check_row_ids, coverage, easy_and_hard, expected_total,
-    group_tallies, lone_pairs, no_verdict_info, original_correctness, original_is_correct,
-    question_identity, vlmevalkit_extract, warn_coverage, warn_no_verdict)
+    NOT_PAIRED, UNIT_PREFIX, Unit, bare_group_fields, bare_group_problem, check_row_ids, coverage,
+    easy_and_hard, expected_total, group_tallies, lone_pairs, no_verdict_info, original_correctness,
+    original_is_correct, question_identity, vlmevalkit_extract, warn_coverage, warn_no_verdict)
 from halluscope.metrics.pope_parsers import (  # noqa: F401  (vlmevalkit_punctuation re-exported)
     vlmevalkit_punctuation)
 from halluscope.metrics.repeats import Repeats
@@ -244,8 +244,7 @@ class HallusionBenchMetric(Metric):
             raise ConfigError(f"the {variant!r} HallusionBench variant puts every answer to a "
                               f"judge: pass --judge hallusionbench-gpt-4 (or use "
                               f"hallusionbench_variant=vlmevalkit, which needs none)")
-        self.variant = variant
-        self.judge = judge
+        self.variant, self.judge = variant, judge
         self._judge_info: dict[str, Any] | None = None
         super().__init__(**kw)
 
@@ -263,6 +262,7 @@ class HallusionBenchMetric(Metric):
     MEANS: ClassVar[frozenset] = frozenset({"figure_score"})
     NOT_PAIRED: ClassVar[dict[str, str]] = NOT_PAIRED
     bare_group_problem = staticmethod(bare_group_problem)   # its groups, checked before scoring
+    bare_group_fields = staticmethod(bare_group_fields)     # their fields, for @FIELD:* gates
 
     @classmethod
     def declared_statistics(cls, config) -> dict[str, Statistic]:

@@ -407,6 +407,16 @@ SUBCATEGORIES = {"VD": ("figure", "illusion", "math", "ocr", "video"),
                  "VS": ("chart", "map", "ocr", "table")}
 
 
+def bare_group_fields(group: str) -> tuple[str, ...]:
+    """The fields whose value a group named bare is, which a diff gate's ``@FIELD:*`` names
+    every group of: a category (``VD``) is ``category``'s, a category and subcategory
+    (``VS_chart``, VLMEvalKit's ``l2-category``) ``subcategory``'s and ``l2-category``'s;
+    none for a ``FIELD:VALUE`` group (``model:NAME``), whose field is its own."""
+    if ":" in group or not group:
+        return ()
+    return ("subcategory", "l2-category") if "_" in group else ("category",)
+
+
 def bare_group_problem(group: str, fields: Sequence[str]) -> str | None:
     """Why ``group`` (of a gate ``hallusionbench.STAT@GROUP``) can name none of the metric's
     groups, said before any answer goes to the judge; ``None`` where it can (the group's

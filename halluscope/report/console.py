@@ -254,7 +254,7 @@ def collapse_errors(errors: list[Mapping[str, Any]]) -> list[tuple[Mapping[str, 
         groups.setdefault(key, []).append(err)
     out = []
     for members in groups.values():
-        places = [_where(e) for e in members]
+        places = [error_where(e) for e in members]
         where = ", ".join(places[:3])
         if len(places) > 3:
             where += f" and {len(places) - 3:,} more"
@@ -262,16 +262,20 @@ def collapse_errors(errors: list[Mapping[str, Any]]) -> list[tuple[Mapping[str, 
     return out
 
 
-def _where(err: Mapping[str, Any]) -> str:
-    file, line = err.get("file"), err.get("line")
-    return f"{file or '<input>'}:{line}" if line is not None else str(file or "<input>")
+def error_where(err: Mapping[str, Any]) -> str:
+    """Where a bad record is: ``file:line``, and its element where it is one of a JSON
+    array's (``file:1 (element 57)``: a one-line array's are all on line 1)."""
+    file, line, element = err.get("file"), err.get("line"), err.get("element")
+    where = f"{file or '<input>'}:{line}" if line is not None else str(file or "<input>")
+    return where + (f" (element {element:,})" if isinstance(element, int) else "")
 
 
 def bad_record_count(errors: list[Mapping[str, Any]]) -> int:
     """How many records ``errors`` are about: a record two metrics could not score is one bad
-    record (an error with no line is a record of its own). Records that share a line and name
-    no id (the elements of a one-line JSON array, as ``json.dump`` writes AMBER's response
-    files) are told apart by metric: one metric fails a record once, so a line's records are
+    record (an error with no line is a record of its own). Records that share a line are
+    told apart by their element (a JSON array's) where known; those that name neither it nor
+    an id (the elements of a one-line JSON array, as ``json.dump`` writes AMBER's response
+    files) by metric: one metric fails a record once, so a line's records are
     at least the most errors one metric has there (five bad ids there were "1 bad record")."""
     per_line: dict[tuple, Counter] = {}
     alone = 0
@@ -280,8 +284,8 @@ def bad_record_count(errors: list[Mapping[str, Any]]) -> int:
         if line is None:
             alone += 1
             continue
-        per_line.setdefault((err.get("file"), line, err.get("id")), Counter())[
-            err.get("metric")] += 1
+        place = (err.get("file"), line, err.get("element"), err.get("id"))
+        per_line.setdefault(place, Counter())[err.get("metric")] += 1
     return alone + sum(max(c.values()) for c in per_line.values())
 
 

@@ -254,11 +254,10 @@ def empty_answers(result: AuditResult) -> list[dict[str, Any]]:
 
 
 def error_rows(result: AuditResult, limit: int = MAX_ERROR_ROWS) -> list[dict[str, str]]:
+    from halluscope.report.console import error_where
     rows = []
     for err in result.errors[:limit]:
-        file, line = err.get("file"), err.get("line")
-        where = f"{file or '<input>'}:{line}" if line is not None else str(file or "<input>")
-        rows.append({"where": where, "field": str(err.get("field") or ""),
+        rows.append({"where": error_where(err), "field": str(err.get("field") or ""),
                      "metric": str(err.get("metric") or ""),
                      "message": str(err.get("message") or "")})
     return rows

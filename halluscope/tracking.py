@@ -87,16 +87,25 @@ def _flat_params(obj: Any, prefix: str = "") -> dict[str, str]:
     return out
 
 
+#: The tracking URIs halluscope chose (``<out>/mlruns``), and "" (none set): MLflow's
+#: set_tracking_uri writes its URI to MLFLOW_TRACKING_URI too, where the next audit of the same
+#: process took it for the user's and logged into the first audit's folder.
+_OWN_URIS: set[str] = {""}
+
+
 def _log_mlflow(result, out: Path, report: Path | None, name: str | None) -> str:
     try:
         import mlflow
     except ImportError as exc:
         raise MissingExtraError("--log mlflow", "mlflow", "mlflow") from exc
-    if not os.environ.get("MLFLOW_TRACKING_URI"):
+    uri = os.environ.get("MLFLOW_TRACKING_URI", "")
+    if uri in _OWN_URIS:
         # MLflow 3 keeps the file store in maintenance mode behind an opt-in; a local folder is
         # what an offline audit wants (point MLFLOW_TRACKING_URI at a server or sqlite instead)
         os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
-        mlflow.set_tracking_uri((out / "mlruns").resolve().as_uri())
+        uri = (out / "mlruns").resolve().as_uri()
+        _OWN_URIS.add(uri)
+    mlflow.set_tracking_uri(uri)    # (MLflow reads the variable once; the user's may be new)
     mlflow.set_experiment("halluscope")
     from halluscope.redact import redact_mapping
     sheet = redact_mapping(result.runsheet)

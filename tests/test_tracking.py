@@ -214,3 +214,29 @@ def test_a_rate_over_no_units_is_not_logged_as_a_value(tmp_path):
     flat = flat_metrics(result)
     assert "amber.relation_precision" not in flat and flat["amber.relation_precision.n"] == 0
     assert flat["amber.relation_accuracy"] == 0.0      # 0.0 over 1 answer: a measurement
+
+
+def test_two_audits_in_one_process_log_into_their_own_folders(tmp_path, monkeypatch):
+    """MLflow's set_tracking_uri also sets MLFLOW_TRACKING_URI in the environment, so after a
+    first audit logged into <out>/mlruns, halluscope took that for the user's choice: a second
+    audit of the same notebook or test session (another --out) was logged into the first's
+    folder, and its own had none. A URI the user set is still followed."""
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    runs = {}
+    for name in ("a", "b"):
+        out = tmp_path / name
+        result = audit(records=_pope_rows(n_images=12), metrics="pope", n_boot=0, out=out)
+        runs[name] = (out, log_run(result, out, ["mlflow"])["mlflow"])
+    for out, run_id in runs.values():
+        client = mlflow.tracking.MlflowClient(tracking_uri=(out / "mlruns").resolve().as_uri())
+        [exp] = [e for e in client.search_experiments() if e.name == "halluscope"]
+        assert [r.info.run_id for r in client.search_runs([exp.experiment_id])] == [run_id]
+    mine = (tmp_path / "mine").resolve().as_uri()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mine)
+    out = tmp_path / "c"
+    result = audit(records=_pope_rows(n_images=12), metrics="pope", n_boot=0, out=out)
+    run_id = log_run(result, out, ["mlflow"])["mlflow"]
+    assert not (out / "mlruns").exists()
+    assert mlflow.tracking.MlflowClient(tracking_uri=mine).get_run(run_id)

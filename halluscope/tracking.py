@@ -13,6 +13,11 @@ One audit is one tracker run: its run id is the W&B run's id and the MLflow run'
 :data:`RUN_TAG`, so logging it again (a ``--resume`` of the finished audit, retried after a
 tracker was down) continues that run instead of adding a second.
 
+A run ends as the audit does: an audit that crossed a gate (exit 1) or whose metric scored
+nothing (exit 2) is an MLflow run ``FAILED`` and a W&B run with that exit code, never a
+success on a dashboard; why is the MLflow tag and W&B summary field :data:`OUTCOME`
+(``passed`` for an audit that passed).
+
 Names: ``chair.chair_i``, ``chair.chair_i.ci_lower``, ``chair.chair_i.ci_upper``,
 ``chair.chair_i.n``; a group's numbers as ``split_random/pope.f1`` (trackers refuse ``@``/``:``,
 and a file store cannot hold a metric that is also a folder).
@@ -35,6 +40,8 @@ log = logging.getLogger(__name__)
 TRACKERS = ("wandb", "mlflow")
 RUN_TAG = "halluscope.run_id"
 """The MLflow tag holding the audit's run id (W&B takes it as the run's own id)."""
+OUTCOME = "halluscope.outcome"
+"""The MLflow tag and W&B summary field saying how the audit ended: ``passed``, or why not."""
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-/ ]")
 
 
@@ -93,7 +100,8 @@ def _flat_params(obj: Any, prefix: str = "") -> dict[str, str]:
 _OWN_URIS: set[str] = {""}
 
 
-def _log_mlflow(result, out: Path, report: Path | None, name: str | None) -> str:
+def _log_mlflow(result, out: Path, report: Path | None, name: str | None,
+                exit_code: int = 0, why: str = "") -> str:
     try:
         import mlflow
     except ImportError as exc:
@@ -109,17 +117,31 @@ def _log_mlflow(result, out: Path, report: Path | None, name: str | None) -> str
     mlflow.set_experiment("halluscope")
     from halluscope.redact import redact_mapping
     sheet = redact_mapping(result.runsheet)
-    with mlflow.start_run(run_id=_mlflow_run_of(mlflow, result.run_id),
-                          run_name=name) as run:
+    run = mlflow.start_run(run_id=_mlflow_run_of(mlflow, result.run_id), run_name=name)
+    status = "FAILED"       # a logging that breaks off is not a finished run either
+    try:
         if result.run_id:
             mlflow.set_tag(RUN_TAG, result.run_id)
+        mlflow.set_tag(OUTCOME, _outcome(exit_code, why))
         params = _flat_params(sheet.get("config", {}), "config.")
         mlflow.log_params(dict(list(params.items())[:100]))
         mlflow.log_dict(sheet, "runsheet.json")
         mlflow.log_metrics(flat_metrics(result))
         if report is not None:
             mlflow.log_artifact(str(report))
+        status = "FAILED" if exit_code else "FINISHED"
         return run.info.run_id
+    finally:
+        mlflow.end_run(status=status)
+
+
+def _outcome(exit_code: int, why: str) -> str:
+    """The :data:`OUTCOME` text: ``passed``, or why the audit failed (cut to what a tag
+    holds)."""
+    if not exit_code:
+        return "passed"
+    from halluscope.redact import cut_text, redact_text
+    return cut_text(redact_text(why or f"failed (exit {exit_code})"), 4000, "…")
 
 
 def _mlflow_run_of(mlflow, run_id: str | None) -> str | None:
@@ -134,7 +156,7 @@ def _mlflow_run_of(mlflow, run_id: str | None) -> str | None:
 
 
 def _log_wandb(result, out: Path, report: Path | None, name: str | None,
-               project: str | None) -> str:
+               project: str | None, exit_code: int = 0, why: str = "") -> str:
     try:
         import wandb
     except ImportError as exc:
@@ -151,18 +173,21 @@ def _log_wandb(result, out: Path, report: Path | None, name: str | None,
                      id=result.run_id or None, resume="allow" if result.run_id else None,
                      dir=os.environ.get("WANDB_DIR", str(out)),
                      config=redact_mapping(result.runsheet), reinit=True, settings=settings)
+    code = 1        # a logging that breaks off is not a finished run either
     try:
         metrics = flat_metrics(result)
         run.log(metrics)
         for key, value in metrics.items():
             run.summary[key] = value
+        run.summary[OUTCOME] = _outcome(exit_code, why)
         if report is not None:
             artifact = wandb.Artifact("report", type="report")
             artifact.add_file(str(report))
             run.log_artifact(artifact)
+        code = exit_code
         return run.id
     finally:
-        run.finish()
+        run.finish(exit_code=code)
 
 
 def check_trackers(trackers: list[str] | tuple[str, ...]) -> None:
@@ -182,8 +207,11 @@ def check_trackers(trackers: list[str] | tuple[str, ...]) -> None:
 
 
 def log_run(result, out: str | Path, trackers: list[str] | tuple[str, ...], *,
-            name: str | None = None, project: str | None = None) -> dict[str, str]:
-    """Log ``result`` (saved in ``out``) to each tracker; return tracker -> run id."""
+            name: str | None = None, project: str | None = None, exit_code: int = 0,
+            why: str = "") -> dict[str, str]:
+    """Log ``result`` (saved in ``out``) to each tracker; return tracker -> run id.
+    ``exit_code``: how the audit ends (1: a gate crossed, 2: a metric scored nothing), ``why``
+    in words; a run of a failed audit ends failed (see the module)."""
     out = Path(out)
     check_trackers(trackers)
     report = out / "report.html"
@@ -192,9 +220,9 @@ def log_run(result, out: str | Path, trackers: list[str] | tuple[str, ...], *,
     for tracker in dict.fromkeys(trackers):
         try:
             if tracker == "mlflow":
-                ids[tracker] = _log_mlflow(result, out, report, name)
+                ids[tracker] = _log_mlflow(result, out, report, name, exit_code, why)
             else:
-                ids[tracker] = _log_wandb(result, out, report, name, project)
+                ids[tracker] = _log_wandb(result, out, report, name, project, exit_code, why)
         except (ConfigError, MissingExtraError):
             raise
         except Exception as exc:    # a tracker down or refusing: no crash of halluscope (exit 3)
@@ -207,4 +235,4 @@ def log_run(result, out: str | Path, trackers: list[str] | tuple[str, ...], *,
     return ids
 
 
-__all__ = ["log_run", "check_trackers", "flat_metrics", "TRACKERS"]
+__all__ = ["log_run", "check_trackers", "flat_metrics", "TRACKERS", "OUTCOME"]

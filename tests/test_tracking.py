@@ -240,3 +240,36 @@ def test_two_audits_in_one_process_log_into_their_own_folders(tmp_path, monkeypa
     run_id = log_run(result, out, ["mlflow"])["mlflow"]
     assert not (out / "mlruns").exists()
     assert mlflow.tracking.MlflowClient(tracking_uri=mine).get_run(run_id)
+
+
+@pytest.mark.parametrize("argv,code,said", [
+    (["--fail-below", "pope.f1=0.999"], 1, "gate failed: pope.f1"),
+    (["-m", "chair", "--gt-objects", "{gt}"], 2, "chair scored nothing"),
+])
+def test_a_failed_audit_is_not_logged_as_a_success(tmp_path, monkeypatch, argv, code, said):
+    """The trackers were told before the gates were judged: an audit whose metric scored
+    nothing (exit 2) or that crossed a gate (exit 1) was an MLflow run FINISHED and a W&B run
+    with exit code 0, a success on every dashboard. The tracker run now ends as the command
+    does (MLflow FAILED, W&B the exit code), the reason in the tag/summary halluscope.outcome;
+    a passing audit is FINISHED, 'passed'."""
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(json.dumps(r) + "\n" for r in _pope_rows(n_images=12)))
+    gt = tmp_path / "gt.json"
+    gt.write_text("{}")
+    argv = [a.replace("{gt}", str(gt)) for a in argv]
+    for out, extra, want in ((tmp_path / "bad", argv, code), (tmp_path / "good", [], 0)):
+        res = CliRunner().invoke(app, ["audit", str(rows), "-m", "pope", "--out", str(out),
+                                       "-q", "--bootstrap", "0", "--log", "mlflow", *extra])
+        assert res.exit_code == want, res.output
+        client = mlflow.tracking.MlflowClient(tracking_uri=(out / "mlruns").resolve().as_uri())
+        [exp] = [e for e in client.search_experiments() if e.name == "halluscope"]
+        [got] = client.search_runs([exp.experiment_id])
+        if want:
+            assert got.info.status == "FAILED"
+            assert said in got.data.tags["halluscope.outcome"]
+        else:
+            assert got.info.status == "FINISHED"
+            assert got.data.tags["halluscope.outcome"] == "passed"

@@ -11,7 +11,10 @@ offline into a local folder:
 
 One audit is one tracker run: its run id is the W&B run's id and the MLflow run's tag
 :data:`RUN_TAG`, so logging it again (a ``--resume`` of the finished audit, retried after a
-tracker was down) continues that run instead of adding a second.
+tracker was down) continues that run instead of adding a second. W&B offline cannot resume a
+run: a logging that an offline folder of the run already holds (the marker ``_MARKER`` there
+says what, written once the run finished) is not repeated; one that differs gets a folder of
+its own, warned about.
 
 A run ends as the audit does: an audit that crossed a gate (exit 1) or whose metric scored
 nothing (exit 2) is an MLflow run ``FAILED`` and a W&B run with that exit code, never a
@@ -33,6 +36,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from halluscope.atomicfiles import write_text_atomically
 from halluscope.errors import ConfigError, MissingExtraError
 
 log = logging.getLogger(__name__)
@@ -168,14 +172,27 @@ def _log_wandb(result, out: Path, report: Path | None, name: str | None,
     # gets as config is the redacted one, and it records nothing else about the process.
     settings = wandb.Settings(x_disable_meta=True, disable_code=True, save_code=False,
                               disable_git=True)
-    # the audit's run id is W&B's: logging the same audit again continues its run
+    root = Path(os.environ.get("WANDB_DIR", str(out)))
+    metrics = flat_metrics(result)
+    logged = _logged_digest(metrics, report, exit_code, why)
+    if mode in ("offline", "dryrun") and result.run_id:
+        earlier = _offline_runs(root, result.run_id)
+        if any(_marker_says(folder, logged) for folder in earlier):
+            log.info("W&B: this audit is logged offline already, as it is now (%s)",
+                     ", ".join(map(str, earlier)))
+            return result.run_id
+        if earlier:
+            log.warning("W&B offline keeps each logging in a folder of its own: this audit "
+                        "was logged before, differently or not to the end, in %s; sync the "
+                        "latest", ", ".join(map(str, earlier)))
+    # the audit's run id is W&B's: logging the same audit again continues its run (online)
     run = wandb.init(project=project or "halluscope", name=name, mode=mode,
                      id=result.run_id or None, resume="allow" if result.run_id else None,
-                     dir=os.environ.get("WANDB_DIR", str(out)),
+                     dir=str(root),
                      config=redact_mapping(result.runsheet), reinit=True, settings=settings)
     code = 1        # a logging that breaks off is not a finished run either
+    folder = Path(run.dir).parent
     try:
-        metrics = flat_metrics(result)
         run.log(metrics)
         for key, value in metrics.items():
             run.summary[key] = value
@@ -185,9 +202,41 @@ def _log_wandb(result, out: Path, report: Path | None, name: str | None,
             artifact.add_file(str(report))
             run.log_artifact(artifact)
         code = exit_code
-        return run.id
     finally:
         run.finish(exit_code=code)
+    if mode in ("offline", "dryrun") and folder.is_dir():     # finished: what it holds
+        write_text_atomically(folder / _MARKER, json.dumps({"logged": logged}))
+    return run.id
+
+
+#: The file in a W&B offline run folder saying what halluscope logged there, written once
+#: the run is finished (:func:`_logged_digest`).
+_MARKER = "halluscope-logged.json"
+
+
+def _logged_digest(metrics: dict[str, float], report: Path | None, exit_code: int,
+                   why: str) -> str:
+    """What a logging holds: every number, the outcome and the report, as one sha256."""
+    import hashlib
+    digest = hashlib.sha256(json.dumps([metrics, exit_code, why], sort_keys=True).encode())
+    if report is not None:
+        with open(report, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _offline_runs(root: Path, run_id: str) -> list[Path]:
+    """W&B's offline folders of ``run_id`` under ``root`` (``wandb/offline-run-<time>-<id>``)."""
+    return sorted(p for p in (root / "wandb").glob(f"offline-run-*-{run_id}") if p.is_dir())
+
+
+def _marker_says(folder: Path, logged: str) -> bool:
+    """Whether ``folder`` holds a finished logging of exactly ``logged``."""
+    try:
+        return json.loads((folder / _MARKER).read_text()).get("logged") == logged
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def check_trackers(trackers: list[str] | tuple[str, ...]) -> None:

@@ -273,3 +273,22 @@ def test_a_failed_audit_is_not_logged_as_a_success(tmp_path, monkeypatch, argv, 
         else:
             assert got.info.status == "FINISHED"
             assert got.data.tags["halluscope.outcome"] == "passed"
+
+
+def test_wandb_offline_logging_one_audit_twice_keeps_one_folder(run, tmp_path, monkeypatch):
+    """W&B ignores a resume offline: a --resume of a finished audit with --log wandb wrote a
+    second offline-run-*-<run id> folder holding the same numbers, two runs to sync where
+    there is one audit. A logging the audit already has (same numbers, same outcome, same
+    report) is kept; one that differs (here: the gate now fails) is logged anew."""
+    pytest.importorskip("wandb")
+    result, out = run
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wb"))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    folders = lambda: sorted((tmp_path / "wb" / "wandb").glob(f"offline-run-*-{result.run_id}"))
+    assert log_run(result, out, ["wandb"])["wandb"] == result.run_id
+    assert log_run(result, out, ["wandb"])["wandb"] == result.run_id
+    assert len(folders()) == 1
+    time.sleep(1.1)     # (W&B names its folders by the second)
+    log_run(result, out, ["wandb"], exit_code=1, why="gate failed: pope.f1")
+    assert len(folders()) == 2

@@ -121,7 +121,8 @@ def _log_mlflow(result, out: Path, report: Path | None, name: str | None,
     mlflow.set_experiment("halluscope")
     from halluscope.redact import redact_mapping
     sheet = redact_mapping(result.runsheet)
-    run = mlflow.start_run(run_id=_mlflow_run_of(mlflow, result.run_id), run_name=name)
+    earlier = _mlflow_run_of(mlflow, result.run_id)
+    run = mlflow.start_run(run_id=earlier, run_name=name)
     status = "FAILED"       # a logging that breaks off is not a finished run either
     try:
         if result.run_id:
@@ -130,7 +131,10 @@ def _log_mlflow(result, out: Path, report: Path | None, name: str | None,
         params = _flat_params(sheet.get("config", {}), "config.")
         mlflow.log_params(dict(list(params.items())[:100]))
         mlflow.log_dict(sheet, "runsheet.json")
-        mlflow.log_metrics(flat_metrics(result))
+        # logging the audit again: only what the run lacks or holds otherwise (a second
+        # point of each metric plotted as a second measurement of one audit)
+        held = mlflow.get_run(earlier).data.metrics if earlier else {}
+        mlflow.log_metrics({k: v for k, v in flat_metrics(result).items() if held.get(k) != v})
         if report is not None:
             mlflow.log_artifact(str(report))
         status = "FAILED" if exit_code else "FINISHED"

@@ -292,3 +292,18 @@ def test_wandb_offline_logging_one_audit_twice_keeps_one_folder(run, tmp_path, m
     time.sleep(1.1)     # (W&B names its folders by the second)
     log_run(result, out, ["wandb"], exit_code=1, why="gate failed: pope.f1")
     assert len(folders()) == 2
+
+
+def test_mlflow_logging_one_audit_twice_adds_no_second_point(run, monkeypatch):
+    """Logging a finished audit again (--resume) continued its MLflow run but logged every
+    metric a second time: each had two points in its history, plotted as two measurements of
+    one audit. Only what the run does not hold already, or holds otherwise, is logged."""
+    mlflow = pytest.importorskip("mlflow")
+    result, out = run
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    first = log_run(result, out, ["mlflow"])["mlflow"]
+    assert log_run(result, out, ["mlflow"])["mlflow"] == first
+    client = mlflow.tracking.MlflowClient(tracking_uri=(out / "mlruns").resolve().as_uri())
+    for key in ("pope.accuracy", "pope.accuracy.n", "model_m-a/pope.f1"):
+        assert len(client.get_metric_history(first, key)) == 1, key

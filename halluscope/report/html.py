@@ -50,6 +50,12 @@ MAX_ERROR_ROWS = 1000
 MAX_GROUP_ROWS = 500
 
 
+#: What a rate computed over no units reads as beside its value (gates and compare take it for
+#: no value; trackers are not sent it).
+NO_UNITS = ("over no units: a starting value, not a measurement (gates and compare take it "
+            "for no value)")
+
+
 # -- formatting (also used as Jinja filters) --------------------------------------------------
 def fmt_value(value: Any, digits: int = 4) -> str:
     """A number for a table: ``—`` for missing or NaN, thousands separators for integers."""
@@ -110,6 +116,7 @@ def environment():
 def _cell(res: Any) -> dict[str, Any]:
     value = res.value
     count = not isinstance(value, float)
+    from halluscope.gates.assertions import over_no_units
     from halluscope.metrics.stats import result_ci_label
     note = getattr(res, "ci_note", None) or ""
     cell = {"value": fmt_value(value), "ci": fmt_ci(res.ci), "n": fmt_value(res.n),
@@ -123,7 +130,9 @@ def _cell(res: Any) -> dict[str, Any]:
             # a missing value reads as missing with its reason (results.json's why_no_value)
             "why": (str(getattr(res, "why_no_value", None) or "")
                     if value is None or (isinstance(value, float) and not math.isfinite(value))
-                    else "")}
+                    else ""),
+            # a rate over no units (AMBER's starting counters): shown, but no measurement
+            "no_units": NO_UNITS if over_no_units(res.n, value) else ""}
     if not count and _unit(value):
         cell["bar"] = {"value": round(100 * value, 2)}
         if res.ci and all(_unit(float(v)) for v in res.ci if v is not None) and None not in res.ci:

@@ -12,7 +12,8 @@ escaped, in text, in attributes and in JSON inside ``<script>`` tags). The repor
 * the bad records (``file:line``, field, message);
 * plots (:mod:`halluscope.report.plots`);
 * a filterable list of items (all / with hallucinations / errors): the image (downscaled, with
-  evidence boxes drawn when :mod:`halluscope.report.overlays` is available), the prompt, the
+  evidence boxes drawn when :mod:`halluscope.report.overlays` is available; its name links the
+  original by a path relative to the report), the prompt, the
   response with CHAIR mentions and claim verdicts highlighted, claim details, POPE outcomes,
   and (:mod:`halluscope.report.citations`) the regions a response cites (offered regions,
   cited boxes by verdict, the instances they matched, fabricated ids) and its page citations
@@ -331,11 +332,13 @@ def select_items(result: AuditResult, max_items: int, max_flagged: int,
 
 
 def build_context(result: AuditResult, *, max_items: int = 500,
-                  max_flagged: int | None = None) -> dict[str, Any]:
-    """Everything the report template shows, as plain data."""
+                  max_flagged: int | None = None, link_base: Path | None = None
+                  ) -> dict[str, Any]:
+    """Everything the report template shows, as plain data (``link_base``: the report's folder,
+    which items link their original images from)."""
     from halluscope.report.console import finish_facts
     from halluscope.report.plots import all_plots, interval_level
-    images = ImageStore()
+    images = ImageStore(link_base=link_base)
     try:
         items = select_items(result, max_items,
                              max_items if max_flagged is None else max_flagged, images)
@@ -373,9 +376,10 @@ def build_context(result: AuditResult, *, max_items: int = 500,
 
 
 def render_report(result: AuditResult, *, max_items: int = 500,
-                  max_flagged: int | None = None) -> str:
-    """The report as an HTML string."""
-    context = build_context(result, max_items=max_items, max_flagged=max_flagged)
+                  max_flagged: int | None = None, link_base: Path | None = None) -> str:
+    """The report as an HTML string (``link_base``: see :func:`build_context`)."""
+    context = build_context(result, max_items=max_items, max_flagged=max_flagged,
+                            link_base=link_base)
     return environment().get_template("report.html").render(**context)
 
 
@@ -394,7 +398,7 @@ def write_report(result: AuditResult, path: Path, max_items: int = 500, *,
     from halluscope.report.visible import visible_controls
     # every value is redacted as it is rendered (_redacted), the page as a whole is not
     text = visible_controls(render_report(result, max_items=max_items,
-                                          max_flagged=max_flagged))
+                                          max_flagged=max_flagged, link_base=path.parent))
     write_text_atomically(path, text)
     log.info("wrote report %s (%.1f MB)", path, len(text.encode("utf-8")) / 1e6)
 

@@ -11,7 +11,15 @@ offline into a local folder:
 
 One audit is one tracker run: its run id is the W&B run's id and the MLflow run's tag
 :data:`RUN_TAG`, so logging it again (a ``--resume`` of the finished audit, retried after a
-tracker was down) continues that run instead of adding a second.
+tracker was down) continues that run instead of adding a second. W&B offline cannot resume a
+run: a logging that an offline folder of the run already holds (the marker ``_MARKER`` there
+says what, written once the run finished) is not repeated; one that differs gets a folder of
+its own, warned about.
+
+A run ends as the audit does: an audit that crossed a gate (exit 1) or whose metric scored
+nothing (exit 2) is an MLflow run ``FAILED`` and a W&B run with that exit code, never a
+success on a dashboard; why is the MLflow tag and W&B summary field :data:`OUTCOME`
+(``passed`` for an audit that passed).
 
 Names: ``chair.chair_i``, ``chair.chair_i.ci_lower``, ``chair.chair_i.ci_upper``,
 ``chair.chair_i.n``; a group's numbers as ``split_random/pope.f1`` (trackers refuse ``@``/``:``,
@@ -28,6 +36,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from halluscope.atomicfiles import write_text_atomically
 from halluscope.errors import ConfigError, MissingExtraError
 
 log = logging.getLogger(__name__)
@@ -35,6 +44,8 @@ log = logging.getLogger(__name__)
 TRACKERS = ("wandb", "mlflow")
 RUN_TAG = "halluscope.run_id"
 """The MLflow tag holding the audit's run id (W&B takes it as the run's own id)."""
+OUTCOME = "halluscope.outcome"
+"""The MLflow tag and W&B summary field saying how the audit ended: ``passed``, or why not."""
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-/ ]")
 
 
@@ -87,30 +98,58 @@ def _flat_params(obj: Any, prefix: str = "") -> dict[str, str]:
     return out
 
 
-def _log_mlflow(result, out: Path, report: Path | None, name: str | None) -> str:
+#: The tracking URIs halluscope chose (``<out>/mlruns``), and "" (none set): MLflow's
+#: set_tracking_uri writes its URI to MLFLOW_TRACKING_URI too, where the next audit of the same
+#: process took it for the user's and logged into the first audit's folder.
+_OWN_URIS: set[str] = {""}
+
+
+def _log_mlflow(result, out: Path, report: Path | None, name: str | None,
+                exit_code: int = 0, why: str = "") -> str:
     try:
         import mlflow
     except ImportError as exc:
         raise MissingExtraError("--log mlflow", "mlflow", "mlflow") from exc
-    if not os.environ.get("MLFLOW_TRACKING_URI"):
+    uri = os.environ.get("MLFLOW_TRACKING_URI", "")
+    if uri in _OWN_URIS:
         # MLflow 3 keeps the file store in maintenance mode behind an opt-in; a local folder is
         # what an offline audit wants (point MLFLOW_TRACKING_URI at a server or sqlite instead)
         os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
-        mlflow.set_tracking_uri((out / "mlruns").resolve().as_uri())
+        uri = (out / "mlruns").resolve().as_uri()
+        _OWN_URIS.add(uri)
+    mlflow.set_tracking_uri(uri)    # (MLflow reads the variable once; the user's may be new)
     mlflow.set_experiment("halluscope")
     from halluscope.redact import redact_mapping
     sheet = redact_mapping(result.runsheet)
-    with mlflow.start_run(run_id=_mlflow_run_of(mlflow, result.run_id),
-                          run_name=name) as run:
+    earlier = _mlflow_run_of(mlflow, result.run_id)
+    run = mlflow.start_run(run_id=earlier, run_name=name)
+    status = "FAILED"       # a logging that breaks off is not a finished run either
+    try:
         if result.run_id:
             mlflow.set_tag(RUN_TAG, result.run_id)
+        mlflow.set_tag(OUTCOME, _outcome(exit_code, why))
         params = _flat_params(sheet.get("config", {}), "config.")
         mlflow.log_params(dict(list(params.items())[:100]))
         mlflow.log_dict(sheet, "runsheet.json")
-        mlflow.log_metrics(flat_metrics(result))
+        # logging the audit again: only what the run lacks or holds otherwise (a second
+        # point of each metric plotted as a second measurement of one audit)
+        held = mlflow.get_run(earlier).data.metrics if earlier else {}
+        mlflow.log_metrics({k: v for k, v in flat_metrics(result).items() if held.get(k) != v})
         if report is not None:
             mlflow.log_artifact(str(report))
+        status = "FAILED" if exit_code else "FINISHED"
         return run.info.run_id
+    finally:
+        mlflow.end_run(status=status)
+
+
+def _outcome(exit_code: int, why: str) -> str:
+    """The :data:`OUTCOME` text: ``passed``, or why the audit failed (cut to what a tag
+    holds)."""
+    if not exit_code:
+        return "passed"
+    from halluscope.redact import cut_text, redact_text
+    return cut_text(redact_text(why or f"failed (exit {exit_code})"), 4000, "…")
 
 
 def _mlflow_run_of(mlflow, run_id: str | None) -> str | None:
@@ -125,7 +164,7 @@ def _mlflow_run_of(mlflow, run_id: str | None) -> str | None:
 
 
 def _log_wandb(result, out: Path, report: Path | None, name: str | None,
-               project: str | None) -> str:
+               project: str | None, exit_code: int = 0, why: str = "") -> str:
     try:
         import wandb
     except ImportError as exc:
@@ -137,23 +176,71 @@ def _log_wandb(result, out: Path, report: Path | None, name: str | None,
     # gets as config is the redacted one, and it records nothing else about the process.
     settings = wandb.Settings(x_disable_meta=True, disable_code=True, save_code=False,
                               disable_git=True)
-    # the audit's run id is W&B's: logging the same audit again continues its run
+    root = Path(os.environ.get("WANDB_DIR", str(out)))
+    metrics = flat_metrics(result)
+    logged = _logged_digest(metrics, report, exit_code, why)
+    if mode in ("offline", "dryrun") and result.run_id:
+        earlier = _offline_runs(root, result.run_id)
+        if any(_marker_says(folder, logged) for folder in earlier):
+            log.info("W&B: this audit is logged offline already, as it is now (%s)",
+                     ", ".join(map(str, earlier)))
+            return result.run_id
+        if earlier:
+            log.warning("W&B offline keeps each logging in a folder of its own: this audit "
+                        "was logged before, differently or not to the end, in %s; sync the "
+                        "latest", ", ".join(map(str, earlier)))
+    # the audit's run id is W&B's: logging the same audit again continues its run (online)
     run = wandb.init(project=project or "halluscope", name=name, mode=mode,
                      id=result.run_id or None, resume="allow" if result.run_id else None,
-                     dir=os.environ.get("WANDB_DIR", str(out)),
+                     dir=str(root),
                      config=redact_mapping(result.runsheet), reinit=True, settings=settings)
+    code = 1        # a logging that breaks off is not a finished run either
+    folder = Path(run.dir).parent
     try:
-        metrics = flat_metrics(result)
         run.log(metrics)
         for key, value in metrics.items():
             run.summary[key] = value
+        run.summary[OUTCOME] = _outcome(exit_code, why)
         if report is not None:
             artifact = wandb.Artifact("report", type="report")
             artifact.add_file(str(report))
             run.log_artifact(artifact)
-        return run.id
+        code = exit_code
     finally:
-        run.finish()
+        run.finish(exit_code=code)
+    if mode in ("offline", "dryrun") and folder.is_dir():     # finished: what it holds
+        write_text_atomically(folder / _MARKER, json.dumps({"logged": logged}))
+    return run.id
+
+
+#: The file in a W&B offline run folder saying what halluscope logged there, written once
+#: the run is finished (:func:`_logged_digest`).
+_MARKER = "halluscope-logged.json"
+
+
+def _logged_digest(metrics: dict[str, float], report: Path | None, exit_code: int,
+                   why: str) -> str:
+    """What a logging holds: every number, the outcome and the report, as one sha256."""
+    import hashlib
+    digest = hashlib.sha256(json.dumps([metrics, exit_code, why], sort_keys=True).encode())
+    if report is not None:
+        with open(report, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _offline_runs(root: Path, run_id: str) -> list[Path]:
+    """W&B's offline folders of ``run_id`` under ``root`` (``wandb/offline-run-<time>-<id>``)."""
+    return sorted(p for p in (root / "wandb").glob(f"offline-run-*-{run_id}") if p.is_dir())
+
+
+def _marker_says(folder: Path, logged: str) -> bool:
+    """Whether ``folder`` holds a finished logging of exactly ``logged``."""
+    try:
+        return json.loads((folder / _MARKER).read_text()).get("logged") == logged
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def check_trackers(trackers: list[str] | tuple[str, ...]) -> None:
@@ -173,8 +260,11 @@ def check_trackers(trackers: list[str] | tuple[str, ...]) -> None:
 
 
 def log_run(result, out: str | Path, trackers: list[str] | tuple[str, ...], *,
-            name: str | None = None, project: str | None = None) -> dict[str, str]:
-    """Log ``result`` (saved in ``out``) to each tracker; return tracker -> run id."""
+            name: str | None = None, project: str | None = None, exit_code: int = 0,
+            why: str = "") -> dict[str, str]:
+    """Log ``result`` (saved in ``out``) to each tracker; return tracker -> run id.
+    ``exit_code``: how the audit ends (1: a gate crossed, 2: a metric scored nothing), ``why``
+    in words; a run of a failed audit ends failed (see the module)."""
     out = Path(out)
     check_trackers(trackers)
     report = out / "report.html"
@@ -183,9 +273,9 @@ def log_run(result, out: str | Path, trackers: list[str] | tuple[str, ...], *,
     for tracker in dict.fromkeys(trackers):
         try:
             if tracker == "mlflow":
-                ids[tracker] = _log_mlflow(result, out, report, name)
+                ids[tracker] = _log_mlflow(result, out, report, name, exit_code, why)
             else:
-                ids[tracker] = _log_wandb(result, out, report, name, project)
+                ids[tracker] = _log_wandb(result, out, report, name, project, exit_code, why)
         except (ConfigError, MissingExtraError):
             raise
         except Exception as exc:    # a tracker down or refusing: no crash of halluscope (exit 3)
@@ -198,4 +288,4 @@ def log_run(result, out: str | Path, trackers: list[str] | tuple[str, ...], *,
     return ids
 
 
-__all__ = ["log_run", "check_trackers", "flat_metrics", "TRACKERS"]
+__all__ = ["log_run", "check_trackers", "flat_metrics", "TRACKERS", "OUTCOME"]

@@ -214,3 +214,96 @@ def test_a_rate_over_no_units_is_not_logged_as_a_value(tmp_path):
     flat = flat_metrics(result)
     assert "amber.relation_precision" not in flat and flat["amber.relation_precision.n"] == 0
     assert flat["amber.relation_accuracy"] == 0.0      # 0.0 over 1 answer: a measurement
+
+
+def test_two_audits_in_one_process_log_into_their_own_folders(tmp_path, monkeypatch):
+    """MLflow's set_tracking_uri also sets MLFLOW_TRACKING_URI in the environment, so after a
+    first audit logged into <out>/mlruns, halluscope took that for the user's choice: a second
+    audit of the same notebook or test session (another --out) was logged into the first's
+    folder, and its own had none. A URI the user set is still followed."""
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    runs = {}
+    for name in ("a", "b"):
+        out = tmp_path / name
+        result = audit(records=_pope_rows(n_images=12), metrics="pope", n_boot=0, out=out)
+        runs[name] = (out, log_run(result, out, ["mlflow"])["mlflow"])
+    for out, run_id in runs.values():
+        client = mlflow.tracking.MlflowClient(tracking_uri=(out / "mlruns").resolve().as_uri())
+        [exp] = [e for e in client.search_experiments() if e.name == "halluscope"]
+        assert [r.info.run_id for r in client.search_runs([exp.experiment_id])] == [run_id]
+    mine = (tmp_path / "mine").resolve().as_uri()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mine)
+    out = tmp_path / "c"
+    result = audit(records=_pope_rows(n_images=12), metrics="pope", n_boot=0, out=out)
+    run_id = log_run(result, out, ["mlflow"])["mlflow"]
+    assert not (out / "mlruns").exists()
+    assert mlflow.tracking.MlflowClient(tracking_uri=mine).get_run(run_id)
+
+
+@pytest.mark.parametrize("argv,code,said", [
+    (["--fail-below", "pope.f1=0.999"], 1, "gate failed: pope.f1"),
+    (["-m", "chair", "--gt-objects", "{gt}"], 2, "chair scored nothing"),
+])
+def test_a_failed_audit_is_not_logged_as_a_success(tmp_path, monkeypatch, argv, code, said):
+    """The trackers were told before the gates were judged: an audit whose metric scored
+    nothing (exit 2) or that crossed a gate (exit 1) was an MLflow run FINISHED and a W&B run
+    with exit code 0, a success on every dashboard. The tracker run now ends as the command
+    does (MLflow FAILED, W&B the exit code), the reason in the tag/summary halluscope.outcome;
+    a passing audit is FINISHED, 'passed'."""
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(json.dumps(r) + "\n" for r in _pope_rows(n_images=12)))
+    gt = tmp_path / "gt.json"
+    gt.write_text("{}")
+    argv = [a.replace("{gt}", str(gt)) for a in argv]
+    for out, extra, want in ((tmp_path / "bad", argv, code), (tmp_path / "good", [], 0)):
+        res = CliRunner().invoke(app, ["audit", str(rows), "-m", "pope", "--out", str(out),
+                                       "-q", "--bootstrap", "0", "--log", "mlflow", *extra])
+        assert res.exit_code == want, res.output
+        client = mlflow.tracking.MlflowClient(tracking_uri=(out / "mlruns").resolve().as_uri())
+        [exp] = [e for e in client.search_experiments() if e.name == "halluscope"]
+        [got] = client.search_runs([exp.experiment_id])
+        if want:
+            assert got.info.status == "FAILED"
+            assert said in got.data.tags["halluscope.outcome"]
+        else:
+            assert got.info.status == "FINISHED"
+            assert got.data.tags["halluscope.outcome"] == "passed"
+
+
+def test_wandb_offline_logging_one_audit_twice_keeps_one_folder(run, tmp_path, monkeypatch):
+    """W&B ignores a resume offline: a --resume of a finished audit with --log wandb wrote a
+    second offline-run-*-<run id> folder holding the same numbers, two runs to sync where
+    there is one audit. A logging the audit already has (same numbers, same outcome, same
+    report) is kept; one that differs (here: the gate now fails) is logged anew."""
+    pytest.importorskip("wandb")
+    result, out = run
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wb"))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    folders = lambda: sorted((tmp_path / "wb" / "wandb").glob(f"offline-run-*-{result.run_id}"))
+    assert log_run(result, out, ["wandb"])["wandb"] == result.run_id
+    assert log_run(result, out, ["wandb"])["wandb"] == result.run_id
+    assert len(folders()) == 1
+    time.sleep(1.1)     # (W&B names its folders by the second)
+    log_run(result, out, ["wandb"], exit_code=1, why="gate failed: pope.f1")
+    assert len(folders()) == 2
+
+
+def test_mlflow_logging_one_audit_twice_adds_no_second_point(run, monkeypatch):
+    """Logging a finished audit again (--resume) continued its MLflow run but logged every
+    metric a second time: each had two points in its history, plotted as two measurements of
+    one audit. Only what the run does not hold already, or holds otherwise, is logged."""
+    mlflow = pytest.importorskip("mlflow")
+    result, out = run
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    first = log_run(result, out, ["mlflow"])["mlflow"]
+    assert log_run(result, out, ["mlflow"])["mlflow"] == first
+    client = mlflow.tracking.MlflowClient(tracking_uri=(out / "mlruns").resolve().as_uri())
+    for key in ("pope.accuracy", "pope.accuracy.n", "model_m-a/pope.f1"):
+        assert len(client.get_metric_history(first, key)) == 1, key

@@ -333,6 +333,24 @@ def _audit(inputs: list[Path], metrics: list[str] | None, out: Path, quiet: bool
         exit_usage(exc)     # (or one not the user's to mend: a crash, exit 3)
 
 
+def _outcome(result, gates) -> dict[str, Any]:
+    """How the audit will end, for the trackers (``exit_code``, ``why``): they were told before
+    the gates were judged, and an audit that crossed one or scored nothing was a success on
+    every dashboard. Judged quietly here; :func:`_finish` judges and says them after."""
+    from halluscope.gates import check_gates
+    try:
+        failures = check_gates(result, gates, warn=False)
+    except HalluscopeError as exc:
+        return {"exit_code": EXIT_USAGE, "why": str(exc)}
+    if result.unscored:
+        return {"exit_code": EXIT_USAGE, "why": "; ".join(
+            f"{name} scored nothing: " + "; ".join(reasons)
+            for name, reasons in result.unscored.items())}
+    if failures:
+        return {"exit_code": EXIT_GATE, "why": "; ".join(f"gate failed: {f}" for f in failures)}
+    return {}
+
+
 def _finish(result, out: Path, gates, log_to: list[str] | None, quiet: bool) -> None:
     """Log to trackers, print the summary, apply the gates (their warnings but those the
     audit gave before scoring) and choose the exit code."""
@@ -341,7 +359,7 @@ def _finish(result, out: Path, gates, log_to: list[str] | None, quiet: bool) -> 
     if log_to:
         from halluscope.tracking import log_run
         try:
-            log_run(result, out, log_to)
+            log_run(result, out, log_to, **_outcome(result, gates))
         except HalluscopeError as exc:
             not_logged = str(exc)
     if not quiet:

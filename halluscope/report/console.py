@@ -67,6 +67,13 @@ def _why(res: Any) -> str:
     return f"no value: {why}" if why and not _finite(res.value) else ""
 
 
+def _no_units(res: Any) -> str:
+    """A rate over no units (AMBER's starting counters) says it is no measurement, as gates
+    and compare take it; 'too few units' read as a small sample's value."""
+    from halluscope.gates.assertions import over_no_units
+    return "over no units: not a measurement" if over_no_units(res.n, res.value) else ""
+
+
 def metrics_table(result: AuditResult) -> Table:
     """Every top-level result: metric, statistic, value, interval (at the run's level), n."""
     from halluscope.metrics.stats import result_ci_label
@@ -99,7 +106,8 @@ def metrics_table(result: AuditResult) -> Table:
             table.add_row(_plain(name if first else ""), _plain(label),
                           _num(res.value),
                           _ci(res.ci) or ("scored nothing (below)" if name in unscored
-                                          else _why(res) or result_ci_label(res)
+                                          else _why(res) or _no_units(res)
+                                          or result_ci_label(res)
                                           or (off if isinstance(res.value, float) else "")),
                           _num(res.n))
             first = False

@@ -12,7 +12,8 @@ escaped, in text, in attributes and in JSON inside ``<script>`` tags). The repor
 * the bad records (``file:line``, field, message);
 * plots (:mod:`halluscope.report.plots`);
 * a filterable list of items (all / with hallucinations / errors): the image (downscaled, with
-  evidence boxes drawn when :mod:`halluscope.report.overlays` is available), the prompt, the
+  evidence boxes drawn when :mod:`halluscope.report.overlays` is available; its name links the
+  original by a path relative to the report), the prompt, the
   response with CHAIR mentions and claim verdicts highlighted, claim details, POPE outcomes,
   and (:mod:`halluscope.report.citations`) the regions a response cites (offered regions,
   cited boxes by verdict, the instances they matched, fabricated ids) and its page citations
@@ -48,6 +49,12 @@ MAX_ERROR_ROWS = 1000
 #: Rows of one group table (``--by id`` on 50,000 answers made a 45 MB report); the table says
 #: how many groups it leaves out, and results.json holds them all.
 MAX_GROUP_ROWS = 500
+
+
+#: What a rate computed over no units reads as beside its value (gates and compare take it for
+#: no value; trackers are not sent it).
+NO_UNITS = ("over no units: a starting value, not a measurement (gates and compare take it "
+            "for no value)")
 
 
 # -- formatting (also used as Jinja filters) --------------------------------------------------
@@ -110,6 +117,7 @@ def environment():
 def _cell(res: Any) -> dict[str, Any]:
     value = res.value
     count = not isinstance(value, float)
+    from halluscope.gates.assertions import over_no_units
     from halluscope.metrics.stats import result_ci_label
     note = getattr(res, "ci_note", None) or ""
     cell = {"value": fmt_value(value), "ci": fmt_ci(res.ci), "n": fmt_value(res.n),
@@ -123,7 +131,9 @@ def _cell(res: Any) -> dict[str, Any]:
             # a missing value reads as missing with its reason (results.json's why_no_value)
             "why": (str(getattr(res, "why_no_value", None) or "")
                     if value is None or (isinstance(value, float) and not math.isfinite(value))
-                    else "")}
+                    else ""),
+            # a rate over no units (AMBER's starting counters): shown, but no measurement
+            "no_units": NO_UNITS if over_no_units(res.n, value) else ""}
     if not count and _unit(value):
         cell["bar"] = {"value": round(100 * value, 2)}
         if res.ci and all(_unit(float(v)) for v in res.ci if v is not None) and None not in res.ci:
@@ -321,11 +331,13 @@ def select_items(result: AuditResult, max_items: int, max_flagged: int,
 
 
 def build_context(result: AuditResult, *, max_items: int = 500,
-                  max_flagged: int | None = None) -> dict[str, Any]:
-    """Everything the report template shows, as plain data."""
+                  max_flagged: int | None = None, link_base: Path | None = None
+                  ) -> dict[str, Any]:
+    """Everything the report template shows, as plain data (``link_base``: the report's folder,
+    which items link their original images from)."""
     from halluscope.report.console import finish_facts
     from halluscope.report.plots import all_plots, interval_level
-    images = ImageStore()
+    images = ImageStore(link_base=link_base)
     try:
         items = select_items(result, max_items,
                              max_items if max_flagged is None else max_flagged, images)
@@ -363,9 +375,10 @@ def build_context(result: AuditResult, *, max_items: int = 500,
 
 
 def render_report(result: AuditResult, *, max_items: int = 500,
-                  max_flagged: int | None = None) -> str:
-    """The report as an HTML string."""
-    context = build_context(result, max_items=max_items, max_flagged=max_flagged)
+                  max_flagged: int | None = None, link_base: Path | None = None) -> str:
+    """The report as an HTML string (``link_base``: see :func:`build_context`)."""
+    context = build_context(result, max_items=max_items, max_flagged=max_flagged,
+                            link_base=link_base)
     return environment().get_template("report.html").render(**context)
 
 
@@ -384,7 +397,7 @@ def write_report(result: AuditResult, path: Path, max_items: int = 500, *,
     from halluscope.report.visible import visible_controls
     # every value is redacted as it is rendered (_redacted), the page as a whole is not
     text = visible_controls(render_report(result, max_items=max_items,
-                                          max_flagged=max_flagged))
+                                          max_flagged=max_flagged, link_base=path.parent))
     write_text_atomically(path, text)
     log.info("wrote report %s (%.1f MB)", path, len(text.encode("utf-8")) / 1e6)
 

@@ -264,6 +264,9 @@ class ImageStore:
     text_budget: int = FOLDS_CHARS    # characters of long responses' folds (:func:`fold_text`)
     text_size: int = 0
     highlights_left: int = HIGHLIGHTS  # spans the report may still highlight (spend_highlights)
+    #: The report's folder: items link their original image by a path relative to it (none
+    #: for a page that is not written to a file).
+    link_base: Path | None = None
     uris: dict[str, str] = field(default_factory=dict)
     _keys: dict[str, str | None] = field(default_factory=dict)
     size: int = 0
@@ -287,6 +290,20 @@ class ImageStore:
                 log.warning("could not render %s: %s", key, exc)
                 return None
         return self._store("rendered:" + key, encode)
+
+    def link(self, path: Path) -> str:
+        """``path`` as an href relative to :attr:`link_base` ("" without one): percent-encoded,
+        so no file name reads as a scheme (``javascript:x.png``) or breaks the attribute."""
+        if self.link_base is None:
+            return ""
+        import os
+        from urllib.parse import quote
+        try:
+            rel = os.path.relpath(Path(path).resolve(), Path(self.link_base).resolve())
+        except (OSError, ValueError):       # (another drive on Windows)
+            return ""
+        # a name that is not UTF-8 (read with surrogate escapes) keeps its bytes
+        return quote(Path(rel).as_posix(), safe="/", errors="surrogateescape")
 
     def has(self, key: str) -> bool:
         """Whether a rendered image named ``key`` was already asked for."""
@@ -444,6 +461,7 @@ def item_view(item: Mapping[str, Any], index: int, metric_names: Iterable[str],
     regions = region_citations(item)
     pages = page_citations(item, images)
     image_ref, image_note, legend = _image_view(item, images)
+    image_path = resolve_image(item) if images is not None else None
     marks, unhighlighted = spend_highlights(marks, images)
     shown, left_out = truncate_segments(segment_text(response, marks))
     full_text, full_left_out = fold_text(response, images) if left_out else ("", 0)
@@ -454,6 +472,8 @@ def item_view(item: Mapping[str, Any], index: int, metric_names: Iterable[str],
         "task": str(item.get("task") or ""), "source": str(item.get("source") or ""),
         "image_name": str(item.get("image") or ""), "image_ref": image_ref,
         "image_note": image_note, "box_legend": legend if image_ref is not None else [],
+        # the original, full size, by a path relative to the report
+        "image_href": images.link(image_path) if image_path is not None else "",
         "wide": regions is not None,
         "regions": regions, "pages": pages,
         # a prompt is shown up to SHOWN_CHARS, as a response is; the rest is in items.jsonl

@@ -62,3 +62,21 @@ def test_anthropic_monthly_spend_cap_stops_the_run_instead_of_retrying(tmp_path)
     assert res.returncode == 2, text
     assert "quota exhausted (HTTP 429, enforced_spend_limit_reached)" in text
     assert asked == 1, f"the spend cap was asked {asked} times"
+
+
+def test_anthropic_spend_limit_400_is_no_refusal_kept_by_a_resume(tmp_path):
+    """A spend limit the organisation set answers HTTP 400 (``invalid_request_error``, "You have
+    reached your specified API usage limits ..."). Read as a request rejected as sent, every
+    record was written ``"refused": true`` and the resume after the limit was raised kept them
+    all, asking nothing. It stops the run as a spent quota, and the re-run asks them."""
+    _prompts(tmp_path, ["a1", "a2", "a3", "a4", "a5", "a6"])
+    with VendorServer("anthropic", {"a1": ["spend400"]}) as server:
+        res = _run(tmp_path, "anthropic/claude-test-1", server.base, "-c", "1")
+        text = " ".join((res.stdout + res.stderr).split())
+        assert res.returncode == 2, text
+        assert "quota exhausted (HTTP 400" in text and "API usage limits" in text
+        assert len(server.requests) <= 2  # the one in flight beside it may be answered
+        assert not any(r.get("refused") for r in _lines(tmp_path / "out.jsonl").values())
+        again = _run(tmp_path, "anthropic/claude-test-1", server.base, "-c", "1")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert all("response" in r for r in _lines(tmp_path / "out.jsonl").values())

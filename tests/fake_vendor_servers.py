@@ -16,7 +16,11 @@ then ``refusal``), ``529`` (``overloaded_error``), ``429`` (``rate_limit_error``
 Gemini (``POST /v1beta/models/<model>:generateContent``): ``ok``, ``max_tokens``
 (``MAX_TOKENS`` after some text), ``safety`` (a candidate with no content, ``SAFETY``),
 ``recitation`` (``RECITATION``), ``blocked`` (no candidates, ``promptFeedback.blockReason``),
-``429`` (``RESOURCE_EXHAUSTED`` with a ``google.rpc.RetryInfo``), ``503`` (``UNAVAILABLE``).
+``429`` (``RESOURCE_EXHAUSTED`` with a ``google.rpc.RetryInfo``), ``503`` (``UNAVAILABLE``),
+``401`` (Gemini's 400 ``API_KEY_INVALID``).
+
+Both: ``echo_key`` (a 400 whose message and headers quote the key the request carried), and a
+wrong key is answered as each API answers one. ``latency`` delays every answer.
 """
 
 from __future__ import annotations
@@ -100,6 +104,10 @@ def _gemini(behaviour: str, model: str, prompt: str) -> tuple[int, dict, dict]:
     if behaviour == "429":
         return 429, {}, error(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota.", [
             {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "1s"}])
+    if behaviour == "401":
+        return 400, {}, error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid "
+                              "API key.", [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                                            "reason": "API_KEY_INVALID"}])
     if behaviour == "503":
         return 503, {}, error(503, "UNAVAILABLE", "The model is overloaded. Please try again "
                               "later.")
@@ -110,9 +118,9 @@ class VendorServer:
     """A scripted Anthropic or Gemini server on 127.0.0.1 (see the module docstring)."""
 
     def __init__(self, kind: str, script: dict[str, list[str]] | None = None,
-                 key: str | None = None):
+                 key: str | None = None, latency: float = 0.0):
         assert kind in ("anthropic", "gemini")
-        self.kind, self.key = kind, key
+        self.kind, self.key, self.latency = kind, key, latency
         self.script = {w: list(v) for w, v in (script or {}).items()}
         self.requests: list[dict] = []
         self.times: dict[str, list[float]] = {}
@@ -158,8 +166,13 @@ class VendorServer:
                     return self._send(404, {}, {"error": {"message": f"no route {path}"}})
                 prompt = _prompt_text(fake.kind, body)
                 behaviour = fake.behaviour(prompt)
+                time.sleep(fake.latency)
                 if fake.key is not None and sent != fake.key:
-                    behaviour = "401" if fake.kind == "anthropic" else behaviour
+                    behaviour = "401"
+                if behaviour == "echo_key":  # a gateway that quotes the credentials it got
+                    return self._send(400, {"x-echo": sent or ""}, {"error": {
+                        "code": 400, "status": "INVALID_ARGUMENT", "type": "invalid_request_error",
+                        "message": f"bad request from key {sent} at {self.path}"}})
                 answer = _anthropic if fake.kind == "anthropic" else _gemini
                 self._send(*answer(behaviour, model, prompt))
 

@@ -80,3 +80,113 @@ def test_anthropic_spend_limit_400_is_no_refusal_kept_by_a_resume(tmp_path):
         again = _run(tmp_path, "anthropic/claude-test-1", server.base, "-c", "1")
     assert again.returncode == 0, again.stdout + again.stderr
     assert all("response" in r for r in _lines(tmp_path / "out.jsonl").values())
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "gemini"])
+def test_a_key_is_in_no_file_and_no_output_of_a_run(provider, tmp_path):
+    """Every outcome at once -- answers, a truncated one, refusals, retried 429 and 5xx, a
+    gateway that quotes the key back -- and the key is nowhere: the outputs, run sheet, lock,
+    cache (SQLite bytes), stdout and stderr. The key was sent (the server saw it)."""
+    key = ANTHROPIC_KEY if provider == "anthropic" else GEMINI_KEY
+    over = "529" if provider == "anthropic" else "503"
+    refuse = "refusal" if provider == "anthropic" else "safety"
+    _prompts(tmp_path, ["w1", "w2", "w3", "w4", "w5", "w6"])
+    script = {"w2": ["max_tokens"], "w3": [refuse], "w4": ["429", over, "ok"],
+              "w5": ["echo_key"] * 9, "w6": [over] * 9}
+    with VendorServer(provider, script, key=key) as server:
+        res = _run(tmp_path, f"{provider}/model-x", server.base, "--max-attempts", "3",
+                   "--system", "Answer briefly.")
+        sent = [r["headers"] for r in server.requests]
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert any(key in json.dumps(h) for h in sent)
+    lines = _lines(tmp_path / "out.jsonl")
+    assert lines["w1"]["response"].startswith("A photo for")
+    assert lines["w3"]["refused"] is True and "response" not in lines["w3"]
+    assert "<redacted>" in lines["w5"]["error"]
+    assert lines["w6"]["error_status"] in (503, 529) and "3 attempts" in lines["w6"]["error"]
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".sqlite3" for p in written)
+    for path in written:
+        assert key.encode() not in path.read_bytes(), f"the key leaked into {path}"
+    assert key not in res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "gemini"])
+def test_a_run_killed_midway_resumes_without_asking_again(provider, tmp_path):
+    """``kill -9`` part way through a ``--no-cache`` run (no cache to fall back on), then the
+    same command: the answers written before the kill are kept, the server is asked only for
+    the others, and the file ends whole, in prompt order, each id once."""
+    import signal
+    import time
+
+    words = [f"k{i}" for i in range(12)]
+    _prompts(tmp_path, words)
+    out = tmp_path / "out.jsonl"
+    env = dict(os.environ, ANTHROPIC_API_KEY=ANTHROPIC_KEY, GEMINI_API_KEY=GEMINI_KEY,
+               PYTHONPATH=str(ROOT))
+    with VendorServer(provider, latency=0.3) as server:
+        cmd = [sys.executable, "-m", "halluscope", "query", str(tmp_path / "p.jsonl"), "-m",
+               f"{provider}/model-x", "-o", str(out), "--base-url", server.base, "--no-cache",
+               "-c", "2", "-q"]
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while (not out.exists() or len(out.read_text().splitlines()) < 4) \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        kept = [json.loads(x)["id"] for x in out.read_text().splitlines() if x.endswith("}")]
+        assert 4 <= len(kept) < len(words)
+        before = len(server.requests)
+        res = _run(tmp_path, f"{provider}/model-x", server.base, "--no-cache", "-c", "2")
+        asked = [r["body"] for r in server.requests[before:]]
+    assert res.returncode == 0, res.stdout + res.stderr
+    asked_words = {w for b in asked for w in words if f"Describe {w} please" in json.dumps(b)}
+    assert not asked_words & set(kept), f"asked again: {sorted(asked_words & set(kept))}"
+    assert asked_words == set(words) - set(kept)
+    assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == words
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "gemini"])
+def test_retries_wait_what_the_server_asks_and_stop_at_max_attempts(provider, tmp_path):
+    """A 429 asking for 1 s (Anthropic's ``retry-after`` header, Gemini's ``RetryInfo`` in the
+    body) is waited before the next attempt; an overloaded server (529 / 503) is asked
+    ``--max-attempts`` times and no more, and its record fails naming the status."""
+    over = "529" if provider == "anthropic" else "503"
+    _prompts(tmp_path, ["r1", "r2"])
+    with VendorServer(provider, {"r1": ["429", "ok"], "r2": [over] * 9}) as server:
+        res = _run(tmp_path, f"{provider}/model-x", server.base, "--max-attempts", "3")
+        times = server.times
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert len(times["r1"]) == 2 and times["r1"][1] - times["r1"][0] >= 0.95
+    assert len(times["r2"]) == 3
+    lines = _lines(tmp_path / "out.jsonl")
+    assert lines["r1"]["response"].startswith("A photo for")
+    assert lines["r2"]["error_status"] == int(over) and "refused" not in lines["r2"]
+    sheet = json.loads((tmp_path / "out.jsonl.runsheet.json").read_text())
+    assert sheet["client"]["rate_limit_wait_s"] >= 0.95 and sheet["retry"]["max_attempts"] == 3
+    assert sheet["model"]["provider"] == provider and sheet["model"]["model"] == "model-x"
+    lib = {"anthropic": "anthropic", "gemini": "google-genai"}[provider]
+    assert sheet["environment"]["libraries"][lib]
+
+
+def test_a_run_an_unexpected_error_ends_has_a_run_sheet_saying_so(tmp_path):
+    """An exception no adapter error names (a bug, a library's own failure) ends the run with
+    exit 3; the run sheet it left said ``"aborted": null``, the sheet of a finished run, while
+    the file held one answer of three."""
+    from halluscope.adapters.mock import MockModel
+    from halluscope.adapters.query import query
+
+    class Breaks(MockModel):
+        async def generate(self, request):
+            if "b2" in request.messages[-1].text():
+                raise ZeroDivisionError("a bug in an adapter")
+            return await super().generate(request)
+
+    _prompts(tmp_path, ["b1", "b2", "b3"])
+    with pytest.raises(ZeroDivisionError):
+        query(tmp_path / "p.jsonl", Breaks("echo"), out=tmp_path / "out.jsonl", cache=None,
+              max_connections=1)
+    sheet = json.loads((tmp_path / "out.jsonl.runsheet.json").read_text())
+    assert sheet["aborted"] and "ZeroDivisionError: a bug in an adapter" in sheet["aborted"]

@@ -190,3 +190,40 @@ def test_a_run_an_unexpected_error_ends_has_a_run_sheet_saying_so(tmp_path):
               max_connections=1)
     sheet = json.loads((tmp_path / "out.jsonl.runsheet.json").read_text())
     assert sheet["aborted"] and "ZeroDivisionError: a bug in an adapter" in sheet["aborted"]
+
+
+def test_a_local_model_that_fails_on_one_prompt_fails_that_record_only(tmp_path, monkeypatch):
+    """A tiny random-weight Qwen2-VL, saved and loaded as a real one. ``model.generate``
+    running out of memory on one prompt (an image larger than the rest) ended the whole run
+    as an internal error (exit 3), and every resume met the same prompt and ended again: the
+    run could never finish. That record fails, is not kept as a refusal (memory may be free
+    next time), and the others are answered."""
+    torch = pytest.importorskip("torch")
+    from tiny_vlms import tiny_vlm
+    from halluscope.adapters.query import query
+    from halluscope.adapters.registry import get_model
+
+    folder = tiny_vlm("qwen2vl", tmp_path / "vlms")
+    _prompts(tmp_path, ["dog", "cat", "car"])   # words the tiny tokenizer knows
+    api = get_model(f"hf/{folder}", device="cpu")
+    api.load()
+    cat = api._processor.tokenizer.convert_tokens_to_ids("cat")
+    cls = type(api._model)
+    real = cls.generate
+    failed = []
+
+    def generate(self, **kwargs):
+        if not failed and (kwargs["input_ids"] == cat).any():  # the first time it is asked
+            failed.append(1)
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20 GiB")
+        return real(self, **kwargs)
+    monkeypatch.setattr(cls, "generate", generate)
+    records = query(tmp_path / "p.jsonl", api, out=tmp_path / "out.jsonl", cache=None,
+                    max_tokens=3, max_connections=1)
+    by_id = {r["id"]: r for r in records}
+    assert "response" in by_id["dog"] and "response" in by_id["car"], records
+    assert "CUDA out of memory" in by_id["cat"]["error"] and "refused" not in by_id["cat"]
+    assert by_id["dog"]["finish_reason"] == "length"         # 3 tokens: cut at the limit
+    again = query(tmp_path / "p.jsonl", api, out=tmp_path / "out.jsonl", cache=None,
+                  max_tokens=3, max_connections=1)
+    assert all("response" in r for r in again)

@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.adapters.images import decoded_image, part_image, pixels_digest, policy
-from halluscope.adapters.types import (THINK_OPEN, ImagePart, Request, RequestError, Response,
-                                       finish_reply, reread_reply)
+from halluscope.adapters.types import (THINK_OPEN, AdapterError, ImagePart, Request,
+                                       RequestError, Response, finish_reply, reread_reply)
 from halluscope.errors import ConfigError, MissingExtraError
 from halluscope.packages import installed_version
 
@@ -70,6 +70,19 @@ def _stop_criteria(tokenizer, stops: tuple[str, ...]):
         raise ConfigError(f"transformers cannot check the stop strings {list(stops)!r} with "
                           f"this model's tokenizer ({type(tokenizer).__name__}: {exc}); give "
                           f"this model no stop strings") from None
+
+
+def _generation_failed(torch, exc: BaseException) -> AdapterError:
+    """``model.generate`` failing on one request (out of GPU or CPU memory on a large image, a
+    CUDA error, an index past what the model was built for) as that record's failure, not the
+    run's end: a run stopped by it met the same prompt on every resume and could never finish.
+    Not a refusal (memory may be free next time: a resume asks it again) and not retried
+    within the run. Cached GPU memory is released for the requests after it."""
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    lines = str(exc).strip().splitlines()
+    return AdapterError(f"generation failed: {type(exc).__name__}: "
+                        f"{lines[0] if lines else ''}"[:400])
 
 
 def cut_at_stop(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
@@ -326,8 +339,11 @@ class HFLocalModel:
             if getattr(tokenizer, "pad_token_id", None) is not None:
                 gen["pad_token_id"] = tokenizer.pad_token_id
             n_in = inputs["input_ids"].shape[1]
-            with torch.inference_mode():
-                out = model.generate(**inputs, **gen)
+            try:
+                with torch.inference_mode():
+                    out = model.generate(**inputs, **gen)
+            except (RuntimeError, IndexError) as exc:
+                raise _generation_failed(torch, exc) from None
             new = out[0, n_in:]
             decoded, stopped = cut_at_stop(tokenizer.decode(new, skip_special_tokens=True),
                                            d.stop)

@@ -227,3 +227,16 @@ def test_a_local_model_that_fails_on_one_prompt_fails_that_record_only(tmp_path,
     again = query(tmp_path / "p.jsonl", api, out=tmp_path / "out.jsonl", cache=None,
                   max_tokens=3, max_connections=1)
     assert all("response" in r for r in again)
+
+
+def test_an_error_out_of_query_carries_no_unrelated_context():
+    """An exception raised out of ``halluscope.query`` (outside a running event loop) was
+    chained to "RuntimeError: no running event loop" (the probe for a notebook's loop), and
+    crash logs printed that first, "during handling of which" the real failure happened."""
+    from halluscope.adapters.query import _run_sync
+
+    async def fails():
+        raise ZeroDivisionError("the real failure")
+    with pytest.raises(ZeroDivisionError) as info:
+        _run_sync(fails())
+    assert info.value.__context__ is None

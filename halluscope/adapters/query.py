@@ -466,6 +466,10 @@ def _run_sync(coro):
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        loop_running = False
+    else:
+        loop_running = True
+    if not loop_running:  # run outside the except: a failure's traceback is its own
         return asyncio.run(coro)
     box: dict[str, Any] = {}
 

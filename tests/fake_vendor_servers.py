@@ -11,13 +11,14 @@ Anthropic (``POST /v1/messages``): ``ok``, ``max_tokens`` (text cut, ``stop_reas
 ``max_tokens``), ``refusal`` (no text, ``stop_reason`` ``refusal``), ``refusal_text`` (some text,
 then ``refusal``), ``529`` (``overloaded_error``), ``429`` (``rate_limit_error`` with
 ``retry-after``), ``spend`` (a 429 for the monthly spend cap, no ``retry-after``), ``spend400``
-(a 400 for a spend limit the organisation set), ``401``.
+(a 400 for a spend limit the organisation set), ``402`` (``billing_error``), ``401``.
 
 Gemini (``POST /v1beta/models/<model>:generateContent``): ``ok``, ``max_tokens``
 (``MAX_TOKENS`` after some text), ``safety`` (a candidate with no content, ``SAFETY``),
 ``recitation`` (``RECITATION``), ``blocked`` (no candidates, ``promptFeedback.blockReason``),
 ``429`` (``RESOURCE_EXHAUSTED`` with a ``google.rpc.RetryInfo``), ``503`` (``UNAVAILABLE``),
-``401`` (Gemini's 400 ``API_KEY_INVALID``).
+``401`` (Gemini's 400 ``API_KEY_INVALID``), ``precondition`` (400 ``FAILED_PRECONDITION``: no
+free tier in the caller's country, billing off), ``402`` (prepaid credit spent).
 
 Both: ``echo_key`` (a 400 whose message and headers quote the key the request carried), and a
 wrong key is answered as each API answers one. ``latency`` delays every answer.
@@ -69,6 +70,9 @@ def _anthropic(behaviour: str, model: str, prompt: str) -> tuple[int, dict, dict
         body = error("rate_limit_error", "You have reached your monthly spend limit.")
         body["error"]["details"] = {"error_code": "enforced_spend_limit_reached"}
         return 429, {}, body
+    if behaviour == "402":
+        return 402, {}, error("billing_error", "Your credit balance is too low to access the "
+                              "Anthropic API.")
     if behaviour == "spend400":
         return 400, {}, error("invalid_request_error", "You have reached your specified API "
                               "usage limits. You will regain access on 2027-01-01 at 00:00 UTC.")
@@ -104,6 +108,13 @@ def _gemini(behaviour: str, model: str, prompt: str) -> tuple[int, dict, dict]:
     if behaviour == "429":
         return 429, {}, error(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota.", [
             {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "1s"}])
+    if behaviour == "precondition":
+        return 400, {}, error(400, "FAILED_PRECONDITION", "Gemini API free tier is not "
+                              "available in your country. Please enable billing on your "
+                              "project in Google AI Studio.")
+    if behaviour == "402":
+        return 402, {}, error(402, "RESOURCE_EXHAUSTED", "Your prepayment credits are "
+                              "depleted.")
     if behaviour == "401":
         return 400, {}, error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid "
                               "API key.", [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",

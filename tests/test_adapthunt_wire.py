@@ -240,3 +240,29 @@ def test_an_error_out_of_query_carries_no_unrelated_context():
     with pytest.raises(ZeroDivisionError) as info:
         _run_sync(fails())
     assert info.value.__context__ is None
+
+
+@pytest.mark.parametrize("provider, behaviour, said", [
+    ("anthropic", "402", "HTTP 402"),
+    ("gemini", "402", "HTTP 402"),
+    ("gemini", "precondition", "FAILED_PRECONDITION"),
+])
+def test_an_account_that_cannot_be_served_stops_the_run(provider, behaviour, said, tmp_path):
+    """Answers about the account, not the request: Anthropic's 402 ``billing_error`` and
+    Gemini's 402 (prepaid credit spent) failed every record one by one, and Gemini's 400
+    ``FAILED_PRECONDITION`` (no free tier in this country, billing off) wrote every record
+    ``"refused": true``, kept by the resume after billing was turned on. They stop the run
+    as refused credentials do (exit 2, nothing marked refused), and the re-run asks all."""
+    words = ["a1", "a2", "a3", "a4", "a5", "a6"]
+    _prompts(tmp_path, words)
+    with VendorServer(provider, {"a1": [behaviour]}) as server:
+        res = _run(tmp_path, f"{provider}/model-x", server.base, "-c", "1")
+        text = " ".join((res.stdout + res.stderr).split())
+        assert res.returncode == 2, text
+        assert said in text
+        assert len(server.requests) <= 2
+        lines = _lines(tmp_path / "out.jsonl") if (tmp_path / "out.jsonl").exists() else {}
+        assert not any(r.get("refused") for r in lines.values())
+        again = _run(tmp_path, f"{provider}/model-x", server.base, "-c", "1")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert sorted(_lines(tmp_path / "out.jsonl")) == sorted(words)

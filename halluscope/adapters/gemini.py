@@ -253,6 +253,12 @@ class GeminiModel(SendsPreparedImages):
             message = clip(getattr(exc, "message", None) or exc, 300)
             if code == 400 and ("API_KEY_INVALID" in str(exc) or "API key not valid" in message):
                 return AuthError(f"authentication failed (HTTP 400): {message}", status=400)
+            if code == 400 and getattr(exc, "status", None) == "FAILED_PRECONDITION":
+                # the project, not the request: no free tier in this country, billing off.
+                # Every call meets it; as a request rejected as sent, every record was
+                # written refused and kept by the resume after billing was turned on
+                return AuthError(f"account not ready (HTTP 400 FAILED_PRECONDITION): "
+                                 f"{message}", status=400)
             body = getattr(exc, "details", None)
             daily = per_day_quota(body) if code == 429 else None
             if daily:

@@ -266,3 +266,33 @@ def test_an_account_that_cannot_be_served_stops_the_run(provider, behaviour, sai
         again = _run(tmp_path, f"{provider}/model-x", server.base, "-c", "1")
     assert again.returncode == 0, again.stdout + again.stderr
     assert sorted(_lines(tmp_path / "out.jsonl")) == sorted(words)
+
+
+def test_a_local_answer_ended_by_any_of_the_models_end_tokens_is_complete(tmp_path,
+                                                                         monkeypatch):
+    """Models whose generation config names several end tokens (Gemma 3 ends a turn with
+    ``<end_of_turn>``, Qwen2.5-VL with ``<|im_end|>`` or ``<|endoftext|>``) stop at any of
+    them; an answer whose last allowed token was such an end token (not the tokenizer's own
+    ``eos_token``) was written ``finish_reason: length``, an answer cut short."""
+    torch = pytest.importorskip("torch")
+    from tiny_vlms import tiny_vlm
+    from halluscope.adapters.registry import get_model
+    from halluscope.adapters.types import Decoding, Message, Request
+    from fake_openai_server import ask_once
+
+    folder = tiny_vlm("qwen2vl", tmp_path / "vlms")
+    api = get_model(f"hf/{folder}", device="cpu")
+    api.load()
+    tok = api._processor.tokenizer
+    end_of_turn = tok.convert_tokens_to_ids("<|endoftext|>")
+    api._model.generation_config.eos_token_id = [tok.eos_token_id, end_of_turn]
+    words = [tok.convert_tokens_to_ids(w) for w in ("a", "dog")]
+    cls = type(api._model)
+
+    def generate(self, **kwargs):
+        ids = kwargs["input_ids"]
+        return torch.cat([ids, torch.tensor([words + [end_of_turn]])], dim=1)
+    monkeypatch.setattr(cls, "generate", generate)
+    api.load = lambda: None             # keep the model loaded (and patched) for this call
+    resp = ask_once(api, Request((Message.user("Describe it."),), Decoding(max_tokens=3)))
+    assert resp.text == "a dog" and resp.finish_reason == "stop"

@@ -85,6 +85,19 @@ def _generation_failed(torch, exc: BaseException) -> AdapterError:
                         f"{lines[0] if lines else ''}"[:400])
 
 
+def _end_tokens(tokenizer, model) -> set[int]:
+    """The token ids that end an answer: the tokenizer's ``eos_token_id`` and every one the
+    model's generation config names (Gemma 3's ``<end_of_turn>``, Qwen2.5-VL's
+    ``<|endoftext|>`` beside ``<|im_end|>``), at any of which ``generate`` stops."""
+    ends: set[int] = set()
+    for value in (getattr(tokenizer, "eos_token_id", None),
+                  getattr(getattr(model, "generation_config", None), "eos_token_id", None)):
+        for token in (value if isinstance(value, (list, tuple)) else [value]):
+            if isinstance(token, int):
+                ends.add(token)
+    return ends
+
+
 def cut_at_stop(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
     """``text`` ended before the first stop string in it, as the API providers return it (the
     stop string is not part of the answer), and whether one was found."""
@@ -348,9 +361,8 @@ class HFLocalModel:
             decoded, stopped = cut_at_stop(tokenizer.decode(new, skip_special_tokens=True),
                                            d.stop)
             raw = reply_as_sent(text, decoded)
-        eos = getattr(tokenizer, "eos_token_id", None)
-        finished = stopped or len(new) < d.max_tokens or (eos is not None
-                                                          and int(new[-1]) == eos)
+        finished = (stopped or len(new) < d.max_tokens
+                    or int(new[-1]) in _end_tokens(tokenizer, model))
         answer, reasoning = finish_reply(raw)
         return Response(text=answer, model=self.model,
                         usage={"input_tokens": int(n_in), "output_tokens": int(len(new))},

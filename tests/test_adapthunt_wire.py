@@ -296,3 +296,19 @@ def test_a_local_answer_ended_by_any_of_the_models_end_tokens_is_complete(tmp_pa
     api.load = lambda: None             # keep the model loaded (and patched) for this call
     resp = ask_once(api, Request((Message.user("Describe it."),), Decoding(max_tokens=3)))
     assert resp.text == "a dog" and resp.finish_reason == "stop"
+
+
+def test_decoding_anthropic_does_not_receive_is_said(tmp_path):
+    """``-t 0`` (the default, for reproducible POPE answers) or ``-t 0.7 -n 2`` against
+    Anthropic: the API version the SDK speaks takes no temperature, top_p or seed, so none
+    went out, and the console said nothing while the run sheet's decoding read
+    ``temperature: 0.0``. The console says the answers come at the model's default
+    sampling."""
+    _prompts(tmp_path, ["a1"])
+    with VendorServer("anthropic") as server:
+        res = _run(tmp_path, "anthropic/m", server.base, "-q")
+        sent = [r["body"] for r in server.requests]
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert not any("temperature" in b for b in sent)
+    text = " ".join(res.stderr.split())
+    assert "--temperature and --top-p were not sent" in text and "default sampling" in text

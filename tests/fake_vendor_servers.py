@@ -21,7 +21,8 @@ Gemini (``POST /v1beta/models/<model>:generateContent``): ``ok``, ``max_tokens``
 free tier in the caller's country, billing off), ``402`` (prepaid credit spent).
 
 Both: ``echo_key`` (a 400 whose message and headers quote the key the request carried), and a
-wrong key is answered as each API answers one. ``latency`` delays every answer.
+wrong key is answered as each API answers one. ``latency`` delays every answer. A request sent
+to it as to an HTTP proxy (the whole URL in the request line) is answered as one sent to it.
 """
 
 from __future__ import annotations
@@ -166,6 +167,8 @@ class VendorServer:
                 with fake._lock:
                     fake.requests.append({"path": self.path, "headers": headers, "body": body})
                 path = self.path.split("?", 1)[0]
+                if path.startswith("http://"):  # asked as an HTTP proxy: the whole URL
+                    path = "/" + path.split("/", 3)[3]
                 if fake.kind == "anthropic" and path == "/v1/messages":
                     model = body.get("model")
                     sent = headers.get("x-api-key") or headers.get(

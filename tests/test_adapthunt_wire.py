@@ -312,3 +312,27 @@ def test_decoding_anthropic_does_not_receive_is_said(tmp_path):
     assert not any("temperature" in b for b in sent)
     text = " ".join(res.stderr.split())
     assert "--temperature and --top-p were not sent" in text and "default sampling" in text
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "gemini"])
+def test_the_proxy_the_environment_names_is_used(provider, tmp_path):
+    """Behind a proxy (``HTTP_PROXY``/``HTTPS_PROXY``, as on many company and cluster
+    networks) the Gemini adapter connected directly: the transport it gives the SDK (to
+    tolerate a non-string ``modelVersion``) made httpx ignore the environment's proxies, so
+    every record failed ``ConnectFailed`` where the Anthropic adapter's went through. Here
+    the server is the proxy, and the base URL a loopback port where nothing listens."""
+    _prompts(tmp_path, ["a1"])
+    with VendorServer(provider) as proxy:
+        env = dict(os.environ, HTTP_PROXY=proxy.base, http_proxy=proxy.base, NO_PROXY="",
+                   no_proxy="", ANTHROPIC_API_KEY=ANTHROPIC_KEY, GEMINI_API_KEY=GEMINI_KEY,
+                   PYTHONPATH=str(ROOT), HALLUSCOPE_CACHE=str(tmp_path / "cache"))
+        env.pop("GOOGLE_API_KEY", None)
+        res = subprocess.run([sys.executable, "-m", "halluscope", "query",
+                              str(tmp_path / "p.jsonl"), "-m", f"{provider}/m", "-o",
+                              str(tmp_path / "out.jsonl"), "--base-url", "http://127.0.0.2:9",
+                              "--max-attempts", "1", "-q"], env=env, capture_output=True,
+                             text=True, timeout=120)
+        asked = [r["path"] for r in proxy.requests]
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert asked and asked[0].startswith("http://127.0.0.2:9/")
+    assert _lines(tmp_path / "out.jsonl")["a1"]["response"].startswith("A photo for")

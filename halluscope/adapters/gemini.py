@@ -133,10 +133,13 @@ def _tolerant_transport():
 
     class Tolerant(httpx.AsyncBaseTransport):
         def __init__(self) -> None:
-            self._inner = httpx.AsyncHTTPTransport()
+            # a client, not a bare transport, underneath: httpx reads the environment's
+            # proxies (HTTPS_PROXY, NO_PROXY) only in a client given no transport, so the
+            # SDK's client, given this one, would connect directly behind any proxy
+            self._inner = httpx.AsyncClient(trust_env=True, timeout=None)
 
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-            resp = await self._inner.handle_async_request(request)
+            resp = await self._inner.send(request, stream=True)
             if (resp.status_code != 200 or not request.url.path.endswith(":generateContent")
                     or "json" not in resp.headers.get("content-type", "")):
                 return resp

@@ -336,3 +336,24 @@ def test_the_proxy_the_environment_names_is_used(provider, tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
     assert asked and asked[0].startswith("http://127.0.0.2:9/")
     assert _lines(tmp_path / "out.jsonl")["a1"]["response"].startswith("A photo for")
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "gemini"])
+def test_a_key_read_with_a_trailing_newline_is_sent_without_it(provider, tmp_path):
+    """A key from a file or a Kubernetes secret often ends in a newline. Anthropic's was
+    sent as it was, httpx refused the header value (``Illegal header value``), and every
+    record was retried as a lost connection until it failed. The key is sent stripped."""
+    key = ANTHROPIC_KEY if provider == "anthropic" else GEMINI_KEY
+    _prompts(tmp_path, ["a1"])
+    with VendorServer(provider, key=key) as server:
+        env = dict(os.environ, ANTHROPIC_API_KEY=ANTHROPIC_KEY + "\n",
+                   GEMINI_API_KEY=GEMINI_KEY + "\n", PYTHONPATH=str(ROOT),
+                   HALLUSCOPE_CACHE=str(tmp_path / "cache"))
+        env.pop("GOOGLE_API_KEY", None)
+        res = subprocess.run([sys.executable, "-m", "halluscope", "query",
+                              str(tmp_path / "p.jsonl"), "-m", f"{provider}/m", "-o",
+                              str(tmp_path / "out.jsonl"), "--base-url", server.base,
+                              "--max-attempts", "2", "-q"], env=env, capture_output=True,
+                             text=True, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert _lines(tmp_path / "out.jsonl")["a1"]["response"].startswith("A photo for")

@@ -126,7 +126,9 @@ class AnthropicModel(SendsPreparedImages):
         self.base_url = base_url
         self.send_sampling_params = send_sampling_params
         self.image_policy = policy(image_policy or "anthropic", max_side=max_side)
-        key = os.environ.get(KEY_ENV)
+        # a key read from a file or a Kubernetes secret often ends in a newline, which httpx
+        # refuses in a header: every record was retried as a lost connection until it failed
+        key = (os.environ.get(KEY_ENV) or "").strip()
         if not key and is_offline():
             key = OFFLINE_KEY  # cache-only: no request is ever sent
         if not key:

@@ -190,7 +190,8 @@ class GeminiModel(SendsPreparedImages):
         self._pin = pin or model
         self.base_url = base_url
         self.image_policy = policy(image_policy or "gemini", max_side=max_side)
-        key = next((os.environ[v] for v in KEY_ENV if os.environ.get(v)), None)
+        key = next((os.environ[v].strip() for v in KEY_ENV if os.environ.get(v, "").strip()),
+                   None)  # stripped, as the Anthropic adapter's: no newline from a key file
         if not key and is_offline():
             key = OFFLINE_KEY  # cache-only: no request is ever sent
         if not key:

@@ -72,17 +72,18 @@ def _stop_criteria(tokenizer, stops: tuple[str, ...]):
                           f"this model no stop strings") from None
 
 
-def _generation_failed(torch, exc: BaseException) -> AdapterError:
+def _generation_failed(torch, failure: str) -> AdapterError:
     """``model.generate`` failing on one request (out of GPU or CPU memory on a large image, a
     CUDA error, an index past what the model was built for) as that record's failure, not the
     run's end: a run stopped by it met the same prompt on every resume and could never finish.
     Not a refusal (memory may be free next time: a resume asks it again) and not retried
-    within the run. Cached GPU memory is released for the requests after it."""
+    within the run. ``failure``: the exception as text, taken in the ``except`` clause and
+    this called after it, so that the memory its traceback held is freed, and the cached GPU
+    memory released, before the requests after it."""
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
-    lines = str(exc).strip().splitlines()
-    return AdapterError(f"generation failed: {type(exc).__name__}: "
-                        f"{lines[0] if lines else ''}"[:400])
+    lines = failure.strip().splitlines()
+    return AdapterError(f"generation failed: {lines[0] if lines else failure}"[:400])
 
 
 def _end_tokens(tokenizer, model) -> set[int]:
@@ -352,11 +353,14 @@ class HFLocalModel:
             if getattr(tokenizer, "pad_token_id", None) is not None:
                 gen["pad_token_id"] = tokenizer.pad_token_id
             n_in = inputs["input_ids"].shape[1]
+            failed = None
             try:
                 with torch.inference_mode():
                     out = model.generate(**inputs, **gen)
             except (RuntimeError, IndexError) as exc:
-                raise _generation_failed(torch, exc) from None
+                failed = f"{type(exc).__name__}: {exc}"
+            if failed is not None:  # raised here: the failure's frames (their tensors) are gone
+                raise _generation_failed(torch, failed)
             new = out[0, n_in:]
             decoded, stopped = cut_at_stop(tokenizer.decode(new, skip_special_tokens=True),
                                            d.stop)

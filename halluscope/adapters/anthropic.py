@@ -21,9 +21,9 @@ from halluscope.adapters.images import ImagePolicy, SendsPreparedImages, part_by
 from halluscope.adapters.offline import OFFLINE_KEY, is_offline
 from halluscope.adapters.openai_compat import split_query
 from halluscope.adapters.sdk_errors import map_sdk_error
-from halluscope.adapters.types import (AuthError, ImagePart, MalformedResponse, Request,
-                                       RequestError, Response, redact_secrets, token_counts,
-                                       with_a_user_turn)
+from halluscope.adapters.types import (AdapterError, AuthError, ImagePart, MalformedResponse,
+                                       Request, RequestError, Response, redact_secrets,
+                                       token_counts, with_a_user_turn)
 from halluscope.errors import MissingExtraError
 
 KEY_ENV = "ANTHROPIC_API_KEY"
@@ -50,6 +50,22 @@ def _no_answer(stop_reason: str | None) -> None:
         raise RequestError("Claude declined to answer (stop_reason refusal)")
     if stop_reason not in _ENDED:
         raise MalformedResponse(f"the response has no text block (stop_reason {stop_reason})")
+
+
+#: How the message of Anthropic's HTTP 400 for a spend limit an organisation or workspace set
+#: begins ("... API usage limits" or "... workspace API usage limits"; it names no error code).
+_SPEND_LIMIT = "You have reached your specified"
+
+
+def spend_limit(error: AdapterError) -> AdapterError:
+    """``error``, or an :class:`AuthError` when it is Anthropic's HTTP 400 for a spend limit
+    the user set: not a request rejected as sent (a refusal a resume keeps for every record)
+    but a spent quota that stops the run, so that the re-run after the limit is raised asks
+    the records again."""
+    if type(error) is RequestError and error.status == 400 and _SPEND_LIMIT in str(error):
+        return AuthError(str(error).replace("request rejected", "quota exhausted", 1),
+                         status=400)
+    return error
 
 
 #: What ``reasoning`` holds in place of each ``redacted_thinking`` block: that Claude thought
@@ -110,7 +126,9 @@ class AnthropicModel(SendsPreparedImages):
         self.base_url = base_url
         self.send_sampling_params = send_sampling_params
         self.image_policy = policy(image_policy or "anthropic", max_side=max_side)
-        key = os.environ.get(KEY_ENV)
+        # a key read from a file or a Kubernetes secret often ends in a newline, which httpx
+        # refuses in a header: every record was retried as a lost connection until it failed
+        key = (os.environ.get(KEY_ENV) or "").strip()
         if not key and is_offline():
             key = OFFLINE_KEY  # cache-only: no request is ever sent
         if not key:
@@ -172,7 +190,7 @@ class AnthropicModel(SendsPreparedImages):
         try:
             message = await self._client.messages.create(**kwargs)
         except Exception as exc:  # noqa: BLE001
-            raise map_sdk_error(exc, self._sdk) from None
+            raise spend_limit(map_sdk_error(exc, self._sdk)) from None
         try:
             text, reasoning = message_text(message.content)
             if not text:

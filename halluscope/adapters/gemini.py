@@ -133,10 +133,13 @@ def _tolerant_transport():
 
     class Tolerant(httpx.AsyncBaseTransport):
         def __init__(self) -> None:
-            self._inner = httpx.AsyncHTTPTransport()
+            # a client, not a bare transport, underneath: httpx reads the environment's
+            # proxies (HTTPS_PROXY, NO_PROXY) only in a client given no transport, so the
+            # SDK's client, given this one, would connect directly behind any proxy
+            self._inner = httpx.AsyncClient(trust_env=True, timeout=None)
 
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-            resp = await self._inner.handle_async_request(request)
+            resp = await self._inner.send(request, stream=True)
             if (resp.status_code != 200 or not request.url.path.endswith(":generateContent")
                     or "json" not in resp.headers.get("content-type", "")):
                 return resp
@@ -187,7 +190,8 @@ class GeminiModel(SendsPreparedImages):
         self._pin = pin or model
         self.base_url = base_url
         self.image_policy = policy(image_policy or "gemini", max_side=max_side)
-        key = next((os.environ[v] for v in KEY_ENV if os.environ.get(v)), None)
+        key = next((os.environ[v].strip() for v in KEY_ENV if os.environ.get(v, "").strip()),
+                   None)  # stripped, as the Anthropic adapter's: no newline from a key file
         if not key and is_offline():
             key = OFFLINE_KEY  # cache-only: no request is ever sent
         if not key:
@@ -253,6 +257,12 @@ class GeminiModel(SendsPreparedImages):
             message = clip(getattr(exc, "message", None) or exc, 300)
             if code == 400 and ("API_KEY_INVALID" in str(exc) or "API key not valid" in message):
                 return AuthError(f"authentication failed (HTTP 400): {message}", status=400)
+            if code == 400 and getattr(exc, "status", None) == "FAILED_PRECONDITION":
+                # the project, not the request: no free tier in this country, billing off.
+                # Every call meets it; as a request rejected as sent, every record was
+                # written refused and kept by the resume after billing was turned on
+                return AuthError(f"account not ready (HTTP 400 FAILED_PRECONDITION): "
+                                 f"{message}", status=400)
             body = getattr(exc, "details", None)
             daily = per_day_quota(body) if code == 429 else None
             if daily:

@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.adapters.images import decoded_image, part_image, pixels_digest, policy
-from halluscope.adapters.types import (THINK_OPEN, ImagePart, Request, RequestError, Response,
-                                       finish_reply, reread_reply)
+from halluscope.adapters.types import (THINK_OPEN, AdapterError, ImagePart, Request,
+                                       RequestError, Response, finish_reply, reread_reply)
 from halluscope.errors import ConfigError, MissingExtraError
 from halluscope.packages import installed_version
 
@@ -70,6 +70,33 @@ def _stop_criteria(tokenizer, stops: tuple[str, ...]):
         raise ConfigError(f"transformers cannot check the stop strings {list(stops)!r} with "
                           f"this model's tokenizer ({type(tokenizer).__name__}: {exc}); give "
                           f"this model no stop strings") from None
+
+
+def _generation_failed(torch, failure: str) -> AdapterError:
+    """``model.generate`` failing on one request (out of GPU or CPU memory on a large image, a
+    CUDA error, an index past what the model was built for) as that record's failure, not the
+    run's end: a run stopped by it met the same prompt on every resume and could never finish.
+    Not a refusal (memory may be free next time: a resume asks it again) and not retried
+    within the run. ``failure``: the exception as text, taken in the ``except`` clause and
+    this called after it, so that the memory its traceback held is freed, and the cached GPU
+    memory released, before the requests after it."""
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    lines = failure.strip().splitlines()
+    return AdapterError(f"generation failed: {lines[0] if lines else failure}"[:400])
+
+
+def _end_tokens(tokenizer, model) -> set[int]:
+    """The token ids that end an answer: the tokenizer's ``eos_token_id`` and every one the
+    model's generation config names (Gemma 3's ``<end_of_turn>``, Qwen2.5-VL's
+    ``<|endoftext|>`` beside ``<|im_end|>``), at any of which ``generate`` stops."""
+    ends: set[int] = set()
+    for value in (getattr(tokenizer, "eos_token_id", None),
+                  getattr(getattr(model, "generation_config", None), "eos_token_id", None)):
+        for token in (value if isinstance(value, (list, tuple)) else [value]):
+            if isinstance(token, int):
+                ends.add(token)
+    return ends
 
 
 def cut_at_stop(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
@@ -326,15 +353,20 @@ class HFLocalModel:
             if getattr(tokenizer, "pad_token_id", None) is not None:
                 gen["pad_token_id"] = tokenizer.pad_token_id
             n_in = inputs["input_ids"].shape[1]
-            with torch.inference_mode():
-                out = model.generate(**inputs, **gen)
+            failed = None
+            try:
+                with torch.inference_mode():
+                    out = model.generate(**inputs, **gen)
+            except (RuntimeError, IndexError) as exc:
+                failed = f"{type(exc).__name__}: {exc}"
+            if failed is not None:  # raised here: the failure's frames (their tensors) are gone
+                raise _generation_failed(torch, failed)
             new = out[0, n_in:]
             decoded, stopped = cut_at_stop(tokenizer.decode(new, skip_special_tokens=True),
                                            d.stop)
             raw = reply_as_sent(text, decoded)
-        eos = getattr(tokenizer, "eos_token_id", None)
-        finished = stopped or len(new) < d.max_tokens or (eos is not None
-                                                          and int(new[-1]) == eos)
+        finished = (stopped or len(new) < d.max_tokens
+                    or int(new[-1]) in _end_tokens(tokenizer, model))
         answer, reasoning = finish_reply(raw)
         return Response(text=answer, model=self.model,
                         usage={"input_tokens": int(n_in), "output_tokens": int(len(new))},

@@ -408,7 +408,7 @@ class _QueryRun(AnsweredLineChecks):
         unreachable server stops the run (``stopped``), refused credentials, cache misses and
         a refused resume (an answered line asked for another prompt) end it with the exception,
         which the run sheet's ``aborted`` says (the Ray engine's did; this one's looked
-        finished)."""
+        finished), as it says an interruption and any other exception (an internal error)."""
         try:
             await self._drive(items)
         except ServerUnreachable as exc:  # stop: every further call would fail the same way
@@ -419,6 +419,9 @@ class _QueryRun(AnsweredLineChecks):
         except (KeyboardInterrupt, asyncio.CancelledError) as exc:
             # the run sheet must not look like a finished run's
             self.aborted = interruption(exc)
+            raise
+        except Exception as exc:  # an internal error (exit 3): nor must this one's
+            self.aborted = redact_text(f"internal error: {type(exc).__name__}: {exc}")
             raise
 
     async def cancel_pending(self) -> None:
@@ -463,6 +466,10 @@ def _run_sync(coro):
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        loop_running = False
+    else:
+        loop_running = True
+    if not loop_running:  # run outside the except: a failure's traceback is its own
         return asyncio.run(coro)
     box: dict[str, Any] = {}
 

@@ -22,7 +22,11 @@ from halluscope.adapters.types import (AdapterError, AuthError, ConnectFailed, C
                                        MalformedResponse, RequestTimeout, clip,
                                        error_for_status)
 
-_NOT_RETRYABLE_429 = ("insufficient_quota", "billing_hard_limit_reached")
+#: 429 codes of a spent quota, not a rate: OpenAI's (``code``) and Anthropic's monthly spend
+#: cap (``error.details.error_code``, sent without ``retry-after``): asking again within a run
+#: cannot succeed.
+_NOT_RETRYABLE_429 = ("insufficient_quota", "billing_hard_limit_reached",
+                      "enforced_spend_limit_reached")
 
 # Class names (httpx, httpx2, httpcore, anyio, aiohttp, the socket layer) by what they say broke.
 _NOT_CONNECTED = frozenset({"ConnectError", "ConnectTimeout", "ClientConnectorError",
@@ -66,6 +70,15 @@ def _body_text(body: Any) -> str | None:
                 return value if isinstance(value, str) else json.dumps(value)
         return json.dumps(body)
     return str(body)
+
+
+def _detail_code(body: Any) -> str | None:
+    """``error.details.error_code`` of an Anthropic error body (the SDK's ``error_code``,
+    read from the body so that SDKs older than that attribute see it too)."""
+    err = body.get("error") if isinstance(body, dict) else None
+    details = err.get("details") if isinstance(err, dict) else None
+    code = details.get("error_code") if isinstance(details, dict) else None
+    return code if isinstance(code, str) else None
 
 
 def _status_message(exc: Any) -> str:
@@ -147,7 +160,7 @@ def map_sdk_error(exc: BaseException, sdk: Any) -> AdapterError:
                                  status=getattr(exc, "status_code", None))
     if isinstance(exc, sdk.APIStatusError):
         status = int(getattr(exc, "status_code", 0) or 0)
-        code = getattr(exc, "code", None)
+        code = getattr(exc, "code", None) or _detail_code(getattr(exc, "body", None))
         if status == 429 and code in _NOT_RETRYABLE_429:
             return AuthError(f"quota exhausted (HTTP 429, {code}): {_status_message(exc)}",
                              status=status)

@@ -146,6 +146,8 @@ def error_for_status(status: int, message: str, headers: Mapping[str, str] | Non
     """The :class:`AdapterError` subclass that an HTTP status maps to."""
     if status in (401, 403):
         return AuthError(f"authentication failed (HTTP {status}): {message}", status=status)
+    if status == 402:  # the account's credit or billing (Anthropic, Gemini): every call alike
+        return AuthError(f"payment required (HTTP 402): {message}", status=status)
     if status == 429:
         return RateLimited(f"rate limited (HTTP 429): {message}", status=status,
                            retry_after=parse_retry_after(headers))

@@ -340,6 +340,13 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
         err_console.print(f"[yellow]warning:[/yellow] {plain(not_in_prompts_note(out, stale))}",
                           highlight=False, soft_wrap=True)
     _print_notes(c)
+    if result.runsheet.get("model", {}).get("sampling_params_sent") is False:
+        err_console.print("[yellow]note:[/yellow] --temperature and --top-p were not sent (the "
+                          "Anthropic API version the SDK speaks refuses them; no seed is "
+                          "taken either): the answers come at the model's default sampling, "
+                          "whatever the run sheet's decoding says was asked; -O "
+                          "send_sampling_params=true sends them where a gateway takes them",
+                          highlight=False, soft_wrap=True)
     requested = result.runsheet.get("model", {}).get("model")
     for name, n in sorted(result.reported_models.items()):
         if name != requested:

@@ -1,0 +1,93 @@
+"""Page grounding leftovers, fourth round: a quote cited on one page that runs over three or
+more, apostrophes inside single-quoted quotes, ``--cluster-by image`` over records of several
+documents, and citation styles a user writes.
+
+Every expected value is worked out by hand from the texts in the test.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from halluscope.checks.pages import check_pages
+from tests.test_page_grounding import FakeDocument, record
+from tests.tiny_detectors import isolated_cache  # noqa: F401,E402
+
+QUOTE = '"The committee approved the plan to open two new sites"'
+# 'The committee approved the' ends page 1, 'plan to open' is all of page 2, 'two new sites'
+# starts page 3
+PAGES = {1: "Intro text here.\nThe committee approved the",
+         2: "plan to open",
+         3: "two new sites in the north.\nStaff grew.",
+         4: "Nothing else."}
+
+
+def quote_verdicts(response, pages=PAGES):
+    return [v for v in check_pages(record(response), FakeDocument(pages))
+            if v.checker == "page-quote"]
+
+
+# -- 1. a quote over three or more pages, one of them cited --------------------------------------
+
+@pytest.mark.parametrize("cite,note,uncited", [
+    ("p. 1", "from the cited page 1 on to page 3", [2, 3]),
+    ("p. 2", "begun on page 1 before the cited page 2 and running on to page 3", [1, 3]),
+    ("p. 3", "begun on page 1 before the cited page 3", [1, 2]),
+    ("pp. 1-2", "from the cited page 1 on to page 3", [3]),
+    ("pp. 1, 3", "over page 2, not cited", [2]),
+])
+def test_a_quote_over_three_pages_one_cited_is_supported(cite, note, uncited):
+    (v,) = quote_verdicts(f"It says {QUOTE} ({cite}).")
+    assert v.label == "supported"
+    assert v.reason == f"found across pages 1-3, {note} (exact match)"
+    p = v.evidence[0].payload
+    assert p["uncited_pages"] == uncited and p["pages"] == [1, 2, 3]
+    # page 1: 'The committee approved the' is 17-43; page 2 whole (0-12); page 3: 0-13
+    assert p["parts"] == [{"page": 1, "char_span": [17, 43]}, {"page": 2, "char_span": [0, 12]},
+                          {"page": 3, "char_span": [0, 13]}]
+
+
+def test_a_quote_over_three_pages_none_cited_is_found_elsewhere():
+    (v,) = quote_verdicts(f"It says {QUOTE} (p. 4).")
+    assert v.label == "hallucinated"
+    assert v.reason == "not on p. 4; found on pages 1-3 (across the page breaks)"
+    (other,) = v.evidence[0].payload["found_elsewhere"]
+    assert other["pages"] == [1, 2, 3]
+
+
+def test_a_page_between_that_is_not_all_quoted_breaks_the_quote():
+    pages = {**PAGES, 2: "plan to open\nA table of costs."}
+    (v,) = quote_verdicts(f"It says {QUOTE} (p. 1).", pages)
+    assert v.reason == "not on p. 1 nor anywhere in the document"
+
+
+def test_a_quote_over_five_pages_and_running_headers():
+    head = "ACME Annual Report 2023\n"
+    words = ["The board met", "twice in May", "and again in June", "to approve", "the budget."]
+    pages = {k + 1: f"{head}{w}\nPage {k + 1} of 7" for k, w in enumerate(words)}
+    pages[1] = f"{head}Minutes.\nThe board met\nPage 1 of 7"
+    pages[5] = f"{head}the budget. Then lunch.\nPage 5 of 7"
+    pages.update({6: f"{head}Notes.\nPage 6 of 7", 7: f"{head}End.\nPage 7 of 7"})
+    quote = '"The board met twice in May and again in June to approve the budget"'
+    (v,) = quote_verdicts(f"It says {quote} (p. 3).", pages)
+    assert v.label == "supported"
+    assert v.reason.startswith("found across pages 1-5, begun on page 1 before the cited page "
+                               "3 and running on to page 5 (exact match; running header/footer "
+                               "left out: 'Page 1 of 7', 'ACME Annual Report 2023', ")
+    assert v.evidence[0].payload["uncited_pages"] == [1, 2, 4, 5]
+    (v,) = quote_verdicts(f"It says {quote} (p. 7).", pages)
+    assert v.reason == ("not on p. 7; found on pages 1-5 (across the page breaks, running "
+                        "header/footer left out)")
+
+
+def test_a_quote_over_more_pages_than_the_bound_is_not_looked_for():
+    from halluscope.checks.page_search import MAX_SPAN
+    pages = {k: f"w{k}" for k in range(1, MAX_SPAN + 3)}
+    pages[MAX_SPAN + 2] = "the end"
+    within = " ".join(f"w{k}" for k in range(1, MAX_SPAN + 1))
+    beyond = " ".join(f"w{k}" for k in range(1, MAX_SPAN + 2))
+    (ok,) = quote_verdicts(f'"{within}" (p. 1).', pages)
+    assert (ok.label, ok.evidence[0].payload["pages"]) == ("supported",
+                                                           list(range(1, MAX_SPAN + 1)))
+    (bad,) = quote_verdicts(f'"{beyond}" (p. 1).', pages)
+    assert bad.label == "hallucinated"

@@ -91,3 +91,50 @@ def test_a_quote_over_more_pages_than_the_bound_is_not_looked_for():
                                                            list(range(1, MAX_SPAN + 1)))
     (bad,) = quote_verdicts(f'"{beyond}" (p. 1).', pages)
     assert bad.label == "hallucinated"
+
+
+# -- 2. apostrophes inside single-quoted quotes ----------------------------------------------------
+
+def cited(text):
+    from halluscope.claims.citations import parse_page_citations
+    return [(c.pages, [q.text for q in c.quotes]) for c in parse_page_citations(text)]
+
+
+@pytest.mark.parametrize("text,expected", [
+    # a plural possessive inside: the quotation closes at the later mark
+    ("It says 'the models' answers were wrong' (p. 2).",
+     [((2,), ["the models' answers were wrong"])]),
+    ("It says \u2018the models\u2019 answers were wrong\u2019 (p. 2).",
+     [((2,), ["the models\u2019 answers were wrong"])]),
+    ("It calls it 'the Joneses' house' (p. 2).", [((2,), ["the Joneses' house"])]),
+    ("'The authors' conclusion holds,' says p. 5.", [((5,), ["The authors' conclusion holds"])]),
+    ("It says 'the committees' report was late' and that's it (p. 2).",
+     [((2,), ["the committees' report was late"])]),
+    # elisions inside
+    ("It says 'rock 'n' roll is back' (p. 3).", [((3,), ["rock 'n' roll is back"])]),
+    ("It says 'in the '90s sales grew' (p. 3).", [((3,), ["in the '90s sales grew"])]),
+    # a quotation that ends on an s, then text: it closes there
+    ("It reads 'profits' on p. 2 and 'losses' on p. 3.",
+     [((2,), ["profits"]), ((3,), ["losses"])]),
+    ("It quotes 'rising costs' as the users' main worry (p. 2).", [((2,), ["rising costs"])]),
+    ("It names 'costs', 'risks' and 'plans' (p. 2).", [((2,), ["costs", "risks", "plans"])]),
+    ("It quotes 'the analysts' and the board's view (p. 2).", [((2,), ["the analysts"])]),
+    ("The summary says 'sales grew' (p. 2), but the authors' note disagrees.",
+     [((2,), ["sales grew"])]),
+    # the cases that already held
+    ("It says 'the model's answer was wrong' (p. 2).",
+     [((2,), ["the model's answer was wrong"])]),
+    ('He wrote "she said \'the model\'s answer\' twice" (p. 1).',
+     [((1,), ["she said 'the model's answer' twice"])]),
+    ("It says 'O'Brien's team won' (p. 4).", [((4,), ["O'Brien's team won"])]),
+])
+def test_apostrophes_inside_single_quoted_quotes(text, expected):
+    assert cited(text) == expected
+
+
+def test_a_single_quoted_quote_with_a_plural_possessive_is_checked_whole():
+    pages = {1: "Intro.", 2: "In the trial the models' answers were wrong twice."}
+    (v,) = quote_verdicts("It says 'the models' answers were wrong' (p. 2).", pages)
+    assert (v.label, v.claim.quote) == ("supported", "the models' answers were wrong")
+    (v,) = quote_verdicts("It says 'the models' answers were right' (p. 2).", pages)
+    assert (v.label, v.claim.quote) == ("hallucinated", "the models' answers were right")

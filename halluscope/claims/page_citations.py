@@ -12,7 +12,9 @@ citation written after a sentence's end belongs to that sentence (``"Costs fell.
 Every quotation in a sentence that cites pages is attributed to one of its citations: text in
 double quotes (``"…"``, ``“…”``, ``«…»``; a mark right after a letter or digit, as in ``6"``,
 opens none) or single ones (``'…'``, ``‘…’``: a mark between two letters is an apostrophe,
-``don't``, and one after a letter opens none, ``the users' data``) of at least 3 characters; a ``.`` or ``,`` just inside the closing mark is the
+``don't``, and one after a letter opens none, ``the users' data``; inside one, an elision,
+``'90s``, and a plural possessive before the closing mark, ``'the models' answers'``, stay in
+it) of at least 3 characters; a ``.`` or ``,`` just inside the closing mark is the
 writer's, not the source's, and is left out. A citing sentence without quotations attributes
 its *numbers* instead (``4,210``, ``12%``, ``3.5``; not the page numbers themselves, and not a
 number that is part of a word).
@@ -127,12 +129,19 @@ _MARK = "\"\u201c\u201d\u00ab\u00bb"
 _QUOTED = re.compile(rf"(?<!\w)[{_MARK}](?:[^{_MARK}\n]|\n(?![ \t]*\n)){{0,2000}}[{_MARK}]")
 # a quotation in single marks ('...', ‘...’): the opening mark follows no letter or digit
 # and comes before one that is not a space (the models' answers: no opening); the closing one
-# follows a non-space and comes before no letter or digit; a mark between two letters is an
-# apostrophe inside it (don't, the model's), as are the elisions 'tis, 'em, 'n' and '90s
+# follows a non-space and comes before no letter or digit; inside it, a mark between two
+# letters is an apostrophe (don't, the model's), as are the elisions 'tis, 'em, 'n' and '90s,
+# and so is one after an s before a word when the quotation closes later on, before any other
+# mark that may close it ('the models' answers were wrong': a plural possessive)
+_INNER = r"(?<=\w)['\u2019](?=\w)"
+_ELIDED = r"(?<!\w)['\u2018\u2019](?:(?=(?:tis|twas|em|cause|til)\b|\d0s\b)|n['\u2019](?!\w))"
+_CLEAR_CLOSE = r"(?<=\S)(?:(?<!s)['\u2019](?!\w)|(?<=s)['\u2019](?!\w|\s+\w))"
+_RESUMES = rf"\s+\w(?:[^'\u2018\u2019\n]|{_INNER}|{_ELIDED}){{0,2000}}+{_CLEAR_CLOSE}"
 _SQUOTED = re.compile(
     r"(?<!\w)['\u2018](?!(?:tis|twas|em|cause|til|n)\b|\d0s\b)(?=[^\s'\u2018\u2019])"
-    r"((?:[^'\u2018\u2019\n]|(?<=\w)['\u2019](?=\w)|\n(?![ \t]*\n)){1,2000}?)"
-    r"(?<=\S)['\u2019](?!\w)", re.IGNORECASE)
+    rf"((?:[^'\u2018\u2019\n]|{_INNER}|{_ELIDED}|(?<=s)['\u2019](?={_RESUMES})"
+    r"|\n(?![ \t]*\n)){1,2000}?)"
+    rf"(?<=\S)(?!(?<=s)['\u2019]{_RESUMES})['\u2019](?!\w)", re.IGNORECASE)
 _BRACKET_AFTER = re.compile(r"[ \t]*[\[(]([^\[\]()\n]{1,80})[\])]")
 
 

@@ -138,3 +138,57 @@ def test_a_single_quoted_quote_with_a_plural_possessive_is_checked_whole():
     assert (v.label, v.claim.quote) == ("supported", "the models' answers were wrong")
     (v,) = quote_verdicts("It says 'the models' answers were right' (p. 2).", pages)
     assert (v.label, v.claim.quote) == ("hallucinated", "the models' answers were right")
+
+
+# -- 3. --cluster-by image over records of several documents ----------------------------------------
+
+def doc_record(document, id="d", file="/tmp/x.jsonl"):
+    from halluscope.records import record_from_dict
+    return record_from_dict({"id": id, "task": "document", "document": document,
+                             "response": "p. 1"}, file=file, line=1)
+
+
+@pytest.mark.parametrize("keys", [False, True])
+def test_records_of_the_same_documents_share_a_cluster_and_of_others_do_not(keys):
+    from halluscope.metrics.units import ImageKeys, unit_of
+    images = ImageKeys() if keys else None
+
+    def unit(document):
+        return unit_of(doc_record(document), "image", None, images)
+    both = unit(["a.pdf", "b.pdf"])
+    assert both == 'documents:["a.pdf", "b.pdf"]'
+    # the same files in another order, or under names, are the same documents
+    assert unit(["b.pdf", "a.pdf"]) == both
+    assert unit({"annual": "a.pdf", "costs": "b.pdf"}) == both
+    # other files: another cluster; one file however written: the file's own
+    assert unit(["a.pdf", "c.pdf"]) == 'documents:["a.pdf", "c.pdf"]'
+    assert unit("a.pdf") == unit({"pdf": "a.pdf"}) == unit(["a.pdf"]) == "image:a.pdf"
+    # one document of page images: the images, whatever order
+    assert unit(["p1.png", "p2.png"]) == unit({"pages": ["p2.png", "p1.png"]}) == \
+        'documents:["p1.png", "p2.png"]'
+
+
+def test_documents_of_one_name_in_two_folders_are_two_clusters():
+    from halluscope.metrics.units import ImageKeys, unit_of
+    images = ImageKeys()
+    a = unit_of(doc_record(["a.pdf", "b.pdf"], "1", "/tmp/one/x.jsonl"), "image", None, images)
+    b = unit_of(doc_record(["a.pdf", "b.pdf"], "2", "/tmp/two/x.jsonl"), "image", None, images)
+    assert (a, b) == ('documents:["a.pdf", "b.pdf"]', 'documents:["a.pdf#1", "b.pdf#1"]')
+
+
+def test_audit_clusters_records_of_several_documents_by_their_files(tmp_path):
+    pytest.importorskip("pypdfium2")
+    import json
+
+    from halluscope.api import audit
+    from tests.test_page_grounding import make_pdf
+    for name, text in (("a", "Revenue reached 4,210 units."), ("b", "Costs rose by 7.5%."),
+                       ("c", "The board met twice.")):
+        make_pdf(tmp_path / f"{name}.pdf", [[text]])
+    docs = [["a.pdf", "b.pdf"], {"annual": "a.pdf", "costs": "b.pdf"}, ["a.pdf", "c.pdf"]]
+    rows = [{"id": f"r{i}", "task": "document", "document": docs[i % 3],
+             "response": 'a.pdf p. 1 says "Revenue reached 4,210 units".'} for i in range(12)]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    res = audit(tmp_path / "in.jsonl", metrics="page", n_boot=10, cluster_by="image")
+    # two sets of files: [a, b] (8 records, as a list or a mapping) and [a, c] (4)
+    assert res.metrics["page"].info["bootstrap"]["clusters"] == 2

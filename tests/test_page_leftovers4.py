@@ -192,3 +192,31 @@ def test_audit_clusters_records_of_several_documents_by_their_files(tmp_path):
     res = audit(tmp_path / "in.jsonl", metrics="page", n_boot=10, cluster_by="image")
     # two sets of files: [a, b] (8 records, as a list or a mapping) and [a, c] (4)
     assert res.metrics["page"].info["bootstrap"]["clusters"] == 2
+
+
+# -- 4. what a user finds ------------------------------------------------------------------------
+
+class BlindOcr:
+    """OCR that finds no text on a page (RapidOCR on a page of three words did so)."""
+
+    name = "blind-ocr"
+
+    def read(self, image):
+        return []
+
+    def provenance(self):
+        return {"component": "ocr", "engine": self.name}
+
+
+def test_a_short_text_layer_that_ocr_reads_less_of_is_kept(tmp_path):
+    pytest.importorskip("pypdfium2")
+    from halluscope.evidence.documents import Document
+    from tests.test_page_scans import write_pdf
+    path = write_pdf(tmp_path / "doc.pdf", [["Intro text here.", "The committee approved the"],
+                                            ["plan to open"], ["two new sites in the north."]])
+    doc = Document(path, ocr=BlindOcr())
+    # 10 non-space characters, under min_chars (16): OCR'd, which read nothing
+    assert (doc.page(2).source, doc.page(2).text.split()) == ("pdf", ["plan", "to", "open"])
+    v = [v for v in check_pages(record(f"It says {QUOTE} (p. 2)."), doc)
+         if v.checker == "page-quote"]
+    assert [x.label for x in v] == ["supported"]       # was: "no text could be read from page 2"

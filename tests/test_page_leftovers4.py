@@ -220,3 +220,28 @@ def test_a_short_text_layer_that_ocr_reads_less_of_is_kept(tmp_path):
     v = [v for v in check_pages(record(f"It says {QUOTE} (p. 2)."), doc)
          if v.checker == "page-quote"]
     assert [x.label for x in v] == ["supported"]       # was: "no text could be read from page 2"
+
+
+@pytest.mark.parametrize("text,expected", [
+    # a place named by its number is a reference, not a figure the page states
+    ("It says 185 people work there (page 2, line 3).", [((2,), ["185"])]),
+    ("Table 4 on page 2 shows 185 people.", [((2,), ["185"])]),
+    ("Figures 2-3 on p. 4 show a 12% rise.", [((4,), ["12%"])]),
+    ("Lines 3 and 4 of p. 2 give 4,210 units.", [((2,), ["4,210"])]),
+    ("Revenue was 4,210 (p. 1, para. 2).", [((1,), ["4,210"])]),
+    ("In section 2.1 (p. 5), costs rose 7.5%.", [((5,), ["7.5%"])]),
+    ("See \u00a7 3 on p. 2: 40 sites.", [((2,), ["40"])]),
+    # a number after such a word used otherwise is still read
+    ("The board notes 5% growth (p. 2).", [((2,), ["5%"])]),
+    ("The table lists 5 sites (p. 2).", [((2,), ["5"])]),
+    ("Staff grew to 185 in 2023 (p. 2).", [((2,), ["185", "2023"])]),
+])
+def test_numbers_that_name_a_line_table_or_section_are_not_attributed(text, expected):
+    assert cited(text) == expected
+
+
+def test_a_line_number_beside_a_page_is_not_a_hallucinated_number():
+    pages = {1: "Intro.", 2: "Staff grew to 185 people."}
+    verdicts = quote_verdicts("Staff grew to 185 people (page 2, line 3).", pages)
+    # was: '3' hallucinated, "not on p. 2 nor anywhere in the document"
+    assert [(v.claim.quote, v.label) for v in verdicts] == [("185", "supported")]

@@ -16,8 +16,9 @@ opens none) or single ones (``'…'``, ``‘…’``: a mark between two letters
 ``'90s``, and a plural possessive before the closing mark, ``'the models' answers'``, stay in
 it) of at least 3 characters; a ``.`` or ``,`` just inside the closing mark is the
 writer's, not the source's, and is left out. A citing sentence without quotations attributes
-its *numbers* instead (``4,210``, ``12%``, ``3.5``; not the page numbers themselves, and not a
-number that is part of a word).
+its *numbers* instead (``4,210``, ``12%``, ``3.5``; not the page numbers themselves, not a
+number that is part of a word, and not one that names a place in the document: ``line 3``,
+``Table 4``, ``section 2.1``, ``§ 3``, ``figs. 2-3``).
 
 Which citation a quote or number belongs to, within its sentence (:func:`_owner`):
 
@@ -75,6 +76,14 @@ _CITATION = re.compile(
     r"|\b(?P<word>pages?)\s*(?:no\.?\s*|#\s*)?(?P<n2>" + _NUM + r")"
     r"|(?<=[\[(])\s*p(?P<n3>\d+)\s*(?=[\])])"
     r"|\b(?:pp?|pgs?)\.\s*(?P<r1>" + _LABELS + r")|\bpages?\s+(?P<r2>" + _LABELS + r"))",
+    re.IGNORECASE)
+# a place in the document named by its number ("line 3", "Table 4", "§ 2", "figs. 2-3"): a
+# reference, not a figure the document states; a citing sentence does not attribute it
+_LOCATOR = re.compile(
+    r"(?:\b(?:lines?|ll?\.|paras?\.?|paragraphs?|sections?|secs?\.|chapters?|ch\.|"
+    r"footnotes?|fn\.|figs?\.?|figures?|tables?|tabs?\.|rows?|columns?|cols?\.|eqs?\.|"
+    r"equations?|appendix|slides?|exhibits?|panels?|boxes|box|articles?|art\.|clauses?|"
+    r"vols?\.|volumes?|items?)|[\u00a7\u00b6])\s*(?:no\.\s*|#\s*)?" + _NUM + r"\b",
     re.IGNORECASE)
 _RANGE = re.compile(r"(\d+)\s*(?:-|–|to)\s*(\d+)")
 # a quotation opens with a mark that does not follow a letter or digit (6" is six inches)
@@ -435,10 +444,13 @@ def parse_page_citations(text: str | None) -> list[PageCitation]:
         starts = [a for a, _ in cite_spans]          # in text order, not overlapping
         quotes = _quotes_in(sent, s)
         if not quotes:
+            places = [(s + p.start(), s + p.end()) for p in _LOCATOR.finditer(sent)]
             for m in NUMBER_TOKEN.finditer(sent):
                 a, b = s + m.start(), s + m.end()
                 i = bisect.bisect_right(starts, a) - 1
                 if i >= 0 and a < cite_spans[i][1]:   # the citation's own page number
+                    continue
+                if any(x <= a < y for x, y in places):     # "line 3", "Table 4"
                     continue
                 a = s + signed_start(sent, m.start())  # "-5%": its sign is part of it
                 quotes.append(Quote(text[a:b], (a, b), "number"))

@@ -245,3 +245,27 @@ def test_a_line_number_beside_a_page_is_not_a_hallucinated_number():
     verdicts = quote_verdicts("Staff grew to 185 people (page 2, line 3).", pages)
     # was: '3' hallucinated, "not on p. 2 nor anywhere in the document"
     assert [(v.claim.quote, v.label) for v in verdicts] == [("185", "supported")]
+
+
+@pytest.mark.parametrize("text,expected", [
+    # an em dash between page numbers is a range, as an en dash is
+    ('It says "Staff grew" (pp. 2\u20143).', [((2, 3), ["Staff grew"])]),
+    ('It says "Staff grew" (pages 2\u20143).', [((2, 3), ["Staff grew"])]),
+    # p, pg, pp without a period: in brackets (pp also in prose)
+    ('It says "Staff grew" (p 2).', [((2,), ["Staff grew"])]),
+    ('It says "Staff grew" (pg 2).', [((2,), ["Staff grew"])]),
+    ('It says "Staff grew" [pp 2-3].', [((2, 3), ["Staff grew"])]),
+    ('As pp 2-3 say, "Staff grew".', [((2, 3), ["Staff grew"])]),
+    # a page number in words
+    ('It says "Staff grew" on page three.', [((3,), ["Staff grew"])]),
+    ('Page Two says "Staff grew".', [((2,), ["Staff grew"])]),
+    ('It says "Staff grew" on pages two and three.', [((2, 3), ["Staff grew"])]),
+    # still no page citation: a bare number in brackets is a reference mark, "p" in prose
+    # before a number is no abbreviation of page
+    ('It says "Staff grew" [3].', []),
+    ('It says "Staff grew" (3).', []),
+    ("The p 2 value was small.", []),
+    ("It was on the front page once.", []),
+])
+def test_more_citation_styles(text, expected):
+    assert cited(text) == expected

@@ -64,7 +64,12 @@ MAX_PAGE = 100_000
 """Largest page number a citation may name; longer digit runs are not page citations."""
 _MAX_PAGE_DIGITS = len(str(MAX_PAGE))
 
-_NUM = r"\d+(?:\s*(?:-|–|to|and|,|&)\s*\d+)*"
+_NUM = r"\d+(?:\s*(?:-|–|\u2014|to|and|,|&)\s*\d+)*"
+# a page number in words ("on page three", "pages two and three"), one to twenty
+_WORD_NUMBERS = ("one two three four five six seven eight nine ten eleven twelve thirteen "
+                 "fourteen fifteen sixteen seventeen eighteen nineteen twenty").split()
+_WORD = r"(?:" + "|".join(sorted(_WORD_NUMBERS, key=len, reverse=True)) + r")\b"
+_WORDS = _WORD + r"(?:\s*(?:-|–|to|and|,|&)\s*" + _WORD + r")*"
 # a page label in roman numerals, as front matter is numbered (i to lxxxix; lower case, or
 # upper case of two letters or more: "page I found" is no citation), alone or a range
 _ROMAN = (r"(?-i:(?=[ivxl])(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})"
@@ -72,10 +77,11 @@ _ROMAN = (r"(?-i:(?=[ivxl])(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})"
 _LABELS = _ROMAN + r"(?:\s*[-–]\s*" + _ROMAN + r")?(?![\w-])"
 _CITATION = re.compile(
     r"(?P<bracket>[\[(]\s*)?"
-    r"(?:\b(?P<pp>pp?|pgs?)\.\s*(?P<n1>" + _NUM + r")"
+    r"(?:(?:\b(?P<pp>pp?|pgs?)\.\s*|\bpp\s+|(?<=[\[(])(?:pp?|pgs?)\s+)(?P<n1>" + _NUM + r")"
     r"|\b(?P<word>pages?)\s*(?:no\.?\s*|#\s*)?(?P<n2>" + _NUM + r")"
     r"|(?<=[\[(])\s*p(?P<n3>\d+)\s*(?=[\])])"
-    r"|\b(?:pp?|pgs?)\.\s*(?P<r1>" + _LABELS + r")|\bpages?\s+(?P<r2>" + _LABELS + r"))",
+    r"|\b(?:pp?|pgs?)\.\s*(?P<r1>" + _LABELS + r")|\bpages?\s+(?P<r2>" + _LABELS + r")"
+    r"|\bpages?\s+(?P<w>" + _WORDS + r"))",
     re.IGNORECASE)
 # a place in the document named by its number ("line 3", "Table 4", "§ 2", "figs. 2-3"): a
 # reference, not a figure the document states; a citing sentence does not attribute it
@@ -85,7 +91,7 @@ _LOCATOR = re.compile(
     r"equations?|appendix|slides?|exhibits?|panels?|boxes|box|articles?|art\.|clauses?|"
     r"vols?\.|volumes?|items?)|[\u00a7\u00b6])\s*(?:no\.\s*|#\s*)?" + _NUM + r"\b",
     re.IGNORECASE)
-_RANGE = re.compile(r"(\d+)\s*(?:-|–|to)\s*(\d+)")
+_RANGE = re.compile(r"(\d+)\s*(?:-|–|\u2014|to)\s*(\d+)")
 # a quotation opens with a mark that does not follow a letter or digit (6" is six inches)
 # marks paired in order; a body under 3 characters ("7%") is passed by in _quotes_in, never
 # left unpaired (its closing mark opened a "quote" of the text up to the next quotation)
@@ -223,6 +229,16 @@ def page_number(value: Any) -> int | None:
     return n if n <= MAX_PAGE else None
 
 
+def _cited_numbers(m: re.Match) -> str | None:
+    """The page numbers a :data:`_CITATION` match names, as digits (``"3-4"``; ``"page
+    three"``: ``"3"``), or ``None`` for one that names page labels."""
+    words = m.group("w")
+    if words:
+        return re.sub(r"[a-z]+", lambda w: str(_WORD_NUMBERS.index(w.group(0)) + 1)
+                      if w.group(0) in _WORD_NUMBERS else w.group(0), words.lower())
+    return m.group("n1") or m.group("n2") or m.group("n3")
+
+
 def _pages_of(numbers: str) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...]]:
     """The pages ``numbers`` cites (``"3, 5-7"``) and its ranges of more than
     :data:`MAX_RANGE` pages as ``(first, last)``: of such a range (``"1-30"``) the pages hold
@@ -352,7 +368,7 @@ def _json_pages(raw: Any) -> tuple[tuple[int, ...], tuple[str, ...],
         got: tuple[int, ...] = ()
         if isinstance(v, str) and len(v) <= 200:
             nums = [v.strip()] if _NUM_ONLY.fullmatch(v) else [
-                m.group("n1") or m.group("n2") or m.group("n3") for m in _CITATION.finditer(v)]
+                _cited_numbers(m) for m in _CITATION.finditer(v)]
             read = [_pages_of(n) for n in nums]
             got = tuple(p for cited, _ in read for p in cited)
             ranges.extend(r for _, long in read for r in long)
@@ -432,7 +448,7 @@ def parse_page_citations(text: str | None) -> list[PageCitation]:
         sent = text[s:e]
         cites = []
         for m in _CITATION.finditer(sent):
-            nums = m.group("n1") or m.group("n2") or m.group("n3")
+            nums = _cited_numbers(m)
             pages, long = _pages_of(nums) if nums else ((), ())
             labels = () if nums else labels_of(m.group("r1") or m.group("r2"))
             if pages or labels:

@@ -187,22 +187,26 @@ def _find_spanning(needle: Needle, page_text: Any, n_pages: int,
     if needle.kind == "number" or not needle.skeleton:
         return []
     found: list[QuoteMatch] = []
-    if skels is None:
-        near = {m for p in around or () for m in range(p - MAX_SPAN + 1, p + MAX_SPAN)}
-        skels = [page_forms(page_text, p).skeleton if p in near else ""
-                 for p in range(1, n_pages + 1)]
+    candidates: Sequence[int] = range(2, n_pages)
+    if skels is None:           # (the pages near the cited ones alone are read)
+        near = sorted({m for p in around or () for m in range(p - MAX_SPAN + 1, p + MAX_SPAN)
+                       if 1 <= m <= n_pages})
+        skels = [""] * n_pages
+        for m in near:
+            skels[m - 1] = page_forms(page_text, m).skeleton
+        candidates = [m for m in near if 2 <= m < n_pages]
     q, short = needle.skeleton, len(needle.skeleton) + RUNNING_CHARS
     for trim in (False, True):
         running = None
         if trim:        # (pages that may be all quoted once their running lines are out)
-            middles = [m for m in range(2, n_pages) if 0 < len(skels[m - 1]) <= short]
+            middles = [m for m in candidates if 0 < len(skels[m - 1]) <= short]
             if found or not middles:
                 break
             running = running_lines(page_text, n_pages)
             if running is None:
                 break
         else:
-            middles = [m for m in range(2, n_pages) if skels[m - 1] and skels[m - 1] in q]
+            middles = [m for m in candidates if skels[m - 1] and skels[m - 1] in q]
         for run in _windows(needle, page_text, running, middles, around, skels):
             if around is not None and all(p in cited for p in run):
                 continue

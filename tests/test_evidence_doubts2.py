@@ -83,7 +83,9 @@ def test_signs_ranges_and_hyphens_written_alike_still_match(quote, page):
     ('{"page": 1, "quote": -5}', "Balance: \u22125 at close.", "supported"),
     ('{"page": 1, "quote": 5}', "Balance: \u22125 at close.", "hallucinated"),
     ("Sales grew in 2019-2020 (p. 1).", "Sales grew in 2019\u20132020.", "supported"),
-    ("Tables are in sections 3-5 (p. 1).", "See sections 3-5.", "supported"),
+    # (not "sections 3-5": a number that names a section is no figure to find, see
+    # test_page_leftovers4)
+    ("Scores were 3-5 (p. 1).", "Scores were 3-5 this year.", "supported"),
 ])
 def test_a_cited_number_is_compared_with_its_sign(response, page, verdict):
     """A number a response puts on a page was read without its sign, on both sides: "5%" was

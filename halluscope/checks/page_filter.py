@@ -83,6 +83,19 @@ def may_cross(q: str, first: str, second: str) -> bool:
     return lo <= head
 
 
+def may_span(q: str, pages: Sequence[str]) -> bool:
+    """Whether quote skeleton ``q`` may run over three or more consecutive pages of skeletons
+    ``pages`` from the first to the last: the pages between, end to end, are in it, with a
+    head of it before them in the first page and the rest after them in the last."""
+    middle = "".join(pages[1:-1])
+    i = q.find(middle)
+    while i >= 0:
+        if q[:i] in pages[0] and q[i + len(middle):] in pages[-1]:
+            return True
+        i = q.find(middle, i + 1)
+    return False
+
+
 _GRAM = 4
 _SLOTS = 1 << 16
 

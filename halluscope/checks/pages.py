@@ -67,7 +67,9 @@ has ``pages`` and ``parts`` (the character span on each page). A quote missing f
 pages and from every single page is also looked for across every other page break, so "nowhere
 in the document" means nowhere. A quote cited on one page that starts there and runs on to the
 next (or ends there, begun on the page before) is found on it too: the page cited holds part of
-it; the verdict names the page not cited (evidence ``uncited_pages``).
+it; the verdict names the page not cited (evidence ``uncited_pages``). So is one that runs over
+whole pages from or to a cited one (p. 2 cited, the quote over pages 2, 3 and 4), each page
+between all quoted, over at most :data:`~halluscope.checks.page_search.MAX_SPAN` pages.
 
 Running headers and footers: when a quote is not found across a break as the text stands, and
 the document has lines it repeats at the start or end of most pages (a title, ``Page 3 of 10``,
@@ -208,14 +210,21 @@ def _found(claim: Claim, m: QuoteMatch, text: Any, reading: str | None, document
 
 
 def _spill_note(m: QuoteMatch) -> str:
-    """``, from the cited page 2 on to page 3`` for a quote over a page break of which one
-    page was cited (or ``, begun on page 1 before the cited page 2``)."""
+    """``, from the cited page 2 on to page 3`` for a quote over page breaks of which some
+    pages were cited (``, begun on page 1 before the cited page 2``; ``, begun on page 1
+    before the cited page 2 and running on to page 3``; ``, over page 2, not cited``)."""
     cited = [p for p in m.pages if p not in m.uncited]
     if not cited:
         return ""
-    if m.pages[0] in cited:
-        return f", from the cited page {cited[0]} on to page {m.uncited[-1]}"
-    return f", begun on page {m.pages[0]} before the cited page {cited[0]}"
+    before = [p for p in m.uncited if p < cited[0]]
+    after = [p for p in m.uncited if p > cited[-1]]
+    if not before and not after:
+        between = ", ".join(map(str, m.uncited))
+        return f", over page{'s' * (len(m.uncited) > 1)} {between}, not cited"
+    if not before:
+        return f", from the cited page {cited[0]} on to page {after[-1]}"
+    note = f", begun on page {before[0]} before the cited page {cited[0]}"
+    return note + (f" and running on to page {after[-1]}" if after else "")
 
 
 def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | None = None

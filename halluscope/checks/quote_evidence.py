@@ -63,7 +63,7 @@ def elsewhere_text(match: "QuoteMatch") -> str:
     header/footer left out)`` when that found it)."""
     several = len(match.others) > 1 or any(m.parts for m in match.others)
     return ("pages " if several else "page ") + ", ".join(
-        f"{m.pages[0]}-{m.pages[-1]} (across the page break"
+        f"{m.pages[0]}-{m.pages[-1]} (across the page break{'s' * (len(m.pages) > 2)}"
         f"{', running header/footer left out' if m.skipped else ''})" if m.parts
         else str(m.page)
         for m in match.others)

@@ -58,14 +58,14 @@ a cat``, ``[...] is the cat``): the rules are :mod:`halluscope.claims.cited_labe
 
 Page citations
 --------------
-:func:`parse_page_citations` finds, case-insensitively: ``p. 3``, ``p.3``, ``pp. 3-4``,
-``pp. 3, 5``, ``page 3``, ``pages 3 and 4``, ``pages 2-3``, ``[page 3]``, ``(p3)`` / ``[p3]``
-(inside brackets only), and in JSON (the whole response, or fenced ``json`` blocks) any object
-with ``"page"`` / ``"page_number"`` (a number, text such as ``"p. 9"`` or ``"2-3"``, or a list
-of those) and optionally ``"quote"`` / ``"text"`` / ``"evidence"``. A range cites every
-page in it (a range of more than :data:`MAX_RANGE` pages cites its two ends only, for the
-pages it says exist; a quote put on it is looked for on every page of it the document has:
-``PageCitation.ranges``).
+:func:`parse_page_citations` finds, case-insensitively: ``p. 3``, ``p.3``, ``pp. 3-4`` (or ``pp
+3-4``, ``3—4``), ``pp. 3, 5``, ``page 3``, ``pages 3 and 4``, ``page three`` (one to twenty),
+``[page 3]``, ``(p3)``, ``(p 3)``, ``(pg 3)`` (in brackets only), and in JSON (the whole
+response, or fenced ``json`` blocks) any object with ``"page"`` / ``"page_number"`` (a number,
+text such as ``"p. 9"`` or ``"2-3"``, or a list of those) and optionally ``"quote"`` /
+``"text"`` / ``"evidence"``. A range cites every page in it (a range of more than
+:data:`MAX_RANGE` pages cites its two ends only, for the pages it says exist; a quote put on it
+is looked for on every page of it the document has: ``PageCitation.ranges``).
 
 Quotations and numbers in a citing sentence are attributed to its page citations by the rules
 of :mod:`halluscope.claims.page_citations`, where page citations are parsed.

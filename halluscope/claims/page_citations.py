@@ -12,10 +12,13 @@ citation written after a sentence's end belongs to that sentence (``"Costs fell.
 Every quotation in a sentence that cites pages is attributed to one of its citations: text in
 double quotes (``"…"``, ``“…”``, ``«…»``; a mark right after a letter or digit, as in ``6"``,
 opens none) or single ones (``'…'``, ``‘…’``: a mark between two letters is an apostrophe,
-``don't``, and one after a letter opens none, ``the users' data``) of at least 3 characters; a ``.`` or ``,`` just inside the closing mark is the
+``don't``, and one after a letter opens none, ``the users' data``; inside one, an elision,
+``'90s``, and a plural possessive before the closing mark, ``'the models' answers'``, stay in
+it) of at least 3 characters; a ``.`` or ``,`` just inside the closing mark is the
 writer's, not the source's, and is left out. A citing sentence without quotations attributes
-its *numbers* instead (``4,210``, ``12%``, ``3.5``; not the page numbers themselves, and not a
-number that is part of a word).
+its *numbers* instead (``4,210``, ``12%``, ``3.5``; not the page numbers themselves, not a
+number that is part of a word, and not one that names a place in the document: ``line 3``,
+``Table 4``, ``section 2.1``, ``§ 3``, ``figs. 2-3``).
 
 Which citation a quote or number belongs to, within its sentence (:func:`_owner`):
 
@@ -61,7 +64,12 @@ MAX_PAGE = 100_000
 """Largest page number a citation may name; longer digit runs are not page citations."""
 _MAX_PAGE_DIGITS = len(str(MAX_PAGE))
 
-_NUM = r"\d+(?:\s*(?:-|–|to|and|,|&)\s*\d+)*"
+_NUM = r"\d+(?:\s*(?:-|–|\u2014|to|and|,|&)\s*\d+)*"
+# a page number in words ("on page three", "pages two and three"), one to twenty
+_WORD_NUMBERS = ("one two three four five six seven eight nine ten eleven twelve thirteen "
+                 "fourteen fifteen sixteen seventeen eighteen nineteen twenty").split()
+_WORD = r"(?:" + "|".join(sorted(_WORD_NUMBERS, key=len, reverse=True)) + r")\b"
+_WORDS = _WORD + r"(?:\s*(?:-|–|to|and|,|&)\s*" + _WORD + r")*"
 # a page label in roman numerals, as front matter is numbered (i to lxxxix; lower case, or
 # upper case of two letters or more: "page I found" is no citation), alone or a range
 _ROMAN = (r"(?-i:(?=[ivxl])(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})"
@@ -69,12 +77,21 @@ _ROMAN = (r"(?-i:(?=[ivxl])(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})"
 _LABELS = _ROMAN + r"(?:\s*[-–]\s*" + _ROMAN + r")?(?![\w-])"
 _CITATION = re.compile(
     r"(?P<bracket>[\[(]\s*)?"
-    r"(?:\b(?P<pp>pp?|pgs?)\.\s*(?P<n1>" + _NUM + r")"
+    r"(?:(?:\b(?P<pp>pp?|pgs?)\.\s*|\bpp\s+|(?<=[\[(])(?:pp?|pgs?)\s+)(?P<n1>" + _NUM + r")"
     r"|\b(?P<word>pages?)\s*(?:no\.?\s*|#\s*)?(?P<n2>" + _NUM + r")"
     r"|(?<=[\[(])\s*p(?P<n3>\d+)\s*(?=[\])])"
-    r"|\b(?:pp?|pgs?)\.\s*(?P<r1>" + _LABELS + r")|\bpages?\s+(?P<r2>" + _LABELS + r"))",
+    r"|\b(?:pp?|pgs?)\.\s*(?P<r1>" + _LABELS + r")|\bpages?\s+(?P<r2>" + _LABELS + r")"
+    r"|\bpages?\s+(?P<w>" + _WORDS + r"))",
     re.IGNORECASE)
-_RANGE = re.compile(r"(\d+)\s*(?:-|–|to)\s*(\d+)")
+# a place in the document named by its number ("line 3", "Table 4", "§ 2", "figs. 2-3"): a
+# reference, not a figure the document states; a citing sentence does not attribute it
+_LOCATOR = re.compile(
+    r"(?:\b(?:lines?|ll?\.|paras?\.?|paragraphs?|sections?|secs?\.|chapters?|ch\.|"
+    r"footnotes?|fn\.|figs?\.?|figures?|tables?|tabs?\.|rows?|columns?|cols?\.|eqs?\.|"
+    r"equations?|appendix|slides?|exhibits?|panels?|boxes|box|articles?|art\.|clauses?|"
+    r"vols?\.|volumes?|items?)|[\u00a7\u00b6])\s*(?:no\.\s*|#\s*)?" + _NUM + r"\b",
+    re.IGNORECASE)
+_RANGE = re.compile(r"(\d+)\s*(?:-|–|\u2014|to)\s*(\d+)")
 # a quotation opens with a mark that does not follow a letter or digit (6" is six inches)
 # marks paired in order; a body under 3 characters ("7%") is passed by in _quotes_in, never
 # left unpaired (its closing mark opened a "quote" of the text up to the next quotation)
@@ -127,12 +144,19 @@ _MARK = "\"\u201c\u201d\u00ab\u00bb"
 _QUOTED = re.compile(rf"(?<!\w)[{_MARK}](?:[^{_MARK}\n]|\n(?![ \t]*\n)){{0,2000}}[{_MARK}]")
 # a quotation in single marks ('...', ‘...’): the opening mark follows no letter or digit
 # and comes before one that is not a space (the models' answers: no opening); the closing one
-# follows a non-space and comes before no letter or digit; a mark between two letters is an
-# apostrophe inside it (don't, the model's), as are the elisions 'tis, 'em, 'n' and '90s
+# follows a non-space and comes before no letter or digit; inside it, a mark between two
+# letters is an apostrophe (don't, the model's), as are the elisions 'tis, 'em, 'n' and '90s,
+# and so is one after an s before a word when the quotation closes later on, before any other
+# mark that may close it ('the models' answers were wrong': a plural possessive)
+_INNER = r"(?<=\w)['\u2019](?=\w)"
+_ELIDED = r"(?<!\w)['\u2018\u2019](?:(?=(?:tis|twas|em|cause|til)\b|\d0s\b)|n['\u2019](?!\w))"
+_CLEAR_CLOSE = r"(?<=\S)(?:(?<!s)['\u2019](?!\w)|(?<=s)['\u2019](?!\w|\s+\w))"
+_RESUMES = rf"\s+\w(?:[^'\u2018\u2019\n]|{_INNER}|{_ELIDED}){{0,2000}}+{_CLEAR_CLOSE}"
 _SQUOTED = re.compile(
     r"(?<!\w)['\u2018](?!(?:tis|twas|em|cause|til|n)\b|\d0s\b)(?=[^\s'\u2018\u2019])"
-    r"((?:[^'\u2018\u2019\n]|(?<=\w)['\u2019](?=\w)|\n(?![ \t]*\n)){1,2000}?)"
-    r"(?<=\S)['\u2019](?!\w)", re.IGNORECASE)
+    rf"((?:[^'\u2018\u2019\n]|{_INNER}|{_ELIDED}|(?<=s)['\u2019](?={_RESUMES})"
+    r"|\n(?![ \t]*\n)){1,2000}?)"
+    rf"(?<=\S)(?!(?<=s)['\u2019]{_RESUMES})['\u2019](?!\w)", re.IGNORECASE)
 _BRACKET_AFTER = re.compile(r"[ \t]*[\[(]([^\[\]()\n]{1,80})[\])]")
 
 
@@ -203,6 +227,16 @@ def page_number(value: Any) -> int | None:
         return None
     n = int(digits)
     return n if n <= MAX_PAGE else None
+
+
+def _cited_numbers(m: re.Match) -> str | None:
+    """The page numbers a :data:`_CITATION` match names, as digits (``"3-4"``; ``"page
+    three"``: ``"3"``), or ``None`` for one that names page labels."""
+    words = m.group("w")
+    if words:
+        return re.sub(r"[a-z]+", lambda w: str(_WORD_NUMBERS.index(w.group(0)) + 1)
+                      if w.group(0) in _WORD_NUMBERS else w.group(0), words.lower())
+    return m.group("n1") or m.group("n2") or m.group("n3")
 
 
 def _pages_of(numbers: str) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...]]:
@@ -334,7 +368,7 @@ def _json_pages(raw: Any) -> tuple[tuple[int, ...], tuple[str, ...],
         got: tuple[int, ...] = ()
         if isinstance(v, str) and len(v) <= 200:
             nums = [v.strip()] if _NUM_ONLY.fullmatch(v) else [
-                m.group("n1") or m.group("n2") or m.group("n3") for m in _CITATION.finditer(v)]
+                _cited_numbers(m) for m in _CITATION.finditer(v)]
             read = [_pages_of(n) for n in nums]
             got = tuple(p for cited, _ in read for p in cited)
             ranges.extend(r for _, long in read for r in long)
@@ -414,7 +448,7 @@ def parse_page_citations(text: str | None) -> list[PageCitation]:
         sent = text[s:e]
         cites = []
         for m in _CITATION.finditer(sent):
-            nums = m.group("n1") or m.group("n2") or m.group("n3")
+            nums = _cited_numbers(m)
             pages, long = _pages_of(nums) if nums else ((), ())
             labels = () if nums else labels_of(m.group("r1") or m.group("r2"))
             if pages or labels:
@@ -426,10 +460,13 @@ def parse_page_citations(text: str | None) -> list[PageCitation]:
         starts = [a for a, _ in cite_spans]          # in text order, not overlapping
         quotes = _quotes_in(sent, s)
         if not quotes:
+            places = [(s + p.start(), s + p.end()) for p in _LOCATOR.finditer(sent)]
             for m in NUMBER_TOKEN.finditer(sent):
                 a, b = s + m.start(), s + m.end()
                 i = bisect.bisect_right(starts, a) - 1
                 if i >= 0 and a < cite_spans[i][1]:   # the citation's own page number
+                    continue
+                if any(x <= a < y for x, y in places):     # "line 3", "Table 4"
                     continue
                 a = s + signed_start(sent, m.start())  # "-5%": its sign is part of it
                 quotes.append(Quote(text[a:b], (a, b), "number"))

@@ -10,7 +10,8 @@ the pages run on from one file to the next.
 Page text comes from, in order:
 
 1. the PDF text layer (pypdfium2; the ``docs`` extra), when the page has at least
-   ``min_chars`` (default 16) non-space characters in it;
+   ``min_chars`` (default 16) non-space characters in it, or when it has fewer but OCR reads
+   fewer still (a page of three words OCR finds nothing on keeps its three words);
 2. OCR of the page rendered at ``dpi`` (default 200) otherwise, and for page images
    (RapidOCR by default, or ``tesseract``; the ``ocr`` extra), cached by content hash.
 
@@ -246,9 +247,14 @@ class Document:
             except Exception as exc:                       # noqa: BLE001 - pdfium's errors
                 raise UnreadableImage(f"page {number} cannot be read: {exc}",
                                       path=str(self.pdf_path), field="document") from None
-            if len("".join(text.split())) >= self.min_chars:     # non-space characters
+            chars = len("".join(text.split()))                  # non-space characters
+            if chars >= self.min_chars:
                 return Page(number, text, "pdf")
             log.info("%s p.%d has no usable text layer; OCR", self.name, number)
+            read = ocr_page(number, cached_read(self.ocr, self.render(number), self.cache))
+            # a page of a few words ("plan to open") that OCR reads less of keeps them
+            return read if len("".join(read.text.split())) >= chars else \
+                Page(number, text, "pdf")
         image = self.render(number)
         return ocr_page(number, cached_read(self.ocr, image, self.cache))
 

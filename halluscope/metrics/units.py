@@ -62,9 +62,38 @@ def _unit(record: Record, cluster_by: str | None, own: str,
                     return images.key(record, value)
             if isinstance(value, (int, str)) and value != "":
                 return image_unit(value)
+            if isinstance(value, (list, tuple, dict)) and value:
+                files = _document_files(value)
+                if files:
+                    return _files_unit(record, files, images)
         return own
     value = record_field(record, cluster_by)
     return own if value is None else f"{cluster_by}:{json.dumps(value, sort_keys=True)}"
+
+
+def _document_files(value: Any) -> list[str]:
+    """The files a record's ``document`` names that is no single path: page images, one of
+    ``pdf``, ``path``, ``pages``, a list of PDFs or a mapping name -> document (the names left
+    out: the same files under other names are the same documents)."""
+    if isinstance(value, str):
+        return [value] if value.strip() else []
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [f for v in value for f in _document_files(v)]
+    return []
+
+
+def _files_unit(record: Record, files: list[str], images: ImageKeys | None) -> str:
+    """The unit of the items about the documents of ``files``: the file's own unit when there
+    is one (``["a.pdf"]``, ``{"pdf": "a.pdf"}`` cluster with ``"a.pdf"``), else
+    ``documents:[...]``, the units of its files, sorted: records of the same files cluster
+    together, in any order or under any names, and records of different ones never do."""
+    keys = sorted({images.key(record, redact_url(f)) if images is not None
+                   else image_unit(f) for f in files})
+    if len(keys) == 1:
+        return keys[0]
+    return "documents:" + json.dumps([k.removeprefix("image:") for k in keys])
 
 
 def image_unit(image: str | int) -> str:

@@ -337,6 +337,13 @@ class ObjhalMetric(Metric):
                    question_rows=rows,
                    n_boot=config.n_boot, seed=config.seed, confidence=config.confidence, **kw)
 
+    @property
+    def judge(self) -> Any:
+        """The extraction judge (``None`` for the rules), where the engines take the judge's
+        counters from: a worker's calls, failures and the model its server reported come back
+        to the run sheet (its ``pin_mismatch`` too), as MMHal-Bench's do."""
+        return getattr(self.extractor, "judge", None)
+
     def applies_to(self, record: Record) -> bool:
         """Free answers (captions, open questions); a yes/no answer (a POPE line beside the
         question file, say) is another benchmark's record, passed by, never read as an Object

@@ -1,0 +1,85 @@
+"""MMHal-Bench and Object HalBench used as a researcher would, end to end through the CLI with a
+loopback judge: what a run over several worker processes records about the judge, and the
+answer files the peers' tools write."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from halluscope.cli import app
+from replay_judge_server import ReplayServer
+from test_question_align import nlp  # noqa: F401 - the spaCy pipeline fixture, shared
+
+ROOT = Path(__file__).resolve().parents[1]
+OBJHAL_SPEC = ROOT / "judges" / "objhal-gpt-3.5-turbo-0613.toml"
+
+
+class _EveryPrompt(dict):
+    """Replies for a :class:`ReplayServer`: the same completion whatever the prompt."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+    def __contains__(self, key) -> bool:
+        return True
+
+    def __missing__(self, key) -> str:
+        return self.text
+
+
+def _jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def no_keys(monkeypatch):
+    for var in ("OPENAI_API_KEY", "HALLUSCOPE_OFFLINE"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def _objhal_files(tmp: Path, n: int = 12) -> tuple[Path, Path, Path]:
+    """Answers as RLAIF-V's muffin_vqa.py writes them, their question file and ground truth."""
+    questions = _jsonl(tmp / "q.jsonl", [{"image_id": 100 + i, "question": "Describe the image."}
+                                         for i in range(n)])
+    answers = _jsonl(tmp / "answers.jsonl", [
+        {"question_id": i, "image_id": 100 + i, "prompt": "Describe the image.",
+         "text": f"A dog and a cat sit on a sofa in room {i}.", "model_id": "llava-v1.5-7b"}
+        for i in range(n)])
+    gt = tmp / "gt.json"
+    gt.write_text(json.dumps({str(100 + i): ["dog"] if i % 2 else ["cat"] for i in range(n)}))
+    return answers, questions, gt
+
+
+def test_objhal_judge_counted_and_pin_checked_over_workers(tmp_path, nlp):
+    """With --workers 2 the extraction judge ran in the workers, and the run sheet said 0
+    calls, no reported model and 'pin unverified', though another model than the pinned one
+    had answered every call (one process said 'pin MISMATCH'): Object HalBench's judge sits in
+    its extractor, where the workers' judge counters were never taken from."""
+    answers, questions, gt = _objhal_files(tmp_path)
+    sheets = {}
+    with ReplayServer(_EveryPrompt('["dog", "cat", "sofa"]'), model="impostor") as server:
+        for name, workers in (("one", "1"), ("two", "2")):
+            res = CliRunner().invoke(app, [
+                "audit", str(answers), "--metric", "objhal", "--gt-objects", str(gt),
+                "--questions", str(questions), "--judge", str(OBJHAL_SPEC),
+                "--option", f"judge_base_url={server.url}", "--option",
+                "objhal_variant=original", "--cache-dir", str(tmp_path / f"cache-{name}"),
+                "--bootstrap", "0", "--workers", workers, "--out", str(tmp_path / name),
+                "--quiet"])
+            assert res.exit_code == 0, res.output
+            sheets[name] = json.loads((tmp_path / name / "runsheet.json").read_text())
+    one, two = (sheets[k]["metrics"]["objhal"] for k in ("one", "two"))
+    assert one["judge"]["reported_models"] == {"impostor": 12}
+    assert two["judge"]["reported_models"] == one["judge"]["reported_models"]
+    assert two["judge"]["pin_mismatch"] is one["judge"]["pin_mismatch"] is True
+    drop = (lambda d: {k: v for k, v in d.items() if k != "cached"})
+    assert drop(two["judge_reliability"]) == drop(one["judge_reliability"])
+    assert two["judge_reliability"]["calls"] == 12
+    assert (tmp_path / "one/items.jsonl").read_bytes() == \
+        (tmp_path / "two/items.jsonl").read_bytes()

@@ -83,3 +83,47 @@ def test_objhal_judge_counted_and_pin_checked_over_workers(tmp_path, nlp):
     assert two["judge_reliability"]["calls"] == 12
     assert (tmp_path / "one/items.jsonl").read_bytes() == \
         (tmp_path / "two/items.jsonl").read_bytes()
+
+
+def _mmhal_files(tmp: Path) -> tuple[Path, Path]:
+    """A three-row MMHal-Bench template and answers as RLAIF-V's muffin_vqa.py writes them
+    (``question_id``, ``image_id``, ``prompt``, ``text``, ``model_id``)."""
+    rows = [{"question_type": t, "question_topic": "outdoor", "image_id": f"{i:016x}",
+             "image_src": f"https://example.org/{i}.jpg", "image_content": ["Dog", "Cat"],
+             "question": f"What is in picture {i}?", "gt_answer": "A dog and a cat.",
+             "model_answer": ""} for i, t in enumerate(("attribute", "adversarial", "comparison"))]
+    template = tmp / "template.json"
+    template.write_text(json.dumps(rows, indent=4), encoding="utf-8")
+    answers = _jsonl(tmp / "mmhal_answers.jsonl", [
+        {"question_id": i, "image_id": r["image_id"], "prompt": r["question"],
+         "text": "A dog and a cat.", "model_id": "llava-v1.5-7b"} for i, r in enumerate(rows)])
+    return answers, template
+
+
+def test_run_sheet_names_the_benchmark_files_each_metric_read(tmp_path, nlp):
+    """The MMHal-Bench template (every question, standard answer and image content the judge
+    is shown) was read but not in the run sheet's files, so no sha256 said which template the
+    numbers came from; and Object HalBench's --gt-objects / --questions were listed as 'chair
+    ground truth' and 'pope questions'."""
+    answers, template = _mmhal_files(tmp_path)
+    with ReplayServer(_EveryPrompt("Fine.\nRating: 4"), model="gpt-4-0314") as server:
+        res = CliRunner().invoke(app, [
+            "audit", str(answers), "--metric", "mmhal", "--judge", "mmhal-gpt-4-0314",
+            "--option", f"mmhal_template={template}", "--option",
+            f"judge_base_url={server.url}", "--cache-dir", str(tmp_path / "cache"),
+            "--bootstrap", "0", "--out", str(tmp_path / "mmhal"), "--quiet"])
+    assert res.exit_code == 0, res.output
+    files = json.loads((tmp_path / "mmhal/runsheet.json").read_text())["files"]
+    from halluscope.hashing import sha256_file
+    assert {"role": "mmhal_template", "path": str(template), "sha256": sha256_file(template),
+            "bytes": template.stat().st_size} in files
+    objhal_answers, questions, gt = _objhal_files(tmp_path, 2)
+    res = CliRunner().invoke(app, [
+        "audit", str(objhal_answers), "--metric", "objhal", "--gt-objects", str(gt),
+        "--questions", str(questions), "--bootstrap", "0", "--out", str(tmp_path / "objhal"),
+        "--quiet"])
+    assert res.exit_code == 0, res.output
+    roles = {f["path"]: f["role"] for f in
+             json.loads((tmp_path / "objhal/runsheet.json").read_text())["files"]}
+    assert roles[str(gt)] == "ground truth objects (--gt-objects)"
+    assert roles[str(questions)] == "questions (--questions)"

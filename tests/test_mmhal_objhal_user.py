@@ -127,3 +127,18 @@ def test_run_sheet_names_the_benchmark_files_each_metric_read(tmp_path, nlp):
              json.loads((tmp_path / "objhal/runsheet.json").read_text())["files"]}
     assert roles[str(gt)] == "ground truth objects (--gt-objects)"
     assert roles[str(questions)] == "questions (--questions)"
+
+
+def test_report_counts_mmhal_hallucinations(tmp_path):
+    """MMHal-Bench marks an answer rated below 3 with ``hallucination: 1``; the HTML report
+    looked only for ``hallucinated`` and said 'with hallucinations 0' beside a hallucination
+    rate of 0.5, and its 'with hallucinations' filter showed none of them."""
+    from halluscope.report.itemview import has_hallucination, item_view
+    rated = {"index": 0, "question_type": "attribute", "judge_raw": "Rating: 1", "rating": 1,
+             "hallucination": 1}
+    fine = {**rated, "judge_raw": "Rating: 5", "rating": 5, "hallucination": 0}
+    item = {"id": "0", "task": "vqa", "response": "A dog.", "mmhal": rated}
+    assert has_hallucination(item) and not has_hallucination({**item, "mmhal": fine})
+    view = item_view(item, 0, ["mmhal"])
+    assert view["n_halluc"] == 1 and "f-halluc" in view["flags"]
+    assert item_view({**item, "mmhal": fine}, 1, ["mmhal"])["n_halluc"] == 0

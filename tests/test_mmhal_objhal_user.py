@@ -88,7 +88,7 @@ def test_objhal_judge_counted_and_pin_checked_over_workers(tmp_path, nlp):
 def _mmhal_files(tmp: Path) -> tuple[Path, Path]:
     """A three-row MMHal-Bench template and answers as RLAIF-V's muffin_vqa.py writes them
     (``question_id``, ``image_id``, ``prompt``, ``text``, ``model_id``)."""
-    rows = [{"question_type": t, "question_topic": "outdoor", "image_id": f"{i:016x}",
+    rows = [{"question_type": t, "question_topic": "outdoor", "image_id": f"df62a56fdc1bb1{i:02x}",
              "image_src": f"https://example.org/{i}.jpg", "image_content": ["Dog", "Cat"],
              "question": f"What is in picture {i}?", "gt_answer": "A dog and a cat.",
              "model_answer": ""} for i, t in enumerate(("attribute", "adversarial", "comparison"))]
@@ -142,3 +142,47 @@ def test_report_counts_mmhal_hallucinations(tmp_path):
     view = item_view(item, 0, ["mmhal"])
     assert view["n_halluc"] == 1 and "f-halluc" in view["flags"]
     assert item_view({**item, "mmhal": fine}, 1, ["mmhal"])["n_halluc"] == 0
+
+
+def _audit(tmp: Path, name: str, answers: Path, *args: str) -> Path:
+    out = tmp / name
+    res = CliRunner().invoke(app, ["audit", str(answers), *args, "--bootstrap", "0",
+                                   "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def test_compare_pairs_one_benchmark_question_across_answer_layouts(tmp_path, nlp):
+    """Two models' MMHal-Bench answers, one in LLaVA-RLHF's template layout (rows without an
+    id) and one as RLAIF-V's JSON lines (question_id 0..95): compare paired items by image and
+    id ('<image>|<image>' against '<image>|0') and stopped with 'share no item'. Object
+    HalBench answers with their image id against RLAIF-V's answers without one ('|0' against
+    '100|0') likewise. Items are paired by the benchmark question their metric paired them
+    with (the template row, the question file row)."""
+    answers, template = _mmhal_files(tmp_path)
+    rows = json.loads(template.read_text())
+    as_template = tmp_path / "answers_template.json"
+    as_template.write_text(json.dumps([{**r, "model_answer": "A dog."} for r in rows]))
+    with ReplayServer(_EveryPrompt("Fine.\nRating: 4"), model="gpt-4-0314") as server:
+        judge = ["--metric", "mmhal", "--judge", "mmhal-gpt-4-0314", "--option",
+                 f"judge_base_url={server.url}", "--cache-dir", str(tmp_path / "cache")]
+        a = _audit(tmp_path, "a", as_template, *judge)
+        b = _audit(tmp_path, "b", answers, *judge, "--option", f"mmhal_template={template}")
+    res = CliRunner().invoke(app, ["compare", str(a), str(b), "--bootstrap", "0",
+                                   "-o", str(tmp_path / "cmp"), "--quiet"])
+    assert res.exit_code == 0, res.output
+    stat = json.loads((tmp_path / "cmp/compare.json").read_text())["metrics"]
+    assert stat["mmhal.average_score"]["n_paired"] == 3, stat["mmhal.average_score"]
+
+    with_ids, questions, gt = _objhal_files(tmp_path, 3)
+    without = _jsonl(tmp_path / "no_ids.jsonl", [
+        {"question_id": i, "prompt": "Describe the image.", "text": "A dog sits on a sofa."}
+        for i in range(3)])
+    objhal = ["--metric", "objhal", "--gt-objects", str(gt), "--questions", str(questions)]
+    c = _audit(tmp_path, "c", with_ids, *objhal)
+    d = _audit(tmp_path, "d", without, *objhal)
+    res = CliRunner().invoke(app, ["compare", str(c), str(d), "--bootstrap", "0",
+                                   "-o", str(tmp_path / "cmp2"), "--quiet"])
+    assert res.exit_code == 0, res.output
+    stat = json.loads((tmp_path / "cmp2/compare.json").read_text())["metrics"]
+    assert stat["objhal.chairs"]["n_paired"] == 3, stat["objhal.chairs"]

@@ -145,6 +145,9 @@ class MMHalMetric(Metric):
 
     name: ClassVar[str] = "mmhal"
     headline: ClassVar[tuple[str, ...]] = ("hallucination_rate",)
+    #: compare pairs two runs' answers by the template row they answer (payload ``index``):
+    #: the template layout's rows carry no id, RLAIF-V's lines a question_id
+    pair_field: ClassVar[str] = "index"
     options: ClassVar[tuple[MetricOption, ...]] = (
         MetricOption("mmhal_variant", str, "refined", "original or refined (module docstring)",
                      choices=VARIANTS),

@@ -250,6 +250,7 @@ class ObjhalMetric(Metric):
 
     name: ClassVar[str] = "objhal"
     own_group_fields: ClassVar[tuple[str, ...]] = ()      # groups: --by's alone
+    pair_field: ClassVar[str] = "question_row"  # compare: the question file row answered
     options: ClassVar[tuple[MetricOption, ...]] = (
         MetricOption("objhal_variant", str, "refined", "original or refined (module docstring)",
                      choices=VARIANTS),
@@ -442,7 +443,9 @@ class ObjhalMetric(Metric):
         # id), else the answer's own question_id, else its image id
         asked = row if row is not None else None if self._asked is None else \
             self._image_row(image_id)
-        if not isinstance(asked, int) and record.question_id is not None:
+        if isinstance(asked, int):
+            payload["question_row"] = asked         # what compare pairs two runs' answers by
+        elif record.question_id is not None:
             asked = f"question_id {record.question_id}"
         return ItemScore(payload=payload, row=tuple(counts.row[c] for c in self.columns),
                          tallies={"hallucinated": Counter(n for _, n in counts.hallucinated),

@@ -186,3 +186,49 @@ def test_compare_pairs_one_benchmark_question_across_answer_layouts(tmp_path, nl
     assert res.exit_code == 0, res.output
     stat = json.loads((tmp_path / "cmp2/compare.json").read_text())["metrics"]
     assert stat["objhal.chairs"]["n_paired"] == 3, stat["objhal.chairs"]
+
+
+def test_mmhal_line_naming_another_rows_image_is_a_bad_record(tmp_path):
+    """RLAIF-V's muffin_vqa.py numbers question_id from 0 in every --num-chunks chunk, so two
+    chunks' answers put together pair the second chunk with the first one's rows. Most are
+    caught by their prompt, but MMHal-Bench asks 'Describe the image in detail.' of several
+    images: such a line was judged against another image's contents and answer, though it
+    names its own image. A line whose image is another template row's (its image_id, its
+    image_src or that file's name) is a bad record naming the field."""
+    from halluscope.errors import RecordError
+    from halluscope.metrics.mmhal import MMHalMetric, load_template
+    from halluscope.records import iter_records
+    _, template = _mmhal_files(tmp_path)
+    rows = json.loads(template.read_text())
+    for r in rows:
+        r["question"] = "Describe the image in detail."
+    template.write_text(json.dumps(rows))
+    lines = [{"question_id": 0, "image_id": rows[0]["image_id"]},             # its own: fine
+             {"question_id": 0, "image_id": rows[1]["image_id"]},             # row 1's image
+             {"question_id": 1, "image": "/imgs/" + rows[2]["image_src"].rsplit("/", 1)[1]},
+             {"question_id": 2, "image_id": rows[2]["image_src"]},            # its own URL
+             {"question_id": 2, "image": "/imgs/other.jpg"}]                  # unknown: fine
+    answers = _jsonl(tmp_path / "a.jsonl", [{**x, "prompt": "Describe the image in detail.",
+                                             "text": "A dog."} for x in lines])
+
+    class Judge:
+        from halluscope.judges.reliability import JudgeStats
+        stats = JudgeStats()
+
+        def ask_sync(self, use, **values):
+            from halluscope.judges.judge import JudgeAnswer
+            return JudgeAnswer(4, "Rating: 4", True)
+
+        def describe(self):
+            return {"name": "four"}
+
+    metric = MMHalMetric(judge=Judge(), template=load_template(template), n_boot=0)
+    metric.begin([answers])
+    bad = []
+    for rec in iter_records(answers):
+        try:
+            metric.update(rec)
+        except RecordError as exc:
+            bad.append((rec.source.line, exc.location.field, exc.message))
+    assert [(line, field) for line, field, _ in bad] == [(2, "image_id"), (3, "image")]
+    assert "the image of row 1" in bad[0][2] and "answers and questions are misaligned" in bad[0][2]

@@ -232,3 +232,14 @@ def test_mmhal_line_naming_another_rows_image_is_a_bad_record(tmp_path):
             bad.append((rec.source.line, exc.location.field, exc.message))
     assert [(line, field) for line, field, _ in bad] == [(2, "image_id"), (3, "image")]
     assert "the image of row 1" in bad[0][2] and "answers and questions are misaligned" in bad[0][2]
+
+
+def test_compare_says_once_where_each_runs_unanswered_count_is(tmp_path):
+    """compare's note on MMHal-Bench's and Object HalBench's unanswered count ended 'each
+    run's count is in its results.json; each run's value is in its results.json'."""
+    from types import SimpleNamespace
+    from halluscope.comparison import _not_compared
+    run = SimpleNamespace(path=tmp_path, summaries={"mmhal": {"unanswered": {"value": 0}}})
+    why = _not_compared("mmhal", set(), run)["mmhal.unanswered"]
+    assert why.count("results.json") == 2 and why.endswith("each run's value is in its "
+                                                           "results.json"), why

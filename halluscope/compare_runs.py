@@ -65,6 +65,9 @@ def pair_key(item: Mapping[str, Any]) -> str:
     written: ``226988`` or ``"COCO_val2014_000000226988.jpg"``) is that image's number, so the
     two documented forms of one image pair; a document answer's key holds its document, as a
     caption's holds its image (answers about two PDFs with one id are not one item)."""
+    question = _benchmark_question(item)
+    if question is not None:
+        return question
     image = item.get("image_id", item.get("image", ""))
     ident = item.get("id")
     if isinstance(item.get("image_id"), int) and ident is not None:
@@ -73,6 +76,22 @@ def pair_key(item: Mapping[str, Any]) -> str:
             ident = str(item["image_id"])
     document = item.get("document")
     return f"{image}|{ident}" if document is None else f"{image}|{document}|{ident}"
+
+
+def _benchmark_question(item: Mapping[str, Any]) -> str | None:
+    """``<metric>:<question>`` where the metric that scored ``item`` names the benchmark
+    question it paired the answer with (the class's ``pair_field`` in its payload: MMHal-Bench's
+    template row, Object HalBench's question file row): one question's answers carry other
+    ids and images in the benchmark's answer layouts (LLaVA-RLHF's template rows have no id,
+    RLAIF-V's lines a question_id and maybe no image), so two runs' items did not pair."""
+    from halluscope.metrics.base import declared
+    for name in item.get("scores") or ():
+        field_name = getattr(declared(name), "pair_field", None)
+        payload = item.get(name)
+        if field_name and isinstance(payload, Mapping) and \
+                isinstance(payload.get(field_name), int):
+            return f"{name}:{payload[field_name]}"
+    return None
 
 
 _SOURCE = re.compile(r"(.*):(\d+)(?:: field .*)?", re.S)

@@ -37,6 +37,7 @@ from halluscope.metrics.build import build_metrics
 from halluscope.metric_inference import PEEK, choose_metrics, infer_metrics
 from halluscope.metrics.group_fold import sparse_group_notes
 from halluscope.metrics.references import portable_reference
+from halluscope.metrics.settings import declared_path_options
 from halluscope.readers import iter_input_records, rows_of
 from halluscope.records import Record, record_from_dict
 from halluscope.result import (AuditResult, begin_outputs, hold_outputs, new_run_id,
@@ -293,7 +294,8 @@ def _runsheet(paths: list[Path], cfg: AuditConfig, summaries: dict[str, MetricSu
                 "skipped": tally.skipped, "scored": dict(tally.scored),
                 **({"empty_answers_scored": dict(tally.empty)} if tally.empty else {}),
                 **tally.finish},
-        argv=argv if argv is not None else list(sys.argv), execution=tally.execution)
+        argv=argv if argv is not None else list(sys.argv), execution=tally.execution,
+        option_files=declared_path_options())
     if header is not None:
         from halluscope.finished import RESUME, resume_key
         runsheet[RESUME] = resume_key(header)

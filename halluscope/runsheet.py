@@ -13,6 +13,7 @@ import os
 import platform
 import re
 import sys
+from collections.abc import Collection
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -122,14 +123,24 @@ def file_entry(path: str | Path, role: str) -> dict[str, Any]:
 def build_runsheet(*, inputs: list[Path], config: Any, metrics: dict[str, Any],
                    started: datetime, finished: datetime, counts: dict[str, int],
                    argv: list[str] | None = None,
-                   execution: dict[str, Any] | None = None) -> dict[str, Any]:
+                   execution: dict[str, Any] | None = None,
+                   option_files: Collection[str] = ()) -> dict[str, Any]:
     """Assemble the run sheet (a JSON-ready dict); ``execution`` says how the records were
-    scored (results do not depend on it)."""
+    scored (results do not depend on it). ``option_files``: the ``options`` keys a metric
+    declares as files (``mmhal_template``, ``objhal_questions``, ...); those given are listed
+    under ``files`` with their sha256, the option's name as their role, as are keys ending in
+    ``_file`` or ``_path``."""
     files = [file_entry(p, "input") for p in inputs]
     cfg = config.model_dump(mode="json")
-    for key, role in (("gt_objects", "chair ground truth"), ("questions", "pope questions")):
+    # both are read by several metrics (CHAIR and Object HalBench; POPE, Object HalBench...)
+    for key, role in (("gt_objects", "ground truth objects (--gt-objects)"),
+                      ("questions", "questions (--questions)")):
         if cfg.get(key):
             files.append(file_entry(cfg[key], role))
+    for key, value in sorted((cfg.get("options") or {}).items()):
+        if isinstance(value, str) and value and (
+                key in option_files or key.endswith(("_file", "_path"))):
+            files.append(file_entry(value, key))
     for p in cfg.get("coco_annotations") or ():
         files.append(file_entry(p, "coco annotations"))
     for p in cfg.get("annotations") or ():

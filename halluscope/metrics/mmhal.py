@@ -37,6 +37,7 @@ row answered twice is scored twice, as the original scores every line, and count
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -135,6 +136,34 @@ def load_template(path: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _image_names(row: Mapping[str, Any]) -> set[str]:
+    """What names a template row's image: its ``image_id``, its ``image_src`` URL, that file's
+    name and stem (``query --benchmark mmhal`` saves it so)."""
+    names = {str(row.get("image_id") or "")}
+    src = str(row.get("image_src") or "")
+    base = src.rsplit("/", 1)[-1]
+    names |= {src, base, base.rsplit(".", 1)[0]}
+    return names - {""}
+
+
+def _check_image(record: Record, template: list[dict[str, Any]], index: int, mode: str) -> None:
+    """A line paired with template row ``index`` whose image is another row's answers that
+    row's question, whatever its question_id says (RLAIF-V's muffin_vqa.py numbers every
+    --num-chunks chunk from 0): a bad record, never judged against the wrong image, which the
+    question check misses where several rows ask the same ("Describe the image in detail.")."""
+    image = record.image
+    if image is None or image in _image_names(template[index]):
+        return
+    base = image.replace("\\", "/").rsplit("/", 1)[-1]
+    for n, row in enumerate(template):
+        if n != index and {image, base, base.rsplit(".", 1)[0]} & _image_names(row):
+            field = "image" if "/" in image or "." in image else "image_id"
+            raise RecordError(f"expected the image of template row {index} "
+                              f"({template[index].get('image_id')!r}), got {image!r}, the image "
+                              f"of row {n}: answers and questions are misaligned (paired by "
+                              f"{mode})", field=field)
+
+
 def _without_contents(record: Record) -> bool:
     """An answer line that needs its template row (the template layout carries its own)."""
     return "image_content" not in record.metadata
@@ -145,6 +174,9 @@ class MMHalMetric(Metric):
 
     name: ClassVar[str] = "mmhal"
     headline: ClassVar[tuple[str, ...]] = ("hallucination_rate",)
+    #: compare pairs two runs' answers by the template row they answer (payload ``index``):
+    #: the template layout's rows carry no id, RLAIF-V's lines a question_id
+    pair_field: ClassVar[str] = "index"
     options: ClassVar[tuple[MetricOption, ...]] = (
         MetricOption("mmhal_variant", str, "refined", "original or refined (module docstring)",
                      choices=VARIANTS),
@@ -228,7 +260,8 @@ class MMHalMetric(Metric):
             raise ConfigError(f"{record.source.file}:{record.source.line}: an answer line "
                               f"without its question: pass --option mmhal_template=PATH "
                               f"(mmhal-bench_answer_template.json, {TEMPLATE_SIZE} rows)")
-        index, _ = self.aligner.index(record)    # by question_id, else by position
+        index, mode = self.aligner.index(record)    # by question_id, else by position
+        _check_image(record, self.template, index, mode)
         answer = (record.response or "").replace("Assistant:", "").strip()
         return self.template[index], answer, index
 

@@ -59,7 +59,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
@@ -68,6 +68,8 @@ from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.chair_text import MAX_TOKENIZE_CHARS
 from halluscope.record_fields import answer_field
+from halluscope.metrics.objhal_extract import (  # noqa: F401  (extractors re-exported)
+    _NOUN_TAGS, FAIL_LIMIT, USE, JudgeExtractor, rule_extractor)
 from halluscope.metrics.objhal_files import (  # noqa: F401  (loaders re-exported)
     GT_NOT_OBJHAL, load_gt_file, load_gt_objects, load_question_file, load_question_image_ids)
 from halluscope.metrics.question_align import QuestionRows, RowAligner
@@ -80,10 +82,7 @@ from halluscope.records import Record
 log = logging.getLogger(__name__)
 
 VARIANTS = ("original", "refined")
-USE = "objhal_extract"
-FAIL_LIMIT = 100
 SYNONYMS_FILE = "objhal_synonyms_refine.txt"
-_NOUN_TAGS = frozenset({"NNP", "NNPS", "NN", "NNS"})
 _ANIMALS = ("bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe",
             "animal", "cub")
 
@@ -221,72 +220,6 @@ def count_item(answer: str, objects: Sequence[str], gt: Iterable[str],
                       len(answer.strip().split(" ")))
 
 
-# -- extraction ---------------------------------------------------------------------------------
-@dataclass
-class JudgeExtractor:
-    """Object extraction by a pinned judge whose spec defines the ``objhal_extract`` prompt."""
-
-    judge: Any
-    fail_limit: int = FAIL_LIMIT
-    calls: int = field(default=0)
-
-    def __post_init__(self):
-        if USE not in self.judge.spec.prompts:
-            raise ConfigError(f"judge {self.judge.spec.name!r} has no prompts.{USE}; expected a "
-                              f"spec such as objhal-gpt-3.5-turbo-0613")
-
-    def prompt(self, question: str, answer: str) -> str:
-        """The extraction prompt as the original builds it: ``{question}`` is replaced first,
-        then every ``{answer}`` in the result, so a question holding the text ``{answer}`` gets
-        the answer there too (an answer holding ``{question}`` keeps it)."""
-        return self.judge.spec.prompt(USE).render(
-            question=question.replace("{answer}", answer), answer=answer)
-
-    def __call__(self, question: str, answer: str) -> tuple[Any, list[str]]:
-        """``(parsed JSON, raw completions)``; raises :class:`RecordError` after ``fail_limit``
-        unparsable answers (the original stops the whole run there), or at once when a call
-        got no reply after the adapter's own retries (an outage: asked 100 times more, each
-        with its retries, one answer took half an hour and counted 100 calls)."""
-        prompt = self.prompt(question, answer)
-        raws: list[str] = []
-        for attempt in range(self.fail_limit):
-            self.calls += 1
-            got = self.judge._run(self.judge.ask_prompt(USE, prompt, replicate=attempt))
-            raws.append(got.raw if got.raw is not None else f"<call failed: {got.error}>")
-            if got.parsed:
-                return got.label, raws
-            if got.raw is None and got.cut is None:    # no reply, after the adapter's retries
-                raise RecordError(f"the judge could not be asked: {got.error}",
-                                  field="response")
-        raise RecordError(f"expected a JSON object list from the judge within "
-                          f"{self.fail_limit} attempts, got {raws[-1]!r:.80}", field="response")
-
-    def describe(self) -> dict[str, Any]:
-        from halluscope.judges.fallback import judge_info
-        return {**judge_info(self.judge, USE), "judge_calls": self.calls}
-
-
-def rule_extractor(nlp) -> Callable[[str, str], tuple[list[str], list[str]]]:
-    """halluscope's offline extractor: the answer's spaCy noun chunks (their compound nouns
-    and head), so that the judge-free numbers are halluscope's own. A chunk whose noun the
-    answer denies ("there is no cat", "neither a dog nor a person is visible": the claim
-    splitter's rules, :mod:`halluscope.claims.negation`) is left out, as the benchmark's judge
-    prompt asks only for the objects the answer says are shown."""
-    from halluscope.claims.negation import denied
-
-    def extract(question: str, answer: str):
-        doc = nlp(answer)
-        out = []
-        for chunk in doc.noun_chunks:
-            if denied(chunk.root):
-                continue
-            toks = [t.text for t in chunk if t.tag_ in _NOUN_TAGS]
-            if toks:
-                out.append(" ".join(toks))
-        return out, []
-    return extract
-
-
 @lru_cache(maxsize=1)
 def _nlp():
     from halluscope.claims.parse import load_pipeline
@@ -317,6 +250,7 @@ class ObjhalMetric(Metric):
 
     name: ClassVar[str] = "objhal"
     own_group_fields: ClassVar[tuple[str, ...]] = ()      # groups: --by's alone
+    pair_field: ClassVar[str] = "question_row"  # compare: the question file row answered
     options: ClassVar[tuple[MetricOption, ...]] = (
         MetricOption("objhal_variant", str, "refined", "original or refined (module docstring)",
                      choices=VARIANTS),
@@ -403,6 +337,13 @@ class ObjhalMetric(Metric):
         return cls(gt, variant=opts.get("objhal_variant", "refined"), question_image_ids=ids,
                    question_rows=rows,
                    n_boot=config.n_boot, seed=config.seed, confidence=config.confidence, **kw)
+
+    @property
+    def judge(self) -> Any:
+        """The extraction judge (``None`` for the rules), where the engines take the judge's
+        counters from: a worker's calls, failures and the model its server reported come back
+        to the run sheet (its ``pin_mismatch`` too), as MMHal-Bench's do."""
+        return getattr(self.extractor, "judge", None)
 
     def applies_to(self, record: Record) -> bool:
         """Free answers (captions, open questions); a yes/no answer (a POPE line beside the
@@ -502,7 +443,9 @@ class ObjhalMetric(Metric):
         # id), else the answer's own question_id, else its image id
         asked = row if row is not None else None if self._asked is None else \
             self._image_row(image_id)
-        if not isinstance(asked, int) and record.question_id is not None:
+        if isinstance(asked, int):
+            payload["question_row"] = asked         # what compare pairs two runs' answers by
+        elif record.question_id is not None:
             asked = f"question_id {record.question_id}"
         return ItemScore(payload=payload, row=tuple(counts.row[c] for c in self.columns),
                          tallies={"hallucinated": Counter(n for _, n in counts.hallucinated),

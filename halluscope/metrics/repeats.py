@@ -81,7 +81,7 @@ UNANSWERED = Statistic(lambda s: s, count=True)
 UNANSWERED_NOT_PAIRED = {
     "unanswered": "a count of the benchmark's questions a run has no answer to "
                   "(info.unanswered_first names the first ten), not a sum over items, so it "
-                  "has no paired difference; each run's count is in its results.json"}
+                  "has no paired difference"}
 
 
 def unanswered_result(missing: list, total: int, scored: int, unknown: str) -> MetricResult:

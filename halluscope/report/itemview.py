@@ -377,7 +377,7 @@ def _badge(badges: list[str], count: int, what: str) -> None:
 
 def _details_count(payload: Mapping[str, Any]) -> int:
     """Hallucinations a ``details`` payload counts (a number, a list or a flag)."""
-    hall = payload.get("hallucinated")
+    hall = _hallucinated(payload)
     if isinstance(hall, (int, float)) and not isinstance(hall, bool):
         return int(hall)
     if isinstance(hall, (list, bool)):
@@ -508,6 +508,12 @@ def has_hallucination(item: Mapping[str, Any]) -> bool:
         if view_of(key) == "yes-no":
             if value.get("prediction") == "yes" and value.get("label") == "no":
                 return True
-        elif value.get("hallucinated"):
+        elif _hallucinated(value):
             return True
     return False
+
+
+def _hallucinated(payload: Mapping[str, Any]) -> Any:
+    """A payload's ``hallucinated`` (objects, a count or a flag), else its ``hallucination``
+    flag: MMHal-Bench's 0/1 for a rating below 3, which the report counted as none."""
+    return payload.get("hallucinated", payload.get("hallucination"))

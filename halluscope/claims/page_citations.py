@@ -43,9 +43,11 @@ dropped, its made-up quote never counted).
 from __future__ import annotations
 
 import bisect
+import functools
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -192,20 +194,38 @@ class PageCitation:
 
 # a document named by its file name right before a citation ("report.pdf p. 3", "(report.pdf,
 # p. 3)", "appendix.pdf, page 1") or right after it ("p. 3 of report.pdf", "page 1 in the
-# appendix.pdf"); a name without an extension ("the report") names no file
+# appendix.pdf"); a name without an extension ("the report") names no file, unless it is one of
+# the record's own names for its documents (a mapping's key, a file's stem: ``names``)
 _FILE = r"(?<![\w.\-/])[\w][\w.\-]*\.(?:pdf|png|jpe?g|tiff?|webp|gif|bmp)(?!\w|\.\w)"
 _FILE_NAME = re.compile(r"[^\s\"]*\w\.(?:pdf|png|jpe?g|tiff?|webp|gif|bmp)",   # a JSON value
                         re.IGNORECASE)
-_NAMED_BEFORE = re.compile(rf"({_FILE})[\s,:;(\[]*(?:(?:at|on)\s+)?$", re.IGNORECASE)
-_NAMED_AFTER = re.compile(rf"[\s,]*(?:of|in|from)\s+(?:the\s+)?({_FILE})", re.IGNORECASE)
+# words that are never read as a document's name in prose, whatever the record calls it
+_NOT_NAMES = frozenset("a an the of in on at see and or to from by for page pages p pp".split())
 
 
-def _named_document(sent: str, start: int, end: int) -> str | None:
-    """The file name a citation at ``sent[start:end]`` names its document by, if any."""
-    after = _NAMED_AFTER.match(sent, end)
+@functools.lru_cache(maxsize=64)
+def _namers(names: tuple[str, ...]) -> tuple[re.Pattern, re.Pattern]:
+    """The patterns of a document named right before a citation and right after it: a file
+    name, or one of ``names`` (any case, longest first, whole: ``appendix`` is not in
+    ``appendixes`` nor in ``appendix.pdf``)."""
+    own = sorted({" ".join(n.split()) for n in names if len(n.strip()) > 1
+                  and n.strip().lower() not in _NOT_NAMES}, key=len, reverse=True)
+    alts = [r"(?<![\w.\-/])" + r"\s+".join(map(re.escape, n.split())) + r"(?!\w|[.\-]\w)"
+            for n in own]
+    named = "(" + "|".join(alts + [_FILE]) + ")"
+    return (re.compile(named + r"[\s,:;(\[]*(?:(?:at|on)\s+)?$", re.IGNORECASE),
+            re.compile(r"[\s,]*(?:of|in|from)\s+(?:the\s+)?" + named, re.IGNORECASE))
+
+
+def _named_document(sent: str, start: int, end: int, names: tuple[str, ...] = ()
+                    ) -> str | None:
+    """The name a citation at ``sent[start:end]`` names its document by (a file name, or one
+    of the record's ``names`` for its documents), as written, if any."""
+    before_rx, after_rx = _namers(names)
+    after = after_rx.match(sent, end)
     if after:
         return after.group(1)
-    before = _NAMED_BEFORE.search(sent, max(0, start - 120), start)
+    before = before_rx.search(sent, max(0, start - 120), start)
     return before.group(1) if before else None
 
 
@@ -383,7 +403,9 @@ _NUM_ONLY = re.compile(r"\s*" + _NUM + r"\s*")
 _LABELS_ONLY = re.compile(r"\s*" + _LABELS + r"\s*")
 
 
-def _json_citations(text: str, blobs: list[tuple[Any, int, int]]) -> list[PageCitation]:
+def _json_citations(text: str, blobs: list[tuple[Any, int, int]], names: tuple[str, ...] = ()
+                    ) -> list[PageCitation]:
+    own = {" ".join(n.split()).lower() for n in names}
     out: list[PageCitation] = []
     for data, start, end in blobs:
         for obj in walk_dicts(data):
@@ -400,7 +422,9 @@ def _json_citations(text: str, blobs: list[tuple[Any, int, int]]) -> list[PageCi
                     break
             named = next((v.strip() for v in (obj.get(k) for k in ("document", "file",
                                                                   "source"))
-                          if isinstance(v, str) and _FILE_NAME.fullmatch(v.strip())), None)
+                          if isinstance(v, str) and (_FILE_NAME.fullmatch(v.strip()) or
+                                                     " ".join(v.split()).lower() in own)),
+                         None)
             out.append(PageCitation(pages, (start, end), json.dumps(obj),
                                     tuple(quotes), "json", unread, ranges, labels, named))
     return out
@@ -437,12 +461,15 @@ def _quotes_in(sent: str, s: int) -> list[Quote]:
     return out
 
 
-def parse_page_citations(text: str | None) -> list[PageCitation]:
-    """Every page citation in a response, with the quotes or numbers attributed to it."""
+def parse_page_citations(text: str | None, *, names: Sequence[str] = ()) -> list[PageCitation]:
+    """Every page citation in a response, with the quotes or numbers attributed to it.
+    ``names``: the record's names for its documents (a mapping's keys, its files' stems),
+    read as naming a citation's document next to it as file names are (``annual p. 1``)."""
     if not text:
         return []
+    names = tuple(names)
     blobs = json_blobs(text)
-    out = _json_citations(text, blobs)
+    out = _json_citations(text, blobs, names)
     text = _prose(text, blobs)
     for s, e in sentences(text):
         sent = text[s:e]
@@ -453,7 +480,7 @@ def parse_page_citations(text: str | None) -> list[PageCitation]:
             labels = () if nums else labels_of(m.group("r1") or m.group("r2"))
             if pages or labels:
                 cites.append((pages, (s + m.start(), s + m.end()), _bracketed(sent, m), long,
-                              labels, _named_document(sent, m.start(), m.end())))
+                              labels, _named_document(sent, m.start(), m.end(), names)))
         if not cites:
             continue
         cite_spans = [c[1] for c in cites]

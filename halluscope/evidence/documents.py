@@ -51,6 +51,7 @@ from halluscope.records import document_source, record_document_source  # noqa: 
 log = logging.getLogger(__name__)
 
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
+_DOC_SUFFIXES = _IMAGE_SUFFIXES | {".pdf"}
 
 
 @dataclass
@@ -383,16 +384,46 @@ class DocumentSet:
         return ", ".join(self.documents)
 
     def named(self, file: str) -> str | None:
-        """The name of the document that ``file`` (a file name a citation gives, folders and
-        case aside) is: its name in the record, or the file name of its PDF or of one of its
-        page images; ``None`` when it is none of them."""
-        want = file.replace("\\", "/").rsplit("/", 1)[-1].strip().lower()
-        for name, doc in self.documents.items():
-            files = [doc.pdf_path] if doc.pdf_path else doc.images
-            if want in {name.replace("\\", "/").rsplit("/", 1)[-1].strip().lower(),
-                        *(Path(f).name.lower() for f in files)}:
-                return name
-        return None
+        """The name of the one document that ``file`` (a name a citation gives) is
+        (:meth:`matching`); ``None`` when it is none of them, or several."""
+        found = self.matching(file)
+        return found[0] if len(found) == 1 else None
+
+    def _aliases(self, name: str) -> dict[str, str]:
+        """What a citation may call document ``name``, lower case -> how (``""``: its name):
+        its name in the record (and that name's file name and stem), its PDF's (or one page
+        image's) file name and stem, its page images' file names."""
+        doc = self.documents[name]
+        files = [doc.pdf_path] if doc.pdf_path else list(doc.images)
+        out: dict[str, str] = {}
+        for i, f in enumerate([name, *files]):
+            base = str(f).replace("\\", "/").rsplit("/", 1)[-1].strip()
+            how = "" if i == 0 else f" by its file {base}"
+            stem = base.rsplit(".", 1)[0] if Path(base).suffix.lower() in _DOC_SUFFIXES else base
+            keep = [" ".join(str(f).split()).lower()] if i == 0 else []
+            if i == 0 or len(files) == 1:
+                keep.append(" ".join(stem.split()).lower())
+            for k in [*keep, base.lower()]:
+                out.setdefault(k, how)
+        return out
+
+    def matching(self, written: str) -> list[str]:
+        """The names of the documents that ``written`` (a name a citation gives: a file name,
+        a name in the record, a file's stem; folders and case aside) may be, in the record's
+        order: one, or several when it is ambiguous (never guessed among them)."""
+        want = " ".join(written.replace("\\", "/").rsplit("/", 1)[-1].split()).lower()
+        return [n for n in self.documents if want in self._aliases(n)]
+
+    def how_named(self, name: str, written: str) -> str:
+        """How ``written`` names document ``name``: ``""`` by its name, else `` by its file
+        report.pdf``."""
+        want = " ".join(written.replace("\\", "/").rsplit("/", 1)[-1].split()).lower()
+        return self._aliases(name).get(want, "")
+
+    def citation_names(self) -> tuple[str, ...]:
+        """The names a citation in prose may give the documents (their names in the record,
+        their files' names and stems), for the citation parser to find beside a citation."""
+        return tuple(dict.fromkeys(a for n in self.documents for a in self._aliases(n)))
 
     def close(self) -> None:
         for doc in self.documents.values():

@@ -104,3 +104,42 @@ def test_audit_checks_citations_naming_a_mappings_keys(tmp_path):
         ("annual", "supported"), ("annual", "supported"),        # p. 1 exists, quote on it
         ("appendix", "hallucinated"),                            # appendix p. 3: none
         ("appendix", "supported"), ("appendix", "supported")]    # p. 2, quote on it
+
+
+# -- 2. ordinals and number words above twenty ----------------------------------------------------
+
+def cited(text):
+    return [(c.pages, [q.text for q in c.quotes]) for c in parse_page_citations(text)]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ('It says "Staff grew" on the second page.', [((2,), ["Staff grew"])]),
+    ('On the 3rd page it says "Staff grew".', [((3,), ["Staff grew"])]),
+    ('The first page says "Staff grew".', [((1,), ["Staff grew"])]),
+    ('It says "Staff grew" (first page).', [((1,), ["Staff grew"])]),
+    ('It says "Staff grew" (see the twenty-first page).', [((21,), ["Staff grew"])]),
+    ('In the 22nd page of the report, "Staff grew".', [((22,), ["Staff grew"])]),
+    ('It says "Staff grew" on page twenty-one.', [((21,), ["Staff grew"])]),
+    ('It says "Staff grew" on page forty two.', [((42,), ["Staff grew"])]),
+    ('It says "Staff grew" on pages twenty and thirty.', [((20, 30), ["Staff grew"])]),
+    # not page citations
+    ("The first page of results was empty.", []),
+    ("On the first page of results it ranked third.", []),
+    ("It was the first page I read.", []),
+    ("Click the second page link.", []),
+    ("A 2nd page was added later.", []),
+    ("The book has one hundred pages.", []),
+    ("It was on page one hundred of the draft.", []),
+])
+def test_ordinal_pages_and_number_words_above_twenty(text, expected):
+    assert cited(text) == expected
+
+
+def test_an_ordinal_citation_is_checked_and_names_its_document():
+    pages = {1: "Intro.", 2: "Staff grew to 185 people."}
+    (v,) = [v for v in check_pages(record('On the second page it says "Staff grew to 185".'),
+                                   FakeDocument(pages)) if v.checker == "page-quote"]
+    assert (v.label, v.claim.value) == ("supported", 2)
+    got = verdicts('On the second page of the appendix, "Currency risk remains".')
+    assert [g[2:] for g in got] == [("supported", "appendix: page 2 exists (2 pages)"),
+                                    ("supported", "appendix: found on page 2 (exact match)")]

@@ -51,6 +51,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from halluscope.claims.page_words import CARDINAL, ORDINAL, word_value
 from halluscope.jsonblobs import json_blobs, walk_dicts
 
 
@@ -67,23 +68,33 @@ MAX_PAGE = 100_000
 _MAX_PAGE_DIGITS = len(str(MAX_PAGE))
 
 _NUM = r"\d+(?:\s*(?:-|–|\u2014|to|and|,|&)\s*\d+)*"
-# a page number in words ("on page three", "pages two and three"), one to twenty
-_WORD_NUMBERS = ("one two three four five six seven eight nine ten eleven twelve thirteen "
-                 "fourteen fifteen sixteen seventeen eighteen nineteen twenty").split()
-_WORD = r"(?:" + "|".join(sorted(_WORD_NUMBERS, key=len, reverse=True)) + r")\b"
+# a page number in words ("on page three", "pages two and three", "page twenty-one"), one to
+# ninety-nine, and an ordinal that cites a page (halluscope.claims.page_words)
+_WORD = CARDINAL
 _WORDS = _WORD + r"(?:\s*(?:-|–|to|and|,|&)\s*" + _WORD + r")*"
 # a page label in roman numerals, as front matter is numbered (i to lxxxix; lower case, or
 # upper case of two letters or more: "page I found" is no citation), alone or a range
 _ROMAN = (r"(?-i:(?=[ivxl])(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})"
           r"|(?=[IVXL]{2})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3}))")
 _LABELS = _ROMAN + r"(?:\s*[-–]\s*" + _ROMAN + r")?(?![\w-])"
+_SAYS = (r"(?:says?|states?|shows?|reads?|notes?|lists?|reports?|mentions?|gives?|contains?|"
+         r"describes?|explains?|puts?|has|had|said|stated|showed|read|noted|listed|reported)")
+# an ordinal citation followed by "of" cites a page of a document ("of the report", "of the
+# appendix", of a file or of one of the record's names), not "the first page of results"
+_OF_DOCUMENT = re.compile(r"\s+of\s+(?:the\s+|this\s+|that\s+)?(?:document|report|pdf|file|"
+                          r"paper|article|appendix|annex|source|text|filing|book|manual)\b",
+                          re.IGNORECASE)
 _CITATION = re.compile(
     r"(?P<bracket>[\[(]\s*)?"
     r"(?:(?:\b(?P<pp>pp?|pgs?)\.\s*|\bpp\s+|(?<=[\[(])(?:pp?|pgs?)\s+)(?P<n1>" + _NUM + r")"
     r"|\b(?P<word>pages?)\s*(?:no\.?\s*|#\s*)?(?P<n2>" + _NUM + r")"
     r"|(?<=[\[(])\s*p(?P<n3>\d+)\s*(?=[\])])"
     r"|\b(?:pp?|pgs?)\.\s*(?P<r1>" + _LABELS + r")|\bpages?\s+(?P<r2>" + _LABELS + r")"
-    r"|\bpages?\s+(?P<w>" + _WORDS + r"))",
+    r"|\bpages?\s+(?P<w>" + _WORDS + r")"
+    # an ordinal: "on/in/from/at the second page", "the 3rd page says", "(first page)"
+    r"|\b(?:on|in|from|at)\s+the\s+(?P<o1>" + ORDINAL + r")\s+page\b(?!-)"
+    r"|\bthe\s+(?P<o2>" + ORDINAL + r")\s+page\s+(?=" + _SAYS + r"\b)"
+    r"|(?<=[\[(])\s*(?:see\s+)?(?:the\s+)?(?P<o3>" + ORDINAL + r")\s+page\s*(?=[\])]))",
     re.IGNORECASE)
 # a place in the document named by its number ("line 3", "Table 4", "§ 2", "figs. 2-3"): a
 # reference, not a figure the document states; a citing sentence does not attribute it
@@ -254,8 +265,11 @@ def _cited_numbers(m: re.Match) -> str | None:
     three"``: ``"3"``), or ``None`` for one that names page labels."""
     words = m.group("w")
     if words:
-        return re.sub(r"[a-z]+", lambda w: str(_WORD_NUMBERS.index(w.group(0)) + 1)
-                      if w.group(0) in _WORD_NUMBERS else w.group(0), words.lower())
+        return re.sub(CARDINAL, lambda w: str(word_value(w.group(0))), words,
+                      flags=re.IGNORECASE)
+    ordinal = m.group("o1") or m.group("o2") or m.group("o3")
+    if ordinal:
+        return str(word_value(ordinal))
     return m.group("n1") or m.group("n2") or m.group("n3")
 
 
@@ -475,6 +489,8 @@ def parse_page_citations(text: str | None, *, names: Sequence[str] = ()) -> list
         sent = text[s:e]
         cites = []
         for m in _CITATION.finditer(sent):
+            if _of_another(sent, m, names):          # "the first page of results"
+                continue
             nums = _cited_numbers(m)
             pages, long = _pages_of(nums) if nums else ((), ())
             labels = () if nums else labels_of(m.group("r1") or m.group("r2"))
@@ -507,6 +523,15 @@ def parse_page_citations(text: str | None, *, names: Sequence[str] = ()) -> list
                                     labels=labels, document=named))
     out.sort(key=lambda c: c.span)
     return out
+
+
+def _of_another(sent: str, m: re.Match, names: tuple[str, ...]) -> bool:
+    """Whether ordinal citation ``m`` goes on with ``of`` something that is no document (``on
+    the first page of results``): not read as a citation. A page of a document (``of the
+    report``, of a file or one of the record's ``names``) is one."""
+    if not (m.group("o1") and re.match(r"\s+of\b", sent[m.end():m.end() + 4], re.I)):
+        return False
+    return not (_OF_DOCUMENT.match(sent, m.end()) or _namers(names)[1].match(sent, m.end()))
 
 
 def _bracketed(sent: str, m: re.Match) -> bool:

@@ -143,3 +143,30 @@ def test_an_ordinal_citation_is_checked_and_names_its_document():
     got = verdicts('On the second page of the appendix, "Currency risk remains".')
     assert [g[2:] for g in got] == [("supported", "appendix: page 2 exists (2 pages)"),
                                     ("supported", "appendix: found on page 2 (exact match)")]
+
+
+# -- 3. several plural possessives inside a single-quoted quote -----------------------------------
+
+@pytest.mark.parametrize("text,expected", [
+    ("It says 'the models' answers and the users' data' (p. 2).",
+     [((2,), ["the models' answers and the users' data"])]),
+    ("It says \u2018the models\u2019 answers and the users\u2019 data\u2019 (p. 2).",
+     [((2,), ["the models\u2019 answers and the users\u2019 data"])]),
+    # still two quotes, or one short one, where no later mark closes the longer reading
+    ("It reads 'profits' on p. 2 and 'losses' on p. 3.",
+     [((2,), ["profits"]), ((3,), ["losses"])]),
+    ("It quotes 'rising costs' as the users' and the owners' main worry (p. 2).",
+     [((2,), ["rising costs"])]),
+    ("It quotes 'the costs' and the users' data and 'the risks' (p. 2).",
+     [((2,), ["the costs", "the risks"])]),
+])
+def test_several_plural_possessives_inside_a_single_quoted_quote(text, expected):
+    assert cited(text) == expected
+
+
+def test_a_quote_with_two_plural_possessives_is_checked_whole():
+    pages = {1: "Intro.", 2: "We kept the models' answers and the users' data apart."}
+    (v,) = [v for v in check_pages(record("It says 'the models' answers and the users' data' "
+                                          "(p. 2)."), FakeDocument(pages))
+            if v.checker == "page-quote"]
+    assert (v.label, v.claim.quote) == ("supported", "the models' answers and the users' data")

@@ -13,8 +13,8 @@ Every quotation in a sentence that cites pages is attributed to one of its citat
 double quotes (``"…"``, ``“…”``, ``«…»``; a mark right after a letter or digit, as in ``6"``,
 opens none) or single ones (``'…'``, ``‘…’``: a mark between two letters is an apostrophe,
 ``don't``, and one after a letter opens none, ``the users' data``; inside one, an elision,
-``'90s``, and a plural possessive before the closing mark, ``'the models' answers'``, stay in
-it) of at least 3 characters; a ``.`` or ``,`` just inside the closing mark is the
+``'90s``, and plural possessives before the closing mark, ``'the models' answers and the
+users' data'``, stay in it) of at least 3 characters; a ``.`` or ``,`` just inside the closing mark is the
 writer's, not the source's, and is left out. A citing sentence without quotations attributes
 its *numbers* instead (``4,210``, ``12%``, ``3.5``; not the page numbers themselves, not a
 number that is part of a word, and not one that names a place in the document: ``line 3``,
@@ -164,7 +164,9 @@ _QUOTED = re.compile(rf"(?<!\w)[{_MARK}](?:[^{_MARK}\n]|\n(?![ \t]*\n)){{0,2000}
 _INNER = r"(?<=\w)['\u2019](?=\w)"
 _ELIDED = r"(?<!\w)['\u2018\u2019](?:(?=(?:tis|twas|em|cause|til)\b|\d0s\b)|n['\u2019](?!\w))"
 _CLEAR_CLOSE = r"(?<=\S)(?:(?<!s)['\u2019](?!\w)|(?<=s)['\u2019](?!\w|\s+\w))"
-_RESUMES = rf"\s+\w(?:[^'\u2018\u2019\n]|{_INNER}|{_ELIDED}){{0,2000}}+{_CLEAR_CLOSE}"
+# (further plural possessives on the way too: 'the models' answers and the users' data')
+_RESUMES = (rf"\s+\w(?:[^'\u2018\u2019\n]|{_INNER}|{_ELIDED}|(?<=s)['\u2019](?=\s+\w))"
+            rf"{{0,2000}}+{_CLEAR_CLOSE}")
 _SQUOTED = re.compile(
     r"(?<!\w)['\u2018](?!(?:tis|twas|em|cause|til|n)\b|\d0s\b)(?=[^\s'\u2018\u2019])"
     rf"((?:[^'\u2018\u2019\n]|{_INNER}|{_ELIDED}|(?<=s)['\u2019](?={_RESUMES})"

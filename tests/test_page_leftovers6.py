@@ -170,3 +170,20 @@ def test_a_quote_with_two_plural_possessives_is_checked_whole():
                                           "(p. 2)."), FakeDocument(pages))
             if v.checker == "page-quote"]
     assert (v.label, v.claim.quote) == ("supported", "the models' answers and the users' data")
+
+
+def test_audit_scores_a_record_whose_only_citation_names_a_key_after_an_ordinal(tmp_path):
+    # 'of the annual' is a page of a document only by the record's name: the metric must
+    # know the names when it asks whether the response cites a page (it was skipped)
+    pytest.importorskip("pypdfium2")
+    from halluscope.api import audit
+    make_pdf(tmp_path / "a.pdf", [[REPORT[1]], [REPORT[2]]])
+    make_pdf(tmp_path / "b.pdf", [[APPENDIX[1]], [APPENDIX[2]]])
+    row = {"id": "o", "task": "document", "document": {"annual": "a.pdf", "appendix": "b.pdf"},
+           "response": 'On the second page of the annual, "Staff grew to 185 people".'}
+    (tmp_path / "in.jsonl").write_text(json.dumps(row) + "\n")
+    res = audit(tmp_path / "in.jsonl", metrics="page", n_boot=0, out=tmp_path / "out")
+    (item,) = map(json.loads, (tmp_path / "out/items.jsonl").open())
+    assert [(c["document"], c["verdict"]) for c in item["claims"]] == [
+        ("annual", "supported"), ("annual", "supported")]
+    assert res.errors == []

@@ -46,12 +46,12 @@ from halluscope.evidence.ocr import (OcrEngine, OcrLine, cached_read, lines_text
                                      reading_order)
 from halluscope.evidence.ocr_columns import column_order
 from halluscope.imageio import check_path, check_pixels, frame_count, open_image
+from halluscope.record_documents import citation_names, document_aliases
 from halluscope.records import document_source, record_document_source  # noqa: F401 - here too
 
 log = logging.getLogger(__name__)
 
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
-_DOC_SUFFIXES = _IMAGE_SUFFIXES | {".pdf"}
 
 
 @dataclass
@@ -390,22 +390,8 @@ class DocumentSet:
         return found[0] if len(found) == 1 else None
 
     def _aliases(self, name: str) -> dict[str, str]:
-        """What a citation may call document ``name``, lower case -> how (``""``: its name):
-        its name in the record (and that name's file name and stem), its PDF's (or one page
-        image's) file name and stem, its page images' file names."""
         doc = self.documents[name]
-        files = [doc.pdf_path] if doc.pdf_path else list(doc.images)
-        out: dict[str, str] = {}
-        for i, f in enumerate([name, *files]):
-            base = str(f).replace("\\", "/").rsplit("/", 1)[-1].strip()
-            how = "" if i == 0 else f" by its file {base}"
-            stem = base.rsplit(".", 1)[0] if Path(base).suffix.lower() in _DOC_SUFFIXES else base
-            keep = [" ".join(str(f).split()).lower()] if i == 0 else []
-            if i == 0 or len(files) == 1:
-                keep.append(" ".join(stem.split()).lower())
-            for k in [*keep, base.lower()]:
-                out.setdefault(k, how)
-        return out
+        return document_aliases(name, [doc.pdf_path] if doc.pdf_path else doc.images)
 
     def matching(self, written: str) -> list[str]:
         """The names of the documents that ``written`` (a name a citation gives: a file name,
@@ -421,9 +407,9 @@ class DocumentSet:
         return self._aliases(name).get(want, "")
 
     def citation_names(self) -> tuple[str, ...]:
-        """The names a citation in prose may give the documents (their names in the record,
-        their files' names and stems), for the citation parser to find beside a citation."""
-        return tuple(dict.fromkeys(a for n in self.documents for a in self._aliases(n)))
+        """The names a citation in prose may give the documents (:func:`citation_names`)."""
+        return citation_names({n: [d.pdf_path] if d.pdf_path else d.images
+                               for n, d in self.documents.items()})
 
     def close(self) -> None:
         for doc in self.documents.values():

@@ -111,6 +111,47 @@ def _one_document(value: Any, base: Path | None) -> Source:
                       f"{value!r:.80}")
 
 
+_DOCUMENT_SUFFIXES = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif")
+
+
+def document_aliases(name: str, files: Any) -> dict[str, str]:
+    """What a citation may call the document ``name`` of a record's several whose paths are
+    ``files`` (a path, or a list of page images), lower case -> how it names it (``""``: by
+    its name; `` by its file report.pdf``): its name in the record (and that name's file name
+    and stem), its PDF's (or one page image's) file name and stem, its page images' file
+    names."""
+    files = [files] if isinstance(files, (str, Path)) else list(files)
+    out: dict[str, str] = {}
+    for i, f in enumerate([name, *files]):
+        base = _file_name(str(f))
+        how = "" if i == 0 else f" by its file {base}"
+        stem = base.rsplit(".", 1)[0] if base.lower().endswith(_DOCUMENT_SUFFIXES) else base
+        keep = [" ".join(str(f).split()).lower()] if i == 0 else []
+        if i == 0 or len(files) == 1:
+            keep.append(" ".join(stem.split()).lower())
+        for k in [*keep, base.lower()]:
+            out.setdefault(k, how)
+    return out
+
+
+def citation_names(documents: dict[str, Any]) -> tuple[str, ...]:
+    """The names a citation in prose may give a record's several documents (name -> paths:
+    :func:`several_documents`), for the citation parser to find beside a citation."""
+    return tuple(dict.fromkeys(a for n, f in documents.items()
+                               for a in document_aliases(n, f)))
+
+
+def record_citation_names(record: Any) -> tuple[str, ...]:
+    """:func:`citation_names` of a record's ``document`` when it names several documents
+    (none opened), else ``()``; a ``document`` that names none readable: ``()`` too (its
+    error is the record's, reported where the document is opened)."""
+    try:
+        several = several_documents(getattr(record, "document", None), None)
+    except ConfigError:
+        return ()
+    return citation_names(several) if several else ()
+
+
 def file_folder(file: str | Path) -> Path:
     """The folder a record's relative paths are read against: its file's, where the file is
     when it is a symbolic link (``halluscope query`` writes them so, through a link too)."""

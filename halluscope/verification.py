@@ -466,7 +466,8 @@ class PageVerifier:
         except ConfigError as exc:
             raise RecordError(str(exc), file=record.source.file, line=record.source.line,
                               field="document") from exc
-        citations = parse_response(parse_page_citations, record)
+        names = doc.citation_names() if hasattr(doc, "documents") else ()
+        citations = parse_response(parse_page_citations, record, names=names)
         unread = [u for c in citations for u in c.unread]
         if unread:       # a fabricated "p. 9" or made-up quote must not go uncounted
             raise RecordError(f"expected a page number in the response's JSON 'page' field, "

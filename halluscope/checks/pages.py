@@ -249,7 +249,9 @@ def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | N
     see :func:`~halluscope.checks.quote_evidence.found_elsewhere`). A quote found only with the page read column by column has
     ``"reading": "columns"`` in its evidence (see "Two readings of a page" above).
     """
-    citations = parse_page_citations(record.response) if citations is None else citations
+    if citations is None:
+        names = document.citation_names() if hasattr(document, "documents") else ()
+        citations = parse_page_citations(record.response, names=names)
     out: list[Verdict] = []
     if not citations:
         return out
@@ -313,11 +315,17 @@ def _named_in(cit: PageCitation, documents: Any) -> tuple[Any, str | None, str |
         cited = "p. " + ", ".join([str(p) for p in cit.pages] + list(cit.labels))
         return None, (f"cites {cited} but the record carries {carried}; the citation does "
                       f"not name which"), None
-    name = documents.named(cit.document)
-    if name is None:
+    found = documents.matching(cit.document)
+    if not found:
         return None, f"cites {cit.document}, which the record does not carry (it carries " \
                      f"{carried})", None
-    return documents.documents[name], None, name
+    if len(found) > 1:
+        named = [n + documents.how_named(n, cit.document) for n in found]
+        both = "two" if len(found) == 2 else str(len(found))
+        listed = ", ".join(named[:-1]) + f", and {named[-1]}"
+        return None, (f"cites {cit.document}, which names {both} of the record's documents "
+                      f"({listed}); the citation does not say which"), None
+    return documents.documents[found[0]], None, found[0]
 
 
 def _not_carried(cit: PageCitation, document: Any) -> str | None:

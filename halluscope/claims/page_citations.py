@@ -13,8 +13,8 @@ Every quotation in a sentence that cites pages is attributed to one of its citat
 double quotes (``"…"``, ``“…”``, ``«…»``; a mark right after a letter or digit, as in ``6"``,
 opens none) or single ones (``'…'``, ``‘…’``: a mark between two letters is an apostrophe,
 ``don't``, and one after a letter opens none, ``the users' data``; inside one, an elision,
-``'90s``, and a plural possessive before the closing mark, ``'the models' answers'``, stay in
-it) of at least 3 characters; a ``.`` or ``,`` just inside the closing mark is the
+``'90s``, and plural possessives before the closing mark, ``'the models' answers and the
+users' data'``, stay in it) of at least 3 characters; a ``.`` or ``,`` just inside the closing mark is the
 writer's, not the source's, and is left out. A citing sentence without quotations attributes
 its *numbers* instead (``4,210``, ``12%``, ``3.5``; not the page numbers themselves, not a
 number that is part of a word, and not one that names a place in the document: ``line 3``,
@@ -43,12 +43,15 @@ dropped, its made-up quote never counted).
 from __future__ import annotations
 
 import bisect
+import functools
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from halluscope.claims.page_words import CARDINAL, ORDINAL, word_value
 from halluscope.jsonblobs import json_blobs, walk_dicts
 
 
@@ -65,23 +68,33 @@ MAX_PAGE = 100_000
 _MAX_PAGE_DIGITS = len(str(MAX_PAGE))
 
 _NUM = r"\d+(?:\s*(?:-|–|\u2014|to|and|,|&)\s*\d+)*"
-# a page number in words ("on page three", "pages two and three"), one to twenty
-_WORD_NUMBERS = ("one two three four five six seven eight nine ten eleven twelve thirteen "
-                 "fourteen fifteen sixteen seventeen eighteen nineteen twenty").split()
-_WORD = r"(?:" + "|".join(sorted(_WORD_NUMBERS, key=len, reverse=True)) + r")\b"
+# a page number in words ("on page three", "pages two and three", "page twenty-one"), one to
+# ninety-nine, and an ordinal that cites a page (halluscope.claims.page_words)
+_WORD = CARDINAL
 _WORDS = _WORD + r"(?:\s*(?:-|–|to|and|,|&)\s*" + _WORD + r")*"
 # a page label in roman numerals, as front matter is numbered (i to lxxxix; lower case, or
 # upper case of two letters or more: "page I found" is no citation), alone or a range
 _ROMAN = (r"(?-i:(?=[ivxl])(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})"
           r"|(?=[IVXL]{2})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3}))")
 _LABELS = _ROMAN + r"(?:\s*[-–]\s*" + _ROMAN + r")?(?![\w-])"
+_SAYS = (r"(?:says?|states?|shows?|reads?|notes?|lists?|reports?|mentions?|gives?|contains?|"
+         r"describes?|explains?|puts?|has|had|said|stated|showed|read|noted|listed|reported)")
+# an ordinal citation followed by "of" cites a page of a document ("of the report", "of the
+# appendix", of a file or of one of the record's names), not "the first page of results"
+_OF_DOCUMENT = re.compile(r"\s+of\s+(?:the\s+|this\s+|that\s+)?(?:document|report|pdf|file|"
+                          r"paper|article|appendix|annex|source|text|filing|book|manual)\b",
+                          re.IGNORECASE)
 _CITATION = re.compile(
     r"(?P<bracket>[\[(]\s*)?"
     r"(?:(?:\b(?P<pp>pp?|pgs?)\.\s*|\bpp\s+|(?<=[\[(])(?:pp?|pgs?)\s+)(?P<n1>" + _NUM + r")"
     r"|\b(?P<word>pages?)\s*(?:no\.?\s*|#\s*)?(?P<n2>" + _NUM + r")"
     r"|(?<=[\[(])\s*p(?P<n3>\d+)\s*(?=[\])])"
     r"|\b(?:pp?|pgs?)\.\s*(?P<r1>" + _LABELS + r")|\bpages?\s+(?P<r2>" + _LABELS + r")"
-    r"|\bpages?\s+(?P<w>" + _WORDS + r"))",
+    r"|\bpages?\s+(?P<w>" + _WORDS + r")"
+    # an ordinal: "on/in/from/at the second page", "the 3rd page says", "(first page)"
+    r"|\b(?:on|in|from|at)\s+the\s+(?P<o1>" + ORDINAL + r")\s+page\b(?!-)"
+    r"|\bthe\s+(?P<o2>" + ORDINAL + r")\s+page\s+(?=" + _SAYS + r"\b)"
+    r"|(?<=[\[(])\s*(?:see\s+)?(?:the\s+)?(?P<o3>" + ORDINAL + r")\s+page\s*(?=[\])]))",
     re.IGNORECASE)
 # a place in the document named by its number ("line 3", "Table 4", "§ 2", "figs. 2-3"): a
 # reference, not a figure the document states; a citing sentence does not attribute it
@@ -151,7 +164,9 @@ _QUOTED = re.compile(rf"(?<!\w)[{_MARK}](?:[^{_MARK}\n]|\n(?![ \t]*\n)){{0,2000}
 _INNER = r"(?<=\w)['\u2019](?=\w)"
 _ELIDED = r"(?<!\w)['\u2018\u2019](?:(?=(?:tis|twas|em|cause|til)\b|\d0s\b)|n['\u2019](?!\w))"
 _CLEAR_CLOSE = r"(?<=\S)(?:(?<!s)['\u2019](?!\w)|(?<=s)['\u2019](?!\w|\s+\w))"
-_RESUMES = rf"\s+\w(?:[^'\u2018\u2019\n]|{_INNER}|{_ELIDED}){{0,2000}}+{_CLEAR_CLOSE}"
+# (further plural possessives on the way too: 'the models' answers and the users' data')
+_RESUMES = (rf"\s+\w(?:[^'\u2018\u2019\n]|{_INNER}|{_ELIDED}|(?<=s)['\u2019](?=\s+\w))"
+            rf"{{0,2000}}+{_CLEAR_CLOSE}")
 _SQUOTED = re.compile(
     r"(?<!\w)['\u2018](?!(?:tis|twas|em|cause|til|n)\b|\d0s\b)(?=[^\s'\u2018\u2019])"
     rf"((?:[^'\u2018\u2019\n]|{_INNER}|{_ELIDED}|(?<=s)['\u2019](?={_RESUMES})"
@@ -192,20 +207,38 @@ class PageCitation:
 
 # a document named by its file name right before a citation ("report.pdf p. 3", "(report.pdf,
 # p. 3)", "appendix.pdf, page 1") or right after it ("p. 3 of report.pdf", "page 1 in the
-# appendix.pdf"); a name without an extension ("the report") names no file
+# appendix.pdf"); a name without an extension ("the report") names no file, unless it is one of
+# the record's own names for its documents (a mapping's key, a file's stem: ``names``)
 _FILE = r"(?<![\w.\-/])[\w][\w.\-]*\.(?:pdf|png|jpe?g|tiff?|webp|gif|bmp)(?!\w|\.\w)"
 _FILE_NAME = re.compile(r"[^\s\"]*\w\.(?:pdf|png|jpe?g|tiff?|webp|gif|bmp)",   # a JSON value
                         re.IGNORECASE)
-_NAMED_BEFORE = re.compile(rf"({_FILE})[\s,:;(\[]*(?:(?:at|on)\s+)?$", re.IGNORECASE)
-_NAMED_AFTER = re.compile(rf"[\s,]*(?:of|in|from)\s+(?:the\s+)?({_FILE})", re.IGNORECASE)
+# words that are never read as a document's name in prose, whatever the record calls it
+_NOT_NAMES = frozenset("a an the of in on at see and or to from by for page pages p pp".split())
 
 
-def _named_document(sent: str, start: int, end: int) -> str | None:
-    """The file name a citation at ``sent[start:end]`` names its document by, if any."""
-    after = _NAMED_AFTER.match(sent, end)
+@functools.lru_cache(maxsize=64)
+def _namers(names: tuple[str, ...]) -> tuple[re.Pattern, re.Pattern]:
+    """The patterns of a document named right before a citation and right after it: a file
+    name, or one of ``names`` (any case, longest first, whole: ``appendix`` is not in
+    ``appendixes`` nor in ``appendix.pdf``)."""
+    own = sorted({" ".join(n.split()) for n in names if len(n.strip()) > 1
+                  and n.strip().lower() not in _NOT_NAMES}, key=len, reverse=True)
+    alts = [r"(?<![\w.\-/])" + r"\s+".join(map(re.escape, n.split())) + r"(?!\w|[.\-]\w)"
+            for n in own]
+    named = "(" + "|".join(alts + [_FILE]) + ")"
+    return (re.compile(named + r"[\s,:;(\[]*(?:(?:at|on)\s+)?$", re.IGNORECASE),
+            re.compile(r"[\s,]*(?:of|in|from)\s+(?:the\s+)?" + named, re.IGNORECASE))
+
+
+def _named_document(sent: str, start: int, end: int, names: tuple[str, ...] = ()
+                    ) -> str | None:
+    """The name a citation at ``sent[start:end]`` names its document by (a file name, or one
+    of the record's ``names`` for its documents), as written, if any."""
+    before_rx, after_rx = _namers(names)
+    after = after_rx.match(sent, end)
     if after:
         return after.group(1)
-    before = _NAMED_BEFORE.search(sent, max(0, start - 120), start)
+    before = before_rx.search(sent, max(0, start - 120), start)
     return before.group(1) if before else None
 
 
@@ -234,8 +267,11 @@ def _cited_numbers(m: re.Match) -> str | None:
     three"``: ``"3"``), or ``None`` for one that names page labels."""
     words = m.group("w")
     if words:
-        return re.sub(r"[a-z]+", lambda w: str(_WORD_NUMBERS.index(w.group(0)) + 1)
-                      if w.group(0) in _WORD_NUMBERS else w.group(0), words.lower())
+        return re.sub(CARDINAL, lambda w: str(word_value(w.group(0))), words,
+                      flags=re.IGNORECASE)
+    ordinal = m.group("o1") or m.group("o2") or m.group("o3")
+    if ordinal:
+        return str(word_value(ordinal))
     return m.group("n1") or m.group("n2") or m.group("n3")
 
 
@@ -383,7 +419,9 @@ _NUM_ONLY = re.compile(r"\s*" + _NUM + r"\s*")
 _LABELS_ONLY = re.compile(r"\s*" + _LABELS + r"\s*")
 
 
-def _json_citations(text: str, blobs: list[tuple[Any, int, int]]) -> list[PageCitation]:
+def _json_citations(text: str, blobs: list[tuple[Any, int, int]], names: tuple[str, ...] = ()
+                    ) -> list[PageCitation]:
+    own = {" ".join(n.split()).lower() for n in names}
     out: list[PageCitation] = []
     for data, start, end in blobs:
         for obj in walk_dicts(data):
@@ -400,7 +438,9 @@ def _json_citations(text: str, blobs: list[tuple[Any, int, int]]) -> list[PageCi
                     break
             named = next((v.strip() for v in (obj.get(k) for k in ("document", "file",
                                                                   "source"))
-                          if isinstance(v, str) and _FILE_NAME.fullmatch(v.strip())), None)
+                          if isinstance(v, str) and (_FILE_NAME.fullmatch(v.strip()) or
+                                                     " ".join(v.split()).lower() in own)),
+                         None)
             out.append(PageCitation(pages, (start, end), json.dumps(obj),
                                     tuple(quotes), "json", unread, ranges, labels, named))
     return out
@@ -437,23 +477,28 @@ def _quotes_in(sent: str, s: int) -> list[Quote]:
     return out
 
 
-def parse_page_citations(text: str | None) -> list[PageCitation]:
-    """Every page citation in a response, with the quotes or numbers attributed to it."""
+def parse_page_citations(text: str | None, *, names: Sequence[str] = ()) -> list[PageCitation]:
+    """Every page citation in a response, with the quotes or numbers attributed to it.
+    ``names``: the record's names for its documents (a mapping's keys, its files' stems),
+    read as naming a citation's document next to it as file names are (``annual p. 1``)."""
     if not text:
         return []
+    names = tuple(names)
     blobs = json_blobs(text)
-    out = _json_citations(text, blobs)
+    out = _json_citations(text, blobs, names)
     text = _prose(text, blobs)
     for s, e in sentences(text):
         sent = text[s:e]
         cites = []
         for m in _CITATION.finditer(sent):
+            if _of_another(sent, m, names):          # "the first page of results"
+                continue
             nums = _cited_numbers(m)
             pages, long = _pages_of(nums) if nums else ((), ())
             labels = () if nums else labels_of(m.group("r1") or m.group("r2"))
             if pages or labels:
                 cites.append((pages, (s + m.start(), s + m.end()), _bracketed(sent, m), long,
-                              labels, _named_document(sent, m.start(), m.end())))
+                              labels, _named_document(sent, m.start(), m.end(), names)))
         if not cites:
             continue
         cite_spans = [c[1] for c in cites]
@@ -480,6 +525,15 @@ def parse_page_citations(text: str | None) -> list[PageCitation]:
                                     labels=labels, document=named))
     out.sort(key=lambda c: c.span)
     return out
+
+
+def _of_another(sent: str, m: re.Match, names: tuple[str, ...]) -> bool:
+    """Whether ordinal citation ``m`` goes on with ``of`` something that is no document (``on
+    the first page of results``): not read as a citation. A page of a document (``of the
+    report``, of a file or one of the record's ``names``) is one."""
+    if not (m.group("o1") and re.match(r"\s+of\b", sent[m.end():m.end() + 4], re.I)):
+        return False
+    return not (_OF_DOCUMENT.match(sent, m.end()) or _namers(names)[1].match(sent, m.end()))
 
 
 def _bracketed(sent: str, m: re.Match) -> bool:

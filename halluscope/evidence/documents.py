@@ -46,6 +46,7 @@ from halluscope.evidence.ocr import (OcrEngine, OcrLine, cached_read, lines_text
                                      reading_order)
 from halluscope.evidence.ocr_columns import column_order
 from halluscope.imageio import check_path, check_pixels, frame_count, open_image
+from halluscope.record_documents import citation_names, document_aliases
 from halluscope.records import document_source, record_document_source  # noqa: F401 - here too
 
 log = logging.getLogger(__name__)
@@ -383,16 +384,32 @@ class DocumentSet:
         return ", ".join(self.documents)
 
     def named(self, file: str) -> str | None:
-        """The name of the document that ``file`` (a file name a citation gives, folders and
-        case aside) is: its name in the record, or the file name of its PDF or of one of its
-        page images; ``None`` when it is none of them."""
-        want = file.replace("\\", "/").rsplit("/", 1)[-1].strip().lower()
-        for name, doc in self.documents.items():
-            files = [doc.pdf_path] if doc.pdf_path else doc.images
-            if want in {name.replace("\\", "/").rsplit("/", 1)[-1].strip().lower(),
-                        *(Path(f).name.lower() for f in files)}:
-                return name
-        return None
+        """The name of the one document that ``file`` (a name a citation gives) is
+        (:meth:`matching`); ``None`` when it is none of them, or several."""
+        found = self.matching(file)
+        return found[0] if len(found) == 1 else None
+
+    def _aliases(self, name: str) -> dict[str, str]:
+        doc = self.documents[name]
+        return document_aliases(name, [doc.pdf_path] if doc.pdf_path else doc.images)
+
+    def matching(self, written: str) -> list[str]:
+        """The names of the documents that ``written`` (a name a citation gives: a file name,
+        a name in the record, a file's stem; folders and case aside) may be, in the record's
+        order: one, or several when it is ambiguous (never guessed among them)."""
+        want = " ".join(written.replace("\\", "/").rsplit("/", 1)[-1].split()).lower()
+        return [n for n in self.documents if want in self._aliases(n)]
+
+    def how_named(self, name: str, written: str) -> str:
+        """How ``written`` names document ``name``: ``""`` by its name, else `` by its file
+        report.pdf``."""
+        want = " ".join(written.replace("\\", "/").rsplit("/", 1)[-1].split()).lower()
+        return self._aliases(name).get(want, "")
+
+    def citation_names(self) -> tuple[str, ...]:
+        """The names a citation in prose may give the documents (:func:`citation_names`)."""
+        return citation_names({n: [d.pdf_path] if d.pdf_path else d.images
+                               for n, d in self.documents.items()})
 
     def close(self) -> None:
         for doc in self.documents.values():

@@ -394,8 +394,10 @@ class PageMetric(ExplainsClaimVerdicts, Metric):
         if not record.response or (record.document is None and record.task != "document"):
             return False
         from halluscope.claims.citations import parse_page_citations
+        from halluscope.record_documents import record_citation_names
         try:
-            return bool(parse_page_citations(record.response))
+            return bool(parse_page_citations(record.response,
+                                             names=record_citation_names(record)))
         except PARSE_FAULTS:
             return True                      # score() reports the failure on the record
 

@@ -1,0 +1,81 @@
+"""A syntax error inside a JSON array stops its reading: what follows is not read, and the
+audit says so and fails (exit 2), where a file cut short inside its last element, or with
+text after its ']', loses nothing more than that bad record."""
+
+from __future__ import annotations
+
+import json
+
+from halluscope.errors import ReadingStopped, RecordError
+from halluscope.records import iter_json_values
+
+
+def _items(n: int = 100) -> list[dict]:
+    return [{"question_id": f"q{i}", "image": f"{i}.jpg", "label": "yes" if i % 2 else "no",
+             "response": "yes" if i % 3 else "no"} for i in range(n)]
+
+
+def _broken(tmp_path, how: str):
+    items = _items()
+    text = json.dumps(items)
+    element = json.dumps(items[57])
+    if how == "colon":
+        text = text.replace(element, element.replace('"label": ', '"label" '))
+    elif how == "quote":
+        text = text.replace(element, element.replace('"label": ', '"label: '))
+    elif how == "comma":
+        text = text.replace(element + ", ", element + " ")
+    elif how == "cut":
+        text = text[:text.index(element) + len(element) - 3]
+    elif how == "trailing":
+        text += " xyz"
+    path = tmp_path / f"{how}.json"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _errors(path) -> tuple[int, list[RecordError]]:
+    read = list(iter_json_values(path))
+    return len(read), [o for _, _, o in read if isinstance(o, RecordError)]
+
+
+def test_a_syntax_error_inside_an_element_stops_reading_and_counts_what_follows(tmp_path):
+    n, errors = _errors(_broken(tmp_path, "colon"))
+    assert n == 58 and len(errors) == 1
+    err = errors[0]
+    assert isinstance(err, ReadingStopped) and err.unread == 42 and err.element == 58
+    assert "reading stopped here: about 42 elements after it were not read" in err.message
+    detail = err.to_dict()
+    assert detail["reading_stopped"] is True and detail["unread"] == 42
+
+
+def test_a_missing_comma_between_elements_stops_reading(tmp_path):
+    n, errors = _errors(_broken(tmp_path, "comma"))
+    assert isinstance(errors[0], ReadingStopped) and errors[0].unread == 41
+    assert n - 1 + 1 + errors[0].unread == 100      # 58 read, the bad one, 41 after
+
+
+def test_a_broken_string_stops_reading_without_a_count_it_cannot_trust(tmp_path):
+    _, errors = _errors(_broken(tmp_path, "quote"))
+    err = errors[0]
+    assert isinstance(err, ReadingStopped) and err.unread is None
+    assert "the rest of the file (the elements after it) was not read" in err.message
+    assert "unread" not in err.to_dict()
+
+
+def test_a_file_cut_short_or_with_text_after_its_bracket_loses_no_element_more(tmp_path):
+    for how, n in (("cut", 58), ("trailing", 101)):
+        read, errors = _errors(_broken(tmp_path, how))
+        assert read == n and len(errors) == 1
+        assert not isinstance(errors[0], ReadingStopped), how
+        assert "not read" not in errors[0].message, how
+        assert "reading_stopped" not in errors[0].to_dict()
+    assert "the file ends inside this value" in _errors(_broken(tmp_path, "cut"))[1][0].message
+
+
+def test_the_mark_crosses_processes(tmp_path):
+    import pickle
+    err = _errors(_broken(tmp_path, "colon"))[1][0]
+    back = pickle.loads(pickle.dumps(err))
+    assert isinstance(back, ReadingStopped) and back.unread == 42 and back.element == 58
+    assert back.to_dict() == err.to_dict()

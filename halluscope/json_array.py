@@ -113,6 +113,8 @@ class _Buffer:
         if not stops:
             return RecordError(head + tail, file=self.name, line=line)
         unread = self.count_after() if self.what == "array" else None
+        if unread == 0:     # the array's last element: nothing after it is lost
+            return RecordError(f"{head}; no element follows it", file=self.name, line=line)
         rest = (f"about {unread:,} {self.after} after it were not read" if unread is not None
                 else f"the rest of the file (the {self.after} after it) was not read")
         err = ReadingStopped(f"{head}; reading stopped here: {rest}",
@@ -256,8 +258,11 @@ def _elements(lines: Iterator[tuple[int, Any]], name: str
             return
         if sep != ",":
             got = "the end of the file" if sep == "" else repr(sep)
-            yield n + 1, buf.error(0, f"expected ',' or ']' after element {n}, got {got}",
-                                   stops=sep != "")
+            err = buf.error(0, f"expected ',' or ']' after element {n}, got {got}",
+                            stops=sep != "")
+            if sep != "":       # (the element that starts there, which was not read)
+                err.element = n + 1
+            yield n + 1, err
             return
         buf.drop(1)
 

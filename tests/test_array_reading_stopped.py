@@ -79,3 +79,46 @@ def test_the_mark_crosses_processes(tmp_path):
     back = pickle.loads(pickle.dumps(err))
     assert isinstance(back, ReadingStopped) and back.unread == 42 and back.element == 58
     assert back.to_dict() == err.to_dict()
+
+
+def _cli(path, out, *extra):
+    from typer.testing import CliRunner
+
+    from halluscope.cli import app
+    res = CliRunner().invoke(app, ["audit", str(path), "--metric", "pope", "--out", str(out),
+                                   "--bootstrap", "0", "--fail-below", "pope.f1=0.1", *extra],
+                             env={"COLUMNS": "400"})
+    return res, json.loads((out / "results.json").read_text())
+
+
+def test_the_audit_writes_what_was_read_says_it_was_read_in_part_and_exits_2(tmp_path):
+    for quiet in ((), ("--quiet",)):
+        out = tmp_path / f"out{len(quiet)}"
+        res, results = _cli(_broken(tmp_path, "colon"), out, *quiet)
+        assert res.exit_code == 2, res.output          # the gate passed: 2 all the same
+        said = ("was read only up to element 58 (line 1), where a syntax error stopped the "
+                "reading: the numbers cover the 57 elements before it only; about 42 "
+                "elements after it were not read")
+        assert said in res.output
+        assert results["metrics"]["pope"]["accuracy"]["n"] == 57
+        (err,) = results["errors"]
+        assert err["reading_stopped"] is True and err["unread"] == 42
+        assert (out / "items.jsonl").is_file() and (out / "runsheet.json").is_file()
+
+
+def test_a_file_cut_short_or_with_text_after_its_bracket_still_exits_0(tmp_path):
+    for how in ("cut", "trailing"):
+        res, results = _cli(_broken(tmp_path, how), tmp_path / how)
+        assert res.exit_code == 0, res.output
+        assert "read in part" not in res.output.lower()
+        assert results["n_errors"] == 1
+
+
+def test_a_syntax_error_in_the_last_element_before_the_bracket_loses_nothing_more(tmp_path):
+    items = _items(5)
+    last = json.dumps(items[-1])
+    path = tmp_path / "last.json"
+    path.write_text(json.dumps(items).replace(last, last.replace('"label": ', '"label" ')))
+    n, errors = _errors(path)
+    assert n == 5 and not isinstance(errors[0], ReadingStopped)
+    assert errors[0].message.endswith("Expecting ':' delimiter; no element follows it")

@@ -122,3 +122,4 @@ def test_a_syntax_error_in_the_last_element_before_the_bracket_loses_nothing_mor
     n, errors = _errors(path)
     assert n == 5 and not isinstance(errors[0], ReadingStopped)
     assert errors[0].message.endswith("Expecting ':' delimiter; no element follows it")
+

@@ -123,3 +123,20 @@ def test_a_syntax_error_in_the_last_element_before_the_bracket_loses_nothing_mor
     assert n == 5 and not isinstance(errors[0], ReadingStopped)
     assert errors[0].message.endswith("Expecting ':' delimiter; no element follows it")
 
+
+
+def test_a_coco_caption_file_whose_entries_a_syntax_error_cuts_stops_reading_too(tmp_path):
+    from halluscope.readers import iter_input_records
+    entries = {str(i): {"image_id": i, "caption": "a dog on a couch"} for i in range(20)}
+    text = json.dumps({"overall": {"CHAIRs": 0.1}, "imgToEval": entries})
+    broken = tmp_path / "broken.json"
+    broken.write_text(text.replace('"10": {"image_id": 10,', '"10": {"image_id" 10,'))
+    cut = tmp_path / "cut.json"
+    cut.write_text(text[:text.index('"15": ') + 20])
+    read = list(iter_input_records(broken, "coco-caption"))
+    assert len(read) == 11 and isinstance(read[-1], ReadingStopped)
+    assert read[-1].unread is None      # (an object's entries are not counted)
+    assert "the rest of the file (the entries after it) was not read" in read[-1].message
+    read = list(iter_input_records(cut, "coco-caption"))
+    assert len(read) == 16 and isinstance(read[-1], RecordError)
+    assert not isinstance(read[-1], ReadingStopped)

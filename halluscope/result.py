@@ -548,5 +548,7 @@ class AuditResult:
         unscored = f", unscored={sorted(self.unscored)}" if self.unscored else ""
         partial = (", PARTIAL: inputs of an unfinished query run (see .unfinished_inputs)"
                    if self.unfinished_inputs else "")
+        stopped = (", READ IN PART: a syntax error stopped the reading of an input (see "
+                   ".stopped_reading)" if self.stopped_reading else "")
         return (f"AuditResult({parts}; items={len(self.items)}, errors={len(self.errors)}"
-                f"{unscored}{partial})")
+                f"{unscored}{partial}{stopped})")

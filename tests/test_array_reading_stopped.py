@@ -140,3 +140,11 @@ def test_a_coco_caption_file_whose_entries_a_syntax_error_cuts_stops_reading_too
     read = list(iter_input_records(cut, "coco-caption"))
     assert len(read) == 16 and isinstance(read[-1], RecordError)
     assert not isinstance(read[-1], ReadingStopped)
+
+
+def test_a_notebook_says_the_input_was_read_in_part(tmp_path):
+    import halluscope
+    result = halluscope.audit(_broken(tmp_path, "colon"), metrics=["pope"], n_boot=0)
+    assert len(result.stopped_reading) == 1
+    assert "READ IN PART" in repr(result)
+    assert "was read only up to element 58" in result._repr_html_()

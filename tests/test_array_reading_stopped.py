@@ -6,6 +6,12 @@ from __future__ import annotations
 
 import json
 
+from typer.testing import CliRunner
+
+# the CLI (and rich) imported here, not in a test: an in-process pytester run of another test
+# module on the same worker restores the modules it found, and a CLI imported after it printed
+# through a rich of another import ("Unable to render Segment")
+from halluscope.cli import app
 from halluscope.errors import ReadingStopped, RecordError
 from halluscope.records import iter_json_values
 
@@ -82,9 +88,6 @@ def test_the_mark_crosses_processes(tmp_path):
 
 
 def _cli(path, out, *extra):
-    from typer.testing import CliRunner
-
-    from halluscope.cli import app
     res = CliRunner().invoke(app, ["audit", str(path), "--metric", "pope", "--out", str(out),
                                    "--bootstrap", "0", "--fail-below", "pope.f1=0.1", *extra],
                              env={"COLUMNS": "400"})

@@ -194,13 +194,17 @@ class NotebookResult(AuditResult):
 
     def _partial_html(self) -> str:
         """The console's red PARTIAL line: inputs of a query run that did not finish, so the
-        numbers are over some of the requests only (the summary showed them as whole)."""
+        numbers are over some of the requests only (the summary showed them as whole); and a
+        READ IN PART line for each input whose reading a syntax error stopped."""
+        from halluscope.result import stopped_said
+        stopped = "".join(f"<p style='color:#b00000'><b>READ IN PART</b>: "
+                          f"{html.escape(stopped_said(e))}</p>" for e in self.stopped_reading)
         if not self.unfinished_inputs:
-            return ""
+            return stopped
         from halluscope.query_sheets import partial_said, undecided_of
         gates = ("no gate is decided on them" if undecided_of(self)
                  else "gates are judged on them (allow_unfinished_query)")
-        return (f"<p style='color:#b00000'><b>PARTIAL</b>: "
+        return (stopped + f"<p style='color:#b00000'><b>PARTIAL</b>: "
                 f"{html.escape(partial_said(self.unfinished_inputs))}; the numbers are over "
                 f"the answers held only, and {gates}</p>")
 

@@ -212,6 +212,39 @@ def _record_error(cls, message, file, line, field, record_id=None, element=None)
     return err
 
 
+class ReadingStopped(RecordError):
+    """A syntax error that stopped the reading of a file before its end: a JSON array or
+    object read one element (or entry) at a time cannot go on past it, so what follows in the
+    file was not read and is in no number (:mod:`halluscope.json_array`). Listed as a bad
+    record, marked ``reading_stopped`` in ``results.json``; the audit exits 2 and the pytest
+    plugin fails the test, whatever the gates say.
+
+    Attributes:
+        unread: About how many elements follow it, counted from the file's commas and
+            brackets where that count can be trusted (the array's ``]`` found, nothing after
+            it); ``None`` where it cannot.
+    """
+
+    unread: int | None = None
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        out["reading_stopped"] = True
+        if self.unread is not None:
+            out["unread"] = self.unread
+        return out
+
+    def __reduce__(self):
+        return (_stopped, (self.message, self.location.file, self.location.line,
+                           self.location.field, self.element, self.unread))
+
+
+def _stopped(message, file, line, field, element=None, unread=None):
+    err = ReadingStopped(message, file=file, line=line, field=field)
+    err.element, err.unread = element, unread
+    return err
+
+
 class AlignmentError(InputError):
     """Answers and questions do not line up."""
 

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from halluscope._json import repeated_key, repeated_key_message
-from halluscope.errors import InputError, RecordError
+from halluscope.errors import InputError, ReadingStopped, RecordError
 from halluscope.textfiles import drop_bom
 
 _DECODER = json.JSONDecoder()
@@ -99,13 +99,47 @@ class _Buffer:
             if self.eof or not self.more():
                 return ""
 
-    def error(self, pos: int, what: str) -> RecordError:
+    def error(self, pos: int, what: str, *, stops: bool = True, tail: str = "") -> RecordError:
+        """The syntax error at the unread character ``pos``: a :class:`ReadingStopped` where
+        text follows it in the file that is now not read (``stops``), which says about how
+        many elements it holds where they can be counted (:meth:`count_after`); a plain bad
+        record where the file ends inside the value being read (cut short: nothing after it
+        is lost) or after the array's ``]``."""
         line, col = self.where(pos)
         # json's messages end with " at" before the position it adds ("Unterminated string
         # starting at"), which is given here as the line and column
         what = what.removesuffix(" starting at").removesuffix(" at")
-        return RecordError(f"invalid JSON {self.what} at line {line} column {col}: {what}; the "
-                           f"{self.after} after it were not read", file=self.name, line=line)
+        head = f"invalid JSON {self.what} at line {line} column {col}: {what}"
+        if not stops:
+            return RecordError(head + tail, file=self.name, line=line)
+        unread = self.count_after() if self.what == "array" else None
+        if unread == 0:     # the array's last element: nothing after it is lost
+            return RecordError(f"{head}; no element follows it", file=self.name, line=line)
+        rest = (f"about {unread:,} {self.after} after it were not read" if unread is not None
+                else f"the rest of the file (the {self.after} after it) was not read")
+        err = ReadingStopped(f"{head}; reading stopped here: {rest}",
+                             file=self.name, line=line)
+        err.unread = unread
+        return err
+
+    def count_after(self) -> int | None:
+        """The elements after the one that starts at the unread text, counted from the commas
+        and brackets of the rest of the file (:class:`_ElementCount`, which reads it to its
+        end): ``None`` unless the count found the array's ``]`` outside a string with nothing
+        but blanks after it (a broken string or bracket upsets the count)."""
+        count = _ElementCount()
+        count.feed(self.text[self.at:].encode("utf-8", "surrogateescape"))
+        for _, text in self.lines:
+            text = text[0] if isinstance(text, tuple) else text
+            raw = text.encode("utf-8", "surrogateescape")
+            if count.ended:
+                count.after_end = count.after_end or bool(raw.strip(_WS_BYTES))
+            else:
+                count.feed(raw)
+        self.eof = True
+        if not count.ended or count.after_end or count.in_string:
+            return None
+        return count.commas
 
     what = "array"          # what the file holds, and what follows an error, for messages
     after = "elements"
@@ -144,9 +178,35 @@ def _value(buf: _Buffer) -> tuple[Any, int] | RecordError:
                 decoder = _LENIENT
                 continue
             if buf.text[exc.pos:].strip(_WS) or buf.eof:
-                return buf.error(pos, exc.msg)
+                return buf.error(pos, exc.msg, tail=_CUT, stops=not (
+                    control is None and _cut_short(buf, exc)))
             if not buf.more(at_least=max(buf.unread(), 4096)):
-                return buf.error(pos, exc.msg)
+                return buf.error(pos, exc.msg, stops=False, tail=_CUT)
+
+
+#: What is left of the file at a parse error when the file ends inside a value: a number, a
+#: literal or a ``\\u`` escape cut short (json names where it began).
+_PARTIAL = re.compile(r"[-+.eE0-9]{0,40}|t|tr|tru|f|fa|fal|fals|n|nu|nul|N|Na|I|In|Inf|Infi"
+                      r"|Infin|Infini|Infinit|-I|-In|-Inf|-Infi|-Infin|-Infini|-Infinit"
+                      r"|u[0-9a-fA-F]{0,3}")
+
+
+_CUT = "; the file ends inside this value (cut short?)"
+
+
+def _cut_short(buf: _Buffer, exc: json.JSONDecodeError) -> bool:
+    """Whether the parse error ``exc`` is the file ending inside the value (a file cut short:
+    nothing after it is lost), not a syntax error with text after it: a string that runs to
+    the end (json says it only then: a line end inside it is another error), or a token cut
+    short at the end, with nothing but blanks left in the file."""
+    rest = buf.text[exc.pos:].strip(_WS)
+    if not (exc.msg.startswith("Unterminated string") or _PARTIAL.fullmatch(rest)):
+        return False
+    while not buf.eof:
+        size = len(buf.text)
+        if buf.more() and buf.text[size:].strip(_WS):
+            return False
+    return True
 
 
 def iter_json_array(lines: Iterator[tuple[int, Any]], name: str
@@ -181,7 +241,7 @@ def _elements(lines: Iterator[tuple[int, Any]], name: str
     n = 0
     while True:
         if buf.skip_ws() == "":
-            yield n + 1, buf.error(0, "expected a value, got the end of the file")
+            yield n + 1, buf.error(0, "expected a value, got the end of the file", stops=False)
             return
         start_line = buf.line
         parsed = _value(buf)
@@ -198,7 +258,11 @@ def _elements(lines: Iterator[tuple[int, Any]], name: str
             return
         if sep != ",":
             got = "the end of the file" if sep == "" else repr(sep)
-            yield n + 1, buf.error(0, f"expected ',' or ']' after element {n}, got {got}")
+            err = buf.error(0, f"expected ',' or ']' after element {n}, got {got}",
+                            stops=sep != "")
+            if sep != "":       # (the element that starts there, which was not read)
+                err.element = n + 1
+            yield n + 1, err
             return
         buf.drop(1)
 
@@ -230,7 +294,8 @@ def _taken(buf: _Buffer, parsed: tuple[Any, int], start_line: int, label: str
 
 def _trailing(buf: _Buffer, n: int) -> Iterator[tuple[int, RecordError]]:
     if buf.skip_ws() != "":
-        yield n + 1, buf.error(0, "expected the end of the file after the array's ']'")
+        yield n + 1, buf.error(0, "expected the end of the file after the array's ']'",
+                               stops=False)
 
 
 # --- counting an array's elements ------------------------------------------------------------
@@ -256,6 +321,7 @@ class _ElementCount:
         self.backslashes = b""
         self.open = b""
         self.ended = False
+        self.after_end = False      # structure after the array's ']' (:meth:`_Buffer.count_after`)
 
     def feed(self, block: bytes) -> None:
         block = self.backslashes + block
@@ -277,6 +343,7 @@ class _ElementCount:
         if closed < opened:         # the array's own ']': what follows is not counted
             self.commas += structure.count(b",", 0, closed)
             self.ended = True
+            self.after_end = bool(structure[closed + 1:])
             return
         self.commas += structure.count(b",", 0, opened)
         self.open = structure[opened:].replace(b",", b"")
@@ -364,7 +431,7 @@ def iter_object_members(lines: Iterator[tuple[int, Any]], name: str, key: str
                 else (n, inner, taken[0], taken[1])
     if buf.skip_ws() != "":
         yield n + 1, None, buf.line, buf.error(0, "expected the end of the file after the "
-                                                 "object's '}'")
+                                                 "object's '}'", stops=False)
     elif not found:
         raise InputError(f"{name}: expected a JSON object holding {key!r}, got one with the "
                          f"keys {', '.join(map(repr, keys[:8])) or 'none'}")
@@ -383,8 +450,9 @@ def _members(buf: _Buffer) -> Iterator[str | RecordError]:
         return
     while True:
         if buf.skip_ws() != '"':
-            got = buf.text[buf.at:buf.at + 1] or "the end of the file"
-            yield buf.error(0, f"expected a key in double quotes, got {got!r}")
+            got = buf.text[buf.at:buf.at + 1]
+            yield buf.error(0, f"expected a key in double quotes, got "
+                               f"{got or 'the end of the file'!r}", stops=bool(got))
             return
         parsed = _value(buf)
         if isinstance(parsed, RecordError) or not isinstance(parsed[0], str):
@@ -393,12 +461,12 @@ def _members(buf: _Buffer) -> Iterator[str | RecordError]:
             return
         key, end = parsed
         buf.drop(end)
-        if buf.skip_ws() != ":":
-            yield buf.error(0, f"expected ':' after the key {key!r:.60}")
+        if (sep := buf.skip_ws()) != ":":
+            yield buf.error(0, f"expected ':' after the key {key!r:.60}", stops=sep != "")
             return
         buf.drop(1)
         if buf.skip_ws() == "":
-            yield buf.error(0, "expected a value, got the end of the file")
+            yield buf.error(0, "expected a value, got the end of the file", stops=False)
             return
         yield key
         sep = buf.skip_ws()
@@ -407,6 +475,7 @@ def _members(buf: _Buffer) -> Iterator[str | RecordError]:
             return
         if sep != ",":
             got = "the end of the file" if sep == "" else repr(sep)
-            yield buf.error(0, f"expected ',' or '}}' after the value of {key!r:.60}, got {got}")
+            yield buf.error(0, f"expected ',' or '}}' after the value of {key!r:.60}, got {got}",
+                            stops=sep != "")
             return
         buf.drop(1)

@@ -357,6 +357,25 @@ class Items:
         return out
 
 
+def stopped_said(entry: dict[str, Any]) -> str:
+    """One sentence for an input whose reading stopped at a bad record (``entry``: one of
+    :attr:`AuditResult.stopped_reading`): where, what the numbers cover, what was not read."""
+    element = entry.get("element")
+    where = f"{entry.get('file')}"
+    line = f" (line {entry['line']:,})" if isinstance(entry.get("line"), int) else ""
+    if isinstance(element, int):
+        upto = (f"{where} was read only up to element {element:,}{line}, where a syntax error "
+                f"stopped the reading: the numbers cover the {element - 1:,} element"
+                f"{'' if element == 2 else 's'} before it only")
+    else:
+        upto = (f"{where}: a syntax error{line} stopped the reading: the numbers cover what "
+                f"came before it only")
+    unread = entry.get("unread")
+    rest = (f"about {unread:,} element{'' if unread == 1 else 's'} after it were not read"
+            if isinstance(unread, int) else "the rest of the file was not read")
+    return f"{upto}; {rest} (fix the file and audit again)"
+
+
 class AuditResult:
     """Metrics, per-item verdicts, problems and the run sheet of one audit (data: lookups and
     exports only; see the module docstring for what sits above it).
@@ -454,6 +473,14 @@ class AuditResult:
         }
 
     @property
+    def stopped_reading(self) -> list[dict[str, Any]]:
+        """The bad records at which the reading of an input stopped before its end (a syntax
+        error inside a JSON array: ``reading_stopped`` in ``errors``): what follows them in
+        the file was not read, so the metrics cover the elements before them only; the CLI
+        exits 2 and the pytest plugin fails the test (:func:`stopped_said` says it)."""
+        return [e for e in self.errors if isinstance(e, dict) and e.get("reading_stopped")]
+
+    @property
     def unfinished_inputs(self) -> list[dict[str, Any]]:
         """The inputs written by a ``halluscope query`` run that did not finish (the run
         sheet's ``unfinished_inputs``: input, reason, requests, answered, missing): the
@@ -521,5 +548,7 @@ class AuditResult:
         unscored = f", unscored={sorted(self.unscored)}" if self.unscored else ""
         partial = (", PARTIAL: inputs of an unfinished query run (see .unfinished_inputs)"
                    if self.unfinished_inputs else "")
+        stopped = (", READ IN PART: a syntax error stopped the reading of an input (see "
+                   ".stopped_reading)" if self.stopped_reading else "")
         return (f"AuditResult({parts}; items={len(self.items)}, errors={len(self.errors)}"
-                f"{unscored}{partial})")
+                f"{unscored}{partial}{stopped})")

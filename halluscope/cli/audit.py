@@ -1,7 +1,9 @@
 """``halluscope audit``: score model outputs, print the summary, write the results, apply gates.
 
 Exit codes: 0 fine; 1 a ``--fail-above`` / ``--fail-below`` gate was crossed; 2 usage or input
-errors, also an audit in which a metric that was asked for scored nothing.
+errors, also an audit in which a metric that was asked for scored nothing, or whose input was
+read only in part (a syntax error inside a JSON array stopped its reading: the numbers cover the
+elements before it only).
 """
 
 from __future__ import annotations
@@ -387,7 +389,10 @@ def _finish(result, out: Path, gates, log_to: list[str] | None, quiet: bool) -> 
         print_error(failure, prefix="gate failed:")
     if not_logged:
         print_error(not_logged)
-    if result.unscored or not_logged:
+    from halluscope.result import stopped_said
+    for entry in result.stopped_reading:    # even quiet, and whatever the gates said
+        print_error(stopped_said(entry), prefix="input read in part:")
+    if result.unscored or not_logged or result.stopped_reading:
         raise typer.Exit(EXIT_USAGE)
     if failures:
         raise typer.Exit(EXIT_GATE)

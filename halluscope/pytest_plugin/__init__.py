@@ -176,6 +176,7 @@ class GateSession:
         from halluscope.redact import redact_mapping
         from halluscope.query_sheets import partial_said
         from halluscope.report.console import finish_facts
+        from halluscope.result import stopped_said
         self.audits[key] = {
             "key": short_key(key), "inputs": inputs,
             "overrides": redact_mapping({k: str(v) if isinstance(v, Path) else v
@@ -189,6 +190,8 @@ class GateSession:
             # inputs of a query run that did not finish: numbers over some requests only
             "partial": partial_said(result.unfinished_inputs) if result.unfinished_inputs
             else None,
+            # inputs whose reading a syntax error stopped: numbers over their first part only
+            "read_in_part": [stopped_said(e) for e in result.stopped_reading],
         }
 
     # -- baseline

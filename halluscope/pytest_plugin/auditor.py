@@ -302,13 +302,17 @@ def fail_alone(message: str) -> NoReturn:
 
 def _fail_if_unscored(result: AuditResult) -> None:
     """A metric that was asked for and scored nothing fails the test with the reason, as the
-    CLI exits 2 with it (the session passed with "0 problem(s)" and ``n=0``)."""
+    CLI exits 2 with it (the session passed with "0 problem(s)" and ``n=0``); so does an input
+    read only in part (a syntax error inside a JSON array stopped its reading: a gate passed
+    on the elements before it, the rest of the file unread)."""
     __tracebackhide__ = True
-    if result.unscored:
+    if result.unscored or result.stopped_reading:
+        from halluscope.result import stopped_said
         pytest.fail("halluscope audit failed: " + "; ".join(
-            f"{name} scored nothing: {'; '.join(reasons)}"
-            for name, reasons in result.unscored.items()) + _bad_records_said(result),
-            pytrace=False)
+            [f"{name} scored nothing: {'; '.join(reasons)}"
+             for name, reasons in result.unscored.items()]
+            + [f"input read in part: {stopped_said(e)}" for e in result.stopped_reading])
+            + _bad_records_said(result), pytrace=False)
 
 
 def _bad_records_said(result: AuditResult, limit: int = 5) -> str:

@@ -61,6 +61,8 @@ def write_summary(session: Any, terminalreporter: Any) -> None:
         for name, reasons in audit.get("unscored", {}).items():
             tr.write_line(shown(f"    {name} scored nothing: {'; '.join(reasons)}"),
                           red=True, bold=True)
+        for said in audit.get("read_in_part", ()):
+            tr.write_line(shown(f"    READ IN PART: {said}"), red=True, bold=True)
         if audit.get("partial"):
             tr.write_line(shown(f"    PARTIAL: {audit['partial']}; the numbers are over "
                                 f"the answers held only"), red=True, bold=True)

@@ -405,6 +405,11 @@ def render_summary(result: AuditResult, console: Console, *,
     if getattr(result, "unfinished_inputs", None):
         head.append(" · ")
         head.append("partial: from an unfinished query run", style="bold red")
+    stopped = getattr(result, "stopped_reading", None)
+    if stopped:     # (each said in full below the summary, on stderr)
+        head.append(" · ")
+        head.append(f"READ IN PART: a syntax error stopped the reading of "
+                    f"{len({e.get('file') for e in stopped}):,} input(s)", style="bold red")
     if _finite(wall):
         head.append(f" · {wall:.2f} s")
     variants = _variants(sheet.get("metrics"))

@@ -1,0 +1,153 @@
+"""A syntax error inside a JSON array stops its reading: what follows is not read, and the
+audit says so and fails (exit 2), where a file cut short inside its last element, or with
+text after its ']', loses nothing more than that bad record."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+# the CLI (and rich) imported here, not in a test: an in-process pytester run of another test
+# module on the same worker restores the modules it found, and a CLI imported after it printed
+# through a rich of another import ("Unable to render Segment")
+from halluscope.cli import app
+from halluscope.errors import ReadingStopped, RecordError
+from halluscope.records import iter_json_values
+
+
+def _items(n: int = 100) -> list[dict]:
+    return [{"question_id": f"q{i}", "image": f"{i}.jpg", "label": "yes" if i % 2 else "no",
+             "response": "yes" if i % 3 else "no"} for i in range(n)]
+
+
+def _broken(tmp_path, how: str):
+    items = _items()
+    text = json.dumps(items)
+    element = json.dumps(items[57])
+    if how == "colon":
+        text = text.replace(element, element.replace('"label": ', '"label" '))
+    elif how == "quote":
+        text = text.replace(element, element.replace('"label": ', '"label: '))
+    elif how == "comma":
+        text = text.replace(element + ", ", element + " ")
+    elif how == "cut":
+        text = text[:text.index(element) + len(element) - 3]
+    elif how == "trailing":
+        text += " xyz"
+    path = tmp_path / f"{how}.json"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _errors(path) -> tuple[int, list[RecordError]]:
+    read = list(iter_json_values(path))
+    return len(read), [o for _, _, o in read if isinstance(o, RecordError)]
+
+
+def test_a_syntax_error_inside_an_element_stops_reading_and_counts_what_follows(tmp_path):
+    n, errors = _errors(_broken(tmp_path, "colon"))
+    assert n == 58 and len(errors) == 1
+    err = errors[0]
+    assert isinstance(err, ReadingStopped) and err.unread == 42 and err.element == 58
+    assert "reading stopped here: about 42 elements after it were not read" in err.message
+    detail = err.to_dict()
+    assert detail["reading_stopped"] is True and detail["unread"] == 42
+
+
+def test_a_missing_comma_between_elements_stops_reading(tmp_path):
+    n, errors = _errors(_broken(tmp_path, "comma"))
+    assert isinstance(errors[0], ReadingStopped) and errors[0].unread == 41
+    assert n - 1 + 1 + errors[0].unread == 100      # 58 read, the bad one, 41 after
+
+
+def test_a_broken_string_stops_reading_without_a_count_it_cannot_trust(tmp_path):
+    _, errors = _errors(_broken(tmp_path, "quote"))
+    err = errors[0]
+    assert isinstance(err, ReadingStopped) and err.unread is None
+    assert "the rest of the file (the elements after it) was not read" in err.message
+    assert "unread" not in err.to_dict()
+
+
+def test_a_file_cut_short_or_with_text_after_its_bracket_loses_no_element_more(tmp_path):
+    for how, n in (("cut", 58), ("trailing", 101)):
+        read, errors = _errors(_broken(tmp_path, how))
+        assert read == n and len(errors) == 1
+        assert not isinstance(errors[0], ReadingStopped), how
+        assert "not read" not in errors[0].message, how
+        assert "reading_stopped" not in errors[0].to_dict()
+    assert "the file ends inside this value" in _errors(_broken(tmp_path, "cut"))[1][0].message
+
+
+def test_the_mark_crosses_processes(tmp_path):
+    import pickle
+    err = _errors(_broken(tmp_path, "colon"))[1][0]
+    back = pickle.loads(pickle.dumps(err))
+    assert isinstance(back, ReadingStopped) and back.unread == 42 and back.element == 58
+    assert back.to_dict() == err.to_dict()
+
+
+def _cli(path, out, *extra):
+    res = CliRunner().invoke(app, ["audit", str(path), "--metric", "pope", "--out", str(out),
+                                   "--bootstrap", "0", "--fail-below", "pope.f1=0.1", *extra],
+                             env={"COLUMNS": "400"})
+    return res, json.loads((out / "results.json").read_text())
+
+
+def test_the_audit_writes_what_was_read_says_it_was_read_in_part_and_exits_2(tmp_path):
+    for quiet in ((), ("--quiet",)):
+        out = tmp_path / f"out{len(quiet)}"
+        res, results = _cli(_broken(tmp_path, "colon"), out, *quiet)
+        assert res.exit_code == 2, res.output          # the gate passed: 2 all the same
+        said = ("was read only up to element 58 (line 1), where a syntax error stopped the "
+                "reading: the numbers cover the 57 elements before it only; about 42 "
+                "elements after it were not read")
+        assert said in res.output
+        assert results["metrics"]["pope"]["accuracy"]["n"] == 57
+        (err,) = results["errors"]
+        assert err["reading_stopped"] is True and err["unread"] == 42
+        assert (out / "items.jsonl").is_file() and (out / "runsheet.json").is_file()
+
+
+def test_a_file_cut_short_or_with_text_after_its_bracket_still_exits_0(tmp_path):
+    for how in ("cut", "trailing"):
+        res, results = _cli(_broken(tmp_path, how), tmp_path / how)
+        assert res.exit_code == 0, res.output
+        assert "read in part" not in res.output.lower()
+        assert results["n_errors"] == 1
+
+
+def test_a_syntax_error_in_the_last_element_before_the_bracket_loses_nothing_more(tmp_path):
+    items = _items(5)
+    last = json.dumps(items[-1])
+    path = tmp_path / "last.json"
+    path.write_text(json.dumps(items).replace(last, last.replace('"label": ', '"label" ')))
+    n, errors = _errors(path)
+    assert n == 5 and not isinstance(errors[0], ReadingStopped)
+    assert errors[0].message.endswith("Expecting ':' delimiter; no element follows it")
+
+
+
+def test_a_coco_caption_file_whose_entries_a_syntax_error_cuts_stops_reading_too(tmp_path):
+    from halluscope.readers import iter_input_records
+    entries = {str(i): {"image_id": i, "caption": "a dog on a couch"} for i in range(20)}
+    text = json.dumps({"overall": {"CHAIRs": 0.1}, "imgToEval": entries})
+    broken = tmp_path / "broken.json"
+    broken.write_text(text.replace('"10": {"image_id": 10,', '"10": {"image_id" 10,'))
+    cut = tmp_path / "cut.json"
+    cut.write_text(text[:text.index('"15": ') + 20])
+    read = list(iter_input_records(broken, "coco-caption"))
+    assert len(read) == 11 and isinstance(read[-1], ReadingStopped)
+    assert read[-1].unread is None      # (an object's entries are not counted)
+    assert "the rest of the file (the entries after it) was not read" in read[-1].message
+    read = list(iter_input_records(cut, "coco-caption"))
+    assert len(read) == 16 and isinstance(read[-1], RecordError)
+    assert not isinstance(read[-1], ReadingStopped)
+
+
+def test_a_notebook_says_the_input_was_read_in_part(tmp_path):
+    import halluscope
+    result = halluscope.audit(_broken(tmp_path, "colon"), metrics=["pope"], n_boot=0)
+    assert len(result.stopped_reading) == 1
+    assert "READ IN PART" in repr(result)
+    assert "was read only up to element 58" in result._repr_html_()

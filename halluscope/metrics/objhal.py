@@ -34,7 +34,9 @@ Variants (``options["objhal_variant"]``):
 * ``refined`` (the default, as for CHAIR): an unknown multi-word phrase falls back to its head noun (its last word, so
   "baseball player" is a person), and answers of three words or fewer are read like any other.
 
-Pairing: an answer with its own ``image_id`` is scored against that image. One without is paired
+Pairing: an answer with its own ``image_id`` is scored against that image; one that names its
+image by no COCO id (``image_id`` ``"abc"``, an image file named otherwise) is a bad record, never
+scored against its question row's image in its place. One that names no image is paired
 with a line of the question file (``--questions``) by its ``question_id`` (the file's own
 ``question_id`` where its lines carry one, else the 0-based line index, as RLAIF-V numbers its
 answers), else by position, and then the answer and question counts must be equal; an answer
@@ -231,6 +233,19 @@ def _without_image_id(record: Record) -> bool:
     return record.image_id is None
 
 
+def _not_coco(image: str) -> RecordError:
+    """An answer that names its image (``image_id`` or ``image``) by no COCO id: paired with
+    its question file row by ``question_id`` it was scored against that row's image without a
+    word, though nothing says the two are one (``"abc"``; a chunk's answers named by another
+    numbering). Only an answer that names no image at all takes its question's."""
+    field = "image" if "/" in image or "\\" in image or "." in image else "image_id"
+    return RecordError(f"expected a COCO image id (139, '000000000139.jpg', "
+                       f"'COCO_val2014_000000000139.jpg') in image_id or image, got "
+                       f"{image!r:.80}: an answer is scored against its own image's objects, "
+                       f"never its question file row's in its place (leave the field out to "
+                       f"pair it with its row by question_id)", field=field)
+
+
 # -- streaming metric ---------------------------------------------------------------------------
 class ObjhalMetric(Metric):
     """Object HalBench scores of free answers (see the module docstring).
@@ -364,6 +379,8 @@ class ObjhalMetric(Metric):
         """The answer's image id and, when it was paired with a question file row, the row."""
         if record.image_id is not None:
             return int(record.image_id), None
+        if record.image is not None:
+            raise _not_coco(record.image)
         if self.aligner is None or self.question_image_ids is None:
             raise RecordError("expected an image_id, or a question file (--questions) whose "
                               "questions the answers answer", field="image_id")

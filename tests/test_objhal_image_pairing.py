@@ -51,3 +51,28 @@ def test_answer_naming_its_image_by_no_coco_id_is_a_bad_record(tmp_path, nlp):
     items = [json.loads(line) for line in (tmp_path / "out/items.jsonl").open()]
     assert [i["objhal"]["image_id"] for i in items if "objhal" in i and
             "image_id" in i["objhal"]] == [100, 103, 105]
+
+
+def test_answers_without_image_id_are_resampled_by_their_question_rows_image(tmp_path, nlp):
+    """RLAIF-V's answers carry no image id: each was resampled on its own (40 clusters for 15
+    images asked about in 40 rows), and its intervals differed from the same answers carrying
+    their image ids (15 clusters). An answer paired with its question row is resampled with
+    that row's image: the same clusters and intervals for both layouts."""
+    objects = ["dog", "cat", "car", "person", "chair"]
+    rows = [{"image_id": 200 + i % 15, "question": "Describe the image."} for i in range(40)]
+    questions = _jsonl(tmp_path / "q.jsonl", rows)
+    gt = tmp_path / "gt.json"
+    gt.write_text(json.dumps({str(200 + j): objects[j % 5:j % 5 + 2] for j in range(15)}))
+    texts = [f"A {objects[i % 5]} next to a {objects[(i * 3) % 5]}." for i in range(40)]
+    with_ids = _jsonl(tmp_path / "with.jsonl", [
+        {"question_id": i, "image_id": r["image_id"], "prompt": r["question"], "text": t}
+        for i, (r, t) in enumerate(zip(rows, texts))])
+    without = _jsonl(tmp_path / "without.jsonl", [
+        {"question_id": i, "prompt": r["question"], "text": t}
+        for i, (r, t) in enumerate(zip(rows, texts))])
+    a, b = (_audit(tmp_path, name, answers, questions, gt, "--bootstrap", "300")["metrics"]
+            ["objhal"] for name, answers in (("a", with_ids), ("b", without)))
+    assert a["info"]["bootstrap"]["clusters"] == b["info"]["bootstrap"]["clusters"] == 15
+    for stat in ("chairs", "chairi", "obj_rec"):
+        assert a[stat]["ci"] is not None and a[stat]["ci"] == b[stat]["ci"], stat
+        assert a[stat]["value"] == b[stat]["value"]

@@ -42,7 +42,8 @@ with a line of the question file (``--questions``) by its ``question_id`` (the f
 answers), else by position, and then the answer and question counts must be equal; an answer
 whose own ``prompt`` is not its question's is a bad record
 (:mod:`halluscope.metrics.question_align`). The original pairs by position only, so a missing
-answer line put every later answer on the previous question's image. The judge is shown the
+answer line put every later answer on the previous question's image. An answer paired with
+its row is resampled (bootstrap) with the row's image, as one carrying that image id is. The judge is shown the
 answer's own question, else its question file row's (never an empty one). A question answered
 twice is scored twice and counted (``repeated_answers``); question file rows no answer was paired
 with are counted (``unanswered``); both are said. An answer with its own ``image_id`` counts for
@@ -79,6 +80,7 @@ from halluscope.metrics.repeats import (UNANSWERED, UNANSWERED_NOT_PAIRED, Repea
                                         describe_unanswered, unanswered_result,
                                         warn_unanswered)
 from halluscope.metrics.stats import Statistic, rate, ratio
+from halluscope.metrics.units import image_unit
 from halluscope.records import Record
 
 log = logging.getLogger(__name__)
@@ -464,7 +466,11 @@ class ObjhalMetric(Metric):
             payload["question_row"] = asked         # what compare pairs two runs' answers by
         elif record.question_id is not None:
             asked = f"question_id {record.question_id}"
+        # an answer paired with its row takes the row's image as its resampling unit, the key
+        # an answer carrying that image_id has: both layouts give the same intervals
+        unit = image_unit(image_id) if row is not None else None
         return ItemScore(payload=payload, row=tuple(counts.row[c] for c in self.columns),
+                         unit=unit,
                          tallies={"hallucinated": Counter(n for _, n in counts.hallucinated),
                                   "mentioned": Counter(n for _, n in counts.mentions)},
                          notes={"question": asked})

@@ -34,13 +34,16 @@ Variants (``options["objhal_variant"]``):
 * ``refined`` (the default, as for CHAIR): an unknown multi-word phrase falls back to its head noun (its last word, so
   "baseball player" is a person), and answers of three words or fewer are read like any other.
 
-Pairing: an answer with its own ``image_id`` is scored against that image. One without is paired
+Pairing: an answer with its own ``image_id`` is scored against that image; one that names its
+image by no COCO id (``image_id`` ``"abc"``, an image file named otherwise) is a bad record, never
+scored against its question row's image in its place. One that names no image is paired
 with a line of the question file (``--questions``) by its ``question_id`` (the file's own
 ``question_id`` where its lines carry one, else the 0-based line index, as RLAIF-V numbers its
 answers), else by position, and then the answer and question counts must be equal; an answer
 whose own ``prompt`` is not its question's is a bad record
 (:mod:`halluscope.metrics.question_align`). The original pairs by position only, so a missing
-answer line put every later answer on the previous question's image. The judge is shown the
+answer line put every later answer on the previous question's image. An answer paired with
+its row is resampled (bootstrap) with the row's image, as one carrying that image id is. The judge is shown the
 answer's own question, else its question file row's (never an empty one). A question answered
 twice is scored twice and counted (``repeated_answers``); question file rows no answer was paired
 with are counted (``unanswered``); both are said. An answer with its own ``image_id`` counts for
@@ -77,6 +80,7 @@ from halluscope.metrics.repeats import (UNANSWERED, UNANSWERED_NOT_PAIRED, Repea
                                         describe_unanswered, unanswered_result,
                                         warn_unanswered)
 from halluscope.metrics.stats import Statistic, rate, ratio
+from halluscope.metrics.units import image_unit
 from halluscope.records import Record
 
 log = logging.getLogger(__name__)
@@ -231,6 +235,19 @@ def _without_image_id(record: Record) -> bool:
     return record.image_id is None
 
 
+def _not_coco(image: str) -> RecordError:
+    """An answer that names its image (``image_id`` or ``image``) by no COCO id: paired with
+    its question file row by ``question_id`` it was scored against that row's image without a
+    word, though nothing says the two are one (``"abc"``; a chunk's answers named by another
+    numbering). Only an answer that names no image at all takes its question's."""
+    field = "image" if "/" in image or "\\" in image or "." in image else "image_id"
+    return RecordError(f"expected a COCO image id (139, '000000000139.jpg', "
+                       f"'COCO_val2014_000000000139.jpg') in image_id or image, got "
+                       f"{image!r:.80}: an answer is scored against its own image's objects, "
+                       f"never its question file row's in its place (leave the field out to "
+                       f"pair it with its row by question_id)", field=field)
+
+
 # -- streaming metric ---------------------------------------------------------------------------
 class ObjhalMetric(Metric):
     """Object HalBench scores of free answers (see the module docstring).
@@ -364,6 +381,8 @@ class ObjhalMetric(Metric):
         """The answer's image id and, when it was paired with a question file row, the row."""
         if record.image_id is not None:
             return int(record.image_id), None
+        if record.image is not None:
+            raise _not_coco(record.image)
         if self.aligner is None or self.question_image_ids is None:
             raise RecordError("expected an image_id, or a question file (--questions) whose "
                               "questions the answers answer", field="image_id")
@@ -447,7 +466,11 @@ class ObjhalMetric(Metric):
             payload["question_row"] = asked         # what compare pairs two runs' answers by
         elif record.question_id is not None:
             asked = f"question_id {record.question_id}"
+        # an answer paired with its row takes the row's image as its resampling unit, the key
+        # an answer carrying that image_id has: both layouts give the same intervals
+        unit = image_unit(image_id) if row is not None else None
         return ItemScore(payload=payload, row=tuple(counts.row[c] for c in self.columns),
+                         unit=unit,
                          tallies={"hallucinated": Counter(n for _, n in counts.hallucinated),
                                   "mentioned": Counter(n for _, n in counts.mentions)},
                          notes={"question": asked})

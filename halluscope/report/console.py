@@ -149,13 +149,16 @@ def too_small_groups(summary: MetricSummary) -> tuple[str | None, set[str]]:
                   if not g.startswith("split:") and _too_small(results, head)}
 
 
-def ranked_groups(summary: MetricSummary) -> list[str]:
+def ranked_groups(summary: MetricSummary, asked: frozenset[str] = frozenset()) -> list[str]:
     """Group names, most relevant first: splits, then the worst values of the headline
     statistic (larger groups first among equals); groups too small for an interval come after
     all the others: with ``--by question_id`` the one-answer groups, each 0 or 1, filled the
     table worst first and pushed out every group with an interval. report.html's group tables
-    follow this order too."""
+    follow this order too. A group repeating the overall numbers (the one value of a field not
+    ``asked`` for: :mod:`halluscope.report.group_choice`) is left out."""
+    from halluscope.report.group_choice import repeating_groups
     head, too_small = too_small_groups(summary)
+    hidden = repeating_groups(summary, asked)
     better = summary.results[head].higher_is_better if head else False
 
     def key(group: str):
@@ -167,7 +170,7 @@ def ranked_groups(summary: MetricSummary) -> list[str]:
         n = max((r.n for r in results.values()), default=0)
         return (split, group in too_small, badness if split else 0, -n, group)
 
-    return sorted(summary.groups, key=key)
+    return sorted((g for g in summary.groups if g not in hidden), key=key)
 
 
 def groups_table(result: AuditResult, limit: int = MAX_GROUP_ROWS,
@@ -177,8 +180,10 @@ def groups_table(result: AuditResult, limit: int = MAX_GROUP_ROWS,
     left out. One table for all had the first metric's columns only: another metric's group
     values were blank, and its groups could be cut altogether. ``width``: the terminal's, to
     which the statistics' columns are fitted (see :func:`_group_table`)."""
-    ranked = {name: ranked_groups(summary) for name, summary in result.metrics.items()
-              if summary.groups}
+    from halluscope.report.group_choice import asked_fields
+    asked = asked_fields(getattr(result, "config", None))
+    ranked = {name: groups for name, summary in result.metrics.items()
+              if summary.groups and (groups := ranked_groups(summary, asked))}
     if not ranked:
         return None, 0
     share = max(3, -(-limit // len(ranked)))
@@ -194,7 +199,8 @@ def groups_table(result: AuditResult, limit: int = MAX_GROUP_ROWS,
                 if isinstance(res.value, float) and stat not in columns:
                     columns.append(stat)
         tables.append(_group_table(name, summary, rows, columns[:MAX_GROUP_COLUMNS], width,
-                                   len(too_small_groups(summary)[1])))
+                                   len(too_small_groups(summary)[1] & set(groups)),
+                                   len(groups)))
     total = sum(len(g) for g in ranked.values())
     if len(tables) == 1:
         return tables[0], total - shown
@@ -203,7 +209,7 @@ def groups_table(result: AuditResult, limit: int = MAX_GROUP_ROWS,
 
 
 def _group_table(name: str, summary: MetricSummary, rows: list[str], columns: list[str],
-                 width: int | None, small: int = 0) -> Table:
+                 width: int | None, small: int = 0, total: int | None = None) -> Table:
     """One metric's group rows. The title names the metric (a column repeating it took the
     names' width). A group's name is never cut (at 80 columns two models' rows both read
     "model:d…"): it keeps its width, up to 40, and folds beyond; a number is never cut either;
@@ -235,7 +241,8 @@ def _group_table(name: str, summary: MetricSummary, rows: list[str], columns: li
         caption.append(f"{len(columns) - len(kept)} more statistic(s) per group in "
                        f"results.json (a wider terminal shows them)")
     if small:
-        caption.append(f"{small:,} of {len(summary.groups):,} groups are over too few units "
+        total = len(summary.groups) if total is None else total
+        caption.append(f"{small:,} of {total:,} groups are over too few units "
                        f"for an interval: ranked after the others, all in results.json")
     if caption:
         table.caption = Text("; ".join(caption))

@@ -158,13 +158,18 @@ def group_tables(result: AuditResult, max_rows: int | None = None) -> list[dict[
     question_id``'s one-answer groups cut out those with an interval), how many more there
     are (``left_out``) and how many are too small for an interval (``small``)."""
     from halluscope.report.console import ranked_groups, too_small_groups
+    from halluscope.report.group_choice import asked_fields
+    asked = asked_fields(getattr(result, "config", None))
     tables, max_rows = [], MAX_GROUP_ROWS if max_rows is None else max_rows
     for name, summary in result.metrics.items():
         head, too_small = too_small_groups(summary)
+        shown = ranked_groups(summary, asked)   # a group repeating the overall numbers: out
+        kept = set(shown)
         by_dim: dict[str, list[tuple[str, dict]]] = {}
         for group in summary.groups:            # the dimensions in results.json's order
-            by_dim.setdefault(_dimension(group)[0], [])
-        for group in ranked_groups(summary):
+            if group in kept:
+                by_dim.setdefault(_dimension(group)[0], [])
+        for group in shown:
             dim, value = _dimension(group)
             by_dim[dim].append((value, summary.groups[group]))
         for dim, every in by_dim.items():
@@ -183,7 +188,7 @@ def group_tables(result: AuditResult, max_rows: int | None = None) -> list[dict[
             tables.append({"metric": name, "dimension": dim, "columns": columns, "rows": rows,
                            "own_n": own_n, "total": len(every),
                            "left_out": len(every) - len(groups), "head": head,
-                           "small": sum(1 for g in summary.groups
+                           "small": sum(1 for g in kept
                                         if g in too_small and _dimension(g)[0] == dim)})
     return tables
 

@@ -56,8 +56,11 @@ def _result_with_a_missing_value(tmp_path):
     items.write_text(json.dumps({"id": "a", "response": "x"}) + "\n", encoding="utf-8")
     chair = MetricResult("chair", 0.25, 40, False, (0.1, 0.4), 0.95)
     missing = MetricResult("amber_score", None, 0, True, why_no_value=WHY)
+    # (two models: a lone group with the overall numbers is left out of the group tables)
+    half = MetricResult("chair", 0.5, 20, False, (0.2, 0.8), 0.95)
     summary = MetricSummary("amber", {"chair": chair, "amber_score": missing}, 40,
-                            groups={"model:a": {"chair": chair, "amber_score": missing}})
+                            groups={"model:a": {"chair": chair, "amber_score": missing},
+                                    "model:b": {"chair": half, "amber_score": missing}})
     return AuditResult(metrics={"amber": summary}, errors=[], runsheet={}, items_path=items,
                        config=None, n_items=1)
 

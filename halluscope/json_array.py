@@ -293,7 +293,20 @@ def _taken(buf: _Buffer, parsed: tuple[Any, int], start_line: int, label: str
 
 
 def _trailing(buf: _Buffer, n: int) -> Iterator[tuple[int, RecordError]]:
-    if buf.skip_ws() != "":
+    """Text after the array's ``]``: a bad record; where it opens a second array or object
+    (``[...][...]``, two dumps in one file) the records in it are not read, so the reading
+    stopped there as at a syntax error (the audit fails: they are in no number)."""
+    got = buf.skip_ws()
+    if got in ("[", "{"):
+        line, col = buf.where(0)
+        what = "array" if got == "[" else "object"
+        err = ReadingStopped(f"invalid JSON array at line {line} column {col}: a second "
+                             f"{what} follows the array's ']'; reading stopped here: it and "
+                             "the rest of the file were not read (a file holds one JSON "
+                             "array; JSON Lines hold one record per line)",
+                             file=buf.name, line=line)
+        yield n + 1, err
+    elif got != "":
         yield n + 1, buf.error(0, "expected the end of the file after the array's ']'",
                                stops=False)
 

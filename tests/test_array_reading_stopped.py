@@ -35,6 +35,8 @@ def _broken(tmp_path, how: str):
         text = text[:text.index(element) + len(element) - 3]
     elif how == "trailing":
         text += " xyz"
+    elif how == "second":       # two dumps in one file
+        text += "\n" + json.dumps(_items(3))
     path = tmp_path / f"{how}.json"
     path.write_text(text, encoding="utf-8")
     return path
@@ -151,3 +153,19 @@ def test_a_notebook_says_the_input_was_read_in_part(tmp_path):
     assert len(result.stopped_reading) == 1
     assert "READ IN PART" in repr(result)
     assert "was read only up to element 58" in result._repr_html_()
+
+
+def test_a_second_array_after_the_bracket_stops_reading_and_fails(tmp_path):
+    """``[...][...]``: the records of the second array are in no number; ' xyz' after the
+    ']' holds none (a plain bad record, exit 0, above)."""
+    path = _broken(tmp_path, "second")
+    n, errors = _errors(path)
+    (err,) = errors
+    assert n == 101 and isinstance(err, ReadingStopped) and err.location.line == 2
+    assert "a second array follows the array's ']'" in err.message
+    res, results = _cli(path, tmp_path / "second_out")
+    assert res.exit_code == 2, res.output
+    said = " ".join(res.output.split())
+    assert "READ IN PART" in said and "the rest of the file was not read" in said
+    assert results["metrics"]["pope"]["accuracy"]["n"] == 100
+    assert results["errors"][0]["reading_stopped"] is True

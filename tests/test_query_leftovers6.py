@@ -1,0 +1,80 @@
+"""``halluscope query`` leftovers of a user hunt, driven as a user drives it against loopback
+servers: a prompt whose image fails is named by its prompts file, line and field, on every
+adapter and on the Ray engine."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from fake_openai_server import FakeServer
+from fake_vendor_servers import VendorServer
+
+ROOT = Path(__file__).resolve().parents[1]
+KEYS = {"OPENAI_API_KEY": "sk-left6-test-0000", "ANTHROPIC_API_KEY": "sk-ant-left6-0000",
+        "GEMINI_API_KEY": "AIzaLeft6-0000"}
+
+
+def _bad_image_prompts(tmp_path: Path) -> Path:
+    Image.new("RGB", (32, 24), (5, 100, 200)).save(tmp_path / "ok.png")
+    (tmp_path / "text.png").write_text("not an image at all")
+    (tmp_path / "folder.png").mkdir()
+    rows = [("ok", "ok.png"), ("gone", "missing.png"), ("text", "text.png"),
+            ("dir", "folder.png")]
+    src = tmp_path / "p.jsonl"
+    src.write_text("".join(json.dumps({"id": i, "image": im, "prompt": f"Describe {i}"}) + "\n"
+                           for i, im in rows))
+    return src
+
+
+def _query(tmp_path: Path, model: str, base: str, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, **KEYS, PYTHONPATH=str(ROOT), COLUMNS="80",
+               HALLUSCOPE_CACHE=str(tmp_path / "cache"))
+    env.pop("GOOGLE_API_KEY", None)
+    cmd = [sys.executable, "-m", "halluscope", "query", "p.jsonl", "-m", model,
+           "--base-url", base, "-o", "out.jsonl", *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180,
+                          cwd=tmp_path)
+
+
+def _check_named_by_line(tmp_path: Path, res: subprocess.CompletedProcess) -> None:
+    assert res.returncode == 1, res.stdout + res.stderr
+    lines = {r["id"]: r for r in map(json.loads, (tmp_path / "out.jsonl").read_text()
+                                     .splitlines())}
+    assert "response" in lines["ok"]
+    for rid, line in (("gone", 2), ("text", 3), ("dir", 4)):
+        assert lines[rid]["error"].startswith(f"ImageError: p.jsonl:{line}: field 'image': "), \
+            lines[rid]["error"]
+        assert "refused" not in lines[rid]
+    said = " ".join((res.stdout + res.stderr).split())
+    assert "p.jsonl:2: field 'image': image not found: missing.png" in said
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini"])
+def test_a_failed_image_is_named_by_prompts_file_line_and_field(provider, tmp_path):
+    """A missing file, a file that is no image and a folder were reported by record id and
+    image path only (``ImageError (gone): image not found: missing.png``), never the prompts
+    file and line a user opens to fix them, as every other bad prompt line is."""
+    _bad_image_prompts(tmp_path)
+    if provider == "openai":
+        with FakeServer(api_key=KEYS["OPENAI_API_KEY"]) as server:
+            res = _query(tmp_path, "openai/m", server.url)
+    else:
+        with VendorServer(provider) as server:
+            res = _query(tmp_path, f"{provider}/model-x", server.base)
+    _check_named_by_line(tmp_path, res)
+
+
+def test_a_failed_image_is_named_by_line_on_the_ray_engine(tmp_path):
+    pytest.importorskip("ray.data", reason="Ray Data is not installed")
+    _bad_image_prompts(tmp_path)
+    with FakeServer(api_key=KEYS["OPENAI_API_KEY"]) as server:
+        res = _query(tmp_path, "openai/m", server.url, "--engine", "ray", "--ray-address",
+                     "local", "--ray-workers", "1")
+    _check_named_by_line(tmp_path, res)

@@ -33,6 +33,13 @@ def _bad_image_prompts(tmp_path: Path) -> Path:
     return src
 
 
+def _text_prompts(tmp_path: Path, n: int = 5) -> Path:
+    src = tmp_path / "p.jsonl"
+    src.write_text("".join(json.dumps({"id": f"t{i}", "prompt": f"Say {i}"}) + "\n"
+                           for i in range(n)))
+    return src
+
+
 def _query(tmp_path: Path, model: str, base: str, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, **KEYS, PYTHONPATH=str(ROOT), COLUMNS="80",
                HALLUSCOPE_CACHE=str(tmp_path / "cache"))
@@ -78,3 +85,57 @@ def test_a_failed_image_is_named_by_line_on_the_ray_engine(tmp_path):
         res = _query(tmp_path, "openai/m", server.url, "--engine", "ray", "--ray-address",
                      "local", "--ray-workers", "1")
     _check_named_by_line(tmp_path, res)
+
+
+@pytest.mark.parametrize("header", ['{"X-Team": "a\\nb"}', '{"X Team": "a"}',
+                                    '{"X-Team": "caf\\u00e9"}'])
+def test_a_header_http_refuses_stops_the_run_at_once(header, tmp_path):
+    """An illegal header from ``-O default_headers=...`` (a newline in a value, a space in a
+    name, a character outside ASCII) was retried as a lost connection (``LocalProtocolError``)
+    or a malformed response (``UnicodeEncodeError``) ``--max-attempts`` times for every
+    record, each failing the same way. It is the set-up, not the record: the run stops at once
+    (exit 2) saying so, nothing sent and no record written failed."""
+    _text_prompts(tmp_path)
+    with FakeServer(api_key=KEYS["OPENAI_API_KEY"]) as server:
+        res = _query(tmp_path, "openai/m", server.url, "--no-cache", "--max-attempts", "5",
+                     "-c", "1", "-O", f"default_headers={header}")
+        assert server.requests == []
+    said = " ".join((res.stdout + res.stderr).split())
+    assert res.returncode == 2, said
+    assert "the request cannot be sent as set up" in said and "attempts" not in said
+    out = tmp_path / "out.jsonl"
+    assert not out.exists() or not any("error" in json.loads(x)
+                                       for x in out.read_text().splitlines())
+
+
+@pytest.mark.parametrize("provider", ["gemini"])
+def test_a_key_with_a_character_http_refuses_stops_the_run(provider, tmp_path):
+    """A key pasted with a character outside ASCII (a typographic dash) cannot go in a header:
+    every record was retried, then failed as a malformed response. The run stops at once.
+    (Anthropic's SDK sends such a key as it is, and the server answers for it.)"""
+    _text_prompts(tmp_path)
+    env_key = "ANTHROPIC_API_KEY" if provider == "anthropic" else "GEMINI_API_KEY"
+    before = dict(KEYS)
+    KEYS[env_key] = "sk\u2011left6-0000"
+    try:
+        with VendorServer(provider) as server:
+            res = _query(tmp_path, f"{provider}/model-x", server.base, "--no-cache", "-c", "1")
+            assert server.requests == []
+    finally:
+        KEYS.update(before)
+    said = " ".join((res.stdout + res.stderr).split())
+    assert res.returncode == 2, said
+    assert "the request cannot be sent as set up" in said
+
+
+def test_a_header_http_refuses_stops_a_ray_run(tmp_path):
+    pytest.importorskip("ray.data", reason="Ray Data is not installed")
+    _text_prompts(tmp_path)
+    with FakeServer(api_key=KEYS["OPENAI_API_KEY"]) as server:
+        res = _query(tmp_path, "openai/m", server.url, "--no-cache", "--engine", "ray",
+                     "--ray-address", "local", "--ray-workers", "1", "-O",
+                     'default_headers={"X-Team": "a\\nb"}')
+        assert server.requests == []
+    said = " ".join((res.stdout + res.stderr).split())
+    assert res.returncode == 2, said
+    assert "the request cannot be sent as set up" in said

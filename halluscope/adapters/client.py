@@ -362,7 +362,8 @@ class ModelClient:
             async with self.limiter.slot(ticket) as generation:  # a retry keeps its place
                 if self._auth_failure is not None:  # refused once: refused for every call
                     self.failures += 1
-                    raise AuthError(str(self._auth_failure), status=self._auth_failure.status)
+                    raise type(self._auth_failure)(str(self._auth_failure),
+                                                   status=self._auth_failure.status)
                 if self._unreachable is not None:
                     self.failures += 1
                     raise type(self._unreachable)(str(self._unreachable),

@@ -139,3 +139,44 @@ def test_a_header_http_refuses_stops_a_ray_run(tmp_path):
     said = " ".join((res.stdout + res.stderr).split())
     assert res.returncode == 2, said
     assert "the request cannot be sent as set up" in said
+
+
+def _proxied(tmp_path: Path, base: str, proxy: str, no_proxy: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, **KEYS, PYTHONPATH=str(ROOT), HALLUSCOPE_CACHE=str(tmp_path / "c"),
+               HTTP_PROXY=proxy, http_proxy=proxy, NO_PROXY=no_proxy, no_proxy=no_proxy)
+    cmd = [sys.executable, "-m", "halluscope", "query", "p.jsonl", "-m", "openai/m",
+           "--base-url", base, "-o", "out.jsonl", "--no-cache", "--max-attempts", "1", "-q"]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path)
+
+
+def test_the_openai_adapter_honours_the_proxy_and_no_proxy(tmp_path):
+    """The OpenAI-compatible adapter goes through the proxy ``HTTP_PROXY`` names (here the
+    server is the proxy and the base URL a loopback address where nothing listens), and
+    straight to a 127.0.0.1 server that ``NO_PROXY`` names past a proxy that is down."""
+    _text_prompts(tmp_path, 2)
+    with FakeServer(api_key=KEYS["OPENAI_API_KEY"]) as server:
+        res = _proxied(tmp_path, "http://127.0.0.2:9/v1", server.url.rsplit("/v1", 1)[0], "")
+        asked = [h.get("host") for h in server.headers]
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert asked == ["127.0.0.2:9"] * 2, asked
+        (tmp_path / "out.jsonl").unlink()
+        for no_proxy in ("127.0.0.1", "localhost,127.0.0.1"):
+            res = _proxied(tmp_path, server.url, "http://127.0.0.1:9", no_proxy)
+            assert res.returncode == 0, res.stdout + res.stderr
+            (tmp_path / "out.jsonl").unlink()
+
+
+def test_a_proxy_that_is_down_is_named_when_the_run_stops(tmp_path):
+    """With ``HTTP_PROXY`` naming a proxy that is down and no ``NO_PROXY``, a run against a
+    local server that is up stopped with "cannot reach http://127.0.0.1:.../v1 ... is the
+    server running?", which it was: the message never named the proxy it went through."""
+    _text_prompts(tmp_path, 6)
+    with FakeServer(api_key=KEYS["OPENAI_API_KEY"]) as server:
+        res = _proxied(tmp_path, server.url, "http://proxyuser:Secr3tPw9@127.0.0.1:9", "")
+        assert server.requests == []
+    said = " ".join((res.stdout + res.stderr).split())
+    assert res.returncode == 2, said
+    assert "asked through the proxy http://proxyuser:<redacted>@127.0.0.1:9 that HTTP_PROXY " \
+           "names (NO_PROXY=127.0.0.1 to go direct)" in said
+    assert "Secr3tPw9" not in said

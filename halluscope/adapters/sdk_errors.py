@@ -164,6 +164,26 @@ def unsendable(exc: BaseException) -> SetupError | None:
     return None
 
 
+def proxy_note(url: Any) -> str:
+    """``"; asked through the proxy http://... that HTTP_PROXY names (NO_PROXY=host to go
+    direct)"`` where the environment sends requests to ``url`` through a proxy (as httpx,
+    under every adapter, reads it), else ``""``: a server that cannot be reached may be the
+    proxy, not the server, and the message said only the server."""
+    import urllib.parse
+    import urllib.request
+    parts = urllib.parse.urlsplit(str(url or ""))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return ""
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass_environment(parts.hostname, proxies):
+        return ""
+    from halluscope.redact import redact_text
+    var = f"{parts.scheme.upper()}_PROXY" if proxies.get(parts.scheme) else "ALL_PROXY"
+    return (f"; asked through the proxy {redact_text(proxy)} that {var} names "
+            f"(NO_PROXY={parts.hostname} to go direct)")
+
+
 def is_transport_failure(exc: BaseException) -> bool:
     """Whether ``exc``'s chain names a connection that failed, broke off or timed out."""
     return _what_broke(exc)[0] is not None

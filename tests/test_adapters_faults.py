@@ -384,8 +384,9 @@ def test_image_errors_name_their_own_file_in_stable_words(tmp_path, monkeypatch)
         assert server.requests == []                           # nothing was sent
     assert errors[0] == errors[1]                              # the same words every run
     for i, k in enumerate("abc", 1):
-        assert errors[0][k] == (f"ImageError: cannot decode image {tmp_path}/bad{i}.png: not "
-                                f"an image format Pillow recognises")
+        assert errors[0][k] == (f"ImageError: {tmp_path}/p.jsonl:{i}: field 'image': cannot "
+                                f"decode image {tmp_path}/bad{i}.png: not an image format "
+                                f"Pillow recognises")
 
 
 class _Decoding(MockModel):

@@ -290,6 +290,7 @@ def test_a_prompt_whose_image_is_cut_short_fails_before_a_request(provider, app,
         assert len(server.requests) == 1
     assert res.exit_code == EXIT_FAILED, res.output
     first, second = _lines(out)
-    assert first["error"].startswith("ImageError: cannot decode image"), first
+    assert first["error"].startswith(f"ImageError: {prompts}:1: field 'image': cannot decode "
+                                     "image"), first
     assert "cut.jpeg" in first["error"] and "truncated" in first["error"]
     assert isinstance(second["response"], str)

@@ -53,6 +53,7 @@ from halluscope.adapters import shared_calls
 from halluscope.adapters.cache import UNKNOWN, ResponseCache, hash_material, key_material
 from halluscope.adapters.images import ImageLoader, preparer_identity
 from halluscope.adapters.limiter import AdaptiveLimiter
+from halluscope.adapters.sdk_errors import proxy_note
 from halluscope.adapters.types import (AdapterError, AuthError, ConnectFailed, ConnectionLost,
                                        ImageError, ImagePart, MalformedResponse, Message, ModelAPI,
                                        ModelNotFound, RateLimited, Request, RequestTimeout, Response,
@@ -362,7 +363,8 @@ class ModelClient:
             async with self.limiter.slot(ticket) as generation:  # a retry keeps its place
                 if self._auth_failure is not None:  # refused once: refused for every call
                     self.failures += 1
-                    raise AuthError(str(self._auth_failure), status=self._auth_failure.status)
+                    raise type(self._auth_failure)(str(self._auth_failure),
+                                                   status=self._auth_failure.status)
                 if self._unreachable is not None:
                     self.failures += 1
                     raise type(self._unreachable)(str(self._unreachable),
@@ -390,7 +392,7 @@ class ModelClient:
                             self._unreachable = ServerUnreachable(_redact(self.api,
                                 f"cannot reach {where}: {exc} ({self._connect_failures} "
                                 f"connection attempts in a row failed; is the server running "
-                                f"and the --base-url right?)"))
+                                f"and the --base-url right?{proxy_note(where)})"))
                         if self._unreachable is not None:
                             self.failures += 1
                             raise ServerUnreachable(str(self._unreachable)) from None

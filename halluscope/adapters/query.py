@@ -71,10 +71,10 @@ from halluscope.adapters.prompts import (MAX_PROBLEMS_SHOWN, PromptItem,  # noqa
                                          _portable_image, check_prompts, iter_prompts)
 from halluscope.adapters.resume_checks import AnsweredLineChecks
 from halluscope.adapters.registry import get_model, server_and_options
-from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Message,
+from halluscope.adapters.types import (AdapterError, AuthError, Decoding, ImageError, Message,
                                        Request, ServerUnreachable, check_detail,
                                        cut_at_token_limit, cut_by_filter, is_refusal)
-from halluscope.errors import CacheMiss, ConfigError, InputError, RecordError
+from halluscope.errors import CacheMiss, ConfigError, InputError, Location, RecordError
 from halluscope.records import Record
 from halluscope.redact import redact_mapping, redact_text, register_options, register_url
 from halluscope.runsheet import environment, query_sheet_path
@@ -272,6 +272,8 @@ class _QueryRun(AnsweredLineChecks):
             # whose server named none (never the asked name where a reported one would stand)
             rec["model"], rec["requested_model"] = None, self.requested
             message = redact_text(str(exc))
+            if isinstance(exc, ImageError):     # the prompt line's image: named where it is
+                message = f"{Location(item.file, item.line, 'image')}: {message}"
             rec["error"] = f"{type(exc).__name__}: {message}"
             if exc.status is not None:
                 rec["error_status"] = exc.status

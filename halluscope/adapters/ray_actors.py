@@ -30,7 +30,7 @@ from halluscope.adapters.images import ImageLoader
 from halluscope.adapters.query import _QueryRun
 from halluscope.adapters.registry import get_model
 from halluscope.adapters.types import (AuthError, Decoding, Message, ModelNotFound,
-                                       ServerUnreachable)
+                                       ServerUnreachable, SetupError)
 from halluscope.errors import CacheMiss, InputError
 from halluscope.redact import redact_mapping, redact_text, register_options, register_url
 
@@ -240,8 +240,8 @@ def portable_error(exc: BaseException) -> dict[str, Any]:
 def rebuild_error(data: dict[str, Any]) -> BaseException:
     """The exception :func:`portable_error` described (a ``RuntimeError`` for unexpected ones,
     which the CLI reports as an internal error, exit 3)."""
-    kinds = {"AuthError": AuthError, "ServerUnreachable": ServerUnreachable,
-             "ModelNotFound": ModelNotFound}
+    kinds = {"AuthError": AuthError, "SetupError": SetupError,
+             "ServerUnreachable": ServerUnreachable, "ModelNotFound": ModelNotFound}
     if data.get("cache_miss"):
         model, path, record_id, role = data["cache_miss"]
         return CacheMiss(model, path, record_id=record_id, role=role)

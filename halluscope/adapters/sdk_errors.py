@@ -19,7 +19,7 @@ import json
 from typing import Any
 
 from halluscope.adapters.types import (AdapterError, AuthError, ConnectFailed, ConnectionLost,
-                                       MalformedResponse, RequestTimeout, clip,
+                                       MalformedResponse, RequestTimeout, SetupError, clip,
                                        error_for_status)
 
 #: 429 codes of a spent quota, not a rate: OpenAI's (``code``) and Anthropic's monthly spend
@@ -142,6 +142,48 @@ def transport_error(exc: BaseException, *, timed_out: bool = False) -> AdapterEr
     return ConnectFailed(f"connection failed: {why}")
 
 
+#: h11's words (httpx's ``LocalProtocolError``) for a request it will not send whatever the
+#: connection: a header or target HTTP does not allow. Its other words ("Can't send data when
+#: our state is ERROR") tell of a connection gone wrong, retried as one.
+_ILLEGAL_REQUEST = ("Illegal header", "Illegal target", "Illegal method", "Missing mandatory")
+
+
+def unsendable(exc: BaseException) -> SetupError | None:
+    """A :class:`SetupError` when ``exc``'s chain says the client refused to send the request
+    as built (a header name or value HTTP does not allow, one that is not ASCII), else None."""
+    for link in _causes(exc):
+        names = {c.__name__ for c in type(link).__mro__}
+        text = _short(link)
+        if ("LocalProtocolError" in names and any(w in text for w in _ILLEGAL_REQUEST)) \
+                or isinstance(link, UnicodeEncodeError):
+            notes = " ".join(getattr(link, "__notes__", ()) or ())
+            why = f"{type(link).__name__}: {text}" + (f" {notes}" if notes else "")
+            return SetupError(f"the request cannot be sent as set up ({why}): a header from an "
+                              f"option (-O default_headers=...) or an API key holds a character "
+                              f"HTTP does not allow; fix it and run again")
+    return None
+
+
+def proxy_note(url: Any) -> str:
+    """``"; asked through the proxy http://... that HTTP_PROXY names (NO_PROXY=host to go
+    direct)"`` where the environment sends requests to ``url`` through a proxy (as httpx,
+    under every adapter, reads it), else ``""``: a server that cannot be reached may be the
+    proxy, not the server, and the message said only the server."""
+    import urllib.parse
+    import urllib.request
+    parts = urllib.parse.urlsplit(str(url or ""))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return ""
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass_environment(parts.hostname, proxies):
+        return ""
+    from halluscope.redact import redact_text
+    var = f"{parts.scheme.upper()}_PROXY" if proxies.get(parts.scheme) else "ALL_PROXY"
+    return (f"; asked through the proxy {redact_text(proxy)} that {var} names "
+            f"(NO_PROXY={parts.hostname} to go direct)")
+
+
 def is_transport_failure(exc: BaseException) -> bool:
     """Whether ``exc``'s chain names a connection that failed, broke off or timed out."""
     return _what_broke(exc)[0] is not None
@@ -151,6 +193,8 @@ def map_sdk_error(exc: BaseException, sdk: Any) -> AdapterError:
     """Translate an SDK exception (``sdk`` is the ``openai`` or ``anthropic`` module)."""
     if isinstance(exc, AdapterError):
         return exc
+    if (setup := unsendable(exc)) is not None:
+        return setup
     if isinstance(exc, sdk.APITimeoutError):  # a subclass of APIConnectionError
         return transport_error(exc, timed_out=True)
     if isinstance(exc, sdk.APIConnectionError):

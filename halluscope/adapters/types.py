@@ -9,6 +9,7 @@ Errors of one call (all derive from :class:`AdapterError`)::
 
     AdapterError              one model call failed
     ├── AuthError             missing/invalid credentials, no permission: never retried
+    │   └── SetupError        no request can be sent as set up (an illegal header): the run stops
     ├── RequestError          a wrong request (400, 404 unknown model, 413, 422): not retried
     ├── ImageError            an image cannot be read, or is a URL while URLs are off
     ├── ServerUnreachable     several connections in a row failed: the run stops (not retried)
@@ -56,6 +57,14 @@ class AdapterError(HalluscopeError):
 
 class AuthError(AdapterError):
     """Credentials are missing, invalid, or lack permission; retrying cannot help."""
+
+
+class SetupError(AuthError):
+    """The client refuses to send any request as it is set up, before it reaches a server: an
+    option's header name or value HTTP does not allow (a newline, a space in a name, a
+    character outside ASCII), a key pasted with such a character. Every call meets it, so, as
+    refused credentials do, it stops the run at once rather than being retried as a lost
+    connection and failing every record."""
 
 
 class RequestError(AdapterError):

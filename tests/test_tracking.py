@@ -275,6 +275,29 @@ def test_a_failed_audit_is_not_logged_as_a_success(tmp_path, monkeypatch, argv, 
             assert got.data.tags["halluscope.outcome"] == "passed"
 
 
+def test_an_audit_that_read_its_input_in_part_is_not_logged_as_a_success(tmp_path, monkeypatch):
+    """A syntax error that stopped the reading of a JSON array fails the audit (exit 2); the
+    trackers were told 'passed' (the gates had passed), a FINISHED MLflow run over part of the
+    file."""
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    rows = _pope_rows(n_images=12)
+    text = json.dumps(rows)
+    fifth = json.dumps(rows[4])
+    broken = tmp_path / "rows.json"
+    broken.write_text(text.replace(fifth, fifth.replace('": ', '" ', 1)))
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["audit", str(broken), "-m", "pope", "--out", str(out), "-q",
+                                   "--bootstrap", "0", "--log", "mlflow"])
+    assert res.exit_code == 2, res.output
+    client = mlflow.tracking.MlflowClient(tracking_uri=(out / "mlruns").resolve().as_uri())
+    [exp] = [e for e in client.search_experiments() if e.name == "halluscope"]
+    [got] = client.search_runs([exp.experiment_id])
+    assert got.info.status == "FAILED"
+    assert got.data.tags["halluscope.outcome"].startswith("input read in part: ")
+
+
 def test_wandb_offline_logging_one_audit_twice_keeps_one_folder(run, tmp_path, monkeypatch):
     """W&B ignores a resume offline: a --resume of a finished audit with --log wandb wrote a
     second offline-run-*-<run id> folder holding the same numbers, two runs to sync where

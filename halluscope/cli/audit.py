@@ -337,8 +337,8 @@ def _audit(inputs: list[Path], metrics: list[str] | None, out: Path, quiet: bool
 
 def _outcome(result, gates) -> dict[str, Any]:
     """How the audit will end, for the trackers (``exit_code``, ``why``): they were told before
-    the gates were judged, and an audit that crossed one or scored nothing was a success on
-    every dashboard. Judged quietly here; :func:`_finish` judges and says them after."""
+    the gates were judged, and an audit that crossed one, scored nothing or read an input in
+    part was a success on every dashboard. Judged quietly here; :func:`_finish` judges and says them after."""
     from halluscope.gates import check_gates
     try:
         failures = check_gates(result, gates, warn=False)
@@ -348,6 +348,10 @@ def _outcome(result, gates) -> dict[str, Any]:
         return {"exit_code": EXIT_USAGE, "why": "; ".join(
             f"{name} scored nothing: " + "; ".join(reasons)
             for name, reasons in result.unscored.items())}
+    if result.stopped_reading:
+        from halluscope.result import stopped_said
+        return {"exit_code": EXIT_USAGE, "why": "; ".join(
+            "input read in part: " + stopped_said(e) for e in result.stopped_reading)}
     if failures:
         return {"exit_code": EXIT_GATE, "why": "; ".join(f"gate failed: {f}" for f in failures)}
     return {}

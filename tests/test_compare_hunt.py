@@ -209,7 +209,8 @@ def test_compare_html_shows_values_unsigned_and_counts_whole(tmp_path):
 def test_intervals_are_labelled_with_the_level_they_were_computed_at(tmp_path):
     """``--confidence 0.8`` gave 80% intervals headed "95% CI" in the console table, the report's
     summary, its group tooltips and its plot titles."""
-    rows = [{**row, "image_id": i} for i, row in enumerate(_pope_rows(40))]
+    # (two models: a lone group repeating the overall numbers has no group table)
+    rows = [{**row, "image_id": i, "model": f"m{i % 2}"} for i, row in enumerate(_pope_rows(40))]
     (tmp_path / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = CliRunner().invoke(app, ["audit", str(tmp_path / "a.jsonl"), "--metric", "pope",
                                    "--confidence", "0.8", "--bootstrap", "200",

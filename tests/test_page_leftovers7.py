@@ -198,3 +198,97 @@ def test_cluster_by_document_gives_the_same_results_in_two_workers(tmp_path):
     assert got[1] == got[2]
     boot = got[1][0]["page"]["info"]["bootstrap"]
     assert (boot["cluster_by"], boot["clusters"]) == ("document", 12)
+
+
+# -- 3. where a quote not on its cited page is ---------------------------------------------------
+
+def test_a_quote_on_no_page_of_its_document_is_shown_where_another_document_holds_it():
+    (page, quote) = check_pages(record('report.pdf p. 1 says "Currency risk remains".'),
+                                two_documents())
+    assert (quote.label, quote.reason) == (
+        "hallucinated", "report.pdf: not on p. 1 nor anywhere in the document; found in "
+                        "appendix.pdf on page 2")
+    assert quote.evidence[0].payload == {
+        "found_on": [], "found_in_documents": {"appendix.pdf": [2]},
+        "found_elsewhere": [{"document": "appendix.pdf", "page": 2, "found":
+                             "Currency risk remains", "match": "exact", "char_span": [0, 21]}]}
+    # a quote in no document says so as before; in its own document, its pages there alone
+    (_, nowhere) = check_pages(record('report.pdf p. 1 says "Nothing like it".'),
+                               two_documents())
+    assert nowhere.reason == "report.pdf: not on p. 1 nor anywhere in the document"
+    (_, own) = check_pages(record('report.pdf p. 1 says "Staff grew".'), two_documents())
+    assert own.reason == "report.pdf: not on p. 1; found on page 2"
+    assert "found_in_documents" not in own.evidence[0].payload
+
+
+def test_one_document_records_are_not_searched_further():
+    (_, q) = check_pages(record('p. 1 says "Currency risk remains".'),
+                         FakeDocument(REPORT, "report.pdf"))
+    assert q.reason == "not on p. 1 nor anywhere in the document"
+
+
+def pdf_audit(tmp_path, lines, **kw):
+    pytest.importorskip("pypdfium2")
+    import json
+
+    from halluscope.api import audit
+    from tests.test_page_grounding import make_pdf
+    (tmp_path / "docs").mkdir()
+    make_pdf(tmp_path / "docs" / "report.pdf", [[REPORT[1]], [REPORT[2]], [REPORT[3]]])
+    make_pdf(tmp_path / "docs" / "appendix.pdf", [[APPENDIX[1]], [APPENDIX[2]]])
+    path = tmp_path / "docs" / "in.jsonl"
+    path.write_text("".join(json.dumps({"task": "document", **r}) + "\n" for r in lines))
+    audit(path, metrics="page", n_boot=0, out=tmp_path / "out", **kw)
+    items = {i["id"]: i for i in map(json.loads, (tmp_path / "out/items.jsonl").open())}
+    return items, (tmp_path / "out/report.html").read_text()
+
+
+def test_items_and_report_show_where_a_quote_not_on_its_page_is(tmp_path):
+    two = ["report.pdf", "appendix.pdf"]
+    items, html = pdf_audit(tmp_path, [
+        {"id": "page", "document": "report.pdf",
+         "response": 'p. 1 says "Supply costs rose by 7.5%" <script>x</script>.'},
+        {"id": "doc", "document": two,
+         "response": 'report.pdf p. 1 says "Currency risk remains".'}])
+    # items.jsonl: boxes where the quote is, marked as not cited
+    (h,) = items["page"]["page"]["highlights"]
+    assert (h["page"], h["cited"], h["quote"]) == (3, False, "Supply costs rose by 7.5%")
+    assert h["boxes"] and "document" not in h
+    (h,) = items["doc"]["page"]["highlights"]
+    assert (h["document"], h["page"], h["cited"]) == ("appendix.pdf", 2, False) and h["boxes"]
+    # the report: the page it is on drawn, linked, named; the model's text escaped
+    assert "p. 3 not cited, but the quote is here" in html
+    assert "not in the cited document; in appendix.pdf on p. 2" in html
+    assert "appendix.pdf p. 2: not the document cited, but the quote is here" in html
+    assert '<span class="mono">appendix.pdf</span> p. 2, where it was found' in html
+    assert "<script>x</script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
+
+
+# -- 5. the report links the cited document --------------------------------------------------------
+
+def test_report_links_each_cited_document_and_page_relative_to_it(tmp_path):
+    items, html = pdf_audit(tmp_path, [
+        {"id": "one", "document": "report.pdf", "response": 'p. 2 says "Staff grew". See p. 9.'},
+        {"id": "two", "document": ["report.pdf", "appendix.pdf"],
+         "response": 'appendix.pdf p. 2 says "Currency risk remains".'}])
+    assert '<a class="mono" href="../docs/report.pdf"' in html
+    assert '<a class="mono" href="../docs/appendix.pdf"' in html
+    assert 'href="../docs/report.pdf#page=2"' in html          # the cited page
+    assert 'href="../docs/appendix.pdf#page=2"' in html
+    assert "report.pdf#page=9" not in html                       # a page that does not exist
+
+
+def test_document_links_are_relative_encoded_and_absent_when_unknown(tmp_path):
+    from halluscope.report.citations import document_href
+    from halluscope.report.itemview import ImageStore
+    store = ImageStore(link_base=tmp_path / "out")
+    pdf = FakeDocument(REPORT, "r.pdf")
+    pdf.pdf_path = tmp_path / "in" / "my report #1.pdf"
+    assert document_href(pdf, store) == "../in/my%20report%20%231.pdf"
+    assert document_href(pdf, store, 3) == "../in/my%20report%20%231.pdf#page=3"
+    scans = FakeDocument(REPORT, "scans")
+    scans.pdf_path, scans.images = None, [tmp_path / "s1.png", tmp_path / "s2.png"]
+    assert document_href(scans, store, 2) == "../s2.png"
+    assert document_href(scans, store) == "" and document_href(scans, store, 5) == ""
+    assert document_href("document not found locally", store) == ""
+    assert document_href(pdf, ImageStore()) == ""                # a report not in a file

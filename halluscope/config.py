@@ -67,7 +67,8 @@ class AuditConfig(BaseModel):
         input_format: Format of the input files (see :data:`halluscope.readers.FORMATS`);
             ``None`` detects it per file.
         cluster_by: The bootstrap's resampling unit: ``image`` (items sharing an image are
-            resampled together), ``item`` (every item alone) or any record/metadata field.
+            resampled together), ``document`` (items about the same document files, whatever
+            image they name), ``item`` (every item alone) or any record/metadata field.
         allow_unfinished_query: Judge the gates on an input written by a ``halluscope
             query`` run that did not finish (its run sheet beside it says so), over the
             answers it holds. Without it such a gate fails as not decided

@@ -65,7 +65,7 @@ def check_fields(paths: list[Path], records: list[Any] | None, cfg: AuditConfig)
     """``--cluster-by FIELD`` that none of the first records has is a usage error (every item
     would silently be its own unit, and the intervals would change); ``--by FIELD`` likewise a
     warning (no group would come of it)."""
-    from halluscope.metrics.units import record_field
+    from halluscope.metrics.units import cluster_field, record_field
     default_by = AuditConfig.model_fields["by"].default
     wanted = [f for f in cfg.by if f not in default_by]     # records without a model are fine
     cluster = cfg.cluster_by not in (None, "", "item", "none", "image")
@@ -84,7 +84,8 @@ def check_fields(paths: list[Path], records: list[Any] | None, cfg: AuditConfig)
                 rec = None
         if isinstance(rec, Record):
             keys.update(rec.metadata)
-            missing = {f for f in missing if record_field(rec, f) is None}
+            missing = {f for f in missing if (cluster_field if cluster and f == cfg.cluster_by
+                                              else record_field)(rec, f) is None}
         seen += 1
         if not missing or seen >= PEEK:
             break
@@ -96,6 +97,8 @@ def check_fields(paths: list[Path], records: list[Any] | None, cfg: AuditConfig)
         said = (f"none of the first {seen:,} records has a field or metadata key {field!r} "
                 f"(fields: {known})")
         if cluster and field == cfg.cluster_by:
+            said = f"none of the first {seen:,} records carries a document ('document')" \
+                if field == "document" else said
             raise ConfigError(f"--cluster-by {field}: {said}; every item would be its own "
                               f"resampling unit")
         log.warning("--by %s: %s; no group comes of it", field, said)

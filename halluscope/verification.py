@@ -499,11 +499,14 @@ class PageVerifier:
         (``document``) and is drawn on its pages."""
         out = []
         for v in verdicts:
-            if v.checker != "page-quote" or v.label != "supported":
+            if v.checker != "page-quote" or not v.evidence:
                 continue
-            p = v.evidence[0].payload
             name = v.evidence[0].provenance.get("document") if hasattr(doc, "documents") \
                 else None
+            if v.label != "supported":
+                out += PageVerifier._elsewhere(record, doc, v, name)
+                continue
+            p = v.evidence[0].payload
             in_doc = doc if name is None else doc.documents[name]
             # a quote across a page break has a part on each page; an elided one, its parts
             # on one page (never the text its ellipsis leaves out)
@@ -520,5 +523,27 @@ class PageVerifier:
                     boxes += [b for b in found if b not in boxes]
                 out.append({**({"document": name} if name is not None else {}),
                             "page": part["page"], "quote": v.claim.quote,
+                            "boxes": [[round(x, 1) for x in b] for b in boxes]})
+        return out
+
+    @staticmethod
+    def _elsewhere(record: Record, doc: Any, v: Verdict, name: str | None
+                   ) -> list[dict[str, Any]]:
+        """Boxes of a quote not on its cited pages where it was found instead (its evidence's
+        ``found_elsewhere``, the first two places; in another of the record's documents too),
+        marked ``"cited": false``: where a reader finds what the response put elsewhere."""
+        out = []
+        for e in (v.evidence[0].payload.get("found_elsewhere") or [])[:2]:
+            where = e.get("document", name)
+            in_doc = doc if where is None else doc.documents[where]
+            by = {"reading": e["reading"]} if e.get("reading") else {}
+            for part in e.get("parts") or [e]:
+                try:
+                    boxes = in_doc.char_boxes(part["page"], *part["char_span"], **by)
+                except Exception as exc:         # noqa: BLE001 - drawing aid only
+                    log.debug("no highlight boxes for %s: %s", record.id, exc)
+                    boxes = []
+                out.append({**({"document": where} if where is not None else {}),
+                            "page": part["page"], "quote": v.claim.quote, "cited": False,
                             "boxes": [[round(x, 1) for x in b] for b in boxes]})
         return out

@@ -86,7 +86,8 @@ def test_page_existence_is_per_document():
 def test_a_quote_in_the_other_document_is_not_found_in_the_one_cited():
     got = verdicts('appendix.pdf p. 1 says "Staff grew to 185 people".')
     assert got[1] == ("page-quote", 1, "hallucinated",
-                      "appendix.pdf: not on p. 1 nor anywhere in the document")
+                      "appendix.pdf: not on p. 1 nor anywhere in the document; found in "
+                      "report.pdf on page 2")
 
 
 def test_an_unnamed_citation_is_ambiguous_when_the_record_carries_several():
@@ -156,7 +157,7 @@ def test_audit_checks_each_citation_in_its_own_pdf_and_reports_it(tmp_path):
     # one document: as before, no per-claim document
     assert "document" not in items["one"]["claims"][0] and "documents" not in items["one"]["page"]
     html = (tmp_path / "out/report.html").read_text()
-    assert 'pages cited in <span class="mono">appendix.pdf</span>' in html
+    assert 'pages cited in <a class="mono" href="../appendix.pdf"' in html
 
 
 def test_a_json_citation_names_its_document_in_its_document_field():
@@ -164,7 +165,8 @@ def test_a_json_citation_names_its_document_in_its_document_field():
                    ' {"document": "report.pdf", "page": 2, "quote": "Currency risk remains"}]')
     assert [g[2:] for g in got if g[0] == "page-quote"] == [
         ("supported", "appendix.pdf: found on page 2 (exact match)"),
-        ("hallucinated", "report.pdf: not on p. 2 nor anywhere in the document")]
+        ("hallucinated", "report.pdf: not on p. 2 nor anywhere in the document; found in "
+                         "appendix.pdf on page 2")]
 
 
 def test_audit_lists_a_record_with_one_of_its_documents_missing_as_bad(tmp_path):

@@ -129,7 +129,8 @@ def cited(text):
     ("Click the second page link.", []),
     ("A 2nd page was added later.", []),
     ("The book has one hundred pages.", []),
-    ("It was on page one hundred of the draft.", []),
+    # (page one hundred is page 100, not page one: tests/test_page_leftovers7.py)
+    ("It was on page one hundred of the draft.", [((100,), [])]),
 ])
 def test_ordinal_pages_and_number_words_above_twenty(text, expected):
     assert cited(text) == expected

@@ -233,7 +233,7 @@ def test_sample_document_item_renders_cited_pages(sample):
     # page 5 does not exist: shown as fabricated, not rendered
     p5 = cits[2]
     assert p5["pages"] == [{"page": 5, "status": "hallucinated", "exists": "no",
-                            "fabricated": True,
+                            "fabricated": True, "href": "",
                             "reason": "page 5 does not exist: report.pdf has 3 pages"}]
     assert p5["thumbs"][0]["ref"] is None and p5["thumbs"][0]["status"] == "hallucinated"
     # cited pages rendered (≤ 480 px wide, JPEG), the found quote highlighted with a crop
@@ -294,7 +294,13 @@ def test_page_view_draws_what_the_verdict_says_without_searching(sample, monkeyp
         view = page_citations(item, images)
         assert [(t["page"], t["marked"]) for t in view["citations"][4]["thumbs"]] == [
             (3, False), (2, True)]
+        # the boxes the verification stored for it draw it without the span too ...
         del staff["evidence"][0]["found_elsewhere"]
+        view = page_citations(item, images)
+        assert [(t["page"], t["marked"]) for t in view["citations"][4]["thumbs"]] == [
+            (3, False), (2, True)]
+        # ... and without either, the page is shown unmarked
+        item["page"]["highlights"] = [h for h in item["page"]["highlights"] if "cited" not in h]
         view = page_citations(item, images)
         assert [(t["page"], t["marked"]) for t in view["citations"][4]["thumbs"]] == [
             (3, False), (2, False)]

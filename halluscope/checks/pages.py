@@ -113,8 +113,10 @@ from typing import Any
 
 from halluscope.checks.page_labels import labelled_instead, page_verdict, place_labels
 from halluscope.checks.page_search import find_quote, reordered_look
-from halluscope.checks.quote_evidence import (elsewhere_text, left_out, match_parts,
-                                            missing_payload, too_little_text, unread_reason)
+from halluscope.checks.quote_evidence import (elsewhere_text, in_other_documents, left_out,
+                                            match_parts, missing_payload,
+                                            other_documents_payload, too_little_text,
+                                            unread_reason)
 from halluscope.checks.quote_match import (QuoteMatch, find_in_text, loose,  # noqa: F401
                                            normalise, normalise_map, number_value,
                                            page_numbers)
@@ -149,8 +151,10 @@ def _find_in_readings(q: Quote, searched: tuple[int, ...], document: Any
 
 
 def _quote_verdict(claim: Claim, q: Quote, cit: PageCitation, document: Any,
-                   prov: dict[str, Any]) -> Verdict:
-    """Is quote or number ``q`` on the pages ``cit`` cites?"""
+                   prov: dict[str, Any], others: dict[str, Any] | None = None) -> Verdict:
+    """Is quote or number ``q`` on the pages ``cit`` cites? ``others``: the record's other
+    documents (name -> document), where a quote on no page of its own is looked for, to say
+    where it is (it stays hallucinated: the citation names another document)."""
     valid = [p for p in cit.pages if document.exists(p)]
     texts = {p: document.page(p) for p in valid}
     if valid and not any(texts[p].text.strip() for p in valid):
@@ -185,6 +189,12 @@ def _quote_verdict(claim: Claim, q: Quote, cit: PageCitation, document: Any,
                        unread_reason(where, unread, bool(document.pdf_path)), "page-quote")
     why = (f"not on {where}; found on {elsewhere_text(m)}" if m.others
            else f"not on {where} nor anywhere in the document")
+    if not m.others and others:
+        found = in_other_documents(q, others)
+        if found:
+            ev.payload.update(other_documents_payload(found))
+            why += "; found in " + "; in ".join(f"{name} on {elsewhere_text(m3)}"
+                                                for name, m3, _ in found)
     return Verdict(claim, "hallucinated", 1.0, (ev,), why, "page-quote")
 
 
@@ -272,16 +282,20 @@ def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | N
             why = "the record carries no document" if document is None else \
                 _not_carried(cit, document)
             doc, where = None if why else document, None
-        out += _citation_verdicts(cit, doc, why, prov, where)
+        others = {n: d for n, d in document.documents.items() if n != where} \
+            if doc is not None and hasattr(document, "documents") else None
+        out += _citation_verdicts(cit, doc, why, prov, where, others)
     return out
 
 
 def _citation_verdicts(cit: PageCitation, doc: Any, why: str | None, prov: dict[str, Any],
-                       where: str | None) -> list[Verdict]:
+                       where: str | None, others: dict[str, Any] | None = None
+                       ) -> list[Verdict]:
     """The verdicts of one citation checked in ``doc`` (its pages, then its quotes), or all
     unverifiable for ``why`` when ``doc`` is ``None``. ``where``: the name of ``doc`` among
     the record's several documents, put before each reason (``appendix.pdf: page 2
-    exists``)."""
+    exists``); ``others``: the record's other documents, where a quote on no page of ``doc``
+    is looked for (:func:`~halluscope.checks.quote_evidence.in_other_documents`)."""
     out: list[Verdict] = []
     cit, placed = place_labels(cit, doc)          # "p. ii": the page labelled ii
     for page in cit.pages + cit.labels:
@@ -296,7 +310,7 @@ def _citation_verdicts(cit: PageCitation, doc: Any, why: str | None, prov: dict[
         claim = Claim(kind="page", subject=q.kind, value=value, span=q.span,
                       text=cit.sentence, quote=q.text)
         out.append(Verdict(claim, "unverifiable", None, (), why, "page-quote")
-                   if doc is None else _quote_verdict(claim, q, cit, doc, prov))
+                   if doc is None else _quote_verdict(claim, q, cit, doc, prov, others))
     if where is not None:
         out = [replace(v, reason=f"{where}: {v.reason}") for v in out]
     return out
@@ -309,6 +323,12 @@ def _named_in(cit: PageCitation, documents: Any) -> tuple[Any, str | None, str |
     names = list(documents.documents)
     carried = names[0] if len(names) == 1 else \
         ", ".join(names[:-1]) + f"{',' * (len(names) > 2)} and {names[-1]}"
+    if cit.ambiguous:           # "report.pdf, p. 4 of appendix.pdf": one document, or neither
+        found = {tuple(documents.matching(n)) for n in cit.ambiguous}
+        if len(found) == 1 and len(next(iter(found))) == 1:
+            name = next(iter(found))[0]
+            return documents.documents[name], None, name
+        return None, _two_named(cit), None
     if not cit.document:
         if len(names) == 1:
             return documents.documents[names[0]], None, names[0]
@@ -332,6 +352,12 @@ def _not_carried(cit: PageCitation, document: Any) -> str | None:
     """Why citation ``cit`` cannot be checked in ``document``: it names its document by a file
     name (``appendix.pdf p. 1``) that is not the record's (compared without folders and
     case); ``None`` when it names none or this one."""
+    if cit.ambiguous:
+        files = [document.pdf_path] if document.pdf_path else getattr(document, "images", [])
+        own = {str(f).replace("\\", "/").rsplit("/", 1)[-1].lower() for f in files}
+        if all(n.replace("\\", "/").rsplit("/", 1)[-1].lower() in own for n in cit.ambiguous):
+            return None
+        return _two_named(cit)
     if not cit.document:
         return None
     named = cit.document.replace("\\", "/").rsplit("/", 1)[-1].lower()
@@ -340,3 +366,12 @@ def _not_carried(cit: PageCitation, document: Any) -> str | None:
         return None
     return (f"cites {cit.document}, which the record does not carry (its document is "
             f"{document.name}; one document per record)")
+
+
+def _two_named(cit: PageCitation) -> str:
+    """Why a citation bound as tightly to two documents (``report.pdf, p. 4 of appendix.pdf``)
+    is checked in neither."""
+    cited = "p. " + ", ".join([str(p) for p in cit.pages] + list(cit.labels))
+    before, after = cit.ambiguous[0], cit.ambiguous[-1]
+    return (f"cites {cited} between two documents, {before} before it and {after} after it; "
+            f"the citation does not say which")

@@ -58,6 +58,30 @@ def missing_payload(match: "QuoteMatch", page_text: Any) -> dict[str, Any]:
     return payload
 
 
+def in_other_documents(quote: Any, documents: dict[str, Any]
+                       ) -> list[tuple[str, "QuoteMatch", Any]]:
+    """Where a quote that is on no page of its cited document is in the record's other
+    ``documents`` (name -> document): ``(name, match, document)`` for each that holds it
+    (``match.others``: its pages there). The citation named another document, so this only
+    says where the quote is; it never supports it."""
+    from halluscope.checks.page_search import find_quote
+    out = []
+    for name, doc in documents.items():
+        m = find_quote(quote, (), doc.text, doc.n_pages)
+        if m.others:
+            out.append((name, m, doc))
+    return out
+
+
+def other_documents_payload(found: list[tuple[str, "QuoteMatch", Any]]) -> dict[str, Any]:
+    """Evidence of a quote found only in the record's other documents
+    (:func:`in_other_documents`): ``found_in_documents`` (name -> its pages there) and its
+    ``found_elsewhere`` entries, each naming its ``document``."""
+    return {"found_in_documents": {name: m.elsewhere for name, m, _ in found},
+            "found_elsewhere": [{"document": name, **entry} for name, m, doc in found
+                                for entry in found_elsewhere(m, doc.text)]}
+
+
 def elsewhere_text(match: "QuoteMatch") -> str:
     """``page 2``, ``pages 2, 5``, ``pages 4-5 (across the page break)`` (``..., running
     header/footer left out)`` when that found it)."""

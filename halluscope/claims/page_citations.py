@@ -29,9 +29,11 @@ Which citation a quote or number belongs to, within its sentence (:func:`_owner`
    the page named before it);
 3. else the next citation (``the 7.5% rise, see page 3``).
 
-A citation may name its document by a file name right before or after it (``report.pdf p.
-3``, ``p. 3 of appendix.pdf``; :attr:`PageCitation.document`), by which the page check picks
-the record's document it is checked in.
+A citation may name its document by a file name (or one of the record's names for its
+documents) next to it (``report.pdf p. 3``, ``p. 3 of appendix.pdf``, ``In report.pdf, see p.
+3``; :attr:`PageCitation.document`; the name a reader binds to it, by the rules of
+:mod:`halluscope.claims.cited_documents`), by which the page check picks the record's document
+it is checked in; one bound as tightly to two names is :attr:`PageCitation.ambiguous`.
 
 JSON citations: an object with ``"page"`` / ``"page_number"`` / ``"pages"``: a number, a list,
 or text (``"p. 9"``, ``"2-3"``, ``"pages 2 and 4"``); ``null``, ``""``, ``"n/a"``, ``"none"``
@@ -43,7 +45,6 @@ dropped, its made-up quote never counted).
 from __future__ import annotations
 
 import bisect
-import functools
 import json
 import math
 import re
@@ -51,6 +52,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from halluscope.claims.cited_documents import FILE_NAME, cited_documents, namers
 from halluscope.claims.page_words import CARDINAL, ORDINAL, word_value
 from halluscope.jsonblobs import json_blobs, walk_dicts
 
@@ -202,44 +204,11 @@ class PageCitation:
     labels: tuple[str, ...] = ()
     # the document the citation names by its file name ("report.pdf p. 3", "p. 3 of
     # appendix.pdf", a JSON "document"), else None: checked against the record's own
+    # (:mod:`halluscope.claims.cited_documents` binds a name to it)
     document: str | None = None
-
-
-# a document named by its file name right before a citation ("report.pdf p. 3", "(report.pdf,
-# p. 3)", "appendix.pdf, page 1") or right after it ("p. 3 of report.pdf", "page 1 in the
-# appendix.pdf"); a name without an extension ("the report") names no file, unless it is one of
-# the record's own names for its documents (a mapping's key, a file's stem: ``names``)
-_FILE = r"(?<![\w.\-/])[\w][\w.\-]*\.(?:pdf|png|jpe?g|tiff?|webp|gif|bmp)(?!\w|\.\w)"
-_FILE_NAME = re.compile(r"[^\s\"]*\w\.(?:pdf|png|jpe?g|tiff?|webp|gif|bmp)",   # a JSON value
-                        re.IGNORECASE)
-# words that are never read as a document's name in prose, whatever the record calls it
-_NOT_NAMES = frozenset("a an the of in on at see and or to from by for page pages p pp".split())
-
-
-@functools.lru_cache(maxsize=64)
-def _namers(names: tuple[str, ...]) -> tuple[re.Pattern, re.Pattern]:
-    """The patterns of a document named right before a citation and right after it: a file
-    name, or one of ``names`` (any case, longest first, whole: ``appendix`` is not in
-    ``appendixes`` nor in ``appendix.pdf``)."""
-    own = sorted({" ".join(n.split()) for n in names if len(n.strip()) > 1
-                  and n.strip().lower() not in _NOT_NAMES}, key=len, reverse=True)
-    alts = [r"(?<![\w.\-/])" + r"\s+".join(map(re.escape, n.split())) + r"(?!\w|[.\-]\w)"
-            for n in own]
-    named = "(" + "|".join(alts + [_FILE]) + ")"
-    return (re.compile(named + r"[\s,:;(\[]*(?:(?:at|on)\s+)?$", re.IGNORECASE),
-            re.compile(r"[\s,]*(?:of|in|from)\s+(?:the\s+)?" + named, re.IGNORECASE))
-
-
-def _named_document(sent: str, start: int, end: int, names: tuple[str, ...] = ()
-                    ) -> str | None:
-    """The name a citation at ``sent[start:end]`` names its document by (a file name, or one
-    of the record's ``names`` for its documents), as written, if any."""
-    before_rx, after_rx = _namers(names)
-    after = after_rx.match(sent, end)
-    if after:
-        return after.group(1)
-    before = before_rx.search(sent, max(0, start - 120), start)
-    return before.group(1) if before else None
+    # two names bound to it as tightly ("report.pdf, p. 4 of appendix.pdf"), before and after
+    # it, ``document`` then ``None``: the check takes it for neither unless both are one
+    ambiguous: tuple[str, ...] = ()
 
 
 def page_number(value: Any) -> int | None:
@@ -438,7 +407,7 @@ def _json_citations(text: str, blobs: list[tuple[Any, int, int]], names: tuple[s
                     break
             named = next((v.strip() for v in (obj.get(k) for k in ("document", "file",
                                                                   "source"))
-                          if isinstance(v, str) and (_FILE_NAME.fullmatch(v.strip()) or
+                          if isinstance(v, str) and (FILE_NAME.fullmatch(v.strip()) or
                                                      " ".join(v.split()).lower() in own)),
                          None)
             out.append(PageCitation(pages, (start, end), json.dumps(obj),
@@ -498,9 +467,10 @@ def parse_page_citations(text: str | None, *, names: Sequence[str] = ()) -> list
             labels = () if nums else labels_of(m.group("r1") or m.group("r2"))
             if pages or labels:
                 cites.append((pages, (s + m.start(), s + m.end()), _bracketed(sent, m), long,
-                              labels, _named_document(sent, m.start(), m.end(), names)))
+                              labels))
         if not cites:
             continue
+        named = cited_documents(sent, [(a - s, b - s) for _, (a, b), *_ in cites], names)
         cite_spans = [c[1] for c in cites]
         starts = [a for a, _ in cite_spans]          # in text order, not overlapping
         quotes = _quotes_in(sent, s)
@@ -520,9 +490,9 @@ def parse_page_citations(text: str | None, *, names: Sequence[str] = ()) -> list
         for q in quotes:
             owned[_owner(q, starts, brackets, text)].append(q)
         context = sent.strip()                       # once: one sentence may cite many times
-        for (pages, span, _, ranges, labels, named), mine in zip(cites, owned):
+        for (pages, span, _, ranges, labels), mine, (doc, both) in zip(cites, owned, named):
             out.append(PageCitation(pages, span, context, tuple(mine), ranges=ranges,
-                                    labels=labels, document=named))
+                                    labels=labels, document=doc, ambiguous=both))
     out.sort(key=lambda c: c.span)
     return out
 
@@ -533,7 +503,7 @@ def _of_another(sent: str, m: re.Match, names: tuple[str, ...]) -> bool:
     report``, of a file or one of the record's ``names``) is one."""
     if not (m.group("o1") and re.match(r"\s+of\b", sent[m.end():m.end() + 4], re.I)):
         return False
-    return not (_OF_DOCUMENT.match(sent, m.end()) or _namers(names)[1].match(sent, m.end()))
+    return not (_OF_DOCUMENT.match(sent, m.end()) or namers(names)[1].match(sent, m.end()))
 
 
 def _bracketed(sent: str, m: re.Match) -> bool:

@@ -1,5 +1,8 @@
 """Page numbers written in words or as ordinals, for :mod:`halluscope.claims.page_citations`:
-``page three``, ``page twenty-one``, ``page forty two`` (one to ninety-nine), and the
+``page three``, ``page twenty-one``, ``page forty two``, ``page one hundred and two``, ``page
+one hundred two``, ``page twelve hundred``, ``page two thousand and five``, ``page three
+thousand four hundred fifty-six`` (one to 9,999: :data:`CARDINAL`; a number that goes on past
+that, ``ten thousand`` or ``two million``, is no page number, never read in part), and the
 ordinals ``first`` ... ``ninety-ninth`` and ``1st``, ``2nd``, ``3rd``, ``21st``
 (``on the second page``). The numbers' spelling is :mod:`halluscope.numbers`'."""
 
@@ -23,9 +26,18 @@ def _alt(words) -> str:
 
 
 _JOIN = r"(?:-|\s+)"
-# a number one to ninety-nine in words, whole ("page one hundred" is not page one)
-CARDINAL = (rf"(?:{_alt(_TEN_WORDS)}(?:{_JOIN}{_alt(list(_UNIT_WORDS)[:9])})?|"
-            rf"{_alt(_UNIT_WORDS)})\b(?!{_JOIN}(?:hundred|thousand))")
+_AND = rf"{_JOIN}(?:and{_JOIN})?"
+_DIGIT = _alt(list(_UNIT_WORDS)[:9])                              # one ... nine
+# one to ninety-nine; with hundreds (one hundred and two, twelve hundred); with thousands,
+# one to nine of them (two thousand and five)
+_TENS_UNITS = rf"(?:{_alt(_TEN_WORDS)}(?:{_JOIN}{_DIGIT})?|{_alt(_UNIT_WORDS)})"
+_HUNDREDS = rf"(?:{_alt(_UNIT_WORDS)}{_JOIN}hundred(?:{_AND}{_TENS_UNITS}\b)?)"
+_THOUSANDS = (rf"(?:{_DIGIT}{_JOIN}thousand(?:{_AND}(?:{_DIGIT}{_JOIN}hundred"
+              rf"(?:{_AND}{_TENS_UNITS}\b)?|{_TENS_UNITS}\b))?)")
+# a number in words, whole: never the start of a larger one ("page ten thousand" is not page
+# ten, nor "page two thousand thousand" page 2,000)
+CARDINAL = (rf"(?:{_THOUSANDS}|{_HUNDREDS}|{_TENS_UNITS})\b"
+            rf"(?!{_JOIN}(?:hundred|thousand|million|billion|trillion)\b)")
 # an ordinal: in words (first ... ninety-ninth) or digits with a suffix (1st, 22nd, 103rd)
 ORDINAL = (rf"(?:(?:{_alt(_TEN_WORDS)}{_JOIN})?{_alt(_ORDINAL_UNITS)}|{_alt(_ORDINAL_TENS)}"
            r"|\d{1,5}(?:st|nd|rd|th))\b")
@@ -37,9 +49,18 @@ def word_value(words: str) -> int | None:
     w = words.strip().lower()
     if w[:1].isdigit():
         return int(re.match(r"\d+", w).group(0))
-    parts = re.split(_JOIN, w)
-    tens = _TEN_WORDS.get(parts[0], 0) if len(parts) == 2 else 0
-    last = parts[-1]
-    unit = _UNIT_WORDS.get(last) or _ORDINAL_UNITS.get(last) or _ORDINAL_TENS.get(last) or \
-        _TEN_WORDS.get(last)
-    return None if unit is None else tens + unit
+    total = current = 0
+    for part in re.split(_JOIN, w):
+        if part == "and":
+            continue
+        if part == "hundred":
+            current *= 100
+        elif part == "thousand":
+            total, current = total + current * 1000, 0
+        else:
+            unit = _UNIT_WORDS.get(part) or _TEN_WORDS.get(part) or \
+                _ORDINAL_UNITS.get(part) or _ORDINAL_TENS.get(part)
+            if unit is None:
+                return None
+            current += unit
+    return total + current or None

@@ -170,7 +170,8 @@ By = Annotated[Optional[list[str]], typer.Option(
     rich_help_panel='Statistics', metavar='FIELD')]
 ClusterBy = Annotated[Optional[str], typer.Option(
     "--cluster-by", help="Bootstrap resampling unit: image (default: items sharing an image "
-    "are resampled together), item, or a record field.",
+    "are resampled together), document (items about the same documents, whatever image they "
+    "name), item, or a record field.",
     rich_help_panel='Statistics', metavar='UNIT')]
 LogTo = Annotated[Optional[list[str]], typer.Option(
     "--log", help="Also log metrics, intervals, n, the run sheet and report.html to wandb "

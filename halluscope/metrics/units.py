@@ -13,6 +13,9 @@ from halluscope.redact import redact_url
 
 CLUSTER_DEFAULT = "image"
 """Items that share an image are resampled together unless ``--cluster-by`` says otherwise."""
+CLUSTER_DOCUMENT = "document"
+"""``--cluster-by document``: items about the same document files are resampled together,
+whatever image or image id they name (one cluster per document, or per set of documents)."""
 
 
 def record_field(record: Record, name: str) -> Any:
@@ -28,11 +31,18 @@ def record_field(record: Record, name: str) -> Any:
     return value
 
 
+def cluster_field(record: Record, name: str) -> Any:
+    """The value ``--cluster-by NAME`` reads: the record's documents for ``document`` (not a
+    metadata key of that name), else :func:`record_field`."""
+    return record.document if name == CLUSTER_DOCUMENT else record_field(record, name)
+
+
 def unit_of(record: Record, cluster_by: str | None = CLUSTER_DEFAULT,
             seen: dict[str, int] | None = None, images: ImageKeys | None = None) -> str:
     """The key of the resampling unit ``record`` belongs to: its image (``image_id``, else the
-    image path, else the document) by default, any field given, or the item itself (``item``)
-    when the field is empty or ``cluster_by`` is ``None``/``"item"``.
+    image path, else the document) by default, its document files alone (``document``: the
+    same keys as a record with no image gets by default), any field given, or the item itself
+    (``item``) when the field is empty or ``cluster_by`` is ``None``/``"item"``.
 
     The item's own key is ``item:<id>|<question_id>``. With ``seen`` (the own keys folded so
     far, in input order), a record whose id and question id an earlier record already had is
@@ -53,8 +63,10 @@ def _unit(record: Record, cluster_by: str | None, own: str,
     """:func:`unit_of` without ``seen``."""
     if cluster_by in (None, "", "item", "none"):
         return own
-    if cluster_by == "image":
-        for value in (record.image_id, record.image, record.document):
+    if cluster_by in ("image", CLUSTER_DOCUMENT):
+        values = (record.document,) if cluster_by == CLUSTER_DOCUMENT else \
+            (record.image_id, record.image, record.document)
+        for value in values:
             if isinstance(value, str) and value != "":
                 # a URL's credentials name no other image, and the key is written (items)
                 value = redact_url(value)

@@ -292,6 +292,25 @@ def _same_quote(a: Any, b: Any) -> bool:
         " ".join(b.split()).casefold()
 
 
+def document_href(doc: Any, images: Any, page: int | None = None) -> str:
+    """A link to an opened document's file by a path relative to the report (as an item's
+    image is linked: ``ImageStore.link``): a PDF, at ``page`` (``report.pdf#page=4``, which PDF
+    viewers open at that page); of page images, ``page``'s file (without ``page``: the file
+    of a one-page document). ``""`` when the file is not known (the document could not be
+    found or opened) or the report is not written to a file."""
+    if doc is None or isinstance(doc, str) or images is None:
+        return ""
+    pdf = getattr(doc, "pdf_path", None)
+    if pdf is not None:
+        base = images.link(pdf)
+        return f"{base}#page={page}" if base and isinstance(page, int) and page > 0 else base
+    files = list(getattr(doc, "images", None) or [])
+    if page is None:
+        return images.link(files[0]) if len(files) == 1 else ""
+    return images.link(files[page - 1]) if isinstance(page, int) and \
+        1 <= page <= len(files) else ""
+
+
 class _Pages:
     """Renders pages of one item's document (at most ``limit``), highlights scaled to the
     render, each distinct (page, highlights) image stored once."""
@@ -345,7 +364,8 @@ class _Pages:
         """A rendered page (``ref``) and, when it has highlights, a legible crop around them
         (``crop_ref``); both from one render, which counts against the item's limit."""
         entry = {"page": page, "caption": caption, "status": status, "ref": None,
-                 "crop_ref": None, "note": "", "marked": bool(boxes)}
+                 "crop_ref": None, "note": "", "marked": bool(boxes),
+                 "href": document_href(self.doc, self.images, page)}
         if not self.ok:
             entry["note"] = "not rendered (document not available)"
             entry["status"] = "neutral"
@@ -382,25 +402,43 @@ def _spans_elsewhere(ev: Mapping[str, Any]) -> dict[int, Any]:
     """Page -> character span of a quote the page check found off its cited pages (the
     evidence's ``found_elsewhere``)."""
     return {e["page"]: e.get("char_span") for e in ev.get("found_elsewhere") or []
-            if isinstance(e, Mapping) and isinstance(e.get("page"), int)}
+            if isinstance(e, Mapping) and isinstance(e.get("page"), int)
+            and "document" not in e}           # (one in another document: _in_other_docs)
 
 
-def _page_row(c: Mapping[str, Any], status: str) -> dict[str, Any]:
+def _in_other_docs(ev: Mapping[str, Any]) -> list[tuple[str, int, Any, Any]]:
+    """Where a quote on no page of its cited document was found in the record's other
+    documents (``found_elsewhere`` entries that name their ``document``): (document, page,
+    character span, reading)."""
+    return [(str(e["document"]), e["page"], e.get("char_span"), e.get("reading"))
+            for e in ev.get("found_elsewhere") or []
+            if isinstance(e, Mapping) and isinstance(e.get("page"), int)
+            and isinstance(e.get("document"), str)]
+
+
+def _page_row(c: Mapping[str, Any], status: str, pages: "_Pages") -> dict[str, Any]:
     """A cited page: does it exist? ``page``: its place in the file; ``cited``, where that is
-    not what was cited: as cited (``p. 105`` of an article whose pages are labelled 101-110)."""
+    not what was cited: as cited (``p. 105`` of an article whose pages are labelled 101-110);
+    ``href``: a link to it in the document's file, when the page exists and the file is
+    known."""
     ev = next((e for e in c.get("evidence") or [] if isinstance(e, Mapping)), {})
     page = ev["page"] if isinstance(ev.get("page"), int) else c.get("value")
+    href = document_href(pages.doc, pages.images, page) \
+        if status != "hallucinated" and isinstance(page, int) else ""
     return {"page": page, **({"cited": c["value"]} if c.get("value") != page else {}),
+            "href": href,
             "status": status,
             "exists": {"supported": "yes", "hallucinated": "no"}.get(status, "unknown"),
             "fabricated": status == "hallucinated", "reason": str(c.get("reason") or "")}
 
 
 def _quote_row(c: Mapping[str, Any], status: str, pages: _Pages,
-               marks: dict[int, list[list[float]]], elsewhere: dict[int, list[list[float]]]
-               ) -> dict[str, Any]:
+               marks: dict[int, list[list[float]]], elsewhere: dict[int, list[list[float]]],
+               away: list[tuple[str, int, Any, Any, Any]] | None = None) -> dict[str, Any]:
     """A quote or number put on the cited pages: found? where? Its highlights go to ``marks``
-    (on a cited page) or ``elsewhere`` (on at most two pages it does not cite)."""
+    (on a cited page) or ``elsewhere`` (on at most two pages it does not cite); where it is in
+    another of the record's documents goes to ``away`` (document, page, quote, span,
+    reading)."""
     ev = next((e for e in c.get("evidence") or [] if isinstance(e, Mapping)), {})
     kind = str(c.get("subject") or "quote")
     quote = c.get("quote") if isinstance(c.get("quote"), str) else None
@@ -424,6 +462,12 @@ def _quote_row(c: Mapping[str, Any], status: str, pages: _Pages,
         for p in others[:2]:
             elsewhere.setdefault(p, []).extend(pages.highlights(p, quote, spans.get(p),
                                                                 ev.get("reading")))
+    elif _in_other_docs(ev):
+        found = "not in the cited document; in " + "; in ".join(
+            f"{name} on p. {p}" for name, p, _, _ in _in_other_docs(ev))
+        if away is not None:
+            away += [(name, p, quote, span, reading) for name, p, span, reading
+                     in _in_other_docs(ev)[:2]]
     else:
         found = "not found" if status == "hallucinated" else "—"
     return {"text": quote or "", "kind": kind, "status": status,
@@ -463,32 +507,46 @@ def _thumbs(cited: Sequence[int], page_rows: list[dict[str, Any]], pages: _Pages
 
 
 def _citation_view(cit: Mapping[str, Any], part: list[Mapping[str, Any]], pages: _Pages,
-                   n_pages: int | None) -> dict[str, Any]:
-    """One citation of :func:`page_citations`: its pages, quotes and page images."""
+                   n_pages: int | None, others: Mapping[str, Any] | None = None
+                   ) -> dict[str, Any]:
+    """One citation of :func:`page_citations`: its pages, quotes and page images (``others``:
+    the record's documents by name, where a quote found in another than the cited one is
+    drawn from)."""
     page_rows, quote_rows = [], []
     marks: dict[int, list[list[float]]] = {}
     elsewhere: dict[int, list[list[float]]] = {}
+    away: list[tuple[str, int, Any, Any, Any]] = []
     for c in part:
         status = _status(c.get("verdict"))
         if c.get("checker") == "page-exists":
-            page_rows.append(_page_row(c, status))
+            page_rows.append(_page_row(c, status, pages))
         else:
-            quote_rows.append(_quote_row(c, status, pages, marks, elsewhere))
+            quote_rows.append(_quote_row(c, status, pages, marks, elsewhere, away))
     thumbs = _thumbs(cit["pages"], page_rows, pages, marks, elsewhere, n_pages)
+    cited = (pages.doc, pages.name)
+    for name, p, quote, span, reading in away[:2]:
+        pages.use((others or {}).get(name, "not available"), name)
+        thumbs.append({**pages.thumb(p, pages.highlights(p, quote, span, reading),
+                                     f"{name} p. {p}: not the document cited, but the "
+                                     f"quote is here", "hallucinated"), "document": name})
+    if away:
+        pages.use(*cited)
     statuses = [r["status"] for r in page_rows] + [q["status"] for q in quote_rows]
     return {"sentence": cit["sentence"], "status": _worst(statuses), "pages": page_rows,
-            "quotes": quote_rows, "thumbs": thumbs, "document": cit.get("document")}
+            "quotes": quote_rows, "thumbs": thumbs, "document": cit.get("document"),
+            "document_href": document_href(pages.doc, pages.images)}
 
 
 def page_citations(item: Mapping[str, Any], images: Any,
                    max_renders: int = MAX_PAGE_RENDERS) -> dict[str, Any] | None:
     """The item's page citations with rendered pages, or ``None`` when it has none.
 
-    Returns ``{"document", "n_pages", "note", "citations", "left_out"}``; each citation has
-    ``sentence``, ``status``, ``pages`` (``{"page", "status", "exists", "reason"}``), ``quotes``
-    (``{"text", "kind", "status", "found", "reason"}``) and ``thumbs`` (``{"page", "ref",
-    "caption", "status", "note", "marked"}``; a cited page that does not exist has no image and
-    status ``hallucinated``)."""
+    Returns ``{"document", "links", "n_pages", "note", "citations", "left_out"}`` (``links``:
+    each document's name and ``href`` to its file, ``""`` when not known); each citation has
+    ``sentence``, ``status``, ``document_href``, ``pages`` (``{"page", "status", "exists",
+    "reason", "href"}``), ``quotes`` (``{"text", "kind", "status", "found", "reason"}``) and
+    ``thumbs`` (``{"page", "ref", "caption", "status", "note", "marked", "href"}``; a cited page
+    that does not exist has no image and status ``hallucinated``)."""
     payload = item.get("page") if isinstance(item.get("page"), Mapping) else {}
     claims = [c for c in item.get("claims") or []
               if isinstance(c, Mapping) and c.get("kind") == "page"]
@@ -509,10 +567,17 @@ def page_citations(item: Mapping[str, Any], images: Any,
             pages.use(doc.get(name, "not checked in a document") if isinstance(doc, dict)
                       else doc, name)
             n_pages = several.get(name) if isinstance(several.get(name), int) else None
-        citations.append(_citation_view(cit, part, pages, n_pages))
+        citations.append(_citation_view(cit, part, pages, n_pages,
+                                        doc if isinstance(doc, dict) else None))
     if pages.left_out:
         note = (note + "; " if note else "") + (
             f"{pages.left_out} page image(s) left out: at most {max_renders} per item")
-    return {"document": str(payload.get("document") or item.get("document") or ""),
-            "n_pages": n_pages, "note": note, "citations": citations,
+    name = str(payload.get("document") or item.get("document") or "")
+    if isinstance(doc, dict):       # several: each linked to its own file
+        links = [{"name": k, "href": document_href(d, images)} for k, d in doc.items()]
+    else:
+        links = [{"name": name, "href": document_href(doc, images)}] if name else []
+    return {"document": name, "links": links,      # (of several: each citation's own count)
+            "n_pages": n_pages if several is None else None, "note": note,
+            "citations": citations,
             "left_out": pages.left_out}

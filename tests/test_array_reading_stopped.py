@@ -169,3 +169,55 @@ def test_a_second_array_after_the_bracket_stops_reading_and_fails(tmp_path):
     assert "READ IN PART" in said and "the rest of the file was not read" in said
     assert results["metrics"]["pope"]["accuracy"]["n"] == 100
     assert results["errors"][0]["reading_stopped"] is True
+
+
+_LONG = "1" + "0" * 5000       # past Python's 4,300 digits of integer text
+
+
+def test_an_over_long_integer_is_its_element_s_bad_record_and_reading_goes_on(tmp_path):
+    items = _items(6)
+    text = json.dumps(items)        # one line, as json.dump writes it
+    for i, number in ((1, _LONG), (3, "-" + _LONG)):
+        element = json.dumps(items[i])
+        text = text.replace(element, element.replace('"label": ', f'"n": [{number}], "label": '))
+    path = tmp_path / "long.json"
+    path.write_text(text)
+    n, errors = _errors(path)
+    assert n == 6 and len(errors) == 2      # every element read: two bad records
+    assert not any(isinstance(e, ReadingStopped) for e in errors)
+    first, second = errors
+    col = text.index(_LONG) + 1
+    assert first.message == ("element 2: the integer at line 1 column "
+                             f"{col}: expected numbers of at most 4,300 digits (Python's "
+                             "limit on converting an integer's text), got one of 5,001 digits")
+    assert second.message.startswith("element 4: the integer at line 1 column ")
+    assert second.message.endswith("got one of 5,001 digits")       # (its '-' is no digit)
+    read = [o for _, _, o in iter_json_values(path) if not isinstance(o, RecordError)]
+    assert [o["question_id"] for o in read] == ["q0", "q2", "q4", "q5"]
+
+
+def test_an_over_long_integer_beside_a_control_character_is_one_bad_record(tmp_path):
+    items = _items(3)
+    element = json.dumps(items[1])
+    broken = element.replace('"label": ', f'"n": {_LONG}, "note": "a\\u0000b", "label": ')
+    broken = broken.replace("\\u0000", "\x00")
+    path = tmp_path / "both.json"
+    path.write_text(json.dumps(items).replace(element, broken))
+    n, errors = _errors(path)
+    assert n == 3 and len(errors) == 1
+    assert "control character (U+0000)" in errors[0].message     # the first found
+
+
+def test_an_audit_of_an_array_with_an_over_long_integer_exits_0(tmp_path):
+    items = _items(40)
+    element = json.dumps(items[7])
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps(items).replace(
+        element, element.replace('"label": ', f'"n": {_LONG}, "label": ')))
+    res, results = _cli(path, tmp_path / "out")
+    assert res.exit_code == 0, res.output
+    assert "read in part" not in res.output.lower()
+    assert results["metrics"]["pope"]["accuracy"]["n"] == 39
+    (err,) = results["errors"]
+    assert err["message"].startswith("element 8: the integer at line 1 column ")
+

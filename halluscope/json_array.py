@@ -343,6 +343,7 @@ def _trailing(buf: _Buffer, n: int) -> Iterator[tuple[int, RecordError]]:
                              "the rest of the file were not read (a file holds one JSON "
                              "array; JSON Lines hold one record per line)",
                              file=buf.name, line=line)
+        err.element = n + 1     # the second array's first element: the first not read
         yield n + 1, err
     elif got != "":
         yield n + 1, buf.error(0, "expected the end of the file after the array's ']'",

@@ -221,3 +221,19 @@ def test_an_audit_of_an_array_with_an_over_long_integer_exits_0(tmp_path):
     (err,) = results["errors"]
     assert err["message"].startswith("element 8: the integer at line 1 column ")
 
+
+
+def test_a_second_array_names_its_first_element_as_the_first_not_read(tmp_path):
+    """Its element is n + 1, the second array's first: said as ``file:1 (element N)`` and in
+    the sentence of what the numbers cover, as for a syntax error inside the array."""
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps(_items(4)) + json.dumps(_items(3)))     # on one line
+    (err,) = _errors(path)[1]
+    assert isinstance(err, ReadingStopped) and err.element == 5
+    assert str(err).startswith(f"{path}:1 (element 5): invalid JSON array at line 1 column ")
+    assert err.to_dict()["element"] == 5
+    from halluscope.result import stopped_said
+    assert stopped_said(err.to_dict()).startswith(
+        f"{path} was read only up to element 5 (line 1), where a syntax error stopped the "
+        "reading: the numbers cover the 4 elements before it only")
+

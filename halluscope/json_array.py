@@ -468,19 +468,24 @@ def iter_object_members(lines: Iterator[tuple[int, Any]], name: str, key: str
             raise InputError(f"{name}:{buf.line}: expected an object of entries under {key!r}, "
                              f"got {buf.text[buf.at:buf.at + 40]!r}...")
         found = True
-        for inner in _members(buf):
+        for inner in _members(buf):     # (errors name their entry as an array's element)
             if isinstance(inner, RecordError):
+                inner.element = n + 1
                 yield n + 1, None, inner.location.line, inner
                 return
             start_line = buf.line
             parsed = _value(buf)
             if isinstance(parsed, RecordError):
+                parsed.element = n + 1
                 yield n + 1, inner, parsed.location.line, parsed
                 return
             n += 1
             taken = _taken(buf, parsed, start_line, f"{key}[{json.dumps(inner)}]")
-            yield (n, inner, taken.location.line, taken) if isinstance(taken, RecordError) \
-                else (n, inner, taken[0], taken[1])
+            if isinstance(taken, RecordError):
+                taken.element = n
+                yield n, inner, taken.location.line, taken
+            else:
+                yield n, inner, taken[0], taken[1]
     if buf.skip_ws() != "":
         yield n + 1, None, buf.line, buf.error(0, "expected the end of the file after the "
                                                  "object's '}'", stops=False)

@@ -129,7 +129,6 @@ def test_a_syntax_error_in_the_last_element_before_the_bracket_loses_nothing_mor
     assert errors[0].message.endswith("Expecting ':' delimiter; no element follows it")
 
 
-
 def test_a_coco_caption_file_whose_entries_a_syntax_error_cuts_stops_reading_too(tmp_path):
     from halluscope.readers import iter_input_records
     entries = {str(i): {"image_id": i, "caption": "a dog on a couch"} for i in range(20)}
@@ -222,7 +221,6 @@ def test_an_audit_of_an_array_with_an_over_long_integer_exits_0(tmp_path):
     assert err["message"].startswith("element 8: the integer at line 1 column ")
 
 
-
 def test_a_second_array_names_its_first_element_as_the_first_not_read(tmp_path):
     """Its element is n + 1, the second array's first: said as ``file:1 (element N)`` and in
     the sentence of what the numbers cover, as for a syntax error inside the array."""
@@ -237,3 +235,59 @@ def test_a_second_array_names_its_first_element_as_the_first_not_read(tmp_path):
         f"{path} was read only up to element 5 (line 1), where a syntax error stopped the "
         "reading: the numbers cover the 4 elements before it only")
 
+
+def _coco_caption(tmp_path, entries: dict, name: str = "captions.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps({"overall": {"CIDEr": 0.5}, "imgToEval": entries}))
+    return path
+
+
+def test_a_coco_caption_file_s_bad_entries_name_their_element(tmp_path):
+    """json.dump writes coco-caption's file on one line: ``file:1`` alone did not say which
+    entry; each bad record names its element (its number among the entries) as an array's
+    does."""
+    from halluscope.readers import iter_input_records
+    entries = {str(i): {"image_id": i, "caption": "a dog on a couch"} for i in range(1, 9)}
+    entries["3"]["caption"] = None                      # entry_row's checks
+    entries["5"] = {"image_id": 5, "caption": "a cat", "n": 0}
+    text = json.dumps({"overall": {}, "imgToEval": entries})
+    text = text.replace('"n": 0', f'"n": {_LONG}')       # the reader's (the entry is read past)
+    path = tmp_path / "captions.json"
+    path.write_text(text)
+    read = list(iter_input_records(path, "coco-caption"))
+    assert len(read) == 8
+    bad = [r for r in read if isinstance(r, RecordError)]
+    assert [e.element for e in bad] == [3, 5]
+    assert str(bad[0]).startswith(f"{path}:1 (element 3): field 'imgToEval[\"3\"].caption'")
+    assert str(bad[1]).startswith(f'{path}:1 (element 5): imgToEval["5"]: the integer at ')
+    assert [e.to_dict()["element"] for e in bad] == [3, 5]
+
+
+def test_a_coco_caption_syntax_error_names_the_entry_where_reading_stopped(tmp_path):
+    from halluscope.readers import iter_input_records
+    from halluscope.result import stopped_said
+    entries = {str(i): {"image_id": i, "caption": "a dog on a couch"} for i in range(20)}
+    path = _coco_caption(tmp_path, entries)
+    path.write_text(path.read_text().replace('"10": {"image_id": 10,', '"10": {"image_id" 10,'))
+    *_, stop = iter_input_records(path, "coco-caption")
+    assert isinstance(stop, ReadingStopped) and stop.element == 11
+    assert stopped_said(stop.to_dict()).startswith(
+        f"{path} was read only up to element 11 (line 1), where a syntax error stopped the "
+        "reading: the numbers cover the 10 elements before it only")
+
+
+def test_a_coco_caption_audit_s_bad_records_name_their_element(tmp_path):
+    """Through the audit (CHAIR), in results.json and in the table's 'where'."""
+    entries = {str(i): {"image_id": i, "caption": "a dog on a couch"} for i in range(1, 7)}
+    entries["4"]["image_id"] = "nope"
+    path = _coco_caption(tmp_path, entries)
+    gt = tmp_path / "gt.json"
+    gt.write_text(json.dumps({"imid_to_objects": {str(i): ["dog"] for i in range(1, 7)}}))
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["audit", str(path), "--metric", "chair", "--gt-objects",
+                                   str(gt), "--out", str(out), "--bootstrap", "0",
+                                   "--no-report"], env={"COLUMNS": "400"})
+    assert res.exit_code == 0, res.output
+    (err,) = json.loads((out / "results.json").read_text())["errors"]
+    assert err["element"] == 4 and err["field"] == 'imgToEval["4"].image_id'
+    assert f"{path}:1 (element 4)" in res.output

@@ -291,3 +291,25 @@ def test_a_coco_caption_audit_s_bad_records_name_their_element(tmp_path):
     (err,) = json.loads((out / "results.json").read_text())["errors"]
     assert err["element"] == 4 and err["field"] == 'imgToEval["4"].image_id'
     assert f"{path}:1 (element 4)" in res.output
+
+
+def test_score_answers_raises_for_answers_read_in_part(tmp_path):
+    """It returned numbers over the 57 answers before the syntax error, as if they were the
+    file's, the stop only among the bad lines it returns; an audit exits 2 for it."""
+    import pytest
+    from halluscope.metrics.pope import score_answers
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("".join(json.dumps(
+        {"question_id": f"q{i}", "image": f"{i}.jpg", "text": "Is there a dog in the image?",
+         "label": "yes" if i % 2 else "no"}) + "\n" for i in range(100)))
+    for how, element in (("colon", 58), ("second", 101)):
+        with pytest.raises(ReadingStopped) as caught:
+            score_answers(_broken(tmp_path, how), questions)
+        err = caught.value
+        assert err.element == element and err.message.startswith("input read in part: ")
+        assert "score_answers gives no numbers for a file read only in part" in err.message
+    assert caught.value.unread is None
+    # cut short inside its last element, or text after its ']': a bad line, numbers kept
+    for how, n in (("cut", 57), ("trailing", 100)):
+        out = score_answers(_broken(tmp_path, how), questions)
+        assert out["metrics"]["n"] == n and len(out["errors"]) == 1, how

@@ -313,3 +313,13 @@ def test_score_answers_raises_for_answers_read_in_part(tmp_path):
     for how, n in (("cut", 57), ("trailing", 100)):
         out = score_answers(_broken(tmp_path, how), questions)
         assert out["metrics"]["n"] == n and len(out["errors"]) == 1, how
+
+
+def test_a_quiet_audit_names_the_first_bad_record_s_element(tmp_path):
+    """--quiet says the first bad record with its element, as the table's 'where' does: a
+    one-line array's are all on line 1."""
+    path = _broken(tmp_path, "second")
+    res, _ = _cli(path, tmp_path / "quiet_out", "--quiet")
+    assert res.exit_code == 2, res.output
+    assert f"listed in results.json 'errors': {path}:2 (element 101): invalid JSON" in " ".join(
+        res.output.split())

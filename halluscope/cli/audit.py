@@ -406,8 +406,9 @@ def _finish(result, out: Path, gates, log_to: list[str] | None, quiet: bool) -> 
         for name, reasons in result.unscored.items():
             print_error(f"{name} scored nothing: " + "; ".join(reasons))
         if result.errors:   # never silent, even quiet: a count and the first one
+            from halluscope.report.console import error_where
             first = result.errors[0]
-            where = ":".join(str(first[k]) for k in ("file", "line") if first.get(k) is not None)
+            where = error_where(first)      # (with its element: a one-line array's line is 1)
             more = f" (and {len(result.errors) - 1:,} more)" if len(result.errors) > 1 else ""
             print_error(f"{len(result.errors):,} bad record(s) left out of the metrics, listed "
                         f"in results.json 'errors': {where}: {first['message']}{more}",

@@ -323,3 +323,29 @@ def test_a_quiet_audit_names_the_first_bad_record_s_element(tmp_path):
     assert res.exit_code == 2, res.output
     assert f"listed in results.json 'errors': {path}:2 (element 101): invalid JSON" in " ".join(
         res.output.split())
+
+
+def test_answers_aligned_by_order_in_a_broken_array_are_read_in_part_not_none(tmp_path):
+    """The count of a by-order answer file read whole failed on the syntax error: "has 0
+    answers" refused the audit. Its elements are counted from its commas: as many as the
+    questions, the audit reads up to the error and says the file was read in part."""
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("".join(json.dumps(
+        {"question_id": i, "image": f"{i}.jpg", "text": "Is there a dog in the image?",
+         "label": "yes" if i % 2 else "no"}) + "\n" for i in range(40)))
+    answers = [{"answer": "yes" if i % 3 else "no"} for i in range(40)]
+    text = json.dumps(answers)
+    cut = text.index("}", text.index("}") + 1) + 2        # after the second element's '}, '
+    text = text[:cut] + text[cut:].replace('"answer": ', '"answer" ', 1)   # the third broken
+    path = tmp_path / "answers.json"
+    path.write_text(text)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["audit", str(path), "--metric", "pope", "--questions",
+                                   str(questions), "--pope-align", "order", "--bootstrap", "0",
+                                   "--no-report", "--out", str(out), "--quiet"],
+                             env={"COLUMNS": "400"})
+    assert res.exit_code == 2, res.output
+    assert "0 answers" not in res.output
+    assert "was read only up to element 3 (line 1)" in res.output
+    results = json.loads((out / "results.json").read_text())
+    assert results["metrics"]["pope"]["accuracy"]["n"] == 2

@@ -125,9 +125,12 @@ def scan_answers(path: Path) -> tuple[int, list[int], dict | None] | None:
 
 def _read_array(path: Path) -> tuple[bool, tuple[int, list[int], Any] | None]:
     """Whether ``path`` is a JSON array (its first non-blank character is ``[``, as
-    :func:`~halluscope.records.first_char` says) and, for one, its scan (its elements; ``None``
-    when it is not valid JSON or not an array), reading the file once: a one-line array was
-    read three times (its first line twice to find the ``[``, then whole)."""
+    :func:`~halluscope.records.first_char` says) and, for one, its scan (its elements),
+    reading the file once: a one-line array was read three times (its first line twice to
+    find the ``[``, then whole). An array that is not valid JSON has its elements counted from
+    its commas and brackets (:func:`~halluscope.json_array.count_array_elements`) and no first
+    object: it was "0 answers", and an audit aligned by order refused it for that count, not
+    for the syntax error the reader finds (which stops the reading: read in part, exit 2)."""
     with open_binary(path) as fh:
         lines = []
         for raw in fh:
@@ -143,7 +146,10 @@ def _read_array(path: Path) -> tuple[bool, tuple[int, list[int], Any] | None]:
     try:
         arr = json.loads(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError):
-        return True, None
+        import io
+        from halluscope.json_array import count_array_elements
+        count = count_array_elements(io.BytesIO(data))
+        return True, (None if count is None else (count, [], None))
     if not isinstance(arr, list):
         return True, None
     return True, (len(arr), [], (arr[0] if arr else None))

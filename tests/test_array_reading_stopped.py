@@ -349,3 +349,12 @@ def test_answers_aligned_by_order_in_a_broken_array_are_read_in_part_not_none(tm
     assert "was read only up to element 3 (line 1)" in res.output
     results = json.loads((out / "results.json").read_text())
     assert results["metrics"]["pope"]["accuracy"]["n"] == 2
+
+
+def test_read_records_raises_a_stop_even_when_not_strict(tmp_path):
+    """Not strict, it skipped the stop as a bad line: 57 records, as if the file's."""
+    import pytest
+    from halluscope.records import read_records
+    with pytest.raises(ReadingStopped):
+        read_records(_broken(tmp_path, "colon"), strict=False)
+    assert len(read_records(_broken(tmp_path, "trailing"), strict=False)) == 100

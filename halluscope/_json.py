@@ -89,7 +89,12 @@ def too_long_number(exc: ValueError) -> str:
     """Why a document holding an integer longer than Python converts is not read (the
     ``ValueError`` ``json`` raises for it stopped the audit as an internal error)."""
     found = re.search(r"has (\d+) digits", str(exc))
-    got = f"one of {int(found.group(1)):,} digits" if found else "a longer one"
+    return too_long_digits(int(found.group(1)) if found else None)
+
+
+def too_long_digits(digits: int | None) -> str:
+    """Why an integer of ``digits`` digits (``None``: not known) is not read."""
+    got = f"one of {digits:,} digits" if digits is not None else "a longer one"
     return (f"expected numbers of at most {sys.get_int_max_str_digits():,} digits (Python's "
             f"limit on converting an integer's text), got {got}")
 

@@ -16,8 +16,8 @@ per-image SPICE breakdown, a nested object, is left out). The entries are stream
 (:func:`halluscope.json_array.iter_object_members`): a large file is never parsed whole. An
 entry that is not an object, has no ``image_id`` or ``caption``, an ``image_id`` that is no
 COCO id or that names another image than its key, or a caption that is not text, is a bad
-record naming the file, the line where the entry starts and its JSON path
-(``imgToEval["139"].caption``). ``overall`` is not read (the original requires it; the
+record naming the file, the line where the entry starts, its number among the entries (as an
+array's element: ``file:1 (element 5)``) and its JSON path (``imgToEval["139"].caption``). ``overall`` is not read (the original requires it; the
 captions do not need it).
 """
 
@@ -80,6 +80,8 @@ def coco_caption_rows(path: str | Path
             yield line, n, value
             continue
         row = entry_row(key or "", value, name, line)
+        if isinstance(row, RecordError):
+            row.element = n     # (the file's entries are all on line 1 as json.dump writes)
         if not isinstance(row, RecordError) and isinstance(row["image_id"], str):
             strings.append(row["image_id"])
         yield line, n, row

@@ -11,7 +11,9 @@ before it have already been yielded.
 An element that contains bytes that are not UTF-8 (inside a string) is yielded as a
 :class:`~halluscope.errors.RecordError` naming the line and byte, and the array goes on; so is
 one with a raw control character inside a string (a NUL byte), which JSON forbids but which
-leaves the element's end plain to find (it is found with ``strict=False``).
+leaves the element's end plain to find (it is found with ``strict=False``), and one with an
+integer longer than Python converts (``int()`` refuses more than 4,300 digits): its end is
+found with such integers read as ``None``.
 """
 
 from __future__ import annotations
@@ -146,7 +148,8 @@ class _Buffer:
 
 
 class _Control:
-    """Why an element that parsed only with control characters allowed is a bad record."""
+    """Why an element that parsed only with control characters allowed, or with integers
+    longer than Python converts read as ``None``, is a bad record."""
 
     __slots__ = ("line", "why")
 
@@ -154,19 +157,54 @@ class _Control:
         self.line, self.why = line, why
 
 
+def _decoder(strict: bool, long_ints: list[str] | None) -> json.JSONDecoder:
+    """The decoder for a try of :func:`_value`: control characters inside strings allowed
+    unless ``strict``; with ``long_ints``, an integer longer than Python converts (its
+    ``int()`` raises ``ValueError``) is read as ``None`` and its text added to the list, so
+    that the element's end is found and the array read on past it."""
+    if long_ints is None:
+        return _DECODER if strict else _LENIENT
+
+    def parse_int(text: str) -> int | None:
+        try:
+            return int(text)
+        except ValueError:
+            long_ints.append(text)
+            return None
+    return json.JSONDecoder(strict=strict, parse_int=parse_int)
+
+
+def _too_long(buf: _Buffer, long_ints: list[str], end: int) -> _Control:
+    """Why the value that ends at ``text[end]`` is a bad record: the integers ``long_ints``
+    (their text) are longer than Python converts; the first is located."""
+    from halluscope._json import too_long_digits
+    first = long_ints[0]
+    found = buf.text.find(first, buf.at, end)
+    line, col = buf.where(max(found - buf.at, 0))
+    more = f" (and {len(long_ints) - 1:,} more)" if len(long_ints) > 1 else ""
+    return _Control(line, f"the integer at line {line} column {col}: "
+                          f"{too_long_digits(len(first.lstrip('-')))}{more}")
+
+
 def _value(buf: _Buffer) -> tuple[Any, int] | RecordError:
     """Parse the value at the start of the buffer: ``(value, end)`` or the syntax error; the
-    value is a :class:`_Control` where the element holds a raw control character."""
-    decoder, control = _DECODER, None
+    value is a :class:`_Control` where the element holds a raw control character or an
+    integer longer than Python converts (a bad record, and the array goes on after it)."""
+    strict, control, long_ints = True, None, None
     while True:
         try:
-            value, end = decoder.raw_decode(buf.text, buf.at)
+            value, end = _decoder(strict, long_ints).raw_decode(buf.text, buf.at)
+            if control is None and long_ints:
+                control = _too_long(buf, long_ints, end)
             return (value if control is None else control), end - buf.at
         except RecursionError:
             from halluscope._json import TOO_DEEP
             return buf.error(0, TOO_DEEP)
         except ValueError as exc:
             if not isinstance(exc, json.JSONDecodeError):   # a number past Python's digits
+                if long_ints is None:       # read again, such integers as None
+                    long_ints = []
+                    continue
                 from halluscope._json import too_long_number
                 return buf.error(0, too_long_number(exc))
             pos = exc.pos - buf.at
@@ -175,7 +213,7 @@ def _value(buf: _Buffer) -> tuple[Any, int] | RecordError:
                 control = _Control(line, f"invalid JSON at line {line} column {col}: a "
                                    f"control character (U+{ord(buf.text[exc.pos]):04X}) "
                                    f"inside a string")
-                decoder = _LENIENT
+                strict = False
                 continue
             if buf.text[exc.pos:].strip(_WS) or buf.eof:
                 return buf.error(pos, exc.msg, tail=_CUT, stops=not (
@@ -305,6 +343,7 @@ def _trailing(buf: _Buffer, n: int) -> Iterator[tuple[int, RecordError]]:
                              "the rest of the file were not read (a file holds one JSON "
                              "array; JSON Lines hold one record per line)",
                              file=buf.name, line=line)
+        err.element = n + 1     # the second array's first element: the first not read
         yield n + 1, err
     elif got != "":
         yield n + 1, buf.error(0, "expected the end of the file after the array's ']'",
@@ -429,19 +468,24 @@ def iter_object_members(lines: Iterator[tuple[int, Any]], name: str, key: str
             raise InputError(f"{name}:{buf.line}: expected an object of entries under {key!r}, "
                              f"got {buf.text[buf.at:buf.at + 40]!r}...")
         found = True
-        for inner in _members(buf):
+        for inner in _members(buf):     # (errors name their entry as an array's element)
             if isinstance(inner, RecordError):
+                inner.element = n + 1
                 yield n + 1, None, inner.location.line, inner
                 return
             start_line = buf.line
             parsed = _value(buf)
             if isinstance(parsed, RecordError):
+                parsed.element = n + 1
                 yield n + 1, inner, parsed.location.line, parsed
                 return
             n += 1
             taken = _taken(buf, parsed, start_line, f"{key}[{json.dumps(inner)}]")
-            yield (n, inner, taken.location.line, taken) if isinstance(taken, RecordError) \
-                else (n, inner, taken[0], taken[1])
+            if isinstance(taken, RecordError):
+                taken.element = n
+                yield n, inner, taken.location.line, taken
+            else:
+                yield n, inner, taken[0], taken[1]
     if buf.skip_ws() != "":
         yield n + 1, None, buf.line, buf.error(0, "expected the end of the file after the "
                                                  "object's '}'", stops=False)

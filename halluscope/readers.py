@@ -495,8 +495,10 @@ def iter_input_records(path: str | Path, fmt: str | None = None, *,
     elif fmt not in FORMATS:
         raise ConfigError(f"expected --format one of {', '.join(FORMATS)}, got {fmt!r}")
     name = str(path)
-    # JSON's rows are numbered only in an array (its elements), a table's are its rows
-    array = fmt in ("jsonl", "lmms-eval") or (fmt == "vlmevalkit" and _json_file(path))
+    # JSON's rows are numbered only in an array (its elements) or coco-caption's entries
+    # (json.dump writes them all on line 1), a table's are its rows
+    array = (fmt in ("jsonl", "lmms-eval", "coco-caption")
+             or (fmt == "vlmevalkit" and _json_file(path)))
     for lineno, index, obj in _rows(path, fmt, detected):
         if isinstance(obj, RecordError):
             yield obj

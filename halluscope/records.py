@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from halluscope import _json as fast_json
 from halluscope.answer_fields import ambiguous_answer
-from halluscope.errors import RecordError
+from halluscope.errors import ReadingStopped, RecordError
 from halluscope.record_documents import (document_source, file_folder,  # noqa: F401
                                          record_document_source)
 from halluscope.finish_reasons import withheld_error
@@ -545,11 +545,13 @@ def iter_records(path: str | Path, *, require_response: bool = True
 def read_records(path: str | Path, *, strict: bool = True, require_response: bool = True
                  ) -> list[Record]:
     """Read every record of a (small) file into a list; raise on the first bad line when strict,
-    else skip bad lines (use :func:`iter_records` to see them)."""
+    else skip bad lines (use :func:`iter_records` to see them). A syntax error that stopped the
+    reading of a JSON array (:class:`~halluscope.errors.ReadingStopped`) is raised either way:
+    the list would hold the records before it as if they were the file's."""
     out = []
     for item in iter_records(path, require_response=require_response):
         if isinstance(item, RecordError):
-            if strict:
+            if strict or isinstance(item, ReadingStopped):
                 raise item
             continue
         out.append(item)

@@ -129,7 +129,6 @@ def test_a_syntax_error_in_the_last_element_before_the_bracket_loses_nothing_mor
     assert errors[0].message.endswith("Expecting ':' delimiter; no element follows it")
 
 
-
 def test_a_coco_caption_file_whose_entries_a_syntax_error_cuts_stops_reading_too(tmp_path):
     from halluscope.readers import iter_input_records
     entries = {str(i): {"image_id": i, "caption": "a dog on a couch"} for i in range(20)}
@@ -169,3 +168,193 @@ def test_a_second_array_after_the_bracket_stops_reading_and_fails(tmp_path):
     assert "READ IN PART" in said and "the rest of the file was not read" in said
     assert results["metrics"]["pope"]["accuracy"]["n"] == 100
     assert results["errors"][0]["reading_stopped"] is True
+
+
+_LONG = "1" + "0" * 5000       # past Python's 4,300 digits of integer text
+
+
+def test_an_over_long_integer_is_its_element_s_bad_record_and_reading_goes_on(tmp_path):
+    items = _items(6)
+    text = json.dumps(items)        # one line, as json.dump writes it
+    for i, number in ((1, _LONG), (3, "-" + _LONG)):
+        element = json.dumps(items[i])
+        text = text.replace(element, element.replace('"label": ', f'"n": [{number}], "label": '))
+    path = tmp_path / "long.json"
+    path.write_text(text)
+    n, errors = _errors(path)
+    assert n == 6 and len(errors) == 2      # every element read: two bad records
+    assert not any(isinstance(e, ReadingStopped) for e in errors)
+    first, second = errors
+    col = text.index(_LONG) + 1
+    assert first.message == ("element 2: the integer at line 1 column "
+                             f"{col}: expected numbers of at most 4,300 digits (Python's "
+                             "limit on converting an integer's text), got one of 5,001 digits")
+    assert second.message.startswith("element 4: the integer at line 1 column ")
+    assert second.message.endswith("got one of 5,001 digits")       # (its '-' is no digit)
+    read = [o for _, _, o in iter_json_values(path) if not isinstance(o, RecordError)]
+    assert [o["question_id"] for o in read] == ["q0", "q2", "q4", "q5"]
+
+
+def test_an_over_long_integer_beside_a_control_character_is_one_bad_record(tmp_path):
+    items = _items(3)
+    element = json.dumps(items[1])
+    broken = element.replace('"label": ', f'"n": {_LONG}, "note": "a\\u0000b", "label": ')
+    broken = broken.replace("\\u0000", "\x00")
+    path = tmp_path / "both.json"
+    path.write_text(json.dumps(items).replace(element, broken))
+    n, errors = _errors(path)
+    assert n == 3 and len(errors) == 1
+    assert "control character (U+0000)" in errors[0].message     # the first found
+
+
+def test_an_audit_of_an_array_with_an_over_long_integer_exits_0(tmp_path):
+    items = _items(40)
+    element = json.dumps(items[7])
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps(items).replace(
+        element, element.replace('"label": ', f'"n": {_LONG}, "label": ')))
+    res, results = _cli(path, tmp_path / "out")
+    assert res.exit_code == 0, res.output
+    assert "read in part" not in res.output.lower()
+    assert results["metrics"]["pope"]["accuracy"]["n"] == 39
+    (err,) = results["errors"]
+    assert err["message"].startswith("element 8: the integer at line 1 column ")
+
+
+def test_a_second_array_names_its_first_element_as_the_first_not_read(tmp_path):
+    """Its element is n + 1, the second array's first: said as ``file:1 (element N)`` and in
+    the sentence of what the numbers cover, as for a syntax error inside the array."""
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps(_items(4)) + json.dumps(_items(3)))     # on one line
+    (err,) = _errors(path)[1]
+    assert isinstance(err, ReadingStopped) and err.element == 5
+    assert str(err).startswith(f"{path}:1 (element 5): invalid JSON array at line 1 column ")
+    assert err.to_dict()["element"] == 5
+    from halluscope.result import stopped_said
+    assert stopped_said(err.to_dict()).startswith(
+        f"{path} was read only up to element 5 (line 1), where a syntax error stopped the "
+        "reading: the numbers cover the 4 elements before it only")
+
+
+def _coco_caption(tmp_path, entries: dict, name: str = "captions.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps({"overall": {"CIDEr": 0.5}, "imgToEval": entries}))
+    return path
+
+
+def test_a_coco_caption_file_s_bad_entries_name_their_element(tmp_path):
+    """json.dump writes coco-caption's file on one line: ``file:1`` alone did not say which
+    entry; each bad record names its element (its number among the entries) as an array's
+    does."""
+    from halluscope.readers import iter_input_records
+    entries = {str(i): {"image_id": i, "caption": "a dog on a couch"} for i in range(1, 9)}
+    entries["3"]["caption"] = None                      # entry_row's checks
+    entries["5"] = {"image_id": 5, "caption": "a cat", "n": 0}
+    text = json.dumps({"overall": {}, "imgToEval": entries})
+    text = text.replace('"n": 0', f'"n": {_LONG}')       # the reader's (the entry is read past)
+    path = tmp_path / "captions.json"
+    path.write_text(text)
+    read = list(iter_input_records(path, "coco-caption"))
+    assert len(read) == 8
+    bad = [r for r in read if isinstance(r, RecordError)]
+    assert [e.element for e in bad] == [3, 5]
+    assert str(bad[0]).startswith(f"{path}:1 (element 3): field 'imgToEval[\"3\"].caption'")
+    assert str(bad[1]).startswith(f'{path}:1 (element 5): imgToEval["5"]: the integer at ')
+    assert [e.to_dict()["element"] for e in bad] == [3, 5]
+
+
+def test_a_coco_caption_syntax_error_names_the_entry_where_reading_stopped(tmp_path):
+    from halluscope.readers import iter_input_records
+    from halluscope.result import stopped_said
+    entries = {str(i): {"image_id": i, "caption": "a dog on a couch"} for i in range(20)}
+    path = _coco_caption(tmp_path, entries)
+    path.write_text(path.read_text().replace('"10": {"image_id": 10,', '"10": {"image_id" 10,'))
+    *_, stop = iter_input_records(path, "coco-caption")
+    assert isinstance(stop, ReadingStopped) and stop.element == 11
+    assert stopped_said(stop.to_dict()).startswith(
+        f"{path} was read only up to element 11 (line 1), where a syntax error stopped the "
+        "reading: the numbers cover the 10 elements before it only")
+
+
+def test_a_coco_caption_audit_s_bad_records_name_their_element(tmp_path):
+    """Through the audit (CHAIR), in results.json and in the table's 'where'."""
+    entries = {str(i): {"image_id": i, "caption": "a dog on a couch"} for i in range(1, 7)}
+    entries["4"]["image_id"] = "nope"
+    path = _coco_caption(tmp_path, entries)
+    gt = tmp_path / "gt.json"
+    gt.write_text(json.dumps({"imid_to_objects": {str(i): ["dog"] for i in range(1, 7)}}))
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["audit", str(path), "--metric", "chair", "--gt-objects",
+                                   str(gt), "--out", str(out), "--bootstrap", "0",
+                                   "--no-report"], env={"COLUMNS": "400"})
+    assert res.exit_code == 0, res.output
+    (err,) = json.loads((out / "results.json").read_text())["errors"]
+    assert err["element"] == 4 and err["field"] == 'imgToEval["4"].image_id'
+    assert f"{path}:1 (element 4)" in res.output
+
+
+def test_score_answers_raises_for_answers_read_in_part(tmp_path):
+    """It returned numbers over the 57 answers before the syntax error, as if they were the
+    file's, the stop only among the bad lines it returns; an audit exits 2 for it."""
+    import pytest
+    from halluscope.metrics.pope import score_answers
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("".join(json.dumps(
+        {"question_id": f"q{i}", "image": f"{i}.jpg", "text": "Is there a dog in the image?",
+         "label": "yes" if i % 2 else "no"}) + "\n" for i in range(100)))
+    for how, element in (("colon", 58), ("second", 101)):
+        with pytest.raises(ReadingStopped) as caught:
+            score_answers(_broken(tmp_path, how), questions)
+        err = caught.value
+        assert err.element == element and err.message.startswith("input read in part: ")
+        assert "score_answers gives no numbers for a file read only in part" in err.message
+    assert caught.value.unread is None
+    # cut short inside its last element, or text after its ']': a bad line, numbers kept
+    for how, n in (("cut", 57), ("trailing", 100)):
+        out = score_answers(_broken(tmp_path, how), questions)
+        assert out["metrics"]["n"] == n and len(out["errors"]) == 1, how
+
+
+def test_a_quiet_audit_names_the_first_bad_record_s_element(tmp_path):
+    """--quiet says the first bad record with its element, as the table's 'where' does: a
+    one-line array's are all on line 1."""
+    path = _broken(tmp_path, "second")
+    res, _ = _cli(path, tmp_path / "quiet_out", "--quiet")
+    assert res.exit_code == 2, res.output
+    assert f"listed in results.json 'errors': {path}:2 (element 101): invalid JSON" in " ".join(
+        res.output.split())
+
+
+def test_answers_aligned_by_order_in_a_broken_array_are_read_in_part_not_none(tmp_path):
+    """The count of a by-order answer file read whole failed on the syntax error: "has 0
+    answers" refused the audit. Its elements are counted from its commas: as many as the
+    questions, the audit reads up to the error and says the file was read in part."""
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("".join(json.dumps(
+        {"question_id": i, "image": f"{i}.jpg", "text": "Is there a dog in the image?",
+         "label": "yes" if i % 2 else "no"}) + "\n" for i in range(40)))
+    answers = [{"answer": "yes" if i % 3 else "no"} for i in range(40)]
+    text = json.dumps(answers)
+    cut = text.index("}", text.index("}") + 1) + 2        # after the second element's '}, '
+    text = text[:cut] + text[cut:].replace('"answer": ', '"answer" ', 1)   # the third broken
+    path = tmp_path / "answers.json"
+    path.write_text(text)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["audit", str(path), "--metric", "pope", "--questions",
+                                   str(questions), "--pope-align", "order", "--bootstrap", "0",
+                                   "--no-report", "--out", str(out), "--quiet"],
+                             env={"COLUMNS": "400"})
+    assert res.exit_code == 2, res.output
+    assert "0 answers" not in res.output
+    assert "was read only up to element 3 (line 1)" in res.output
+    results = json.loads((out / "results.json").read_text())
+    assert results["metrics"]["pope"]["accuracy"]["n"] == 2
+
+
+def test_read_records_raises_a_stop_even_when_not_strict(tmp_path):
+    """Not strict, it skipped the stop as a bad line: 57 records, as if the file's."""
+    import pytest
+    from halluscope.records import read_records
+    with pytest.raises(ReadingStopped):
+        read_records(_broken(tmp_path, "colon"), strict=False)
+    assert len(read_records(_broken(tmp_path, "trailing"), strict=False)) == 100

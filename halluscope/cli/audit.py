@@ -336,15 +336,35 @@ def _audit(inputs: list[Path], metrics: list[str] | None, out: Path, quiet: bool
         exit_usage(exc)     # (or one not the user's to mend: a crash, exit 3)
 
 
-def _outcome(result, gates) -> dict[str, Any]:
+class _Judged:
+    """The gates judged once after scoring (:func:`_judge_gates`), for the trackers
+    (:func:`_outcome`, told before the console) and the console (:func:`_finish`)."""
+
+    def __init__(self, failures: list[str], error: str | None, notes: list[str]):
+        self.failures = failures    # a line per gate crossed or not decided (no value)
+        self.error = error          # a usage error found judging them (a group that is none)
+        self.notes = notes          # warnings of gates weaker than they look, said after
+
+
+def _judge_gates(result, gates) -> _Judged:
+    """Judge ``gates`` on ``result``, once (they were judged twice, quietly for the trackers
+    and aloud for the console); the warnings the audit did not give before scoring are kept
+    to be said after the summary, where they were."""
+    from halluscope.gates import check_gates
+    notes: list[str] = []
+    try:
+        failures = check_gates(result, gates, warned=result.gates_warned, notes=notes)
+    except HalluscopeError as exc:      # it names the gate as written (--fail-above ...)
+        return _Judged([], str(exc), notes)
+    return _Judged(failures, None, notes)
+
+
+def _outcome(result, judged: _Judged) -> dict[str, Any]:
     """How the audit will end, for the trackers (``exit_code``, ``why``): they were told before
     the gates were judged, and an audit that crossed one, scored nothing or read an input in
-    part was a success on every dashboard. Judged quietly here; :func:`_finish` judges and says them after."""
-    from halluscope.gates import check_gates
-    try:
-        failures = check_gates(result, gates, warn=False)
-    except HalluscopeError as exc:
-        return {"exit_code": EXIT_USAGE, "why": str(exc)}
+    part was a success on every dashboard. :func:`_finish` says the same after."""
+    if judged.error is not None:
+        return {"exit_code": EXIT_USAGE, "why": judged.error}
     if result.unscored:
         return {"exit_code": EXIT_USAGE, "why": "; ".join(
             f"{name} scored nothing: " + "; ".join(reasons)
@@ -353,29 +373,32 @@ def _outcome(result, gates) -> dict[str, Any]:
         from halluscope.result import stopped_said
         return {"exit_code": EXIT_USAGE, "why": "; ".join(
             "input read in part: " + stopped_said(e) for e in result.stopped_reading)}
-    if failures:
-        return {"exit_code": EXIT_GATE, "why": "; ".join(f"gate failed: {f}" for f in failures)}
+    if judged.failures:
+        return {"exit_code": EXIT_GATE, "why": "; ".join(
+            f"gate failed: {f}" for f in judged.failures)}
     return {}
 
 
 def _finish(result, out: Path, gates, log_to: list[str] | None, quiet: bool) -> None:
-    """Log to trackers, print the summary, apply the gates (their warnings but those the
-    audit gave before scoring) and choose the exit code."""
-    from halluscope.gates import check_gates
+    """Judge the gates once, log to trackers, print the summary, say the gates (their
+    warnings but those the audit gave before scoring) and choose the exit code."""
+    judged = _judge_gates(result, gates)
     not_logged = None       # said after the summary and the gates, which it hid (exit 3 then)
     if log_to:
         from halluscope.tracking import log_run
         try:
-            log_run(result, out, log_to, **_outcome(result, gates))
+            log_run(result, out, log_to, **_outcome(result, judged))
         except HalluscopeError as exc:
             not_logged = str(exc)
     if not quiet:
         from halluscope.report.console import render_summary
         render_summary(result, make_console(), out_dir=out)
-    try:
-        failures = check_gates(result, gates, warned=result.gates_warned)
-    except HalluscopeError as exc:
-        print_error(str(exc))       # it names the gate as written (--fail-above ...)
+    if judged.notes:
+        from halluscope.gates.assertions import log as gate_log
+        for note in judged.notes:
+            gate_log.warning("%s", note)
+    if judged.error is not None:
+        print_error(judged.error)
         raise typer.Exit(EXIT_USAGE) from None
     if quiet:  # (the summary above lists them otherwise)
         from halluscope.report.console import judge_lines
@@ -384,13 +407,14 @@ def _finish(result, out: Path, gates, log_to: list[str] | None, quiet: bool) -> 
         for name, reasons in result.unscored.items():
             print_error(f"{name} scored nothing: " + "; ".join(reasons))
         if result.errors:   # never silent, even quiet: a count and the first one
+            from halluscope.report.console import error_where
             first = result.errors[0]
-            where = ":".join(str(first[k]) for k in ("file", "line") if first.get(k) is not None)
+            where = error_where(first)      # (with its element: a one-line array's line is 1)
             more = f" (and {len(result.errors) - 1:,} more)" if len(result.errors) > 1 else ""
             print_error(f"{len(result.errors):,} bad record(s) left out of the metrics, listed "
                         f"in results.json 'errors': {where}: {first['message']}{more}",
                         prefix="warning:")
-    for failure in failures:
+    for failure in judged.failures:
         print_error(failure, prefix="gate failed:")
     if not_logged:
         print_error(not_logged)
@@ -399,7 +423,7 @@ def _finish(result, out: Path, gates, log_to: list[str] | None, quiet: bool) -> 
         print_error(stopped_said(entry), prefix="input read in part:")
     if result.unscored or not_logged or result.stopped_reading:
         raise typer.Exit(EXIT_USAGE)
-    if failures:
+    if judged.failures:
         raise typer.Exit(EXIT_GATE)
 
 

@@ -228,7 +228,8 @@ def _detail_lines(name: str, metric: Any) -> list[str]:
 # -- threshold ------------------------------------------------------------------------------
 def check_threshold(result: Any, name: str, threshold: float, bound: str | None = None,
                     direction: str = "below", *, worst: int = DEFAULT_WORST,
-                    warn: bool = True, spec: str | None = None) -> Outcome:
+                    warn: bool = True, spec: str | None = None,
+                    notes: list[str] | None = None) -> Outcome:
     """Check metric ``name`` of ``result`` against ``threshold``.
 
     Args:
@@ -242,6 +243,8 @@ def check_threshold(result: Any, name: str, threshold: float, bound: str | None 
         worst: How many of the worst items to show in a failure message.
         warn: Log a warning for a gate weaker than it looks (:func:`gate_notes`).
         spec: The gate as the user wrote it, for that warning.
+        notes: Where given, that warning is added to it instead of logged (a caller that
+            says it later: the command line, after its summary).
 
     Returns:
         The :class:`Outcome` when the check passes.
@@ -264,7 +267,10 @@ def check_threshold(result: Any, name: str, threshold: float, bound: str | None 
     if warn:
         shown = spec or f"{name}{f'@{which}' if which else ''}={threshold:g}"
         for note in gate_notes(name, direction, which, threshold, getattr(metric, "bounds", None)):
-            log.warning("gate %s: %s", shown, note)
+            if notes is None:
+                log.warning("gate %s: %s", shown, note)
+            else:
+                notes.append(f"gate {shown}: {note}")
     op = "<=" if direction == "below" else ">="
     compared, problem = _compared(result, name, metric, threshold, which)
     passed = problem is None and (compared <= threshold if direction == "below"

@@ -117,14 +117,14 @@ def parse_gates(above: Iterable[str] | None = None, below: Iterable[str] | None 
 
 
 def check_gates(result: Any, gates: Iterable[Gate], *, warn: bool = True,
-                warned: Collection[str] = ()) -> list[str]:
+                warned: Collection[str] = (), notes: list[str] | None = None) -> list[str]:
     """Failure messages of every gate that does not hold on ``result``.
 
     Raises :class:`ConfigError` (a usage error) for an unknown metric or statistic and for a
     threshold outside the statistic's range, before any gate is judged. With ``warn``, a gate
     weaker than it looks (a lenient bound, a threshold no value can cross) is logged as a
     warning, but for the gates whose spec is in ``warned`` (the CLI warned about those before
-    scoring).
+    scoring); with ``notes``, such warnings are added to it instead, for the caller to say.
     """
     gates = list(gates)
     if not gates:       # (an audit without --fail-above/--fail-below does not import them)
@@ -141,7 +141,8 @@ def check_gates(result: Any, gates: Iterable[Gate], *, warn: bool = True,
         try:
             check_threshold(result, gate.name, gate.limit, bound=gate.bound,
                             direction=gate.direction, worst=0,
-                            warn=warn and gate.spec not in warned, spec=gate.spec)
+                            warn=warn and gate.spec not in warned, spec=gate.spec,
+                            notes=notes)
         except HalluscopeAssertionError as exc:
             failures.append(_with_margin(str(exc).splitlines()[0], exc.outcome))
     return failures

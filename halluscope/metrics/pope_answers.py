@@ -9,7 +9,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from halluscope.errors import AlignmentError, RecordError
+from halluscope.errors import AlignmentError, ReadingStopped, RecordError
 from halluscope.finish_reasons import FinishScreen, finish_notes
 from halluscope.metrics.pope_columns import score_columns, scores_columns
 from halluscope.records import iter_json_values, iter_records, open_binary
@@ -125,9 +125,12 @@ def scan_answers(path: Path) -> tuple[int, list[int], dict | None] | None:
 
 def _read_array(path: Path) -> tuple[bool, tuple[int, list[int], Any] | None]:
     """Whether ``path`` is a JSON array (its first non-blank character is ``[``, as
-    :func:`~halluscope.records.first_char` says) and, for one, its scan (its elements; ``None``
-    when it is not valid JSON or not an array), reading the file once: a one-line array was
-    read three times (its first line twice to find the ``[``, then whole)."""
+    :func:`~halluscope.records.first_char` says) and, for one, its scan (its elements),
+    reading the file once: a one-line array was read three times (its first line twice to
+    find the ``[``, then whole). An array that is not valid JSON has its elements counted from
+    its commas and brackets (:func:`~halluscope.json_array.count_array_elements`) and no first
+    object: it was "0 answers", and an audit aligned by order refused it for that count, not
+    for the syntax error the reader finds (which stops the reading: read in part, exit 2)."""
     with open_binary(path) as fh:
         lines = []
         for raw in fh:
@@ -143,7 +146,10 @@ def _read_array(path: Path) -> tuple[bool, tuple[int, list[int], Any] | None]:
     try:
         arr = json.loads(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError):
-        return True, None
+        import io
+        from halluscope.json_array import count_array_elements
+        count = count_array_elements(io.BytesIO(data))
+        return True, (None if count is None else (count, [], None))
     if not isinstance(arr, list):
         return True, None
     return True, (len(arr), [], (arr[0] if arr else None))
@@ -175,7 +181,10 @@ def score_answers(answers_path: str | Path, questions_path: str | Path | None,
     evaluate.py's input) aligns by order under ``align="auto"``, as evaluate.py aligns it (an
     audit asks for ``--pope-align order``: its inputs need not all be POPE answers).
 
-    Raises :class:`~halluscope.errors.AlignmentError` when by-order alignment is impossible.
+    Raises :class:`~halluscope.errors.AlignmentError` when by-order alignment is impossible,
+    and :class:`~halluscope.errors.ReadingStopped` (an input error) when a syntax error inside
+    a JSON array stopped the reading of the answers: the answers after it were not read, so no
+    number would be the file's (``halluscope audit`` exits 2 for it, "input read in part").
     """
     from halluscope.metrics.pope import PopeMetric, pope_scores
     if align == "auto" and questions_path is not None and _answers_alone(Path(answers_path)):
@@ -302,9 +311,12 @@ def _score_lines(metric: Any, answers_path: str | Path, screen: FinishScreen
 
 
 def _score_records(metric: Any, records: Any, out: tuple[list, list, list, list]) -> None:
-    """Add each record's (prediction, label, error, count) to the lists ``out``."""
+    """Add each record's (prediction, label, error, count) to the lists ``out``. Raises the
+    :class:`~halluscope.errors.ReadingStopped` of a file read only in part (:func:`_stopped`)."""
     predictions, labels, errors, counts = out
     for item in records:
+        if isinstance(item, ReadingStopped):
+            raise _stopped(item)
         try:
             if isinstance(item, RecordError):
                 raise item
@@ -318,3 +330,16 @@ def _score_records(metric: Any, records: Any, out: tuple[list, list, list, list]
         predictions.append(score.payload["prediction"])
         labels.append(score.payload["label"])
         counts.append(len(score.notes.get("splits", ())) or 1)
+
+
+def _stopped(err: ReadingStopped) -> ReadingStopped:
+    """The error :func:`score_answers` raises for an answer file whose reading a syntax error
+    stopped (a JSON array): numbers over the answers before it would look like the file's (an
+    audit writes them and exits 2, saying the input was read in part; a dict returned has no
+    such say). Where, and about how many answers were not read, as the reader said."""
+    out = ReadingStopped(f"input read in part: {err.message}; score_answers gives no numbers "
+                         f"for a file read only in part (fix the file and score it again)",
+                         file=err.location.file, line=err.location.line,
+                         field=err.location.field)
+    out.element, out.unread = err.element, err.unread
+    return out

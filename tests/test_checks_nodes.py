@@ -55,3 +55,27 @@ def test_an_explicit_absent_node_still_wins():
     v = check_claim(claim("existence", "woman", node="person"),
                     facts("astronaut", absent=("person",)))
     assert v.label == "hallucinated"
+
+
+def test_coco_vocabulary_takes_chairs_refined_corrections():
+    from halluscope.claims.vocab import coco_vocabulary
+    v = coco_vocabulary()
+    # CHAIR's words, then its refined variant's: "hotdog" was WordNet's daredevil (person),
+    # "remote control" nothing
+    expect = {"astronaut": "person", "woman": "person", "hotdog": "hot dog",
+              "remote control": "remote", "remote controls": "remote", "wine bottle": "bottle",
+              "tennis ball": "sports ball", "computer monitor": "tv", "bow tie": "tie",
+              "passenger seat": None, "tennis court": None, "bus stop": None, "bow": None,
+              "seat": "chair", "bus": "bus", "tie": "tie"}
+    assert {w: v.map(w) for w in expect} == expect
+    # the labels of an annotation file keep those rules
+    ext = v.extended(["helmet"])
+    assert ext.map("helmet") == "helmet" and ext.map("passenger seat") is None
+    assert ext.map("hotdog") == "hot dog"
+
+
+def test_claims_of_a_remote_control_are_checked_against_remote():
+    from halluscope.claims.splitter import split_claims
+    claims = split_claims("A remote control lies on the bed.")
+    assert [(c.kind, c.node) for c in claims if c.subject == "remote control"] == \
+        [("existence", "remote"), ("relation", "remote")]

@@ -350,11 +350,16 @@ class Vocabulary:
     """
 
     def __init__(self, name: str, synonyms: Mapping[str, Iterable[str]], *,
-                 use_wordnet: bool = True):
+                 use_wordnet: bool = True, excluded: Iterable[str] = (),
+                 blocked: Iterable[str] = ()):
         self.name = name
         self.nodes: tuple[str, ...] = tuple(synonyms)
         self.use_wordnet = use_wordnet
-        table = word_table(synonyms)
+        self.excluded = frozenset(w.strip().lower() for w in excluded)
+        #: phrases that name no node, whatever their last word or WordNet say ("passenger
+        #: seat" is no chair, "tennis court" no tennis racket)
+        self.blocked = frozenset(w.strip().lower() for w in blocked)
+        table = word_table(synonyms, excluded=self.excluded)
         self.table = table
         self.phrases = frozenset(k for k in table if " " in k)
         self._memo: dict[str, str | None] = {}
@@ -383,13 +388,14 @@ class Vocabulary:
         except KeyError:
             pass
         node = self._direct(key)
-        if node is None and " " in key:
+        blocked = node is None and any(f in self.blocked for f in singular_forms(key))
+        if node is None and not blocked and " " in key:
             words = key.split()
             for i in range(1, len(words)):
                 node = self._direct(" ".join(words[i:]))
                 if node is not None:
                     break
-        if node is None and self.use_wordnet:
+        if node is None and not blocked and self.use_wordnet:
             node = self._hypernym(key) or (self._hypernym(key.split()[-1]) if " " in key
                                            else None)
         if len(self._memo) < 200_000:
@@ -442,7 +448,8 @@ class Vocabulary:
         table = self.synonyms()
         for w in extra:
             table.setdefault(w, ())
-        return Vocabulary(name or f"{self.name}+labels", table, use_wordnet=self.use_wordnet)
+        return Vocabulary(name or f"{self.name}+labels", table, use_wordnet=self.use_wordnet,
+                          excluded=self.excluded, blocked=self.blocked)
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "nodes": len(self.nodes), "wordnet": self.use_wordnet}
@@ -450,8 +457,24 @@ class Vocabulary:
 
 @lru_cache(maxsize=1)
 def coco_vocabulary() -> Vocabulary:
-    """The 80 COCO categories with the words of the pinned vocabulary file CHAIR reads."""
-    return Vocabulary("coco", load_spec().objects)
+    """The 80 COCO categories with the words of the pinned vocabulary file CHAIR reads, and
+    the corrections of CHAIR's ``refined`` variant: its extra words ("hotdog", which WordNet
+    makes a daredevil, a person), its phrases ("remote control" -> remote, "wine bottle" ->
+    bottle; those it maps to nothing, "passenger seat", "tennis court", name no node) and the
+    words it removes ("bow")."""
+    spec = load_spec()
+    refined = spec.data.get("refined") or {}
+    synonyms = {node: list(words) for node, words in spec.objects.items()}
+    for node, words in (refined.get("extra_words") or {}).items():
+        synonyms.setdefault(node, []).extend(words)
+    blocked = []
+    for phrase, node in (refined.get("phrases") or {}).items():
+        if node is None:
+            blocked.append(phrase)
+        else:
+            synonyms.setdefault(node, []).append(phrase)
+    return Vocabulary("coco", synonyms, excluded=refined.get("removed_words") or (),
+                      blocked=blocked)
 
 
 def default_amber_dir() -> Path | None:

@@ -79,3 +79,16 @@ def test_claims_of_a_remote_control_are_checked_against_remote():
     claims = split_claims("A remote control lies on the bed.")
     assert [(c.kind, c.node) for c in claims if c.subject == "remote control"] == \
         [("existence", "remote"), ("relation", "remote")]
+
+
+def test_devices_named_like_people_are_not_people():
+    # WordNet's most frequent sense of the head is a person; in a photo these are things.
+    # A person absent from the image made each of them a hallucination.
+    from halluscope.claims.vocab import coco_vocabulary
+    v = coco_vocabulary()
+    for thing in ("wii controller", "nintendo wii game controller", "coffee maker",
+                  "ventilation hood", "comforter"):
+        assert v.map(thing) != "person", thing
+    for person in ("baseball player", "team member", "crew member", "train conductor",
+                   "spectator", "surfer", "batter", "astronaut", "guest"):
+        assert v.map(person) == "person", person

@@ -321,9 +321,31 @@ def mapped_sense(word: str) -> Any | None:
     if not senses:
         return None
     first = next((s for s in _word_senses(word) if not s.instance_hypernyms()), None)
-    if senses[0] != first and max(lemma.count() for lemma in senses[0].lemmas()) < 1:
-        return None
+    used = lambda s: max(lemma.count() for lemma in s.lemmas())  # noqa: E731
+    if used(senses[0]) < 1:
+        if senses[0] != first:
+            return None
+        # a first sense never seen in use, another one seen: "comforter" is a quilt, not a
+        # sympathizer (who mapped it to person)
+        seen = [s for s in senses[1:] if used(s) >= 1]
+        if seen:
+            return max(seen, key=used)
     return senses[0]
+
+
+#: Heads of device names that WordNet knows only as people ("coffee maker", "ice maker").
+_DEVICE_HEADS = frozenset({"maker", "holder", "opener", "sharpener", "warmer", "cleaner"})
+_THING_LEXNAMES = frozenset({"noun.artifact", "noun.object", "noun.food"})
+
+
+def _person_or_device(head: str, node: str) -> bool:
+    """Whether a phrase WordNet does not know, mapped through its head to the node of people,
+    may as well name a thing: the head has a thing's sense too ("wii controller", a control;
+    "ventilation hood") or is one of :data:`_DEVICE_HEADS`."""
+    senses = concrete_senses(head) or ()
+    if not senses or senses[0].lexname() != "noun.person":
+        return False
+    return head in _DEVICE_HEADS or any(s.lexname() in _THING_LEXNAMES for s in senses[1:])
 
 
 def is_concrete(word: str) -> bool | None:
@@ -396,8 +418,12 @@ class Vocabulary:
                 if node is not None:
                     break
         if node is None and not blocked and self.use_wordnet:
-            node = self._hypernym(key) or (self._hypernym(key.split()[-1]) if " " in key
-                                           else None)
+            node = self._hypernym(key)
+            if node is None and " " in key:
+                head = key.split()[-1]
+                node = self._hypernym(head)
+                if node is not None and _person_or_device(head, node):
+                    node = None     # "wii controller", "coffee maker": no person
         if len(self._memo) < 200_000:
             self._memo[key] = node
         return node

@@ -79,3 +79,19 @@ def test_one_of_several_counts_nothing():
                  "One bottle is on the left, and another is on the right."):
         kinds = [(c.kind, c.value) for c in split_claims(text) if c.kind == "count"]
         assert ("count", 1) not in kinds, text
+
+
+def test_the_short_name_of_an_object_named_before_is_one_existence_claim():
+    # "the table" after "a dining table" is that table: one existence claim, which an image
+    # without a table counted twice as a hallucination
+    claims = split_claims("A woman sits at a dining table. The table is surrounded by chairs.")
+    assert [c.subject for c in claims if c.kind == "existence"] == \
+        ["woman", "dining table", "chair"]
+    racket = split_claims("There is a tennis racket on the court. The racket is red.")
+    assert [compact(c) for c in racket if c.subject == "racket"] == [("attribute", "racket",
+                                                                     "red")]
+    # another table, or a table named first, is a claim of its own
+    two = split_claims("A dining table and another table stand in the room.")
+    assert [c.subject for c in two if c.kind == "existence"] == ["dining table", "table", "room"]
+    one = split_claims("The pizza is on the table. The table is wooden.")
+    assert [c.subject for c in one if c.kind == "existence"] == ["pizza", "table"]

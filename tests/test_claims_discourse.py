@@ -95,3 +95,16 @@ def test_the_short_name_of_an_object_named_before_is_one_existence_claim():
     assert [c.subject for c in two if c.kind == "existence"] == ["dining table", "table", "room"]
     one = split_claims("The pizza is on the table. The table is wooden.")
     assert [c.subject for c in one if c.kind == "existence"] == ["pizza", "table"]
+
+
+@pytest.mark.parametrize("text,expected", [
+    # an absence or lack of X denies X ("an absence of people" was a person, hallucinated
+    # where none was)
+    ("There is an absence of people in the image.", []),
+    ("A man stands in the absence of a crowd, holding a dog.",
+     [("existence", "man"), ("existence", "dog"), ("relation", "man", "holding", "dog")]),
+    ("There is no dog in the image.", []),
+    ("There are no other people visible in the scene.", []),
+])
+def test_absence_nouns_deny(text, expected):
+    assert [compact(c) for c in split_claims(text)] == expected

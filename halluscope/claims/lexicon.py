@@ -234,6 +234,8 @@ ABSENCE_WORDS = frozenset({"absent", "missing", "gone", "invisible", "nonexisten
 ABSENCE_VERBS = frozenset({"lack"})
 #: Adjectives whose "of" object is denied ("devoid of people", "free of clutter").
 ABSENCE_OF_ADJECTIVES = frozenset({"devoid", "free", "bereft", "empty"})
+#: Nouns whose "of" object is denied ("an absence of people", "a lack of cars").
+ABSENCE_NOUNS = frozenset({"absence", "lack", "dearth", "shortage"})
 #: Nouns through whose "of" a denial passes ("no sign of a cat", "no trace of people").
 EVIDENCE_NOUNS = frozenset({"sign", "trace", "evidence", "hint", "indication", "presence",
                             "suggestion", "mention", "indicator", "sighting"})

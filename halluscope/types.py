@@ -227,5 +227,16 @@ class VerifiedRecord:
         return tuple(v.claim for v in self.verdicts)
 
     def claims_list(self) -> list[dict[str, Any]]:
-        """The ``"claims"`` list an item of ``items.jsonl`` holds."""
-        return [v.to_dict() for v in self.verdicts]
+        """The ``"claims"`` list an item of ``items.jsonl`` holds; each claim with ``said``,
+        the words of the response its span covers, so a reader sees what was checked
+        without counting characters (absent where the span is not in the response)."""
+        text = self.record.response if isinstance(self.record.response, str) else ""
+        out = []
+        for v in self.verdicts:
+            d = v.to_dict()
+            start, end = d["span"] if len(d["span"]) == 2 else (0, 0)
+            if 0 <= start < end <= len(text):
+                d = {k: d[k] for k in ("kind", "subject", "value", "relation", "object", "span")
+                     } | {"said": text[start:end]} | d
+            out.append(d)
+        return out

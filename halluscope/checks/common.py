@@ -127,7 +127,16 @@ def match(name: str | None, node: str | None, facts: ImageFacts) -> Match:
             present = _present_kind(low, facts)
             if present:
                 return present
-            wider = () if label in facts.absent else tuple(
+            if label in facts.absent:
+                return Match((label,))
+            # the noun's own word is not there, but its vocabulary node is, under another
+            # word: "woman" (node person) where only an ``astronaut`` is annotated; the claim
+            # is decided at the node, as "man" is by a ``person`` label, never made absent
+            node_kind = _present_kind(label.strip().lower(), facts) if label.lower() != low \
+                else NO_MATCH
+            if node_kind:
+                return node_kind
+            wider = tuple(
                 lab for lab in sorted(facts.labels()) if lab.lower() in _hypernym_names(low))
             if wider:
                 return Match((label,), broader=True, wider=wider)

@@ -18,6 +18,7 @@ PARTITIVES = frozenset({
     "display", "arrangement", "swarm", "school", "pack", "fleet", "bouquet", "batch", "heap",
     "abundance", "multitude", "host", "troop", "family", "gaggle", "pod", "litter", "stream",
     "column", "serving", "portion", "chunk", "bit", "part", "half", "some", "amount", "quantity",
+    "total",        # "a total of eight laptops": the laptops, counted
 })
 
 #: Nouns that refer to the image itself, never to an object in it.
@@ -66,7 +67,7 @@ NON_OBJECT_NOUNS = frozenset({
     "setting", "focus", "theme", "aesthetic", "charm", "impression", "essence", "energy",
     "spirit", "character", "appeal", "harmony", "balance", "warmth", "joy", "excitement",
     "serenity", "tranquility", "leisure", "relaxation", "entertainment", "action", "motion",
-    "movement", "journey", "trip", "game", "match", "meal time", "break",
+    "movement", "journey", "trip", "game", "match", "meal time", "break", "addition", "total",
     "am", "pm", "a.m.", "p.m.", "o'clock",     # times of day: "taken at 5 pm"
 })
 
@@ -177,6 +178,16 @@ PRONOUNS_MALE = frozenset({"he", "him", "himself"})
 PRONOUNS_FEMALE = frozenset({"she", "her", "herself"})
 PRONOUNS_PLURAL = frozenset({"they", "them", "themselves"})
 RELATIVE_PRONOUNS = frozenset({"that", "which", "who", "whom", "whose"})
+#: Nouns that point back like a pronoun ("some dogs sleep, others play"; "one bottle is on the
+#: left, the other on the right"): they stand for the latest plural noun, never for a thing.
+OTHER_WORDS = frozenset({"other", "others"})
+#: Preposition + noun idioms that name no object ("in addition to", "the task at hand", "three
+#: giraffes in total"); "on the other hand" when the noun has "other".
+IDIOM_NOUNS = frozenset({("in", "addition"), ("in", "total"), ("in", "fact"),
+                         ("in", "contrast"), ("in", "general"), ("in", "particular"),
+                         ("in", "comparison"), ("in", "summary"), ("in", "conclusion"),
+                         ("for", "example"), ("for", "instance"), ("at", "hand"),
+                         ("in", "turn"), ("in", "unison"), ("in", "tandem")})
 MALE_WORDS = frozenset({"man", "men", "boy", "gentleman", "guy", "father", "dad", "husband",
                         "son", "brother", "king", "groom", "policeman", "male", "grandfather",
                         "uncle", "businessman", "fisherman", "cowboy", "sir", "mr"})
@@ -223,6 +234,8 @@ ABSENCE_WORDS = frozenset({"absent", "missing", "gone", "invisible", "nonexisten
 ABSENCE_VERBS = frozenset({"lack"})
 #: Adjectives whose "of" object is denied ("devoid of people", "free of clutter").
 ABSENCE_OF_ADJECTIVES = frozenset({"devoid", "free", "bereft", "empty"})
+#: Nouns whose "of" object is denied ("an absence of people", "a lack of cars").
+ABSENCE_NOUNS = frozenset({"absence", "lack", "dearth", "shortage"})
 #: Nouns through whose "of" a denial passes ("no sign of a cat", "no trace of people").
 EVIDENCE_NOUNS = frozenset({"sign", "trace", "evidence", "hint", "indication", "presence",
                             "suggestion", "mention", "indicator", "sighting"})

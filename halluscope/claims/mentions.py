@@ -268,12 +268,56 @@ class MentionIndex:
                 continue
             if self.in_notation(tok):   # a JSON key ("bbox", "label"), a box: no object
                 continue
+            if self._names_nothing(tok):
+                continue
             subject, name_toks, _merged = self._name(tok)
             self.mentions[tok.i] = self._mention(tok, subject, name_toks)
         for m in self.mentions.values():
             self._negation(m)
             self._count_and_attributes(m)
         self._transparent_nouns()
+        self._distributive_ones()
+
+    def _names_nothing(self, tok) -> bool:
+        """Nouns that name no object where they stand: "other(s)", which point back
+        (:meth:`refs`); idioms ("in addition to", "at hand", "on the other hand"); a part of a
+        hyphened word WordNet knows as no physical thing ("tug" of "tug-of-war": no boat)."""
+        low = tok.lower_
+        if low in L.OTHER_WORDS:
+            return True
+        if tok.dep_ == "pobj":
+            prep = tok.head.lower_
+            if (prep, low) in L.IDIOM_NOUNS or (prep, low) == ("on", "hand") and any(
+                    c.lower_ == "other" for c in tok.children):
+                return True
+        return self._in_abstract_hyphened(tok)
+
+    def _in_abstract_hyphened(self, tok) -> bool:
+        doc = self.doc
+        glued = lambda a, b: doc[a].idx + len(doc[a].text) == doc[b].idx  # noqa: E731
+        i, j = tok.i, tok.i
+        while i >= 2 and doc[i - 1].text == "-" and glued(i - 2, i - 1) and glued(i - 1, i):
+            i -= 2
+        while j + 2 < len(doc) and doc[j + 1].text == "-" and glued(j, j + 1) \
+                and glued(j + 1, j + 2):
+            j += 2
+        if j - i < 4:       # two-part words ("close-up") keep their rules
+            return False
+        return is_concrete(doc.text[doc[i].idx:doc[j].idx + len(doc[j].text)].lower()) is False
+
+    def _distributive_ones(self) -> None:
+        """"two bottles ... One bottle is on the left, the other on the right": a "one" that
+        picks one of objects already said to be several (or that "the other" / "another"
+        follows in its sentence) counts nothing."""
+        several: set[str] = set()
+        for _, m in sorted(self.mentions.items()):
+            names = {m.subject, m.node} - {None}
+            if m.count == 1 and m.count_tok is not None and m.count_tok.lower_ == "one" and (
+                    names & several or any(t.lower_ in ("other", "another", "others")
+                                           for t in m.head.sent if t.i > m.head.i)):
+                m.count, m.count_tok = None, None
+            if m.plural or (m.count or 0) > 1:
+                several |= names
 
     @staticmethod
     def _transparency(m: Mention) -> str | None:
@@ -383,7 +427,7 @@ class MentionIndex:
         if low in L.RELATIVE_PRONOUNS and tok.head.dep_ in ("relcl", "acl"):
             noun = tok.head.head
             return [(mm, tok) for mm, _ in self.refs(noun)] if noun.i != tok.i else []
-        if tok.pos_ == "PRON":
+        if tok.pos_ == "PRON" or (low in L.OTHER_WORDS and tok.i not in self.mentions):
             if tok.i not in self.pron:
                 self.pron[tok.i] = self._resolve(tok)
             return [(mm, tok) for mm in self.pron[tok.i]]
@@ -404,6 +448,8 @@ class MentionIndex:
             ok = lambda m: m.person and not m.plural and m.gender != "m"  # noqa: E731
         elif low in L.PRONOUNS_PLURAL:
             ok = None
+        elif low in L.OTHER_WORDS:   # "the other", "others": more of a plural noun
+            ok = lambda m: m.plural or (m.count or 0) > 1  # noqa: E731
         else:
             return []
         before = [m for i, m in sorted(self.mentions.items()) if i < tok.i and m.keep

@@ -189,6 +189,8 @@ def denied(tok: Any, notation: Any = None) -> bool:
                 if glow in ("none", "neither"):
                     return True
                 own = cur.i == anchor.i     # not "no group of people on *the beach*"
+                if own and g.pos_ in _NOUNS and g.lemma_.lower() in L.ABSENCE_NOUNS:
+                    return True     # "an absence of people", "a lack of cars"
                 if own and g.pos_ == "ADJ" and glow in L.ABSENCE_OF_ADJECTIVES:
                     return not verb_denied(g.head) if g.head.i != g.i else True
                 if own and g.pos_ in _NOUNS and _passes_through(g):

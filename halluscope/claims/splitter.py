@@ -182,13 +182,16 @@ class _DocClaims(MentionIndex):
         self.out.append(((anchor, _KIND_RANK[kind], span[0]), fields))
 
     def _mention_claims(self) -> None:
+        named: list[Mention] = []
         for i in sorted(self.mentions):
             m = self.mentions[i]
             if m.negated or not m.keep:
                 continue
             sent = m.head
             an = m.head.i in self.analytic
-            self._emit(i, "existence", m, (m.start, m.end), an, sent=sent)
+            if not _refers_back(m, named):
+                self._emit(i, "existence", m, (m.start, m.end), an, sent=sent)
+            named.append(m)
             if m.count is not None:
                 self._emit(i, "count", m, (m.count_tok.idx, m.end), an, value=m.count, sent=sent)
             for w, a in m.attrs:
@@ -394,6 +397,16 @@ class _DocClaims(MentionIndex):
         return [Claim(kind=k, subject=s, value=v, relation=r, object=o, span=self._written(sp),
                       analytic=a, node=n, object_node=on, text=t)
                 for k, s, v, r, o, sp, a, n, on, t in kept]
+
+
+def _refers_back(m: Mention, earlier: list[Mention]) -> bool:
+    """Whether ``m`` is a definite short name of an object named before: "the table" after "a
+    dining table" (same node, its head): one table, one existence claim, not two."""
+    if m.node is None or " " in m.subject or m.count is not None or not any(
+            c.dep_ == "det" and c.lower_ in ("the", "this", "that") for c in m.head.children):
+        return False
+    tail = " " + m.subject
+    return any(e.node == m.node and e.subject.endswith(tail) for e in earlier)
 
 
 def _vocab(vocabulary) -> Vocabulary | None:

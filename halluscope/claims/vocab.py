@@ -321,9 +321,31 @@ def mapped_sense(word: str) -> Any | None:
     if not senses:
         return None
     first = next((s for s in _word_senses(word) if not s.instance_hypernyms()), None)
-    if senses[0] != first and max(lemma.count() for lemma in senses[0].lemmas()) < 1:
-        return None
+    used = lambda s: max(lemma.count() for lemma in s.lemmas())  # noqa: E731
+    if used(senses[0]) < 1:
+        if senses[0] != first:
+            return None
+        # a first sense never seen in use, another one seen: "comforter" is a quilt, not a
+        # sympathizer (who mapped it to person)
+        seen = [s for s in senses[1:] if used(s) >= 1]
+        if seen:
+            return max(seen, key=used)
     return senses[0]
+
+
+#: Heads of device names that WordNet knows only as people ("coffee maker", "ice maker").
+_DEVICE_HEADS = frozenset({"maker", "holder", "opener", "sharpener", "warmer", "cleaner"})
+_THING_LEXNAMES = frozenset({"noun.artifact", "noun.object", "noun.food"})
+
+
+def _person_or_device(head: str, node: str) -> bool:
+    """Whether a phrase WordNet does not know, mapped through its head to the node of people,
+    may as well name a thing: the head has a thing's sense too ("wii controller", a control;
+    "ventilation hood") or is one of :data:`_DEVICE_HEADS`."""
+    senses = concrete_senses(head) or ()
+    if not senses or senses[0].lexname() != "noun.person":
+        return False
+    return head in _DEVICE_HEADS or any(s.lexname() in _THING_LEXNAMES for s in senses[1:])
 
 
 def is_concrete(word: str) -> bool | None:
@@ -350,11 +372,16 @@ class Vocabulary:
     """
 
     def __init__(self, name: str, synonyms: Mapping[str, Iterable[str]], *,
-                 use_wordnet: bool = True):
+                 use_wordnet: bool = True, excluded: Iterable[str] = (),
+                 blocked: Iterable[str] = ()):
         self.name = name
         self.nodes: tuple[str, ...] = tuple(synonyms)
         self.use_wordnet = use_wordnet
-        table = word_table(synonyms)
+        self.excluded = frozenset(w.strip().lower() for w in excluded)
+        #: phrases that name no node, whatever their last word or WordNet say ("passenger
+        #: seat" is no chair, "tennis court" no tennis racket)
+        self.blocked = frozenset(w.strip().lower() for w in blocked)
+        table = word_table(synonyms, excluded=self.excluded)
         self.table = table
         self.phrases = frozenset(k for k in table if " " in k)
         self._memo: dict[str, str | None] = {}
@@ -383,15 +410,20 @@ class Vocabulary:
         except KeyError:
             pass
         node = self._direct(key)
-        if node is None and " " in key:
+        blocked = node is None and any(f in self.blocked for f in singular_forms(key))
+        if node is None and not blocked and " " in key:
             words = key.split()
             for i in range(1, len(words)):
                 node = self._direct(" ".join(words[i:]))
                 if node is not None:
                     break
-        if node is None and self.use_wordnet:
-            node = self._hypernym(key) or (self._hypernym(key.split()[-1]) if " " in key
-                                           else None)
+        if node is None and not blocked and self.use_wordnet:
+            node = self._hypernym(key)
+            if node is None and " " in key:
+                head = key.split()[-1]
+                node = self._hypernym(head)
+                if node is not None and _person_or_device(head, node):
+                    node = None     # "wii controller", "coffee maker": no person
         if len(self._memo) < 200_000:
             self._memo[key] = node
         return node
@@ -442,7 +474,8 @@ class Vocabulary:
         table = self.synonyms()
         for w in extra:
             table.setdefault(w, ())
-        return Vocabulary(name or f"{self.name}+labels", table, use_wordnet=self.use_wordnet)
+        return Vocabulary(name or f"{self.name}+labels", table, use_wordnet=self.use_wordnet,
+                          excluded=self.excluded, blocked=self.blocked)
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "nodes": len(self.nodes), "wordnet": self.use_wordnet}
@@ -450,8 +483,24 @@ class Vocabulary:
 
 @lru_cache(maxsize=1)
 def coco_vocabulary() -> Vocabulary:
-    """The 80 COCO categories with the words of the pinned vocabulary file CHAIR reads."""
-    return Vocabulary("coco", load_spec().objects)
+    """The 80 COCO categories with the words of the pinned vocabulary file CHAIR reads, and
+    the corrections of CHAIR's ``refined`` variant: its extra words ("hotdog", which WordNet
+    makes a daredevil, a person), its phrases ("remote control" -> remote, "wine bottle" ->
+    bottle; those it maps to nothing, "passenger seat", "tennis court", name no node) and the
+    words it removes ("bow")."""
+    spec = load_spec()
+    refined = spec.data.get("refined") or {}
+    synonyms = {node: list(words) for node, words in spec.objects.items()}
+    for node, words in (refined.get("extra_words") or {}).items():
+        synonyms.setdefault(node, []).extend(words)
+    blocked = []
+    for phrase, node in (refined.get("phrases") or {}).items():
+        if node is None:
+            blocked.append(phrase)
+        else:
+            synonyms.setdefault(node, []).append(phrase)
+    return Vocabulary("coco", synonyms, excluded=refined.get("removed_words") or (),
+                      blocked=blocked)
 
 
 def default_amber_dir() -> Path | None:

@@ -315,7 +315,7 @@ def test_annotation_files_disagreeing_do_not_depend_on_order():
     spoon = claim("existence", "spoon", node="spoon")
     for order in ((coco, mine), (mine, coco)):
         v = check_claim(spoon, order)
-        assert (v.label, v.reason) == ("supported", "spoon is in the image (1 instances)")
+        assert (v.label, v.reason) == ("supported", "spoon is in the image (1 instance)")
     # a detector (always after the annotation files) that sees a spoon does not outweigh the
     # closed-world annotation that has none
     det = ImageFacts(key="k", instances=(Instance("spoon", (5, 5, 9, 9), score=0.9,

@@ -27,7 +27,7 @@ def check_existence(claim: Claim, facts: ImageFacts) -> Verdict:
         return Verdict(claim, "supported", 1.0 if ev and ev[0].score is None else
                        float(ev[0].score or 1.0), ev,
                        f"{label} is in the image ({n or 'listed as present'}"
-                       f"{' instances' if n else ''})", checker(facts, "existence"))
+                       f"{(' instance' if n == 1 else ' instances') if n else ''})", checker(facts, "existence"))
     if st == "absent":
         detail = absence_detail(facts, label)
         why = (f"no {label} detected{detail}" if detail else

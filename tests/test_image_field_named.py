@@ -86,3 +86,19 @@ def test_mmhal_other_rows_image_names_the_field_the_line_uses(tmp_path):
         except RecordError as exc:
             bad.append((rec.source.line, exc.location.field))
     assert bad == [(1, "image"), (2, "image_id")]
+
+
+def test_vlmevalkit_prediction_without_its_row_says_no_truth_was_found(tmp_path):
+    """A VLMEvalKit predictions file alone (``index``, ``prediction``) carries no truth: the
+    bad record said 'got another value' of an 'answer' the line does not have."""
+    rows = _jsonl(tmp_path / "p.jsonl", [
+        {"index": "VS_chart_1_0_1_0", "prediction": "No."},
+        {"index": "VS_chart_1_0_1_1", "prediction": "No.", "answer": "Maybe"}])
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["audit", str(rows), "--metric", "hallusionbench", "--option",
+                                   "hallusionbench_variant=vlmevalkit", "--out", str(out), "-q"])
+    assert res.exit_code == 2, res.output
+    errors = json.loads((out / "results.json").read_text())["errors"]
+    assert [(e["line"], e["field"]) for e in errors] == [(1, "answer"), (2, "answer")]
+    assert errors[0]["message"].endswith("in 'answer', found none (no benchmark row)")
+    assert errors[1]["message"].endswith("in 'answer', got 'Maybe'")

@@ -13,7 +13,8 @@ accuracy@0.5; ``AuditConfig.options["region_iou"]`` changes it)
   annotation file such as COCO instances has the class and the image none); *unverifiable*
   when nothing is known about its object, and when its object could not be read from the
   response (such a box is never matched against whatever object it overlaps), and when it is
-  *malformed*: corners swapped (``[300, 300, 100, 100]``, refused in the record's metadata too) or of zero area;
+  *malformed*: corners swapped (``[300, 300, 100, 100]``, refused in the record's metadata
+  too) or of zero area;
 * a cited region id that was never offered is *fabricated* (hallucinated); an offered region
   cited for an object it does not hold is hallucinated when that is known (``the dog [R2]``
   where R2 is the cat: two COCO objects; or the dog is known elsewhere in the image), and

@@ -46,6 +46,13 @@ def answer_field(record: Any) -> str:
     return getattr(record, "response_field", None) or "response"
 
 
+def image_field(record: Any) -> str:
+    """The field of ``record``'s line its image was read from (``image``, ``image_id``,
+    ``image_path``), as errors about the image name it: ``image`` for a record built in
+    Python."""
+    return getattr(record, "image_field", None) or "image"
+
+
 def file_name(image: str) -> str:
     """The file name a path or URL names: its last part. A URL's (``scheme://``) query and
     fragment are no part of it, and its escapes are undone: ``https://host/img.jpg?sig=a/b``

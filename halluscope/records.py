@@ -101,6 +101,9 @@ class Record:
             metrics that look up ground truth by id must not read it as one.
         response_field: The field of the line ``response`` was read from (``caption``,
             ``text``, ``prediction``, ...), named in the errors about it; ``None``: ``response``.
+        image_field: The field of the line ``image`` was read from when it is not ``image``:
+            ``image_id`` (a file name or other text there) or VLMEvalKit's ``image_path``, named
+            in the errors about it; ``None``: ``image``.
     """
 
     id: str
@@ -117,6 +120,7 @@ class Record:
     source: Source = Source(None, None)
     id_from_line: bool = False
     response_field: str | None = None
+    image_field: str | None = None
 
     def image_path(self) -> Path | None:
         """The image as a local path, resolved against the record's file; ``None`` for URLs."""
@@ -265,6 +269,15 @@ def _image_of(obj: dict[str, Any], where: dict[str, Any]) -> tuple[str | None, i
     if image_id is None and image is not None:
         image_id = coco_image_id(image)
     return image, image_id
+
+
+def _image_field(obj: dict[str, Any], image: str | None) -> str | None:
+    """The field :func:`_image_of` read ``image`` from, when not ``image`` (see
+    :attr:`Record.image_field`)."""
+    if image is None or obj.get("image") is not None:
+        return None
+    return "image_id" if obj.get("image_id") is not None and image == obj["image_id"] \
+        else "image_path"
 
 
 def _task_of(obj: dict[str, Any], label: str | None, prompt: str | None,
@@ -447,7 +460,8 @@ def _record_of(obj: dict[str, Any], source: Source, require_response: bool,
                   document=obj.get("document"), question_id=question_id,
                   metadata=metadata, source=source, id_from_line=from_line,
                   response_field=None if response is None else answer_field or (
-                      None if field == "response" else field))
+                      None if field == "response" else field),
+                  image_field=_image_field(obj, image))
 
 
 def _carries_samples(obj: dict[str, Any]) -> bool:

@@ -34,6 +34,8 @@ import math
 import os
 import re
 from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from halluscope.atomicfiles import write_text_atomically
@@ -189,11 +191,13 @@ def _log_wandb(result, out: Path, report: Path | None, name: str | None,
             log.warning("W&B offline keeps each logging in a folder of its own: this audit "
                         "was logged before, differently or not to the end, in %s; sync the "
                         "latest", ", ".join(map(str, earlier)))
-    # the audit's run id is W&B's: logging the same audit again continues its run (online)
+    # the audit's run id is W&B's: logging the same audit again continues its run (online;
+    # offline W&B ignores a resume, warning that it does: the folders above stand for it)
+    resume = "allow" if result.run_id and mode not in ("offline", "dryrun") else None
     run = wandb.init(project=project or "halluscope", name=name, mode=mode,
-                     id=result.run_id or None, resume="allow" if result.run_id else None,
-                     dir=str(root),
-                     config=redact_mapping(result.runsheet), reinit=True, settings=settings)
+                     id=result.run_id or None, resume=resume, dir=str(root),
+                     config=redact_mapping(result.runsheet), reinit=_reinit(wandb),
+                     settings=settings)
     code = 1        # a logging that breaks off is not a finished run either
     folder = Path(run.dir).parent
     try:
@@ -211,6 +215,49 @@ def _log_wandb(result, out: Path, report: Path | None, name: str | None,
     if mode in ("offline", "dryrun") and folder.is_dir():     # finished: what it holds
         write_text_atomically(folder / _MARKER, json.dumps({"logged": logged}))
     return run.id
+
+
+def _reinit(wandb) -> Any:
+    """W&B's ``reinit`` that finishes a run still open in the process: ``"finish_previous"``
+    where W&B knows it (0.19.10 on, which warn that ``True`` is deprecated), else ``True``."""
+    try:
+        wandb.Settings(reinit="finish_previous")
+    except Exception:       # noqa: BLE001 - an older W&B refuses the value (pydantic's error)
+        return True
+    return "finish_previous"
+
+
+@contextmanager
+def _hushed(quiet: bool, tracker: str) -> Iterator[None]:
+    """While ``quiet`` (``audit --quiet``), the trackers' own notes off the terminal: W&B's
+    banner and run summary (``WANDB_SILENT``), MLflow's info lines ("Creating a new
+    experiment") and the run and experiment URLs it writes to stdout for a tracking server.
+    A failure still raises, and the audit says it; warnings still show."""
+    if not quiet:
+        yield
+        return
+    saved = {k: os.environ.get(k) for k in _HUSH_ENV}
+    if tracker == "mlflow":
+        try:        # MLflow sets its logger's level when imported: import it first
+            import mlflow  # noqa: F401
+        except ImportError:
+            pass    # (said by _log_mlflow)
+    mlflow_log = logging.getLogger("mlflow")
+    level = mlflow_log.level
+    os.environ.update(_HUSH_ENV)
+    mlflow_log.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        mlflow_log.setLevel(level)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+_HUSH_ENV = {"WANDB_SILENT": "true", "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}
 
 
 #: The file in a W&B offline run folder saying what halluscope logged there, written once
@@ -261,10 +308,11 @@ def check_trackers(trackers: list[str] | tuple[str, ...]) -> None:
 
 def log_run(result, out: str | Path, trackers: list[str] | tuple[str, ...], *,
             name: str | None = None, project: str | None = None, exit_code: int = 0,
-            why: str = "") -> dict[str, str]:
+            why: str = "", quiet: bool = False) -> dict[str, str]:
     """Log ``result`` (saved in ``out``) to each tracker; return tracker -> run id.
     ``exit_code``: how the audit ends (1: a gate crossed, 2: a metric scored nothing), ``why``
-    in words; a run of a failed audit ends failed (see the module)."""
+    in words; a run of a failed audit ends failed (see the module). ``quiet``: the trackers'
+    own output is kept off the terminal (:func:`_hushed`); failures are still raised."""
     out = Path(out)
     check_trackers(trackers)
     report = out / "report.html"
@@ -272,10 +320,12 @@ def log_run(result, out: str | Path, trackers: list[str] | tuple[str, ...], *,
     ids: dict[str, str] = {}
     for tracker in dict.fromkeys(trackers):
         try:
-            if tracker == "mlflow":
-                ids[tracker] = _log_mlflow(result, out, report, name, exit_code, why)
-            else:
-                ids[tracker] = _log_wandb(result, out, report, name, project, exit_code, why)
+            with _hushed(quiet, tracker):
+                if tracker == "mlflow":
+                    ids[tracker] = _log_mlflow(result, out, report, name, exit_code, why)
+                else:
+                    ids[tracker] = _log_wandb(result, out, report, name, project, exit_code,
+                                              why)
         except (ConfigError, MissingExtraError):
             raise
         except Exception as exc:    # a tracker down or refusing: no crash of halluscope (exit 3)

@@ -337,6 +337,7 @@ class RegionVerifier:
             if err is not None:
                 raise err
         cited = tuple(dict.fromkeys(c.label for c in [*boxes, *regions] if c.label))
+        _closed_world_absent(found, truth, cited)
         if self.facts is not None and boxes and cited:
             size = self._add_detections(record, truth, cited, size)
         return VerifiedRegions(
@@ -392,6 +393,35 @@ class RegionVerifier:
                          **({"floor": facts.provenance.get("floor")} if score is None else {})},
                 provenance={"detector": facts.provenance.get("detector")})
         return size or facts.size
+
+
+def _closed_world_absent(found: Sequence[Any], truth: Any, cited: Sequence[str]) -> None:
+    """A cited object that a closed-world annotation of the image (COCO's 80 classes, a file
+    with ``"closed_world": true``) names in its vocabulary and none of the image's files
+    annotates is known to be absent: a box cited for a dog on a COCO image without one was
+    "nothing is known about where dog is", while the claims check of the same words said
+    "no dog among the image's annotated objects (closed world)"."""
+    from halluscope.checks.common import absence_evidence
+    from halluscope.checks.regions import instances_of
+    from halluscope.claims.citations import label_key
+    from halluscope.claims.coco import coco_node
+    closed = [f for f in found if f.closed_world and f.vocabulary]
+    if not closed:
+        return
+    held = {label_key(x) for f in found for x in f.labels()}
+    for label in cited:
+        key = label_key(label)
+        if key is None or key in truth.absent or instances_of(truth, label):
+            continue
+        node = coco_node(key)
+        if key in held or node in held:      # annotated without a place (a box of no area)
+            continue
+        for f in closed:
+            name = next((w for w in sorted(f.vocabulary) if label_key(w) in (key, node)), None)
+            if name is not None:
+                truth.absent.add(key)
+                truth.absent_evidence[key] = absence_evidence(f, name)[0]
+                break
 
 
 # -- page citations -----------------------------------------------------------------------------

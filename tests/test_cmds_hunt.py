@@ -261,7 +261,7 @@ def test_the_run_sheet_and_summary_say_which_variant_built_the_gt_file(tmp_path,
     said 'variant refined' alone. Now the run sheet records the file's variant, and the summary
     says it beside the run's."""
     import halluscope
-    from halluscope.report.console import _variants
+    from halluscope.report.console import variants_said as _variants
     inst, caps = _dog_with_a_bus_caption(tmp_path, monkeypatch)
     for variant in ("original", "refined"):
         res = runner.invoke(app, ["chair", "gt", "-a", str(inst), "-a", str(caps), "-o",

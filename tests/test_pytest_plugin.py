@@ -795,7 +795,8 @@ def test_real_chair_and_pope_on_the_sample_data(pytester: pytest.Pytester,
     # POPE shows wrong answers, false positives first
     result.stdout.fnmatch_lines(["*pope.accuracy has no confidence interval*"])
     assert "answer read as" in out
-    result.stdout.fnmatch_lines(["audit *data [[]chair, pope[]]: * items, * problem(s)",
+    result.stdout.fnmatch_lines(["audit *data [[]chair, pope[]]: * items, * problem(s)"
+                                 " · chair variant refined, pope parser original",
                                  "*chair.chair_i *", "*pope.f1 *"])
 
 

@@ -9,10 +9,12 @@ accuracy@0.5; ``AuditConfig.options["region_iou"]`` changes it)
 * a cited box is *supported* when it overlaps a known instance of its object (an offered
   region, ``metadata["objects"]``, or a detection of that object) with IoU >= the threshold;
   it is a *region hallucination* when it overlaps none of them that well, or when its object is
-  known to be absent (the detector was asked and found none); *unverifiable* when nothing is
-  known about its object, and when its object could not be read from the response (such a box
-  is never matched against whatever object it overlaps), and when it is *malformed*: corners
-  swapped (``[300, 300, 100, 100]``, refused in the record's metadata too) or of zero area;
+  known to be absent (listed absent, the detector was asked and found none, or a closed-world
+  annotation file such as COCO instances has the class and the image none); *unverifiable*
+  when nothing is known about its object, and when its object could not be read from the
+  response (such a box is never matched against whatever object it overlaps), and when it is
+  *malformed*: corners swapped (``[300, 300, 100, 100]``, refused in the record's metadata
+  too) or of zero area;
 * a cited region id that was never offered is *fabricated* (hallucinated); an offered region
   cited for an object it does not hold is hallucinated when that is known (``the dog [R2]``
   where R2 is the cat: two COCO objects; or the dog is known elsewhere in the image), and

@@ -178,9 +178,9 @@ LogTo = Annotated[Optional[list[str]], typer.Option(
     "or mlflow (repeatable; offline into the output folder unless WANDB_MODE / "
     "MLFLOW_TRACKING_URI say otherwise).",
     rich_help_panel='Output', metavar='NAME')]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table (failed "
-    "gates, metrics that scored nothing, bad records and the judge line are still said, on "
-    "stderr).",
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table, and no "
+    "notes of --log's trackers (failed gates, metrics that scored nothing, bad records, the "
+    "judge line and a tracker's failure are still said, on stderr).",
     rich_help_panel='Output')]
 
 
@@ -387,7 +387,7 @@ def _finish(result, out: Path, gates, log_to: list[str] | None, quiet: bool) -> 
     if log_to:
         from halluscope.tracking import log_run
         try:
-            log_run(result, out, log_to, **_outcome(result, judged))
+            log_run(result, out, log_to, **_outcome(result, judged), quiet=quiet)
         except HalluscopeError as exc:
             not_logged = str(exc)
     if not quiet:

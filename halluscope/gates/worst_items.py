@@ -64,12 +64,22 @@ def explainer_for(metric: str) -> Explainer:
     return cls.explain_item if cls is not None else explain_generic(metric)
 
 
+#: Statistics no item counts against: ``unanswered`` (Object HalBench, MMHal-Bench,
+#: HallusionBench) counts the benchmark's questions that no answer answered, which are in no
+#: line of items.jsonl; a failed gate on it listed the items with hallucinations instead.
+NO_ITEM_STATISTICS = frozenset({"unanswered"})
+
+
+def _no_item(item: dict, statistic: str, group: str | None) -> None:
+    return None
+
+
 def worst_items(result: Any, name: str, k: int = DEFAULT_WORST
                 ) -> tuple[list[WorstItem], int, int]:
     """The ``k`` items that pull metric ``name`` the wrong way the most, streamed from
     ``result.items``; also how many items are bad at all and how many could not be scored."""
     metric, stat, group = split_name(name)
-    explain = explainer_for(metric)
+    explain = explainer_for(metric) if stat not in NO_ITEM_STATISTICS else _no_item
     heap: list[tuple[float, int, WorstItem]] = []
     bad = 0
     errors = 0
@@ -110,6 +120,9 @@ def worst_items_block(result: Any, name: str, k: int = DEFAULT_WORST) -> list[st
                     f"against it)"]
     except KeyError:
         pass
+    if split_name(name)[1] in NO_ITEM_STATISTICS:
+        return [f"  worst items: none ({name} counts the benchmark's questions that no answer "
+                f"answered: they are in no item)"]
     try:
         items, bad, errors = worst_items(result, name, k)
     except Exception as exc:  # noqa: BLE001 - e.g. items.jsonl was deleted

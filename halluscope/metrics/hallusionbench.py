@@ -385,9 +385,9 @@ class HallusionBenchMetric(Metric):
                                   f"{record.metadata.get('gt_answer')!r}", field="gt_answer",
                                   file=record.source.file, line=record.source.line)
             if truth is None:       # (a row without 'prediction' is a bad record when read)
-                got = record.metadata.get("answer")
-                raise RecordError("expected VLMEvalKit's truth Yes or No in 'answer', got "
-                                  + (f"{got!r:.80}" if got is not None else "another value"),
+                got = record.metadata.get("answer", record.metadata.get("label"))
+                raise RecordError("expected VLMEvalKit's truth Yes or No in 'answer', " + (
+                    f"got {got!r:.80}" if got is not None else "found none (no benchmark row)"),
                                   field="answer", file=record.source.file,
                                   line=record.source.line)
             extracted = vlmevalkit_extract(record.response, self.variant)

@@ -48,6 +48,7 @@ from halluscope.metrics.repeats import (UNANSWERED, UNANSWERED_NOT_PAIRED, Repea
                                         describe_unanswered, unanswered_result,
                                         warn_unanswered)
 from halluscope.metrics.stats import Statistic, rate, ratio
+from halluscope.record_fields import image_field
 from halluscope.records import Record
 from halluscope.textfiles import read_json_file
 
@@ -157,11 +158,10 @@ def _check_image(record: Record, template: list[dict[str, Any]], index: int, mod
     base = image.replace("\\", "/").rsplit("/", 1)[-1]
     for n, row in enumerate(template):
         if n != index and {image, base, base.rsplit(".", 1)[0]} & _image_names(row):
-            field = "image" if "/" in image or "." in image else "image_id"
             raise RecordError(f"expected the image of template row {index} "
                               f"({template[index].get('image_id')!r}), got {image!r}, the image "
                               f"of row {n}: answers and questions are misaligned (paired by "
-                              f"{mode})", field=field)
+                              f"{mode})", field=image_field(record))
 
 
 def _without_contents(record: Record) -> bool:

@@ -70,7 +70,7 @@ from typing import Any, ClassVar
 from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.chair_text import MAX_TOKENIZE_CHARS
-from halluscope.record_fields import answer_field
+from halluscope.record_fields import answer_field, image_field
 from halluscope.metrics.objhal_extract import (  # noqa: F401  (extractors re-exported)
     _NOUN_TAGS, FAIL_LIMIT, USE, JudgeExtractor, rule_extractor)
 from halluscope.metrics.objhal_files import (  # noqa: F401  (loaders re-exported)
@@ -235,17 +235,18 @@ def _without_image_id(record: Record) -> bool:
     return record.image_id is None
 
 
-def _not_coco(image: str) -> RecordError:
+def _not_coco(record: Record) -> RecordError:
     """An answer that names its image (``image_id`` or ``image``) by no COCO id: paired with
     its question file row by ``question_id`` it was scored against that row's image without a
     word, though nothing says the two are one (``"abc"``; a chunk's answers named by another
-    numbering). Only an answer that names no image at all takes its question's."""
-    field = "image" if "/" in image or "\\" in image or "." in image else "image_id"
+    numbering). Only an answer that names no image at all takes its question's. The error
+    names the field the line holds it in."""
+    field = image_field(record)
     return RecordError(f"expected a COCO image id (139, '000000000139.jpg', "
-                       f"'COCO_val2014_000000000139.jpg') in image_id or image, got "
-                       f"{image!r:.80}: an answer is scored against its own image's objects, "
-                       f"never its question file row's in its place (leave the field out to "
-                       f"pair it with its row by question_id)", field=field)
+                       f"'COCO_val2014_000000000139.jpg') in {field}, got "
+                       f"{record.image!r:.80}: an answer is scored against its own image's "
+                       f"objects, never its question file row's in its place (leave the field "
+                       f"out to pair it with its row by question_id)", field=field)
 
 
 # -- streaming metric ---------------------------------------------------------------------------
@@ -382,7 +383,7 @@ class ObjhalMetric(Metric):
         if record.image_id is not None:
             return int(record.image_id), None
         if record.image is not None:
-            raise _not_coco(record.image)
+            raise _not_coco(record)
         if self.aligner is None or self.question_image_ids is None:
             raise RecordError("expected an image_id, or a question file (--questions) whose "
                               "questions the answers answer", field="image_id")

@@ -175,7 +175,7 @@ class GateSession:
         # password, an api_key in an option) leave redacted, as the run sheet's do
         from halluscope.redact import redact_mapping
         from halluscope.query_sheets import partial_said
-        from halluscope.report.console import finish_facts
+        from halluscope.report.console import finish_facts, variants_said
         from halluscope.result import stopped_said
         self.audits[key] = {
             "key": short_key(key), "inputs": inputs,
@@ -183,6 +183,8 @@ class GateSession:
                                          for k, v in (overrides or {}).items()}),
             "metrics": _metric_table(result),
             "n_items": len(result.items), "n_errors": len(result.errors),
+            # the variant each metric ran, and where its numbers are not quite that variant's
+            "variants": variants_said((result.runsheet or {}).get("metrics")),
             "unscored": {k: list(v) for k, v in result.unscored.items()},
             "out": str(out) if out else None, "workers": [self.worker] if self.worker else [],
             # answers cut short or of an unknown finish reason, said beside the numbers

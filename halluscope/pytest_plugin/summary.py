@@ -54,7 +54,8 @@ def write_summary(session: Any, terminalreporter: Any) -> None:
                 f"{f' ({extra})' if extra else ''}: {audit['n_items']} items, "
                 f"{audit['n_errors']} problem(s)"
                 + (f", {len(audit['unscored'])} metric(s) scored nothing"
-                   if audit.get("unscored") else ""))
+                   if audit.get("unscored") else "")
+                + (f" · {audit['variants']}" if audit.get("variants") else ""))
         if audit.get("workers"):
             line += f" (workers {', '.join(audit['workers'])})"
         tr.write_line(shown(line))

@@ -419,7 +419,7 @@ def render_summary(result: AuditResult, console: Console, *,
                     f"{len({e.get('file') for e in stopped}):,} input(s)", style="bold red")
     if _finite(wall):
         head.append(f" · {wall:.2f} s")
-    variants = _variants(sheet.get("metrics"))
+    variants = variants_said(sheet.get("metrics"))
     if variants:
         head.append(f" · {visible_controls(variants)}", style="dim")
     console.print(head)
@@ -537,7 +537,9 @@ def finish_facts(result: Any) -> list[tuple[int, str, str]]:
     return facts(counts, bool(as_flag(options.get("complete_only"))))
 
 
-def _variants(info: Any) -> str:
+def variants_said(info: Any) -> str:
+    """Which variant or parser each metric of a run sheet's ``metrics`` ran, and where its
+    numbers depart from that variant's (``amber variant original (spaCy's tagger)``)."""
     if not isinstance(info, Mapping):
         return ""
     parts = []
@@ -560,4 +562,4 @@ def _variants(info: Any) -> str:
     return ", ".join(parts)
 
 
-__all__ = ["render_summary", "judge_lines", "resumed_lines", "metrics_table", "groups_table", "problems_table", "output_files"]
+__all__ = ["render_summary", "judge_lines", "variants_said", "resumed_lines", "metrics_table", "groups_table", "problems_table", "output_files"]

@@ -190,7 +190,7 @@ class AnthropicModel(SendsPreparedImages):
         try:
             message = await self._client.messages.create(**kwargs)
         except Exception as exc:  # noqa: BLE001
-            raise spend_limit(map_sdk_error(exc, self._sdk)) from None
+            raise spend_limit(map_sdk_error(exc, self._sdk, body=kwargs)) from None
         try:
             text, reasoning = message_text(message.content)
             if not text:

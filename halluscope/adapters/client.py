@@ -414,7 +414,11 @@ class ModelClient:
                                                latency_s=time.perf_counter() - t0)
             if attempt >= self.retry.max_attempts:
                 self.failures += 1
-                message = self.api.redact(f"{error} (gave up after {attempt} attempts)")
+                # a connection not made through a proxy may be the proxy's fault: named
+                # (host:port) on each record, not only in the stop after several
+                via = (proxy_note(getattr(self.api, "endpoint", None))
+                       if isinstance(error, ConnectFailed) else "")
+                message = self.api.redact(f"{error} (gave up after {attempt} attempts{via})")
                 raise _finish(error, attempt, message) from None
             retry_after = getattr(error, "retry_after", None)
             delay = self.retry.delay(attempt, retry_after, self._rng)

@@ -20,7 +20,8 @@ from typing import Any
 
 from halluscope.adapters.images import ImagePolicy, SendsPreparedImages, part_bytes, policy
 from halluscope.adapters.offline import OFFLINE_KEY, is_offline
-from halluscope.adapters.sdk_errors import is_transport_failure, transport_error, unsendable
+from halluscope.adapters.sdk_errors import (is_transport_failure, transport_error, unbuildable,
+                                            unsendable)
 from halluscope.adapters.types import (AdapterError, AuthError, ImagePart, MalformedResponse,
                                        Request, RequestError, Response, clip, cut_by_filter,
                                        error_for_status, redact_secrets, token_counts,
@@ -275,7 +276,7 @@ class GeminiModel(SendsPreparedImages):
                 headers["retry-after"] = repr(delay)
             return error_for_status(code or 500, message, headers)
         name = type(exc).__name__
-        if (setup := unsendable(exc)) is not None:
+        if (setup := unsendable(exc) or unbuildable(exc)) is not None:
             return setup
         if is_transport_failure(exc) or "Timeout" in name:
             return transport_error(exc, timed_out="Timeout" in name)

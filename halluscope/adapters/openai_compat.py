@@ -147,6 +147,7 @@ class OpenAICompatible(SendsPreparedImages):
         register_secret(key if key not in ("EMPTY", OFFLINE_KEY) else None)
         register_url(base_url)
         register_options({"default_headers": default_headers or {}})
+        self._headers_option = default_headers  # as given: named when of the wrong type
         base_url, default_query = split_query(base_url)
         common = dict(api_key=key, max_retries=0, default_headers=default_headers,
                       default_query=default_query)
@@ -228,7 +229,8 @@ class OpenAICompatible(SendsPreparedImages):
             # otherwise caps throughput at a few hundred requests/s).
             body = await self._client.post("/chat/completions", body=kwargs, cast_to=bytes)
         except Exception as exc:  # noqa: BLE001 - every SDK failure is mapped
-            raise map_sdk_error(exc, self._sdk) from None
+            raise map_sdk_error(exc, self._sdk, body=kwargs,
+                                headers=self._headers_option) from None
         return parse_completion(body)
 
     async def aclose(self) -> None:

@@ -17,6 +17,14 @@ has a ``reasoning``). A row no answer can be read from is a miss (warned about o
 crash, and the answer then asked for replaces it (``replaced``); any other row is never
 overwritten (the first answer written wins).
 
+A judge's refusal (:class:`~halluscope.adapters.types.Declined`: the model declined or the
+provider's filter withheld the answer) is no answer, so it is never served as one; a client
+that keeps refusals (a judge's: ``ModelClient(keep_declined=True)``) records it in a table of
+its own (``declined``: the message, the text the model declined with, the model the server
+named) under the request's key, and reads it back as the same refusal: a rerun or a resumed
+audit gets the refusal the first run got, not another roll of the dice. Other clients
+(``halluscope query``, whose ``--retry-failed`` asks refusals again) neither write nor read it.
+
 Timeouts, retry settings, concurrency and credentials are not part of it: they change
 how an answer is obtained, not which answer it is. The document itself is stored beside the
 answer (``request`` column) so that a row can be read by a person; it never holds a credential.
@@ -55,7 +63,7 @@ from typing import Any
 from halluscope.adapters.cache_keys import (KEY_VERSION, hash_material,  # noqa: F401
                                             key_material, superseded_key)
 from halluscope.adapters.shared_calls import SCHEMA as CLAIMS_SCHEMA
-from halluscope.adapters.types import Response
+from halluscope.adapters.types import Declined, Response
 from halluscope.cachedir import ENV_CACHE, default_cache_dir
 from halluscope.errors import InputError
 
@@ -86,6 +94,19 @@ CREATE TABLE IF NOT EXISTS sent_images (
     PRIMARY KEY (image, how)
 )
 """
+_DECLINED_SCHEMA = """
+CREATE TABLE IF NOT EXISTS declined (
+    key      TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    model    TEXT NOT NULL,
+    request  TEXT NOT NULL,
+    declined TEXT NOT NULL,
+    created  REAL NOT NULL
+)
+"""
+_INSERT_DECLINED = ("INSERT OR IGNORE INTO declined (key, provider, model, request, declined, "
+                    "created) VALUES (?, ?, ?, ?, ?, ?)")
+
 #: :meth:`ResponseCache.sent_image`'s answer for an image whose digest it does not know.
 UNKNOWN = "unknown"
 
@@ -202,6 +223,7 @@ class ResponseCache:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(_SCHEMA)
             conn.execute(_SENT_SCHEMA)
+            conn.execute(_DECLINED_SCHEMA)  # refusals a judge keeps (put_declined)
             conn.execute(CLAIMS_SCHEMA)     # requests in flight (:mod:`.shared_calls`)
             # reads every page of the table (cheaper than PRAGMA quick_check, which also walks
             # the key index): a truncated or overwritten file fails here, not mid-run
@@ -233,17 +255,21 @@ class ResponseCache:
 
     def holds(self, key: str) -> bool:
         """Whether a row other than the unreadable one :meth:`get` found is stored under
-        ``key`` (counted neither as a hit nor as a miss)."""
+        ``key``, or a refusal (counted neither as a hit nor as a miss)."""
         try:
             with self.connection() as conn:
                 row = conn.execute("SELECT response FROM responses WHERE key = ?",
                                    (key,)).fetchone()
+                declined = row is None and conn.execute(
+                    "SELECT 1 FROM declined WHERE key = ?", (key,)).fetchone() is not None
         except sqlite3.Error:
             return False
-        return row is not None and (key not in self._unreadable
-                                    or row[0] != self._unreadable[key])
+        return declined or row is not None and (key not in self._unreadable
+                                                or row[0] != self._unreadable[key])
 
-    def get(self, key: str) -> Response | None:
+    def get(self, key: str, *, declined: bool = False) -> Response | Declined | None:
+        """The answer stored under ``key``; with ``declined``, where there is none, the
+        refusal stored there (:meth:`put_declined`), as a :class:`Declined` to raise."""
         if self._conn is None:
             self.misses += 1
             return None
@@ -270,11 +296,43 @@ class ResponseCache:
             if waiting is None or row[0] is not waiting[4]:
                 self._unreadable[key] = row[0]
             hit = None
+        if hit is None and declined and row is None:
+            hit = self._declined(key)
         if hit is None:
             self.misses += 1
             return None
         self.hits += 1
         return hit
+
+    def _declined(self, key: str) -> Declined | None:
+        """The refusal stored under ``key`` (:meth:`put_declined`), or None (none, or
+        unreadable: then asked again, warned about once)."""
+        try:
+            with self._lock:
+                row = self._conn.execute("SELECT declined FROM declined WHERE key = ?",
+                                         (key,)).fetchone()
+            if row is None:
+                return None
+            kept = json.loads(row[0])
+            return Declined(str(kept["message"]), refusal=kept.get("refusal"),
+                            model=kept.get("model"), cached=True)
+        except (sqlite3.Error, ValueError, KeyError, TypeError, AttributeError) as exc:
+            self._warn_once(f"cannot read a refusal in the response cache {self.path} "
+                            f"({type(exc).__name__}: {exc}); asking the model instead")
+            return None
+
+    def put_declined(self, key: str, doc: dict[str, Any], error: Declined) -> None:
+        """Record that the model declined ``key``'s request (a judge's refusal: see the module
+        docstring): its message, the text it declined with and the model the server named.
+        The first refusal written stays; it never takes an answer's place."""
+        if self._conn is None:
+            return
+        from halluscope._json import dumps_utf8
+        from halluscope.redact import redact_mapping
+        kept = {"message": str(error), "refusal": error.refusal, "model": error.model}
+        self._write([(key, doc.get("provider", ""), doc.get("model", ""),
+                      dumps_utf8(redact_mapping(doc), sort_keys=True),
+                      dumps_utf8(redact_mapping(kept)), time.time())], _INSERT_DECLINED)
 
     def sent_image(self, image: str, how: str) -> str | None:
         """The digest of what is sent for the image with sha256 ``image`` by the preparer
@@ -364,16 +422,17 @@ class ResponseCache:
             return False
         return done
 
-    def _write(self, rows: list[tuple]) -> None:
-        """Insert ``rows`` (one transaction); a failure is counted and warned about once."""
+    def _write(self, rows: list[tuple], insert: str = _INSERT) -> None:
+        """Insert ``rows`` (one transaction; ``insert``: into which table); a failure is
+        counted and warned about once."""
         try:
             with self._lock:
                 if len(rows) == 1:
-                    self._conn.execute(_INSERT, rows[0])
+                    self._conn.execute(insert, rows[0])
                 else:
                     self._conn.execute("BEGIN")
                     try:
-                        self._conn.executemany(_INSERT, rows)
+                        self._conn.executemany(insert, rows)
                         self._conn.execute("COMMIT")
                     except BaseException:
                         # also a KeyboardInterrupt (Ctrl-C, SIGTERM) between the insert and
@@ -442,14 +501,16 @@ class ResponseCache:
         with self._lock:
             return self._conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
 
-    def rows(self):
-        """Every row as a dict (for inspection and tests)."""
+    def rows(self, table: str = "responses"):
+        """Every row of ``table`` (``responses``, or ``declined``: the refusals kept) as a
+        dict (for inspection and tests)."""
         if self._conn is None:
             return []
         self.flush()
+        stored = {"responses": "response", "declined": "declined"}[table]
         with self._lock:
-            cur = self._conn.execute(
-                "SELECT key, provider, model, request, response, created FROM responses")
+            cur = self._conn.execute(f"SELECT key, provider, model, request, {stored}, created "
+                                     f"FROM {table}")
             names = [d[0] for d in cur.description]
             return [dict(zip(names, r)) for r in cur.fetchall()]
 

@@ -222,3 +222,30 @@ def test_an_audit_rerun_reads_the_judge_refusal_and_says_so(tmp_path, caplog):
         assert "the judge failed 1 of 1 calls" in text and "1 of them refusals (the judge " \
             "declined, or its provider's filter withheld the answer: kept in the response " \
             "cache, so a rerun reads the same; no verdict)" in text, text
+
+
+def test_object_halbench_extraction_says_the_judge_refused():
+    """Object HalBench's extraction leaves a record out when the judge gives no reply; a
+    refusal said "the judge could not be asked", which it was."""
+    from types import SimpleNamespace
+
+    from halluscope.errors import RecordError
+    from halluscope.judges.judge import JudgeAnswer
+    from halluscope.metrics.objhal_extract import USE, JudgeExtractor
+
+    refused = JudgeAnswer(None, None, False, "the judge refused: the model declined to answer",
+                          refused=True, refusal="No.")
+
+    async def ask_prompt(use, prompt, *, replicate=0):
+        return refused
+    template = SimpleNamespace(render=lambda **values: "extract")
+    judge = SimpleNamespace(spec=SimpleNamespace(prompts={USE: template},
+                                                 prompt=lambda use: template),
+                            ask_prompt=ask_prompt, _run=lambda coro: _run_now(coro))
+    with pytest.raises(RecordError, match="field .response.: the judge refused: the model dec"):
+        JudgeExtractor(judge)("What is there?", "A dog.")
+
+
+def _run_now(coro):
+    import asyncio
+    return asyncio.run(coro)

@@ -156,7 +156,7 @@ def judge_causes(rel: dict[str, Any]) -> list[str]:
     out = []
     if rel.get("call_failures"):
         out.append(f"the judge failed {rel['call_failures']:,} of {rel.get('calls', 0):,} "
-                   f"calls (each item's 'judge_error' says why)")
+                   f"calls (each item's 'judge_error' says why)" + _refusals(rel))
     if rel.get("parse_failures"):
         out.append(f"{rel['parse_failures']:,} of the judge's answers could not be parsed "
                    f"(each item keeps the judge's raw answer)")
@@ -199,8 +199,8 @@ def _judge_lines(name: str, info: dict[str, Any]) -> list[str]:
     if failed:
         lines.append(f"{name}: the judge failed {failed:,} of {calls:,} calls (the reason of "
                      f"each is in items.jsonl: 'judge_error', or the left-out record's "
-                     f"'error'); what it was asked about was left unverifiable or, where a "
-                     f"metric needs the judge's reading (POPE), left out of it")
+                     f"'error'){_refusals(rel)}; what it was asked about was left unverifiable "
+                     f"or, where a metric needs the judge's reading (POPE), left out of it")
     lines += _unparsed_note(name, info, rel)
     lines += _other_uses_failed(name, info)
     uses = (((info.get("judge") or {}).get("stats") or {}).get("uses") or {}).values()
@@ -229,6 +229,14 @@ def _judge_lines(name: str, info: dict[str, Any]) -> list[str]:
                      f"as {', '.join(map(repr, others))} (judge_fatal_mismatch=true stops "
                      f"such a run){hint}")
     return lines
+
+
+def _refusals(rel: dict[str, Any]) -> str:
+    """``", N of them refusals (...)"`` when the judge refused some calls, else ``""``."""
+    n = rel.get("refusals") or 0
+    return (f", {n:,} of them refusals (the judge declined, or its provider's filter withheld "
+            f"the answer: kept in the response cache, so a rerun reads the same; no verdict)"
+            if n else "")
 
 
 #: what is left of an answer the judge's parser could not read, per use whose parsed answer

@@ -316,7 +316,7 @@ def test_gemini_safety_block_is_asked_once_and_an_empty_answer_kept(tmp_path, mo
               out=tmp_path / "out.jsonl")
         assert len(server.requests) == 2
     lines = _lines(tmp_path / "out.jsonl")
-    assert lines["blocked"]["error"] == ("RequestError: Gemini withheld the answer "
+    assert lines["blocked"]["error"] == ("Declined: Gemini withheld the answer "
                                          "(finish reason SAFETY)")
     assert lines["empty"]["response"] == "" and "error" not in lines["empty"]
 

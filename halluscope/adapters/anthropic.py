@@ -21,9 +21,9 @@ from halluscope.adapters.images import ImagePolicy, SendsPreparedImages, part_by
 from halluscope.adapters.offline import OFFLINE_KEY, is_offline
 from halluscope.adapters.openai_compat import split_query
 from halluscope.adapters.sdk_errors import map_sdk_error
-from halluscope.adapters.types import (AdapterError, AuthError, ImagePart, MalformedResponse,
-                                       Request, RequestError, Response, redact_secrets,
-                                       token_counts, with_a_user_turn)
+from halluscope.adapters.types import (AdapterError, AuthError, Declined, ImagePart,
+                                       MalformedResponse, Request, RequestError, Response,
+                                       redact_secrets, token_counts, with_a_user_turn)
 from halluscope.errors import MissingExtraError
 
 KEY_ENV = "ANTHROPIC_API_KEY"
@@ -41,13 +41,13 @@ def _import_anthropic():
 _ENDED = frozenset({"end_turn", "stop_sequence", "max_tokens", "model_context_window_exceeded"})
 
 
-def _no_answer(stop_reason: str | None) -> None:
+def _no_answer(stop_reason: str | None, model: str | None = None) -> None:
     """Decide a message with no answer text: return when it is an empty answer (no text, or
     ``""``, after a normal stop or at the token limit: kept as ``""``, as the other providers
-    do); raise :class:`RequestError` (not retried) when Claude declined (``stop_reason``
+    do); raise :class:`Declined` (not retried) when Claude declined (``stop_reason``
     ``refusal``), :class:`MalformedResponse` (retried) otherwise."""
     if stop_reason == "refusal":
-        raise RequestError("Claude declined to answer (stop_reason refusal)")
+        raise Declined("Claude declined to answer (stop_reason refusal)", model=model)
     if stop_reason not in _ENDED:
         raise MalformedResponse(f"the response has no text block (stop_reason {stop_reason})")
 
@@ -190,11 +190,11 @@ class AnthropicModel(SendsPreparedImages):
         try:
             message = await self._client.messages.create(**kwargs)
         except Exception as exc:  # noqa: BLE001
-            raise spend_limit(map_sdk_error(exc, self._sdk)) from None
+            raise spend_limit(map_sdk_error(exc, self._sdk, body=kwargs)) from None
         try:
             text, reasoning = message_text(message.content)
             if not text:
-                _no_answer(message.stop_reason)
+                _no_answer(message.stop_reason, message.model or None)
             usage = token_counts(message.usage, {"input_tokens": "input_tokens",
                                                  "output_tokens": "output_tokens"},
                                  where="anthropic message")

@@ -1,39 +1,7 @@
 """A content-addressed cache of model responses in SQLite (WAL mode).
 
-The key is the sha256 of a canonical JSON document holding exactly what decides an answer:
-
-* the provider, the endpoint (base URL without credentials or query: another server that serves
-  a model of the same name is asked anew) and the resolved model pin (dated snapshot, hub
-  revision or weights hash),
-* every message, with images replaced by the sha256 of their bytes and the image policy that
-  decided what was sent, and, for an image that is not sent as its own bytes, the sha256 of
-  what is sent in its place (``sent``): the bytes :func:`~halluscope.adapters.images.prepare`
-  made (shrunk, re-encoded, turned upright, 16-bit scaled) for an HTTP provider, the decoded
-  pixels a local model's processor is handed (the adapter's ``sent_image_digest``). A change
-  to image preparation therefore moves the keys of exactly the images whose prepared bytes or
-  pixels it changed (their answers were asked with another picture: asked again, counted as
-  misses), and no other; an image sent as its own bytes keeps the key it always had. (A new
-  Pillow whose encoder writes other bytes moves the keys of the re-encoded images too: the
-  model would be sent other bytes.) The key names what is sent rather than a version number
-  of the rules, which would move every image's key at each change. Entries cached before the
-  key named ``sent`` (for images a policy re-encoded, and for every image a local model was
-  given) cannot tell which picture they were asked with: they miss once and are asked again,
-  counted as ``superseded`` (:meth:`ResponseCache.describe`, the run sheet) and warned about.
-  Working out ``sent`` costs a preparation (a second or more for a large photo), so the
-  cache file remembers each image's digest in a table of its own (``sent_images``), under the
-  identity of the code and libraries that prepare it (its source files, Pillow, numpy:
-  :func:`~halluscope.adapters.images.preparer_identity`); an edit of that code prepares each
-  image once more to name it, and moves no key whose picture it left alone,
-* the decoding parameters (temperature, top_p, max_tokens, seed, stop),
-* the sample index when decoding is sampled (temperature > 0), the seed a further sample sends
-  when it is not the decoding's own (:attr:`Request.seed`), and the replicate number of a
-  deliberate repeat,
-* an adapter's own settings that change what the model sees or how it answers
-  (``answer_settings``, when it has any: a local model's ``processor_kwargs`` such as Qwen's
-  ``max_pixels``, the device type, dtype and attention implementation it runs with, and the
-  installed transformers and torch versions), and an image's detail as sent: the request's,
-  else the adapter's default
-  (``default_detail``: the OpenAI ``detail`` given as a provider option).
+The key is the sha256 of a canonical JSON document holding exactly what decides an answer
+(:mod:`halluscope.adapters.cache_keys` says what it holds and why).
 
 What is stored is the answer and, for a provider whose replies halluscope post-processes (an
 OpenAI-compatible server's: the leading ``<think>`` block and the ``reasoning_content`` /
@@ -48,6 +16,14 @@ entry cached before ``content`` was kept is split when read, unless it was split
 has a ``reasoning``). A row no answer can be read from is a miss (warned about once), not a
 crash, and the answer then asked for replaces it (``replaced``); any other row is never
 overwritten (the first answer written wins).
+
+A judge's refusal (:class:`~halluscope.adapters.types.Declined`: the model declined or the
+provider's filter withheld the answer) is no answer, so it is never served as one; a client
+that keeps refusals (a judge's: ``ModelClient(keep_declined=True)``) records it in a table of
+its own (``declined``: the message, the text the model declined with, the model the server
+named) under the request's key, and reads it back as the same refusal: a rerun or a resumed
+audit gets the refusal the first run got, not another roll of the dice. Other clients
+(``halluscope query``, whose ``--retry-failed`` asks refusals again) neither write nor read it.
 
 Timeouts, retry settings, concurrency and credentials are not part of it: they change
 how an answer is obtained, not which answer it is. The document itself is stored beside the
@@ -72,7 +48,6 @@ place; one that cannot be opened at all (permissions, a directory in the way) ra
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -84,8 +59,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+# the key (its old home is here: importers of these names from this module still find them)
+from halluscope.adapters.cache_keys import (KEY_VERSION, hash_material,  # noqa: F401
+                                            key_material, superseded_key)
 from halluscope.adapters.shared_calls import SCHEMA as CLAIMS_SCHEMA
-from halluscope.adapters.types import ImagePart, Request, Response
+from halluscope.adapters.types import Declined, Response
 from halluscope.cachedir import ENV_CACHE, default_cache_dir
 from halluscope.errors import InputError
 
@@ -96,7 +74,6 @@ CACHE_FILE = "responses.sqlite3"
 BATCH_DELAY = 0.02
 _INSERT = ("INSERT OR IGNORE INTO responses (key, provider, model, request, response, created) "
            "VALUES (?, ?, ?, ?, ?, ?)")
-KEY_VERSION = 1  # adding the endpoint changed the keys of HTTP providers only: no bump needed
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -117,64 +94,21 @@ CREATE TABLE IF NOT EXISTS sent_images (
     PRIMARY KEY (image, how)
 )
 """
+_DECLINED_SCHEMA = """
+CREATE TABLE IF NOT EXISTS declined (
+    key      TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    model    TEXT NOT NULL,
+    request  TEXT NOT NULL,
+    declined TEXT NOT NULL,
+    created  REAL NOT NULL
+)
+"""
+_INSERT_DECLINED = ("INSERT OR IGNORE INTO declined (key, provider, model, request, declined, "
+                    "created) VALUES (?, ?, ?, ?, ?, ?)")
+
 #: :meth:`ResponseCache.sent_image`'s answer for an image whose digest it does not know.
 UNKNOWN = "unknown"
-
-
-def key_material(provider: str, pin: str, request: Request, image_hashes: list[str],
-                 image_policy: dict[str, Any] | None,
-                 endpoint: str | None = None,
-                 settings: dict[str, Any] | None = None,
-                 default_detail: str | None = None,
-                 sent_images: list[str | None] | None = None) -> dict[str, Any]:
-    """The canonical document whose hash is the cache key (see the module docstring).
-    ``sent_images``: for each image, the digest of what is sent in its place, or ``None``
-    where that is the image's bytes."""
-    hashes = iter(image_hashes)
-    sent = iter(sent_images or [None] * len(image_hashes))
-    messages = []
-    for m in request.messages:
-        parts = []
-        for p in m.content:
-            if isinstance(p, ImagePart):
-                part = {"image": next(hashes), "detail": p.detail or default_detail}
-                sent_digest = next(sent)
-                if sent_digest is not None:
-                    part["sent"] = sent_digest
-                parts.append(part)
-            else:
-                parts.append({"text": p.text})
-        messages.append({"role": m.role, "content": parts})
-    doc: dict[str, Any] = {
-        "v": KEY_VERSION, "provider": provider, "model": pin, "messages": messages,
-        "decoding": request.decoding.to_dict(),
-    }
-    if endpoint:
-        doc["endpoint"] = endpoint
-    if settings:        # none: the keys of adapters without settings stay as they were
-        doc["settings"] = settings
-    if request.images():
-        doc["image_policy"] = image_policy
-    if request.decoding.sampled:
-        doc["sample"] = request.sample_index
-    if request.seed != request.decoding.seed:
-        # a further sample's own seed (Request.seed): samples cached when every one went out
-        # with the one seed (the same draw N times) are not served as distinct draws
-        doc["seed_sent"] = request.seed
-    if request.replicate:
-        doc["replicate"] = request.replicate
-    return doc
-
-
-def superseded_key(doc: dict[str, Any]) -> str | None:
-    """The key ``doc`` had before the key named what is sent for an image (``sent``), when it
-    names any: an answer there was asked with the image as an older halluscope prepared it."""
-    if not any("sent" in part for m in doc["messages"] for part in m["content"]):
-        return None
-    old = dict(doc, messages=[dict(m, content=[{k: v for k, v in part.items() if k != "sent"}
-                                               for part in m["content"]])
-                              for m in doc["messages"]])
-    return hash_material(old)
 
 
 def _looks_corrupt(exc: sqlite3.Error) -> bool:
@@ -204,11 +138,6 @@ def _unusable(path: Path, exc: BaseException):
     from halluscope.errors import InputError
     return InputError(f"cannot use the response cache {path}: {exc}; fix its permissions, "
                       f"remove it, or pass --cache DIR (another folder) or --no-cache")
-
-
-def hash_material(doc: dict[str, Any]) -> str:
-    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class ResponseCache:
@@ -294,6 +223,7 @@ class ResponseCache:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(_SCHEMA)
             conn.execute(_SENT_SCHEMA)
+            conn.execute(_DECLINED_SCHEMA)  # refusals a judge keeps (put_declined)
             conn.execute(CLAIMS_SCHEMA)     # requests in flight (:mod:`.shared_calls`)
             # reads every page of the table (cheaper than PRAGMA quick_check, which also walks
             # the key index): a truncated or overwritten file fails here, not mid-run
@@ -325,17 +255,21 @@ class ResponseCache:
 
     def holds(self, key: str) -> bool:
         """Whether a row other than the unreadable one :meth:`get` found is stored under
-        ``key`` (counted neither as a hit nor as a miss)."""
+        ``key``, or a refusal (counted neither as a hit nor as a miss)."""
         try:
             with self.connection() as conn:
                 row = conn.execute("SELECT response FROM responses WHERE key = ?",
                                    (key,)).fetchone()
+                declined = row is None and conn.execute(
+                    "SELECT 1 FROM declined WHERE key = ?", (key,)).fetchone() is not None
         except sqlite3.Error:
             return False
-        return row is not None and (key not in self._unreadable
-                                    or row[0] != self._unreadable[key])
+        return declined or row is not None and (key not in self._unreadable
+                                                or row[0] != self._unreadable[key])
 
-    def get(self, key: str) -> Response | None:
+    def get(self, key: str, *, declined: bool = False) -> Response | Declined | None:
+        """The answer stored under ``key``; with ``declined``, where there is none, the
+        refusal stored there (:meth:`put_declined`), as a :class:`Declined` to raise."""
         if self._conn is None:
             self.misses += 1
             return None
@@ -362,11 +296,43 @@ class ResponseCache:
             if waiting is None or row[0] is not waiting[4]:
                 self._unreadable[key] = row[0]
             hit = None
+        if hit is None and declined and row is None:
+            hit = self._declined(key)
         if hit is None:
             self.misses += 1
             return None
         self.hits += 1
         return hit
+
+    def _declined(self, key: str) -> Declined | None:
+        """The refusal stored under ``key`` (:meth:`put_declined`), or None (none, or
+        unreadable: then asked again, warned about once)."""
+        try:
+            with self._lock:
+                row = self._conn.execute("SELECT declined FROM declined WHERE key = ?",
+                                         (key,)).fetchone()
+            if row is None:
+                return None
+            kept = json.loads(row[0])
+            return Declined(str(kept["message"]), refusal=kept.get("refusal"),
+                            model=kept.get("model"), cached=True)
+        except (sqlite3.Error, ValueError, KeyError, TypeError, AttributeError) as exc:
+            self._warn_once(f"cannot read a refusal in the response cache {self.path} "
+                            f"({type(exc).__name__}: {exc}); asking the model instead")
+            return None
+
+    def put_declined(self, key: str, doc: dict[str, Any], error: Declined) -> None:
+        """Record that the model declined ``key``'s request (a judge's refusal: see the module
+        docstring): its message, the text it declined with and the model the server named.
+        The first refusal written stays; it never takes an answer's place."""
+        if self._conn is None:
+            return
+        from halluscope._json import dumps_utf8
+        from halluscope.redact import redact_mapping
+        kept = {"message": str(error), "refusal": error.refusal, "model": error.model}
+        self._write([(key, doc.get("provider", ""), doc.get("model", ""),
+                      dumps_utf8(redact_mapping(doc), sort_keys=True),
+                      dumps_utf8(redact_mapping(kept)), time.time())], _INSERT_DECLINED)
 
     def sent_image(self, image: str, how: str) -> str | None:
         """The digest of what is sent for the image with sha256 ``image`` by the preparer
@@ -456,16 +422,17 @@ class ResponseCache:
             return False
         return done
 
-    def _write(self, rows: list[tuple]) -> None:
-        """Insert ``rows`` (one transaction); a failure is counted and warned about once."""
+    def _write(self, rows: list[tuple], insert: str = _INSERT) -> None:
+        """Insert ``rows`` (one transaction; ``insert``: into which table); a failure is
+        counted and warned about once."""
         try:
             with self._lock:
                 if len(rows) == 1:
-                    self._conn.execute(_INSERT, rows[0])
+                    self._conn.execute(insert, rows[0])
                 else:
                     self._conn.execute("BEGIN")
                     try:
-                        self._conn.executemany(_INSERT, rows)
+                        self._conn.executemany(insert, rows)
                         self._conn.execute("COMMIT")
                     except BaseException:
                         # also a KeyboardInterrupt (Ctrl-C, SIGTERM) between the insert and
@@ -534,14 +501,16 @@ class ResponseCache:
         with self._lock:
             return self._conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
 
-    def rows(self):
-        """Every row as a dict (for inspection and tests)."""
+    def rows(self, table: str = "responses"):
+        """Every row of ``table`` (``responses``, or ``declined``: the refusals kept) as a
+        dict (for inspection and tests)."""
         if self._conn is None:
             return []
         self.flush()
+        stored = {"responses": "response", "declined": "declined"}[table]
         with self._lock:
-            cur = self._conn.execute(
-                "SELECT key, provider, model, request, response, created FROM responses")
+            cur = self._conn.execute(f"SELECT key, provider, model, request, {stored}, created "
+                                     f"FROM {table}")
             names = [d[0] for d in cur.description]
             return [dict(zip(names, r)) for r in cur.fetchall()]
 

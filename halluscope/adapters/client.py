@@ -17,7 +17,10 @@ Every provider gets the same behaviour from here:
    :class:`~halluscope.adapters.types.AuthError` and other non-retryable errors are raised at once
    (after one AuthError every later call fails with it without reaching the provider: the
    credentials are the same);
-5. the answer is written to the cache as soon as it arrives.
+5. the answer is written to the cache as soon as it arrives; with ``keep_declined`` (a judge's
+   client) so is a refusal (:class:`~halluscope.adapters.types.Declined`), which a later call
+   with the same key meets again, raised from the cache (``cached``), rather than asking anew
+   (:mod:`halluscope.adapters.cache`).
 
 A connection that cannot be made (refused, unresolvable host, connect timeout:
 :class:`~halluscope.adapters.types.ConnectFailed`) is not retried record after record: after
@@ -55,9 +58,10 @@ from halluscope.adapters.images import ImageLoader, preparer_identity
 from halluscope.adapters.limiter import AdaptiveLimiter
 from halluscope.adapters.sdk_errors import proxy_note
 from halluscope.adapters.types import (AdapterError, AuthError, ConnectFailed, ConnectionLost,
-                                       ImageError, ImagePart, MalformedResponse, Message, ModelAPI,
-                                       ModelNotFound, RateLimited, Request, RequestTimeout, Response,
-                                       RetryableError, ServerUnreachable)
+                                       Declined, ImageError, ImagePart, MalformedResponse,
+                                       Message, ModelAPI, ModelNotFound, RateLimited, Request,
+                                       RequestTimeout, Response, RetryableError,
+                                       ServerUnreachable)
 from halluscope.errors import CacheMiss
 
 log = logging.getLogger(__name__)
@@ -106,13 +110,15 @@ class ModelClient:
         offline: Answer from the cache only; a miss raises :class:`CacheMiss`.
         role: ``model`` or ``judge``, for the :class:`CacheMiss` message.
         name: The name a :class:`CacheMiss` gives (default ``provider/model``).
+        keep_declined: Record refusals in the cache and raise them again from it (a pinned
+            judge's, so that a rerun reads the refusal the first run read).
     """
 
     def __init__(self, api: ModelAPI, *, cache: ResponseCache | None = None,
                  max_connections: int = 8, retry: RetryPolicy | None = None,
                  timeout: float | None = 120.0, images: ImageLoader | None = None,
                  seed: int | None = None, offline: bool = False, role: str = "model",
-                 name: str | None = None):
+                 name: str | None = None, keep_declined: bool = False):
         hint = getattr(api, "concurrency_hint", None)
         bound = max(1, min(max_connections, hint) if hint else max_connections)
         self.api = api
@@ -136,6 +142,7 @@ class ModelClient:
         self.rate_limit_wait_s = 0.0
         self.rate_limited = 0
         self.offline = offline
+        self.keep_declined = keep_declined
         self.role = role
         self.name = name or f"{api.provider}/{getattr(api, 'model', '?')}"
         self.reported_models: Counter[str] = Counter()
@@ -231,13 +238,8 @@ class ModelClient:
         # prepared bytes in it would prepare each image once more than sending it does
         key, doc = await self.key(request, name_sent=self.cache is not None)
         if self.cache is not None and use_cache:
-            hit = self.cache.get(key)
+            hit = self._cached(key)
             if hit is not None:
-                reread = getattr(self.api, "reread", None)
-                if reread is not None:   # post-processed by the rules of the day
-                    hit = reread(hit)
-                self.cache_hits += 1
-                self._count_model(hit)
                 return hit
             self.cache.note_superseded(doc)
         if self.offline:
@@ -276,6 +278,21 @@ class ModelClient:
             if held:
                 self._let_go_claim(key)
 
+    def _cached(self, key: str) -> Response | None:
+        """The answer the cache holds for ``key`` as the adapter reads it today, or None;
+        raises the refusal it holds there for a client that keeps them (``keep_declined``)."""
+        hit = self.cache.get(key, declined=self.keep_declined)
+        if hit is None:
+            return None
+        self.cache_hits += 1
+        if isinstance(hit, Declined):
+            raise hit
+        reread = getattr(self.api, "reread", None)
+        if reread is not None:   # post-processed by the rules of the day
+            hit = reread(hit)
+        self._count_model(hit)
+        return hit
+
     def _hold_claim(self, key: str) -> None:
         """Note the claim on ``key`` this client now holds; while it holds any, they are
         renewed every ``REFRESH_SHARE`` of :attr:`shared_wait_s` (:meth:`_renew_claims`):
@@ -305,19 +322,14 @@ class ModelClient:
         this process asks (:mod:`~halluscope.adapters.shared_calls`)."""
         try:
             found = await shared_calls.claim_or_wait(self.cache, key, self.shared_wait_s)
-            hit = self.cache.get(key) if found else None
-        except BaseException as exc:    # (a Ctrl-C while waiting) the joiners are told too
-            if not future.done():
+            hit = self._cached(key) if found else None
+        except BaseException as exc:    # (a refusal kept, a Ctrl-C while waiting) the joiners
+            if not future.done():       # are told too
                 future.set_exception(exc)
                 future.exception()
             raise
         if hit is None:
             return None
-        reread = getattr(self.api, "reread", None)
-        if reread is not None:
-            hit = reread(hit)
-        self.cache_hits += 1
-        self._count_model(hit)
         future.set_result(hit)
         return hit
 
@@ -329,6 +341,8 @@ class ModelClient:
         try:
             response = await self._call(await self._with_image_bytes(request), ticket)
         except BaseException as exc:
+            if isinstance(exc, Declined) and self.keep_declined and self.cache is not None:
+                self.cache.put_declined(key, doc, exc)  # a rerun meets the same refusal
             if future is not None and not future.done():
                 future.set_exception(exc)
                 future.exception()  # mark retrieved: joiners re-raise it themselves
@@ -414,7 +428,11 @@ class ModelClient:
                                                latency_s=time.perf_counter() - t0)
             if attempt >= self.retry.max_attempts:
                 self.failures += 1
-                message = self.api.redact(f"{error} (gave up after {attempt} attempts)")
+                # a connection not made through a proxy may be the proxy's fault: named
+                # (host:port) on each record, not only in the stop after several
+                via = (proxy_note(getattr(self.api, "endpoint", None))
+                       if isinstance(error, ConnectFailed) else "")
+                message = self.api.redact(f"{error} (gave up after {attempt} attempts{via})")
                 raise _finish(error, attempt, message) from None
             retry_after = getattr(error, "retry_after", None)
             delay = self.retry.delay(attempt, retry_after, self._rng)

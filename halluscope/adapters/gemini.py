@@ -20,9 +20,10 @@ from typing import Any
 
 from halluscope.adapters.images import ImagePolicy, SendsPreparedImages, part_bytes, policy
 from halluscope.adapters.offline import OFFLINE_KEY, is_offline
-from halluscope.adapters.sdk_errors import is_transport_failure, transport_error, unsendable
-from halluscope.adapters.types import (AdapterError, AuthError, ImagePart, MalformedResponse,
-                                       Request, RequestError, Response, clip, cut_by_filter,
+from halluscope.adapters.sdk_errors import (is_transport_failure, transport_error, unbuildable,
+                                            unsendable)
+from halluscope.adapters.types import (AdapterError, AuthError, Declined, ImagePart,
+                                       MalformedResponse, Request, Response, clip, cut_by_filter,
                                        error_for_status, redact_secrets, token_counts,
                                        with_a_user_turn)
 from halluscope.errors import MissingExtraError
@@ -45,7 +46,7 @@ def candidate_text(cand: Any) -> tuple[str, str | None]:
     The answer is its text parts joined, a thinking model's thought summary left out. A
     candidate with parts but no answer text (``[{"text": ""}]``, or thoughts only) that stopped
     normally or at the token limit is an empty answer, ``""``, as with the other providers; so
-    is one cut at the token limit before any part. Raises :class:`RequestError` (not retried)
+    is one cut at the token limit before any part. Raises :class:`Declined` (not retried)
     when Gemini withheld the answer (``SAFETY``, ``RECITATION``, ...:
     :func:`~halluscope.adapters.types.cut_by_filter`; asking again gets the same verdict, as
     with OpenAI's content filter) and nothing came, :class:`MalformedResponse` (retried) for any other candidate without text.
@@ -59,7 +60,7 @@ def candidate_text(cand: Any) -> tuple[str, str | None]:
     if "".join(texts):
         return "".join(texts), finish
     if cut_by_filter(finish):
-        raise RequestError(f"Gemini withheld the answer (finish reason {finish})")
+        raise Declined(f"Gemini withheld the answer (finish reason {finish})")
     if finish == "MAX_TOKENS" or (parts and finish == "STOP"):
         return "", finish
     raise MalformedResponse(f"the response has no text (finish reason {finish})")
@@ -275,7 +276,7 @@ class GeminiModel(SendsPreparedImages):
                 headers["retry-after"] = repr(delay)
             return error_for_status(code or 500, message, headers)
         name = type(exc).__name__
-        if (setup := unsendable(exc)) is not None:
+        if (setup := unsendable(exc) or unbuildable(exc)) is not None:
             return setup
         if is_transport_failure(exc) or "Timeout" in name:
             return transport_error(exc, timed_out="Timeout" in name)
@@ -293,18 +294,24 @@ class GeminiModel(SendsPreparedImages):
         except Exception as exc:  # noqa: BLE001
             raise self._map(exc) from None
         feedback = getattr(resp, "prompt_feedback", None)
+        served = getattr(resp, "model_version", None)
         if not resp.candidates:
             reason = getattr(feedback, "block_reason", None)
             if reason:
-                raise RequestError(f"prompt blocked by Gemini: {getattr(reason, 'value', reason)}")
+                raise Declined(f"prompt blocked by Gemini: {getattr(reason, 'value', reason)}",
+                               model=served)
             raise MalformedResponse("the response has no candidates")
-        text, finish = candidate_text(resp.candidates[0])
+        try:
+            text, finish = candidate_text(resp.candidates[0])
+        except Declined as exc:     # the model that withheld it, for a judge's pin
+            exc.model = served
+            raise
         usage = token_counts(getattr(resp, "usage_metadata", None),
                              {"input_tokens": "prompt_token_count",
                               "output_tokens": "candidates_token_count"}, where="gemini response")
         # stored in the cache as made here (text and reasoning): no version ever put a thought
         # into ``text``, so a hit needs no re-derivation
-        return Response(text=text, model=getattr(resp, "model_version", None),
+        return Response(text=text, model=served,
                         usage=usage, finish_reason=finish,
                         reasoning=candidate_thoughts(resp.candidates[0]))
 

@@ -34,8 +34,8 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from halluscope.adapters.images import ImagePolicy, SendsPreparedImages, part_bytes, policy
 from halluscope.adapters.offline import OFFLINE_KEY, is_offline
 from halluscope.adapters.sdk_errors import map_sdk_error
-from halluscope.adapters.types import (AuthError, ImagePart, MalformedResponse, Request,
-                                       RequestError, Response, check_detail, clip,
+from halluscope.adapters.types import (AuthError, Declined, ImagePart, MalformedResponse,
+                                       Request, Response, check_detail, clip,
                                        finish_reply, redact_secrets, reread_reply,
                                        token_counts)
 from halluscope.errors import MissingExtraError
@@ -147,6 +147,7 @@ class OpenAICompatible(SendsPreparedImages):
         register_secret(key if key not in ("EMPTY", OFFLINE_KEY) else None)
         register_url(base_url)
         register_options({"default_headers": default_headers or {}})
+        self._headers_option = default_headers  # as given: named when of the wrong type
         base_url, default_query = split_query(base_url)
         common = dict(api_key=key, max_retries=0, default_headers=default_headers,
                       default_query=default_query)
@@ -228,7 +229,8 @@ class OpenAICompatible(SendsPreparedImages):
             # otherwise caps throughput at a few hundred requests/s).
             body = await self._client.post("/chat/completions", body=kwargs, cast_to=bytes)
         except Exception as exc:  # noqa: BLE001 - every SDK failure is mapped
-            raise map_sdk_error(exc, self._sdk) from None
+            raise map_sdk_error(exc, self._sdk, body=kwargs,
+                                headers=self._headers_option) from None
         return parse_completion(body)
 
     async def aclose(self) -> None:
@@ -267,9 +269,15 @@ def _look_up_platform(client: Any) -> None:
 _USAGE_NAMES = {"input_tokens": "prompt_tokens", "output_tokens": "completion_tokens"}
 
 
+def _served(obj: Any) -> str | None:
+    """The model a completion body names, when it names one as a string (else unknown)."""
+    model = obj.get("model") if isinstance(obj, dict) else None
+    return model if isinstance(model, str) and model else None
+
+
 def parse_completion(body: bytes | str) -> Response:
     """A chat-completions JSON body as a :class:`Response`; :class:`MalformedResponse` when it
-    is not one (bad JSON, no choices, no content); :class:`RequestError` (not retried) when a
+    is not one (bad JSON, no choices, no content); :class:`Declined` (not retried) when a
     content filter withheld the answer or the model declined (``message.refusal`` with no
     content). Token counts that make no sense are left out
     (:func:`~halluscope.adapters.types.token_counts`): the answer is kept."""
@@ -289,16 +297,17 @@ def parse_completion(body: bytes | str) -> Response:
         if choices[0].get("finish_reason") == "content_filter" and not text:
             # no answer: the provider's filter withheld it (an empty string, or parts holding
             # no text, is no answer)
-            raise RequestError("the provider's content filter withheld the answer "
-                               "(finish_reason content_filter)")
+            raise Declined("the provider's content filter withheld the answer "
+                           "(finish_reason content_filter)", model=_served(obj))
         refusal = message.get("refusal")
         if isinstance(refusal, str) and refusal.strip() and not (
                 isinstance(text, str) and text.strip()):
             # the model declined (OpenAI's message.refusal), as Anthropic's stop_reason
             # refusal: no answer to score, and asking again gets the same. Content given
             # beside a refusal is the model's answer and is kept.
-            raise RequestError("the model declined to answer (message.refusal): "
-                               + " ".join(refusal.split())[:500])
+            raise Declined("the model declined to answer (message.refusal): "
+                           + " ".join(refusal.split())[:500], refusal=refusal,
+                           model=_served(obj))
         finish = choices[0].get("finish_reason")
         sent = _sent_reasoning(message)
         if text is None:
@@ -320,10 +329,9 @@ def parse_completion(body: bytes | str) -> Response:
         # cached answer is derived again by the rules of the day when it is read
         answer, reasoning = finish_reply(text, sent)
         usage = token_counts(obj.get("usage"), _USAGE_NAMES, where="chat completion")
-        model = obj.get("model")
         # a name or reason that is no string (a number, an object) is not written into the
         # output, counted as a served model, or compared with a pin: it is unknown
-        return Response(text=answer, model=model if isinstance(model, str) and model else None,
+        return Response(text=answer, model=_served(obj),
                         usage=usage, finish_reason=finish if isinstance(finish, str) else None,
                         reasoning=reasoning, raw=text, sent_reasoning=sent)
     except MalformedResponse:

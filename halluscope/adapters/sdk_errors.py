@@ -16,6 +16,7 @@ another SDK lets through) is told apart by what broke, found in its chain of cau
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from halluscope.adapters.types import (AdapterError, AuthError, ConnectFailed, ConnectionLost,
@@ -164,11 +165,93 @@ def unsendable(exc: BaseException) -> SetupError | None:
     return None
 
 
+#: Functions inside which the SDKs build a request, before anything is sent: the openai and
+#: anthropic SDKs' (``_build_request``, its headers, options and body encoding, the parameter
+#: transforms) and google-genai's (``_build_request``, the ``*_to_mldev`` / ``*_to_vertex``
+#: converters). A TypeError or ValueError raised inside one is a parameter of the wrong type,
+#: met again at every attempt: no failure of the server or of its answer.
+_BUILDING = frozenset({"_build_request", "_build_headers", "_prepare_options",
+                       "_prepare_request", "_merge_mappings", "maybe_transform",
+                       "async_maybe_transform", "openapi_dumps"})
+
+
+def _raised_building(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised while an SDK built the request (see :data:`_BUILDING`)."""
+    import traceback
+    for frame, _ in traceback.walk_tb(exc.__traceback__):
+        name = frame.f_code.co_name
+        if name in _BUILDING or name.endswith(("_to_mldev", "_to_vertex")):
+            return True
+    return False
+
+
+def _not_json(value: Any, path: str) -> tuple[str, Any] | None:
+    """The first ``(path, value)`` in ``value`` that JSON cannot carry (a set, bytes, an
+    object, a NaN or infinite number, a key that is no string), else None."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path, value)
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            if (bad := _not_json(item, f"{path}[{i}]")) is not None:
+                return bad
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{path} key {key!r}", key
+            if (bad := _not_json(item, f"{path}[{key!r}]" if path else repr(key))) is not None:
+                return bad
+        return None
+    return path, value
+
+
+def _shown(value: Any) -> str:
+    return f"{clip(repr(value), 60)} ({type(value).__name__})"
+
+
+def _bad_parameter(body: Any, headers: Any) -> str:
+    """Which parameter of the request is of the wrong type, said for the user: a
+    ``default_headers`` option that is no mapping of names to strings, or a value in the
+    request body JSON cannot carry; ``""`` when neither is found."""
+    from collections.abc import Mapping
+    if headers is not None and not isinstance(headers, Mapping):
+        return (f": the option default_headers is of type {type(headers).__name__}, "
+                f"expected a mapping of header names to strings (-O 'default_headers={{\"X-Team\": \"a\"}}')")
+    for name, value in (headers or {}).items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            # the type only: a header's value may be a credential
+            what = (f"{name!r} holds a value of type {type(value).__name__}"
+                    if isinstance(name, str) else f"named by a {type(name).__name__} value")
+            return f": the option default_headers: the header {what}, expected a string"
+    bad = _not_json(body, "") if isinstance(body, dict) else None
+    if bad is not None:
+        return f": the request's {bad[0]} is {_shown(bad[1])}, which JSON cannot carry"
+    return ""
+
+
+def unbuildable(exc: BaseException, *, body: Any = None,
+                headers: Any = None) -> SetupError | None:
+    """A :class:`SetupError` when ``exc`` is a TypeError or ValueError an SDK raised while it
+    built the request (nothing was sent: a parameter of the wrong type, which every attempt
+    meets), naming the parameter where ``body`` (the request's keyword arguments) or
+    ``headers`` (the ``default_headers`` option as given) shows it; else None. Such an error
+    was taken for a malformed response and retried until each record failed."""
+    if not isinstance(exc, (TypeError, ValueError)) or not _raised_building(exc):
+        return None
+    where = _bad_parameter(body, headers) or (": a provider option (-O KEY=VALUE) has a value "
+                                              "of the wrong type")
+    return SetupError(f"the request cannot be built, nothing was sent ({type(exc).__name__}: "
+                      f"{_short(exc)}){where}; fix it and run again")
+
+
 def proxy_note(url: Any) -> str:
-    """``"; asked through the proxy http://... that HTTP_PROXY names (NO_PROXY=host to go
+    """``"; asked through the proxy HOST:PORT that HTTP_PROXY names (NO_PROXY=host to go
     direct)"`` where the environment sends requests to ``url`` through a proxy (as httpx,
     under every adapter, reads it), else ``""``: a server that cannot be reached may be the
-    proxy, not the server, and the message said only the server."""
+    proxy, not the server, and the message said only the server. The proxy is named by its
+    host and port only: a user name or password in its URL is never said."""
     import urllib.parse
     import urllib.request
     parts = urllib.parse.urlsplit(str(url or ""))
@@ -178,10 +261,33 @@ def proxy_note(url: Any) -> str:
     proxy = proxies.get(parts.scheme) or proxies.get("all")
     if not proxy or urllib.request.proxy_bypass_environment(parts.hostname, proxies):
         return ""
-    from halluscope.redact import redact_text
     var = f"{parts.scheme.upper()}_PROXY" if proxies.get(parts.scheme) else "ALL_PROXY"
-    return (f"; asked through the proxy {redact_text(proxy)} that {var} names "
+    return (f"; asked through the proxy {proxy_place(proxy)} that {var} names "
             f"(NO_PROXY={parts.hostname} to go direct)")
+
+
+#: The port a proxy URL without one is reached on, by its scheme (as httpx reaches it).
+_PROXY_PORTS = {"http": 80, "https": 443, "socks5": 1080, "socks5h": 1080}
+
+
+def proxy_place(proxy: str) -> str:
+    """``host:port`` of a proxy URL (``http://user:pw@proxy.corp:3128`` ->
+    ``proxy.corp:3128``; no scheme reads as ``http``; no port: its scheme's), never the
+    credentials it holds; ``"(a proxy URL with no host)"`` when it names none."""
+    import urllib.parse
+    text = proxy.strip()
+    parts = urllib.parse.urlsplit(text if "://" in text else f"http://{text}")
+    host = parts.hostname
+    if not host:
+        return "(a proxy URL with no host)"
+    if ":" in host:                     # an IPv6 address
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:                  # a port that is no number: the host alone
+        return host
+    port = port if port is not None else _PROXY_PORTS.get(parts.scheme.lower())
+    return f"{host}:{port}" if port is not None else host
 
 
 def is_transport_failure(exc: BaseException) -> bool:
@@ -189,11 +295,14 @@ def is_transport_failure(exc: BaseException) -> bool:
     return _what_broke(exc)[0] is not None
 
 
-def map_sdk_error(exc: BaseException, sdk: Any) -> AdapterError:
-    """Translate an SDK exception (``sdk`` is the ``openai`` or ``anthropic`` module)."""
+def map_sdk_error(exc: BaseException, sdk: Any, *, body: Any = None,
+                  headers: Any = None) -> AdapterError:
+    """Translate an SDK exception (``sdk`` is the ``openai`` or ``anthropic`` module);
+    ``body`` and ``headers``: the request's keyword arguments and the ``default_headers``
+    option, to name a parameter of the wrong type (:func:`unbuildable`)."""
     if isinstance(exc, AdapterError):
         return exc
-    if (setup := unsendable(exc)) is not None:
+    if (setup := unsendable(exc) or unbuildable(exc, body=body, headers=headers)) is not None:
         return setup
     if isinstance(exc, sdk.APITimeoutError):  # a subclass of APIConnectionError
         return transport_error(exc, timed_out=True)

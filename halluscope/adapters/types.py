@@ -11,6 +11,7 @@ Errors of one call (all derive from :class:`AdapterError`)::
     ├── AuthError             missing/invalid credentials, no permission: never retried
     │   └── SetupError        no request can be sent as set up (an illegal header): the run stops
     ├── RequestError          a wrong request (400, 404 unknown model, 413, 422): not retried
+    │   └── Declined          the model declined, or a filter withheld the answer
     ├── ImageError            an image cannot be read, or is a URL while URLs are off
     ├── ServerUnreachable     several connections in a row failed: the run stops (not retried)
     │   └── ModelNotFound     several HTTP 404s and no answer: no such model or path; the run stops
@@ -36,6 +37,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
+from halluscope.adapters.usage import MAX_TOKEN_COUNT, token_counts  # noqa: F401 (old home)
 from halluscope.errors import HalluscopeError
 # the finish reasons of an answer cut at the token limit (TRUNCATED) or stopped by a filter
 # (FILTERED): one set each, which the audit reads the answers' finish reasons with too
@@ -69,6 +71,18 @@ class SetupError(AuthError):
 
 class RequestError(AdapterError):
     """The request is wrong (bad parameter, unknown model, payload too large)."""
+
+
+class Declined(RequestError):
+    """The model declined or the provider's filter withheld the answer (``message.refusal`` or
+    ``content_filter`` with no text, Claude's ``refusal``, Gemini's ``SAFETY`` or a blocked
+    prompt): its decision on this request, not a fault. ``refusal``: the text it declined
+    with, if any; ``model``: the model the server named; ``cached``: read from the cache."""
+
+    def __init__(self, message: str, *, refusal: str | None = None, model: str | None = None,
+                 cached: bool = False):
+        self.refusal, self.model, self.cached = refusal, model, cached
+        super().__init__(message)
 
 
 class ImageError(AdapterError):
@@ -182,8 +196,8 @@ def is_refusal(error: BaseException) -> bool:
     model or the path, not the request), not an :class:`ImageError` (the image is read here:
     a file fixed since is read anew), not a :class:`RetryableError` (429, 5xx, timeouts).
     ``halluscope query`` keeps such a record's failure on resume (``"refused": true``)."""
-    return type(error) is RequestError and (error.status is None
-                                            or error.status in REJECTED_AS_SENT)
+    return isinstance(error, Declined) or (type(error) is RequestError and (
+        error.status is None or error.status in REJECTED_AS_SENT))
 
 
 # -- request / response -------------------------------------------------------------------------
@@ -478,51 +492,6 @@ def reread_reply(response: Response) -> Response:
         return response
     log.debug("cached answer derived again by the current rules (its <think> block split off)")
     return replace(response, text=text, reasoning=reasoning)
-
-_USAGE_WARNED: set[tuple[str, str]] = set()
-#: More tokens than any call has; past it a count would not even survive a float.
-MAX_TOKEN_COUNT = 2 ** 53
-
-
-def _is_count(value: Any) -> bool:
-    """Whether ``value`` is a whole number in [0, MAX_TOKEN_COUNT] (bools are not)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
-        return False
-    return 0 <= value <= MAX_TOKEN_COUNT
-
-
-def token_counts(reported: Any, names: Mapping[str, str], *, where: str) -> dict[str, int]:
-    """The token counts a provider reported, as ``{our name: count}`` for each
-    ``{our name: provider's name}`` in ``names``, read from the mapping or object ``reported``.
-
-    A count is kept when it is a whole number from 0 to :data:`MAX_TOKEN_COUNT` (``12.0``
-    counts as 12); a missing or null one is left out (not reported, so unknown), and so is one
-    that is negative, fractional, not finite (JSON ``1e400`` reads as infinity), absurdly large
-    or no number at all: usage is bookkeeping, so a
-    nonsense count never fails or crashes a call whose answer is fine. It is logged as a warning
-    naming ``where`` and the field (once per field, then at debug level), never guessed."""
-    counts: dict[str, int] = {}
-    for ours, theirs in names.items():
-        value = (reported.get(theirs) if isinstance(reported, Mapping)
-                 else getattr(reported, theirs, None))
-        if value is None:
-            continue
-        if _is_count(value):
-            counts[ours] = int(value)
-            continue
-        level = logging.DEBUG if (where, theirs) in _USAGE_WARNED else logging.WARNING
-        _USAGE_WARNED.add((where, theirs))
-        try:
-            shown = repr(value)[:60]
-        except ValueError:  # an int too long for str()
-            shown = "a number too long to print"
-        log.log(level, "%s: usage field %r: expected a whole number of tokens from 0 to 2**53, "
-                "got %s; the count is left out (unknown), the answer is kept", where, theirs,
-                shown)
-    return counts
-
 
 @runtime_checkable
 class ModelAPI(Protocol):

@@ -22,6 +22,15 @@ A judge answer that its parser cannot read gives an ``unverifiable`` verdict (``
 label ``unknown`` (``classify_yes_no``) or :class:`JudgeParseError` (``decompose``), always with
 the raw answer kept -- never a default.
 
+A refusal (the judge model declined, or its provider's filter withheld the answer:
+:class:`~halluscope.adapters.types.Declined`) is no verdict either: ``unverifiable`` with the
+reason "the judge refused: ..." and, in the evidence, ``refused: true`` and the text it declined
+with (``refusal``); ``refused`` / ``refusal`` on a :class:`JudgeAnswer`; :class:`JudgeError`
+from ``decompose``. It counts as a failed call (``call_failures``, of them ``refusals``). A
+pinned judge's refusal is its answer to that request, so it is kept in the response cache and
+read back as the same refusal: a rerun or a resumed audit never asks again and rolls another
+answer.
+
 A reply the judge did not finish (cut at the spec's ``max_tokens``: OpenAI ``finish_reason``
 ``length``, Anthropic ``max_tokens``, Gemini ``MAX_TOKENS``, a local model stopped by the limit;
 or cut by the provider's filter after some text: ``content_filter``, ``refusal``, ``SAFETY``)
@@ -47,8 +56,8 @@ from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader
 from halluscope.adapters.registry import check_base_url, get_model, server_and_options
-from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Message, Request,
-                                       cut_at_token_limit, cut_short)
+from halluscope.adapters.types import (AdapterError, AuthError, Declined, Decoding, Message,
+                                       Request, cut_at_token_limit, cut_short)
 from halluscope.errors import ConfigError, HalluscopeError
 from halluscope.judges.ahead import fetch_ahead, take_held
 from halluscope.judges.claim_words import (claim_words_said,  # noqa: F401 (its old home)
@@ -81,7 +90,8 @@ class JudgeParseError(JudgeError):
 class JudgeAnswer:
     """A judge's answer to one question: the parsed label, the raw text, whether it parsed.
     A failed call has ``raw`` None and ``error`` saying why; when it failed because the reply
-    was cut at the token limit, ``cut`` keeps the unfinished text (never parsed)."""
+    was cut at the token limit, ``cut`` keeps the unfinished text (never parsed); when the
+    judge refused, ``refused`` is True and ``refusal`` keeps what it declined with."""
 
     label: Any
     raw: str | None
@@ -89,6 +99,16 @@ class JudgeAnswer:
     error: str | None = None
     model: str | None = None
     cut: str | None = None
+    refused: bool = False
+    refusal: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """What :meth:`Judge._ask` gives in place of a parsed answer when the judge refused:
+    ``text`` what it declined with (None when a filter withheld the answer)."""
+
+    text: str | None
 
 
 def claim_statement(claim: Claim) -> str:
@@ -160,7 +180,8 @@ class Judge:
         self.client = ModelClient(api, cache=store, max_connections=max_connections,
                                   retry=RetryPolicy(max_attempts=max_attempts), timeout=timeout,
                                   images=ImageLoader(allow_urls=allow_urls),
-                                  offline=self.offline, role="judge", name=s.pin)
+                                  offline=self.offline, role="judge", name=s.pin,
+                                  keep_declined=True)     # a refusal is read back the same
         self.strict_pin = strict_pin
         self.stats = JudgeStats()
         d = s.decoding
@@ -203,9 +224,11 @@ class Judge:
         self._held.clear()
 
     async def _ask(self, use: str, prompt: str, images: Sequence[str] = (),
-                   replicate: int = 0) -> tuple[Parsed | None, str | None, str | None, str | None]:
-        """(parsed or None when the call failed, raw text, served model, call error); a
-        reply cut at the token limit is a failed call whose raw text is the unfinished reply."""
+                   replicate: int = 0
+                   ) -> tuple[Parsed | Refusal | None, str | None, str | None, str | None]:
+        """(parsed, or None when the call failed, or a :class:`Refusal`; raw text, served
+        model, call error); a reply cut at the token limit is a failed call whose raw text is
+        the unfinished reply."""
         stats = self.stats.use(use)
         stats.calls += 1
         request = self._request(use, prompt, images, replicate)
@@ -215,6 +238,14 @@ class Judge:
                 resp = await self.client.generate(request)
         except AuthError:
             raise
+        except Declined as exc:     # its answer to this request, kept in the cache: no verdict
+            stats.call_failures += 1
+            stats.refusals += 1
+            stats.cached += exc.cached
+            model = without_surrogates(exc.model) if exc.model else None
+            self._check_pin(stats, model)
+            return (Refusal(without_surrogates(exc.refusal) if exc.refusal else None), None,
+                    model, f"the judge refused: {without_surrogates(str(exc))}")
         except AdapterError as exc:
             stats.call_failures += 1
             return None, None, None, f"{type(exc).__name__}: {exc}"
@@ -224,23 +255,7 @@ class Judge:
         # served name ended the audit where items.jsonl was written: U+FFFD stands in for it
         resp = replace(resp, text=without_surrogates(resp.text),
                        model=without_surrogates(resp.model) if resp.model else resp.model)
-        pinned = self.spec.pinned_model
-        if resp.model:
-            self.stats.reported_models[resp.model] += 1
-            if resp.model != pinned:
-                stats.pin_mismatches += 1
-                if self.strict_pin:
-                    raise PinMismatch(f"judge {self.spec.name!r} pins {pinned!r} but the server "
-                                      f"answered as {resp.model!r} (the pin is enforced: "
-                                      f"strict_pin / judge_fatal_mismatch)"
-                                      + deployment_hint(self.spec.provider,
-                                                        self.spec.expected_model, resp.model))
-        else:                   # answered, but by whom: the pin is not verified
-            stats.model_not_reported += 1
-        if not resp.model and self.strict_pin:   # strict means verified: a name nobody
-            raise PinMismatch(f"judge {self.spec.name!r} pins {pinned!r} but the server "
-                              f"reported no model name, so the pin cannot be verified (it is "
-                              f"enforced: strict_pin / judge_fatal_mismatch)")
+        self._check_pin(stats, resp.model)
         if cut_short(resp.finish_reason):   # an unfinished reply: read nothing from it
             stats.call_failures += 1
             stats.cut_replies += 1
@@ -256,14 +271,38 @@ class Judge:
             stats.parse_failures += 1
         return parsed, resp.text, resp.model, None
 
+    def _check_pin(self, stats: Any, model: str | None) -> None:
+        """Count the model the server named (or that it named none) against the pin; raise
+        :class:`PinMismatch` where the pin is strict and it is another, or none."""
+        pinned = self.spec.pinned_model
+        if model:
+            self.stats.reported_models[model] += 1
+            if model != pinned:
+                stats.pin_mismatches += 1
+                if self.strict_pin:
+                    raise PinMismatch(f"judge {self.spec.name!r} pins {pinned!r} but the server "
+                                      f"answered as {model!r} (the pin is enforced: "
+                                      f"strict_pin / judge_fatal_mismatch)"
+                                      + deployment_hint(self.spec.provider,
+                                                        self.spec.expected_model, model))
+        else:                   # answered, but by whom: the pin is not verified
+            stats.model_not_reported += 1
+        if not model and self.strict_pin:   # strict means verified: a name nobody
+            raise PinMismatch(f"judge {self.spec.name!r} pins {pinned!r} but the server "
+                              f"reported no model name, so the pin cannot be verified (it is "
+                              f"enforced: strict_pin / judge_fatal_mismatch)")
+
     def _evidence(self, use: str, raw: str | None, model: str | None, *, label=None,
-                  score=None, error: str | None = None, cut: str | None = None) -> Evidence:
+                  score=None, error: str | None = None, cut: str | None = None,
+                  refusal: Refusal | None = None) -> Evidence:
         prompt = self.spec.prompt(use)
         payload: dict[str, Any] = {"raw": raw, "judge": self.pin}
         if error:
             payload["error"] = error
         if cut is not None:
             payload["cut_reply"] = cut
+        if refusal is not None:     # never whether it came from the cache: reruns read alike
+            payload.update(refused=True, refusal=refusal.text)
         return Evidence(source="judge", label=label, score=score, payload=payload,
                         provenance={"component": "judge", "spec": self.spec.name,
                                     "model": self.spec.model, "revision": self.spec.revision,
@@ -277,6 +316,10 @@ class Judge:
         _, prompt, images = self.verify_question(claim, image_path, context)
         parsed, raw, model, error = await self._ask("verify", prompt, images, replicate)
         checker = f"judge-{claim.kind}"
+        if isinstance(parsed, Refusal):     # the judge's refusal: shown as one, never scored
+            return Verdict(claim, UNVERIFIABLE, None,
+                           (self._evidence("verify", None, model, label=claim.subject,
+                                           error=error, refusal=parsed),), error, checker)
         # a call that failed, or an answer no parser reads, gave no confidence: None, not 0.0
         if parsed is None:      # raw: the unfinished text of a reply cut at the token limit
             return Verdict(claim, UNVERIFIABLE, None,
@@ -334,6 +377,9 @@ class Judge:
         response cache (a benchmark scorer's retry). ``label`` is the parsed value, ``None`` when
         it did not parse."""
         parsed, raw, model, error = await self._ask(use, prompt, replicate=replicate)
+        if isinstance(parsed, Refusal):
+            return JudgeAnswer(None, None, False, error, model, refused=True,
+                               refusal=parsed.text)
         if parsed is None:
             return JudgeAnswer(None, None, False, error, model, cut=raw)
         if not parsed.ok:
@@ -351,6 +397,9 @@ class Judge:
             answer=answer, question=question or "(not given)")
         parsed, raw, model, error = await self._ask("classify_yes_no", prompt,
                                                     replicate=replicate)
+        if isinstance(parsed, Refusal):
+            return JudgeAnswer("unknown", None, False, error, model, refused=True,
+                               refusal=parsed.text)
         if parsed is None:
             return JudgeAnswer("unknown", None, False, error, model, cut=raw)
         if not parsed.ok:
@@ -370,6 +419,8 @@ class Judge:
         prompt = self.spec.prompt("decompose").render(text=text)
         images = (str(image_path),) if image_path is not None else ()
         parsed, raw, _, error = await self._ask("decompose", prompt, images)
+        if isinstance(parsed, Refusal):
+            raise JudgeError(f"judge {self.spec.name!r}: {error}")
         if parsed is None:
             raise JudgeError(f"judge {self.spec.name!r}: {error}" if raw is not None else
                              f"judge {self.spec.name!r} could not be asked: {error}")

@@ -2,7 +2,8 @@
 calls, agreement with human labels (Cohen's kappa, via scikit-learn).
 
 * :class:`JudgeStats` counts, per use, calls, calls answered from the cache, failed calls (of
-  them ``cut_replies``: replies cut at the token limit, which are never read),
+  them ``cut_replies``: replies cut at the token limit, which are never read, and ``refusals``:
+  the judge declined or its provider's filter withheld the answer),
   answers that could not be parsed, abstentions (``unverifiable`` / ``unknown``), answers
   from a model other than the pinned one, answers whose server named no model (so the pin is
   not verified: ``model_not_reported``) and verdicts given without a confidence (theirs is
@@ -42,6 +43,8 @@ class UseStats:
     cut_replies: int = 0          # replies cut at max_tokens or by a filter (also in
     #                               call_failures: not read)
     model_not_reported: int = 0   # answers whose server named no model: the pin unverified
+    refusals: int = 0             # the judge declined, or a filter withheld its answer (also
+    #                               in call_failures: no verdict; kept in the response cache)
 
     def to_dict(self) -> dict[str, Any]:
         answered = self.calls - self.call_failures
@@ -50,7 +53,7 @@ class UseStats:
                 "parse_failures": self.parse_failures, "abstains": self.abstains,
                 "pin_mismatches": self.pin_mismatches, "unfounded_claims": self.unfounded_claims,
                 "no_confidence": self.no_confidence, "cut_replies": self.cut_replies,
-                "model_not_reported": self.model_not_reported,
+                "model_not_reported": self.model_not_reported, "refusals": self.refusals,
                 "parse_failure_rate": rate(self.parse_failures),
                 "abstain_rate": rate(self.abstains)}
 
@@ -71,7 +74,7 @@ class JudgeStats:
             mine = self.use(name)
             for f in ("calls", "cached", "call_failures", "parse_failures", "abstains",
                       "pin_mismatches", "unfounded_claims", "no_confidence", "cut_replies",
-                      "model_not_reported"):
+                      "model_not_reported", "refusals"):
                 setattr(mine, f, getattr(mine, f) + getattr(theirs, f))
         self.reported_models.update(other.reported_models)
 

@@ -49,7 +49,8 @@ class JudgeExtractor:
             if got.parsed:
                 return got.label, raws
             if got.raw is None and got.cut is None:    # no reply, after the adapter's retries
-                raise RecordError(f"the judge could not be asked: {got.error}",
+                raise RecordError(got.error if got.refused else      # "the judge refused: ..."
+                                  f"the judge could not be asked: {got.error}",
                                   field="response")
         raise RecordError(f"expected a JSON object list from the judge within "
                           f"{self.fail_limit} attempts, got {raws[-1]!r:.80}", field="response")

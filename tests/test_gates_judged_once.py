@@ -42,8 +42,9 @@ def judged(monkeypatch):
         return real(*args, **kwargs)
     monkeypatch.setattr(halluscope.gates, "check_gates", counted)
     monkeypatch.setattr(halluscope.tracking, "check_trackers", lambda trackers: None)
-    monkeypatch.setattr(halluscope.tracking, "log_run",
-                        lambda result, out, trackers, **kw: told.append(kw) or {})
+    monkeypatch.setattr(halluscope.tracking, "log_run",         # (quiet: whether the
+                        lambda result, out, trackers, quiet=False, **kw:   # trackers' own
+                        told.append(kw) or {})                            # lines are hushed)
     return calls, told
 
 

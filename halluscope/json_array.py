@@ -192,6 +192,8 @@ def _value(buf: _Buffer) -> tuple[Any, int] | RecordError:
     integer longer than Python converts (a bad record, and the array goes on after it)."""
     strict, control, long_ints = True, None, None
     while True:
+        if long_ints:       # each try reads the element from its start again: its integers
+            long_ints.clear()   # were listed by the try before (a second "(and 1 more)")
         try:
             value, end = _decoder(strict, long_ints).raw_decode(buf.text, buf.at)
             if control is None and long_ints:

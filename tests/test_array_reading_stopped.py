@@ -195,6 +195,21 @@ def test_an_over_long_integer_is_its_element_s_bad_record_and_reading_goes_on(tm
     assert [o["question_id"] for o in read] == ["q0", "q2", "q4", "q5"]
 
 
+
+def test_an_indented_element_s_over_long_integer_is_counted_once(tmp_path):
+    """An indented element is parsed again each time more of its lines are read, and every
+    try listed its over-long integers anew: one integer was said as "(and 1 more)"."""
+    items = _items(3)
+    items[1]["n"], items[1]["note"] = "LONG", "x" * 200
+    items[2]["n"] = ["LONG", "LONG"]                    # two are two
+    path = tmp_path / "indented.json"
+    path.write_text(json.dumps(items, indent=2).replace('"LONG"', _LONG))
+    n, errors = _errors(path)
+    assert n == 3 and len(errors) == 2
+    assert errors[0].message.endswith("got one of 5,001 digits"), errors[0].message
+    assert errors[1].message.endswith("got one of 5,001 digits (and 1 more)"), \
+        errors[1].message
+
 def test_an_over_long_integer_beside_a_control_character_is_one_bad_record(tmp_path):
     items = _items(3)
     element = json.dumps(items[1])

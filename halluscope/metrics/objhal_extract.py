@@ -5,7 +5,7 @@ as the original scorer does (:class:`JudgeExtractor`), or by halluscope's own ru
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from halluscope.errors import ConfigError, RecordError
@@ -21,7 +21,6 @@ class JudgeExtractor:
 
     judge: Any
     fail_limit: int = FAIL_LIMIT
-    calls: int = field(default=0)
 
     def __post_init__(self):
         if USE not in self.judge.spec.prompts:
@@ -43,7 +42,6 @@ class JudgeExtractor:
         prompt = self.prompt(question, answer)
         raws: list[str] = []
         for attempt in range(self.fail_limit):
-            self.calls += 1
             got = self.judge._run(self.judge.ask_prompt(USE, prompt, replicate=attempt))
             raws.append(got.raw if got.raw is not None else f"<call failed: {got.error}>")
             if got.parsed:
@@ -56,8 +54,14 @@ class JudgeExtractor:
                           f"{self.fail_limit} attempts, got {raws[-1]!r:.80}", field="response")
 
     def describe(self) -> dict[str, Any]:
+        """The judge's entry, with ``judge_calls``: the extraction calls of the whole audit,
+        read from the judge's counters, which the parent adds up from every worker, Ray actor
+        and journaled line. (A count kept on this object counted only the calls made in the
+        process that describes it: 0 with ``--workers`` or Ray, the resumed part alone after
+        a ``--resume``.)"""
         from halluscope.judges.fallback import judge_info
-        return {**judge_info(self.judge, USE), "judge_calls": self.calls}
+        info = judge_info(self.judge, USE)
+        return {**info, "judge_calls": info["judge_reliability"]["calls"]}
 
 
 def rule_extractor(nlp) -> Callable[[str, str], tuple[list[str], list[str]]]:

@@ -200,7 +200,8 @@ def _judge_lines(name: str, info: dict[str, Any]) -> list[str]:
         lines.append(f"{name}: the judge failed {failed:,} of {calls:,} calls (the reason of "
                      f"each is in items.jsonl: 'judge_error', or the left-out record's "
                      f"'error'){_refusals(rel)}; what it was asked about was left unverifiable "
-                     f"or, where a metric needs the judge's reading (POPE), left out of it")
+                     f"or, where the metric cannot score without the judge's reading, left "
+                     f"out of it")
     lines += _unparsed_note(name, info, rel)
     lines += _other_uses_failed(name, info)
     uses = (((info.get("judge") or {}).get("stats") or {}).get("uses") or {}).values()

@@ -312,6 +312,7 @@ class RegionVerifier:
         scales normalised boxes), parse the citations, check every one."""
         from halluscope.checks.regions import check_box, check_region, truth_from_metadata
         from halluscope.claims.citations import parse_cited_boxes, parse_cited_regions
+        from halluscope.claims.referring import label_from_prompt
         size = image_size_of(record)
         truth = truth_from_metadata(dict(record.metadata), size)
         own = truth.regions is not None or bool(truth.objects or truth.absent)
@@ -328,6 +329,8 @@ class RegionVerifier:
                               line=record.source.line)
         boxes = parse_response(parse_cited_boxes, record, size=size, box_format=fmt,
                                known=truth.labels())
+        # a MiniGPT-v2 [refer] answer is the box alone: its prompt names the object
+        boxes = label_from_prompt(boxes, record.prompt)
         regions = parse_response(parse_cited_regions, record, known=truth.labels())
         if (boxes or regions) and not found and not own and self.facts is None:
             # annotation files are the only evidence and none knows the image (a typo): its

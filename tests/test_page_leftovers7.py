@@ -292,3 +292,41 @@ def test_document_links_are_relative_encoded_and_absent_when_unknown(tmp_path):
     assert document_href(scans, store) == "" and document_href(scans, store, 5) == ""
     assert document_href("document not found locally", store) == ""
     assert document_href(pdf, ImageStore()) == ""                # a report not in a file
+
+
+# -- ordinals in words past ninety-ninth, to the cardinals' 9,999 ------------------------------
+
+@pytest.mark.parametrize("text,expected", [
+    ("It is on the one hundred and second page.", [(102,)]),
+    ("It is on the one hundred second page.", [(102,)]),
+    ("It is on the hundredth page.", [(100,)]),
+    ("It is on the one hundredth page.", [(100,)]),
+    ("It is on the two hundredth page.", [(200,)]),
+    ("It is on the twelve hundredth page.", [(1200,)]),
+    ("The one hundred twenty-first page says so.", [(121,)]),
+    ("It is on the One Hundred-Second page.", [(102,)]),
+    ("(see the two thousand and fifth page)", [(2005,)]),
+    ("It is on the thousandth page.", [(1000,)]),
+    ("It is on the two thousand one hundredth page.", [(2100,)]),
+    ("It is on the three thousand four hundred fifty-sixth page.", [(3456,)]),
+    ("It is on the nine thousand nine hundred and ninety-ninth page.", [(9999,)]),
+    ("It is on the ninety-ninth page.", [(99,)]),
+    ("It is on the first page of the report.", [(1,)]),
+    # past the range, or no number: never read in part
+    ("It is on the ten thousandth page.", []),
+    ("It is on the twenty hundredth page.", []),
+    ("It is on the twenty-eleventh page.", []),
+    ("It is on the one hundred and second page of results.", []),
+])
+def test_ordinals_in_words_up_to_thousands(text, expected):
+    assert pages_of(text) == expected
+
+
+def test_a_quote_on_a_page_cited_by_an_ordinal_past_a_hundred_is_checked_there():
+    pages = {n: f"Filler text of page {n}." for n in range(1, 121)}
+    pages[102] = "Supply costs rose by 7.5% this year."
+    got = [(v.claim.value, v.label, v.reason) for v in check_pages(
+        record('On the one hundred and second page: "Supply costs rose by 7.5%".'),
+        FakeDocument(pages, "report.pdf"))]
+    assert got == [(102, "supported", "page 102 exists (120 pages)"),
+                   (102, "supported", "found on page 102 (exact match)")]

@@ -230,4 +230,6 @@ class AnthropicModel(SendsPreparedImages):
 def create(model: str, *, provider: str = "anthropic", base_url: str | None = None,
            **options: Any) -> AnthropicModel:
     """Entry-point factory: ``anthropic/<model>``."""
+    from halluscope.adapters.option_types import check_option_types
+    check_option_types(AnthropicModel, provider, options)
     return AnthropicModel(model, provider=provider, base_url=base_url, **options)

@@ -340,4 +340,6 @@ class GeminiModel(SendsPreparedImages):
 def create(model: str, *, provider: str = "gemini", base_url: str | None = None,
            **options: Any) -> GeminiModel:
     """Entry-point factory: ``gemini/<model>``."""
+    from halluscope.adapters.option_types import check_option_types
+    check_option_types(GeminiModel, provider, options)
     return GeminiModel(model, provider=provider, base_url=base_url, **options)

@@ -408,4 +408,6 @@ class HFLocalModel:
 def create(model: str, *, provider: str = "hf", base_url: str | None = None,
            **options: Any) -> HFLocalModel:
     """Entry-point factory: ``hf/<hub id or folder>``."""
+    from halluscope.adapters.option_types import check_option_types
+    check_option_types(HFLocalModel, provider, options)
     return HFLocalModel(model, provider=provider, base_url=base_url, **options)

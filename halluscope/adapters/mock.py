@@ -112,4 +112,6 @@ def create(model: str, *, provider: str = "mock", base_url: str | None = None,
     """Entry-point factory: ``mock/<behaviour>``."""
     for ignored in ("timeout", "detail", "image_policy", "max_side", "revision"):
         options.pop(ignored, None)  # what judge specs pass to real providers
+    from halluscope.adapters.option_types import check_option_types
+    check_option_types(MockModel, provider, options)
     return MockModel(model, provider=provider, **options)

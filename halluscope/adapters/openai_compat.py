@@ -378,4 +378,6 @@ def _sent_reasoning(message: Any) -> str | None:
 def create(model: str, *, provider: str = "openai", base_url: str | None = None,
            **options: Any) -> OpenAICompatible:
     """Entry-point factory for all OpenAI-compatible providers."""
+    from halluscope.adapters.option_types import check_option_types
+    check_option_types(OpenAICompatible, provider, options)
     return OpenAICompatible(model, provider=provider, base_url=base_url, **options)

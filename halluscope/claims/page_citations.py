@@ -71,7 +71,7 @@ _MAX_PAGE_DIGITS = len(str(MAX_PAGE))
 
 _NUM = r"\d+(?:\s*(?:-|–|\u2014|to|and|,|&)\s*\d+)*"
 # a page number in words ("on page three", "pages two and three", "page twenty-one"), one to
-# ninety-nine, and an ordinal that cites a page (halluscope.claims.page_words)
+# 9,999, and an ordinal over the same range that cites a page (halluscope.claims.page_words)
 _WORD = CARDINAL
 _WORDS = _WORD + r"(?:\s*(?:-|–|to|and|,|&)\s*" + _WORD + r")*"
 # a page label in roman numerals, as front matter is numbered (i to lxxxix; lower case, or

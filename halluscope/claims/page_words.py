@@ -3,8 +3,10 @@
 one hundred two``, ``page twelve hundred``, ``page two thousand and five``, ``page three
 thousand four hundred fifty-six`` (one to 9,999: :data:`CARDINAL`; a number that goes on past
 that, ``ten thousand`` or ``two million``, is no page number, never read in part), and the
-ordinals ``first`` ... ``ninety-ninth`` and ``1st``, ``2nd``, ``3rd``, ``21st``
-(``on the second page``). The numbers' spelling is :mod:`halluscope.numbers`'."""
+ordinals over the same range, ``first`` ... ``ninety-ninth``, ``hundredth``, ``one hundred and
+second``, ``twelve hundredth``, ``two thousand and fifth``, ``nine thousand nine hundred and
+ninety-ninth`` (:data:`ORDINAL`), and ``1st``, ``2nd``, ``3rd``, ``21st`` (``on the second
+page``). The numbers' spelling is :mod:`halluscope.numbers`'."""
 
 from __future__ import annotations
 
@@ -38,8 +40,20 @@ _THOUSANDS = (rf"(?:{_DIGIT}{_JOIN}thousand(?:{_AND}(?:{_DIGIT}{_JOIN}hundred"
 # ten, nor "page two thousand thousand" page 2,000)
 CARDINAL = (rf"(?:{_THOUSANDS}|{_HUNDREDS}|{_TENS_UNITS})\b"
             rf"(?!{_JOIN}(?:hundred|thousand|million|billion|trillion)\b)")
-# an ordinal: in words (first ... ninety-ninth) or digits with a suffix (1st, 22nd, 103rd)
-ORDINAL = (rf"(?:(?:{_alt(_TEN_WORDS)}{_JOIN})?{_alt(_ORDINAL_UNITS)}|{_alt(_ORDINAL_TENS)}"
+# an ordinal in words: first to ninety-ninth (twenty-first: a ten, then first to ninth); with
+# hundreds (one hundred and second, two hundredth, twelve hundredth, the hundredth alone); with
+# thousands, one to nine of them (two thousand and fifth, the thousandth)
+_ORDINAL_DIGIT = _alt(list(_ORDINAL_UNITS)[:9])                   # first ... ninth
+_ORD_TENS_UNITS = (rf"(?:{_alt(_TEN_WORDS)}{_JOIN}{_ORDINAL_DIGIT}|{_alt(_ORDINAL_UNITS)}"
+                   rf"|{_alt(_ORDINAL_TENS)})")
+_ORD_HUNDREDS = (rf"(?:{_alt(_UNIT_WORDS)}{_JOIN}(?:hundredth|hundred{_AND}{_ORD_TENS_UNITS})"
+                 r"|hundredth)")
+_ORD_THOUSANDS = (rf"(?:{_DIGIT}{_JOIN}(?:thousandth|thousand{_AND}(?:{_DIGIT}{_JOIN}"
+                  rf"(?:hundredth|hundred{_AND}{_ORD_TENS_UNITS})|{_ORD_TENS_UNITS}))"
+                  r"|thousandth)")
+# an ordinal: in words (first ... nine thousand nine hundred and ninety-ninth) or digits with a
+# suffix (1st, 22nd, 103rd)
+ORDINAL = (rf"(?:{_ORD_THOUSANDS}|{_ORD_HUNDREDS}|{_ORD_TENS_UNITS}"
            r"|\d{1,5}(?:st|nd|rd|th))\b")
 
 
@@ -53,10 +67,10 @@ def word_value(words: str) -> int | None:
     for part in re.split(_JOIN, w):
         if part == "and":
             continue
-        if part == "hundred":
-            current *= 100
-        elif part == "thousand":
-            total, current = total + current * 1000, 0
+        if part in ("hundred", "hundredth"):        # "hundredth" alone: the 100th
+            current = (current or part == "hundredth") * 100
+        elif part in ("thousand", "thousandth"):
+            total, current = total + (current or part == "thousandth") * 1000, 0
         else:
             unit = _UNIT_WORDS.get(part) or _TEN_WORDS.get(part) or \
                 _ORDINAL_UNITS.get(part) or _ORDINAL_TENS.get(part)

@@ -51,7 +51,8 @@ from typing import TYPE_CHECKING, Any
 from halluscope.errors import AlignmentError, ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.explain import explain_yes_no
-from halluscope.metrics.pope_answers import AnswerFile, first_answer, score_answers
+from halluscope.metrics.pope_answers import (AnswerFile, answers_counted, first_answer,
+                                             score_answers)
 from halluscope.metrics.pope_columns import (ROW, asks_otherwise, fold_columns, label_conflict,
                                              no_label, no_question_id, past_the_questions, refused,
                                              image_unit, score_columns, scores_columns, takes,
@@ -302,7 +303,7 @@ class PopeMetric(Metric):
             self._files[str(path.resolve())] = info
             if info.by_order and (n_answers := info.n_answers) not in (None, n_questions):
                 raise AlignmentError(
-                    f"answers file {path} has {n_answers:,} answers (non-blank lines) but "
+                    f"answers file {path} has {answers_counted(path, n_answers)} but "
                     f"question file {self.questions.path} "
                     f"({self.questions.label_for_messages()}) has {n_questions:,}: aligning "
                     f"by order would mis-score; pass the matching question file or answers "
@@ -544,7 +545,7 @@ class PopeMetric(Metric):
                 f"question file or answers with question_id")
         if n_answers is not None and n_answers != n:
             said = f"{n_answers:,} records given in memory" if file == IN_MEMORY else \
-                f"answers file {file} has {n_answers:,} answers (non-blank lines)"
+                f"answers file {file} has {answers_counted(file, n_answers)}"
             raise AlignmentError(
                 f"{said} but {where} "
                 f"has {n:,}: aligning by order would mis-score; pass the matching question "

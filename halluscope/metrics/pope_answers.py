@@ -17,7 +17,7 @@ from halluscope.textfiles import BLANK_LINE, drop_bom, is_blank_bytes
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["AnswerFile", "first_answer", "scan_answers", "score_answers"]
+__all__ = ["AnswerFile", "answers_counted", "first_answer", "scan_answers", "score_answers"]
 
 
 class AnswerFile:
@@ -46,6 +46,18 @@ class AnswerFile:
     @property
     def blank_lines(self) -> list[int]:
         return [] if self.table else self._counted()[1]
+
+
+def answers_counted(path: str | Path, n: int) -> str:
+    """``"2,999 answers (non-blank lines)"``, or ``"2,999 answers (JSON array elements)"`` for
+    an answer file that is a JSON array: what a by-order count mismatch says was counted (it
+    said lines of an array too, whose answers may all sit on one line)."""
+    from halluscope.records import first_char
+    try:
+        array = first_char(path) == "["
+    except OSError:
+        array = False
+    return f"{n:,} answers ({'JSON array elements' if array else 'non-blank lines'})"
 
 
 def _count_lines(fh) -> tuple[int, list[int], dict | None] | None:

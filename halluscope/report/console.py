@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from halluscope.report.metric_table import _finite, _num, _plain, metrics_table
 from halluscope.report.visible import visible_controls
 
 if TYPE_CHECKING:
@@ -32,88 +33,6 @@ MAX_GROUP_ROWS = 20
 MAX_PROBLEMS = 20
 MAX_GROUP_COLUMNS = 5
 OUTPUT_FILES = ("results.json", "items.jsonl", "runsheet.json", "report.html")
-
-
-def _plain(value: Any) -> Text:
-    """Text from the data as a cell or line: no markup read, control characters shown."""
-    return Text(visible_controls(str(value)))
-
-
-def _num(value: Any) -> str:
-    if value is None or isinstance(value, bool):
-        return "—" if value is None else str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        from halluscope.report.decimals import fixed
-        return fixed(value) if math.isfinite(value) else "—"   # 0.99997 is not 1.0000
-    return str(value)
-
-
-def _ci(ci: Any) -> str:
-    if not ci or len(ci) != 2 or any(v is None for v in ci):
-        return ""
-    return f"[{_num(float(ci[0]))}, {_num(float(ci[1]))}]"
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _why(res: Any) -> str:
-    """Why a statistic has no value, where its metric says (results.json's why_no_value): a
-    missing value reads as missing with its reason, not as a bare dash."""
-    why = getattr(res, "why_no_value", None)
-    return f"no value: {why}" if why and not _finite(res.value) else ""
-
-
-def _no_units(res: Any) -> str:
-    """A rate over no units (AMBER's starting counters) says it is no measurement, as gates
-    and compare take it; 'too few units' read as a small sample's value."""
-    from halluscope.gates.assertions import over_no_units
-    return "over no units: not a measurement" if over_no_units(res.n, res.value) else ""
-
-
-def metrics_table(result: AuditResult) -> Table:
-    """Every top-level result: metric, statistic, value, interval (at the run's level), n."""
-    from halluscope.metrics.stats import result_ci_label
-    from halluscope.report.plots import interval_level
-    table = Table(title="Metrics", box=box.SIMPLE_HEAVY, title_justify="left",
-                  title_style="bold")
-    table.add_column("metric", style="bold")
-    # a statistic's name is what a gate names (claims.hallucination_rate@upper): at 60
-    # columns it was cut to "hallucination…", "fabricated_pa…"; it folds instead
-    table.add_column("statistic", overflow="fold")
-    table.add_column("value", justify="right", style="cyan")
-    table.add_column(f"{interval_level(result)} CI", justify="right", style="dim")
-    table.add_column("n", justify="right", style="dim")
-    # a metric that scored nothing has its reasons printed once, below the table
-    unscored = getattr(result, "unscored", None) or {}
-    # --bootstrap 0: a blank interval column says why, as the report's does
-    off = ("off (--bootstrap 0)" if getattr(getattr(result, "config", None), "n_boot", None) == 0
-           else "")
-    for name, summary in result.metrics.items():
-        first = True
-        for stat, res in summary.results.items():
-            arrow = (" ↑" if res.higher_is_better else " ↓") if getattr(
-                res, "direction", True) else ""
-            label = f"{stat}{arrow}"
-            if stat == "yes_ratio" and _finite(res.value):
-                from halluscope.report.decimals import fixed    # 0.5004 is not off by 0.000
-                label += f" (0.5 ideal: off by {fixed(abs(res.value - 0.5), 3)})"
-            # a metric that scored nothing says so on every row: "too few units" (or a blank)
-            # read as a small sample, not as a failed run
-            table.add_row(_plain(name if first else ""), _plain(label),
-                          _num(res.value),
-                          _ci(res.ci) or ("scored nothing (below)" if name in unscored
-                                          else _why(res) or _no_units(res)
-                                          or result_ci_label(res)
-                                          or (off if isinstance(res.value, float) else "")),
-                          _num(res.n))
-            first = False
-        if summary.results:
-            table.add_section()
-    return table
 
 
 def _headline(summary: MetricSummary) -> str | None:
@@ -425,7 +344,7 @@ def render_summary(result: AuditResult, console: Console, *,
     console.print(head)
 
     if result.metrics:
-        console.print(metrics_table(result))
+        console.print(metrics_table(result, width=console.width))
     else:
         console.print(Text("No metrics ran.", style="dim"))
     for line in judge_lines(result) + resumed_lines(result):

@@ -1,0 +1,78 @@
+"""MiniGPT-v2's ``[refer]`` answers are the box alone (prompt ``[refer] cup``, answer
+``{<28><4><69><71>}``): the box's object "could not be read" and every such answer was
+unverifiable. The object is the phrase the prompt asks to locate, taken where the answer names
+none."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import halluscope
+from halluscope.claims.citations import parse_cited_boxes
+from halluscope.claims.referring import label_from_prompt, referred_phrase
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.mark.parametrize("prompt, phrase", [
+    ("[refer] cup", "cup"),
+    ("[refer] give me the location of the red cup", "the red cup"),
+    ("[refer] where is the cup ?", "the cup"),
+    ("[refer] from this image, tell me the location of a dog", "a dog"),
+    ("[refer] the location of the cup is", "the cup"),
+    ("[refer] could you tell me the location for cup ?", "cup"),
+    ("[refer] where can I locate the cup ?", "the cup"),
+    ("[INST] <Img><ImageHere></Img> [refer] give me the location of <p>the left ship</p> "
+     "[/INST]", "the left ship"),
+    ("<image>\n[REFER] Give me the location of <p> cup </p>", "cup"),
+    ("[refer] bowl.", "bowl"),
+    # no [refer] task, or nothing asked: no phrase
+    ("Where is the cup?", None), ("[refer]", None), ("[refer] ?", None), (None, None),
+    ("[refer] " + "very " * 40 + "long", None),
+])
+def test_the_phrase_a_refer_prompt_asks_for(prompt, phrase):
+    assert referred_phrase(prompt) == phrase
+
+
+def test_only_boxes_the_answer_names_nothing_for_take_it():
+    boxes = parse_cited_boxes("{<28><4><69><71>}", size=(200, 100))
+    (b,) = label_from_prompt(boxes, "[refer] the cup")
+    assert (b.label, b.label_written) == ("cup", "the cup")
+    # a label the answer writes is kept; no [refer] prompt changes nothing
+    (tagged,) = label_from_prompt(parse_cited_boxes("<p>bowl</p> {<28><4><69><71>}",
+                                                    size=(200, 100)), "[refer] cup")
+    assert tagged.label == "bowl"
+    (plain,) = label_from_prompt(boxes, "Describe the image.")
+    assert plain.label is None
+    # several boxes joined by <delim>: each is the phrase's
+    two = parse_cited_boxes("{<1><2><30><40>}<delim>{<50><50><90><95>}", size=(200, 100))
+    assert [b.label for b in label_from_prompt(two, "[refer] cups")] == ["cups", "cups"]
+
+
+def _audit(tmp_path, rows):
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps({
+        "id": str(i), "task": "vqa", "image": str(DATA / "images" / "astronaut.jpg"),
+        "prompt": prompt, "response": response,
+        "metadata": {"objects": [{"label": "cat", "box": [100, 100, 300, 250]}]}}) + "\n"
+        for i, (prompt, response) in enumerate(rows)))
+    return halluscope.audit(path, metrics="region", out=tmp_path / "o", write_report=False,
+                            n_boot=0).items
+
+
+def test_a_refer_answer_is_decided_for_the_object_its_prompt_names(tmp_path):
+    """The cat at [100, 100, 300, 250] on the 512 x 512 astronaut is {<20><20><59><49>} on
+    MiniGPT-v2's grid: supported when asked for the cat, not matched to the cat when asked for
+    a dog (no dog is known there), and, without a [refer] prompt, still unread."""
+    items = _audit(tmp_path, [("[refer] cat", "{<20><20><59><49>}"),
+                              ("[refer] give me the location of <p>the cat</p>",
+                               "{<60><60><90><90>}"),
+                              ("[refer] where is the dog ?", "{<20><20><59><49>}"),
+                              ("Where is the cat?", "{<20><20><59><49>}")])
+    got = [[(b["label"], b["verdict"]) for b in it["region"]["boxes"]] for it in items]
+    assert got == [[("cat", "supported")], [("cat", "hallucinated")],
+                   [("dog", "unverifiable")], [(None, "unverifiable")]]
+    assert "could not be read" in items[3]["region"]["boxes"][0]["reason"]

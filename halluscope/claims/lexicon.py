@@ -71,6 +71,12 @@ NON_OBJECT_NOUNS = frozenset({
     "am", "pm", "a.m.", "p.m.", "o'clock",     # times of day: "taken at 5 pm"
 })
 
+#: Ordinals that say how many there are at least when a count of the noun came before ("two
+#: dogs ... a third dog": three dogs).
+ORDINALS: dict[str, int] = {w: i for i, w in enumerate((
+    "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh",
+    "twelfth"), start=3)} | {f"{i}{'rd' if i == 3 else 'th'}": i for i in range(3, 13)}
+
 #: Adjectives that are not attributes of the object ("other", "several", "various").
 NON_ATTRIBUTE_ADJECTIVES = frozenset({
     "other", "several", "many", "few", "various", "different", "same", "such", "own",

@@ -87,7 +87,7 @@ class Thresholds:
 
 #: Default thresholds per backend (``hf`` entries keyed by the model type).
 THRESHOLDS: dict[str, Thresholds] = {
-    "coco-ssd": Thresholds(present=0.5, absent=0.3),
+    "coco-ssd": Thresholds(present=0.5, absent=0.1),
     "groundingdino": Thresholds(present=0.35, absent=0.2),
     "hf:grounding-dino": Thresholds(present=0.35, absent=0.2),
     "hf:mm-grounding-dino": Thresholds(present=0.35, absent=0.2),

@@ -199,7 +199,7 @@ def test_a_count_is_not_decided_past_an_unsure_detection(tmp_path, n, verdicts):
     det = TwoCatsDetector()
     det.n = n
     # (detector_counts=exact; by default, "two cats" over one sure cat is unverifiable anyway:
-    # tests/test_detector_counts.py)
+    # tests/test_claims_leftovers8.py)
     facts = DetectorFacts(det, cache=EvidenceCache(None), counts="exact").facts(
         recs[0], [Claim("existence", "cat"), Claim("count", "cat", value=1)])
     assert len(facts.instances) == 1 and "cat" not in facts.absent

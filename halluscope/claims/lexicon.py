@@ -69,7 +69,17 @@ NON_OBJECT_NOUNS = frozenset({
     "serenity", "tranquility", "leisure", "relaxation", "entertainment", "action", "motion",
     "movement", "journey", "trip", "game", "match", "meal time", "break", "addition", "total",
     "am", "pm", "a.m.", "p.m.", "o'clock",     # times of day: "taken at 5 pm"
+    # abstractions WordNet also gives a rarely used concrete sense ("a focal point", "the
+    # zebra's safety", "during emergencies", "browsing the internet", "in a state of")
+    "point", "safety", "emergency", "internet", "state", "depth", "protection", "proximity",
+    "transportation", "destination", "reach", "midst", "access", "need", "connection",
+    "component", "counterpart", "curiosity", "preparation", "convenience", "source", "gameplay",
 })
+
+#: Things a picture shows that WordNet knows first as abstractions, with their concrete sense
+#: never seen in use (``is_depictable`` would drop them): "relish" on a hot dog, a ball.
+DEPICTABLE_NOUNS = frozenset({"relish", "packaging", "baseline", "spotlight", "basketball",
+                              "football", "baseball", "molding", "moulding", "keystone"})
 
 #: Ordinals that say how many there are at least when a count of the noun came before ("two
 #: dogs ... a third dog": three dogs).

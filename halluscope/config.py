@@ -182,6 +182,7 @@ AUDIT_OPTIONS: dict[str, str] = {
     "max_image_pixels": "width x height above which an image is an unreadable record",
     "detector_present": "detector score from which an object counts as present",
     "detector_absent": "detector score below which an object counts as absent",
+    "detector_counts": "a detector's count: at_least (a lower bound, the default) or exact",
     "judge_base_url": "server of the judge model",
     "judge_options": "provider options of the judge model (a JSON object)",
     "judge_max_connections": "judge calls in flight at most",

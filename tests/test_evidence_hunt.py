@@ -72,8 +72,9 @@ def test_a_detection_clipped_to_no_area_is_no_instance(tmp_path):
         rec, [Claim("count", "cat", value=1, node="cat")])
     assert [i.box for i in facts.instances] == [(2.0, 2.0, 12.0, 12.0)]
     assert [v.label for v in _verdicts(facts, [Claim("count", "cat", value=1, node="cat"),
+                                               Claim("count", "cat", value=0, node="cat"),
                                                Claim("count", "cat", value=4, node="cat")])] \
-        == ["supported", "hallucinated"]
+        == ["supported", "hallucinated", "unverifiable"]     # a detector's count: at least
 
 
 def test_the_zero_shot_backends_drop_boxes_clipped_to_no_area():
@@ -380,7 +381,7 @@ def test_a_detected_count_says_detected(tmp_path):
                          Detection("cat", (15.0, 5.0, 28.0, 18.0), 0.8)])
     claims = [Claim("count", "cat", value=2, node="cat"), Claim("count", "cat", value=3,
                                                                node="cat")]
-    facts = DetectorFacts(det, cache=EvidenceCache(None)).facts(rec, claims)
+    facts = DetectorFacts(det, cache=EvidenceCache(None), counts="exact").facts(rec, claims)
     assert [(v.label, v.reason) for v in _verdicts(facts, claims)] == [
         ("supported", "2 cat detected"), ("hallucinated", "2 cat detected, not 3")]
 

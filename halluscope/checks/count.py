@@ -10,6 +10,11 @@ labels ("two towers" against ``metal tower`` and ``lattice tower``), their count
 bound: a smaller claimed count is hallucinated, an equal one supported, a larger one
 unverifiable. So are annotated instances of a label that is not exhaustively annotated
 (``not_exhaustive``): fewer than them is hallucinated, as docs/annotations.md says.
+
+A detector's count is a lower bound too (its recall is below 1; ``counts: at_least`` in the
+facts' provenance, the default of ``--option detector_counts``): fewer than it detected is
+hallucinated, as many is supported, more is unverifiable (one cat found does not make "two
+cats" a hallucination). ``detector_counts=exact`` reads it as exact, as before.
 """
 
 from __future__ import annotations
@@ -67,17 +72,26 @@ def check_count(claim: Claim, facts: ImageFacts) -> Verdict:
         if k == n:
             return Verdict(claim, "supported", 1.0, ev, f"{k} {label} {found}",
                            checker(facts, "count"))
-        if k > n or not m.broader:
+        if k > n or not (m.broader or _lower_bound(facts)):
             return Verdict(claim, "hallucinated", 1.0, ev, f"{k} {label} {found}, not {n}",
                            checker(facts, "count"))
+        if not m.broader:
+            return unverifiable(claim, f"{k} {label} {found}; a detector misses some, so its "
+                                f"count bounds from below (detector_counts=at_least)", facts,
+                                "count")
         return unverifiable(claim, f"{k} {label} {found}; other kinds of {claim.subject} may "
                             f"make up {n}", facts, "count")
     if n in denied and not m.broader:
         return Verdict(claim, "hallucinated", 1.0, ev, f"the annotation says there are not "
                        f"{n} {label}", checker(facts, "count"))
     at_least = sum(1 for i in instances(facts, m)
-                   if i.source == "annotation" and not i.payload.get("crowd"))
-    if n < at_least:      # not every one is annotated, but these are: fewer cannot be
+                   if i.source in ("annotation", "detector") and not i.payload.get("crowd"))
+    if n < at_least:      # not every one is annotated (detected), but these are: fewer cannot be
         return Verdict(claim, "hallucinated", 1.0, ev, f"at least {at_least} {label} "
-                       f"annotated, not {n}", checker(facts, "count"))
+                       f"{found}, not {n}", checker(facts, "count"))
     return unverifiable(claim, f"the number of {label} is not known", facts, "count")
+
+
+def _lower_bound(facts: ImageFacts) -> bool:
+    """Whether the facts' counts bound from below only (a detector's, by default)."""
+    return (facts.provenance or {}).get("counts") == "at_least"

@@ -69,7 +69,23 @@ NON_OBJECT_NOUNS = frozenset({
     "serenity", "tranquility", "leisure", "relaxation", "entertainment", "action", "motion",
     "movement", "journey", "trip", "game", "match", "meal time", "break", "addition", "total",
     "am", "pm", "a.m.", "p.m.", "o'clock",     # times of day: "taken at 5 pm"
+    # abstractions WordNet also gives a rarely used concrete sense ("a focal point", "the
+    # zebra's safety", "during emergencies", "browsing the internet", "in a state of")
+    "point", "safety", "emergency", "internet", "state", "depth", "protection", "proximity",
+    "transportation", "destination", "reach", "midst", "access", "need", "connection",
+    "component", "counterpart", "curiosity", "preparation", "convenience", "source", "gameplay",
 })
+
+#: Things a picture shows that WordNet knows first as abstractions, with their concrete sense
+#: never seen in use (``is_depictable`` would drop them): "relish" on a hot dog, a ball.
+DEPICTABLE_NOUNS = frozenset({"relish", "packaging", "baseline", "spotlight", "basketball",
+                              "football", "baseball", "molding", "moulding", "keystone"})
+
+#: Ordinals that say how many there are at least when a count of the noun came before ("two
+#: dogs ... a third dog": three dogs).
+ORDINALS: dict[str, int] = {w: i for i, w in enumerate((
+    "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh",
+    "twelfth"), start=3)} | {f"{i}{'rd' if i == 3 else 'th'}": i for i in range(3, 13)}
 
 #: Adjectives that are not attributes of the object ("other", "several", "various").
 NON_ATTRIBUTE_ADJECTIVES = frozenset({

@@ -32,7 +32,8 @@ from halluscope.claims.negation import denied
 from halluscope.claims.notation import inside, notation_spans
 from halluscope.claims.tokens import first_child
 from halluscope.claims.vocab import IRREGULAR_PLURALS as L_IRREGULAR
-from halluscope.claims.vocab import Vocabulary, is_concrete, is_person_word, singular_forms
+from halluscope.claims.vocab import (Vocabulary, is_concrete, is_depictable, is_person_word,
+                                     singular_forms)
 from halluscope.numbers import TENS
 
 _DIGITS = re.compile(r"^\d{1,6}$")
@@ -58,6 +59,7 @@ class Mention:
     gender: str | None = None
     count: int | None = None
     count_tok: Any = None
+    count_end: int | None = None   # where the count's claim ends when a later mention raised it
     name_tokens: frozenset[int] = frozenset()
     attrs: list[tuple[str, Any]] = field(default_factory=list)
 
@@ -222,7 +224,11 @@ class MentionIndex:
             return False        # "%", "p.", region marks such as "R2": not names of things
         if node is not None:
             return True
-        concrete = is_concrete(subject) if " " in subject else is_concrete(lemma)
+        if lemma in L.DEPICTABLE_NOUNS or subject in L.DEPICTABLE_NOUNS:
+            return True
+        # a word (or a phrase WordNet knows) must name something a picture can show; a phrase
+        # it does not know only a physical thing by its head ("egg carton": a carton)
+        concrete = is_depictable(subject) if " " in subject else is_depictable(lemma)
         if concrete is None and " " in subject:
             concrete = is_concrete(lemma)
         return concrete is not False
@@ -277,6 +283,7 @@ class MentionIndex:
             self._count_and_attributes(m)
         self._transparent_nouns()
         self._distributive_ones()
+        self._counts_raised()
 
     def _names_nothing(self, tok) -> bool:
         """Nouns that name no object where they stand: "other(s)", which point back
@@ -304,6 +311,30 @@ class MentionIndex:
         if j - i < 4:       # two-part words ("close-up") keep their rules
             return False
         return is_concrete(doc.text[doc[i].idx:doc[j].idx + len(doc[j].text)].lower()) is False
+
+    def _counts_raised(self) -> None:
+        """"Two dogs play ... A third dog sleeps": a later ordinal of a counted noun beyond its
+        count ("a third dog", "the 4th car") raises the count to the ordinal, and "another
+        dog" in a later sentence to one more, unless a "one" or "first" came between (picking
+        one of the two: "One dog is brown, another dog is white"). Not a count that is one
+        part of an enumeration ("one car on the left, two cars on the right, and another car
+        further down": the two are not all of them). The count's claim then spans both
+        mentions; "the second dog", "the other dog" change nothing."""
+        counted: dict[str, Mention] = {}
+        for i, m in sorted(self.mentions.items()):
+            names = [n for n in (m.node, m.subject) if n]
+            before = next((counted[n] for n in names if n in counted), None)
+            if before is not None and not m.negated and m.count is None and not any(
+                    t.lower_ == "one" for t in self.doc[before.head.sent.start:before.head.i]):
+                mods = [c.lower_ for c in m.head.children if c.i < m.head.i]
+                k = max((L.ORDINALS.get(w, 0) for w in mods), default=0)
+                if "another" in mods and m.head.sent.start > before.head.i and not any(
+                        t.lower_ in ("one", "first") for t in self.doc[before.head.i + 1:i]):
+                    k = max(k, before.count + 1)
+                if k > before.count:
+                    before.count, before.count_end = k, m.end
+            if m.count and not m.negated:
+                counted.update((n, m) for n in names)
 
     def _distributive_ones(self) -> None:
         """"two bottles ... One bottle is on the left, the other on the right": a "one" that

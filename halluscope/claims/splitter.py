@@ -193,7 +193,8 @@ class _DocClaims(MentionIndex):
                 self._emit(i, "existence", m, (m.start, m.end), an, sent=sent)
             named.append(m)
             if m.count is not None:
-                self._emit(i, "count", m, (m.count_tok.idx, m.end), an, value=m.count, sent=sent)
+                self._emit(i, "count", m, (m.count_tok.idx, m.count_end or m.end), an,
+                           value=m.count, sent=sent)
             for w, a in m.attrs:
                 span = (min(a.idx, m.start), max(a.idx + len(a.text), m.end))
                 self._emit(i, "attribute", m, span, an or a.i in self.analytic, value=w,

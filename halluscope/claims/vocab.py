@@ -354,6 +354,29 @@ def is_concrete(word: str) -> bool | None:
     return None if senses is None else bool(senses)
 
 
+#: Lexicographer files of things no picture shows: qualities, states, acts, thoughts, feelings,
+#: events, motives, relations, times, processes ("safety", "ride", "proximity").
+ABSTRACT_LEXNAMES = frozenset({"noun.attribute", "noun.state", "noun.act", "noun.cognition",
+                               "noun.feeling", "noun.event", "noun.motive", "noun.relation",
+                               "noun.time", "noun.process"})
+
+
+@lru_cache(maxsize=65536)
+def is_depictable(word: str) -> bool | None:
+    """Whether ``word`` names something a picture can show (``None``: WordNet does not know
+    it): :func:`is_concrete`, and not a word whose most frequent sense is abstract
+    (:data:`ABSTRACT_LEXNAMES`), seen in use, while none of its concrete senses ever was
+    ("ride": a journey, 7 uses, a fairground ride, none)."""
+    concrete = is_concrete(word)
+    if not concrete:
+        return concrete
+    senses = _word_senses(word)
+    used = lambda s: sum(lemma.count() for lemma in s.lemmas())  # noqa: E731
+    if senses[0].lexname() not in ABSTRACT_LEXNAMES or used(senses[0]) < 1:
+        return True
+    return any(used(s) >= 1 for s in senses if s.lexname() in _CONCRETE_LEXNAMES)
+
+
 @lru_cache(maxsize=65536)
 def is_person_word(word: str) -> bool:
     """Whether the noun names a person (WordNet ``noun.person`` as its first sense)."""

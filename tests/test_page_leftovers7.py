@@ -12,22 +12,10 @@ import pytest
 from halluscope.checks.pages import check_pages
 from halluscope.claims.citations import parse_page_citations
 from halluscope.evidence.documents import DocumentSet
+from tests.test_page_documents import APPENDIX, REPORT, two_documents, verdicts
 from tests.test_page_grounding import FakeDocument, record
 
-REPORT = {1: "Revenue reached 4,210 units in 2023.", 2: "Staff grew to 185 people.",
-          3: "Supply costs rose by 7.5% this year."}
-APPENDIX = {1: "Table A1 lists every site.", 2: "Currency risk remains."}
 NAMES = ("report.pdf", "appendix.pdf", "report", "appendix")
-
-
-def two_documents():
-    return DocumentSet({"report.pdf": FakeDocument(REPORT, "report.pdf"),
-                        "appendix.pdf": FakeDocument(APPENDIX, "appendix.pdf")})
-
-
-def verdicts(response, documents=None):
-    return [(v.checker, v.claim.value, v.label, v.reason)
-            for v in check_pages(record(response), documents or two_documents())]
 
 
 def named(text, names=NAMES):

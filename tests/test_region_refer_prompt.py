@@ -76,3 +76,40 @@ def test_a_refer_answer_is_decided_for_the_object_its_prompt_names(tmp_path):
     assert got == [[("cat", "supported")], [("cat", "hallucinated")],
                    [("dog", "unverifiable")], [(None, "unverifiable")]]
     assert "could not be read" in items[3]["region"]["boxes"][0]["reason"]
+
+
+def test_items_say_which_labels_the_prompt_gave(tmp_path):
+    """A verdict on an object the answer never named says so: each cited box, region id and
+    region claim in items.jsonl carries ``label_source`` (``prompt`` for a [refer] box the
+    answer left unnamed, ``response`` for a label the answer wrote, ``null`` for none)."""
+    items = _audit(tmp_path, [("[refer] cat", "{<20><20><59><49>}"),
+                              ("[refer] cat", "<p>cat</p>{<20><20><59><49>}"),
+                              ("Where is the cat?", "{<20><20><59><49>}"),
+                              ("[refer] cat", "The cat [R1] at {<20><20><59><49>}")])
+    boxes = [[(b["label"], b["label_source"]) for b in it["region"]["boxes"]] for it in items]
+    # (the last box is not tied to the prose's cat: its label is the prompt's)
+    assert boxes == [[("cat", "prompt")], [("cat", "response")], [(None, None)],
+                     [("cat", "prompt")]]
+    assert [(r["label"], r["label_source"]) for r in items[3]["region"]["regions"]] \
+        == [("cat", "response")]
+    claims = [[(c["subject"], c["label_source"]) for c in it["claims"]] for it in items]
+    assert claims == [[("cat", "prompt")], [("cat", "response")], [("", None)],
+                      [("cat", "prompt"), ("cat", "response")]]
+
+
+def test_the_report_and_a_gate_failure_say_the_prompt_named_the_object(tmp_path):
+    from halluscope.metrics.explain import explain_claim_verdicts
+    from halluscope.report.citations import region_citations
+    item, named = _audit(tmp_path, [("[refer] the cat", "{<60><60><90><90>}"),
+                                    ("[refer] cat", "<p>cat</p>{<60><60><90><90>}")])
+    (row,) = region_citations(item)["rows"]
+    assert (row["object"], row["object_from_prompt"], row["verdict"]) == \
+        ("cat", True, "hallucinated")
+    assert region_citations(named)["rows"][0]["object_from_prompt"] is False
+    _, lines = explain_claim_verdicts(item, "precision", None)
+    assert "(of 'cat', named by the prompt)" in lines[0] and "no cat there" in lines[0]
+    _, lines = explain_claim_verdicts(named, "precision", None)
+    assert "named by the prompt" not in lines[0]
+    html = (tmp_path / "o" / "report.html")
+    halluscope.audit(tmp_path / "in.jsonl", metrics="region", out=tmp_path / "o", n_boot=0)
+    assert html.read_text(encoding="utf-8").count("named by the prompt, not the answer") == 1

@@ -69,7 +69,6 @@ is looked for on every page of it the document has: ``PageCitation.ranges``).
 
 Quotations and numbers in a citing sentence are attributed to its page citations by the rules
 of :mod:`halluscope.claims.page_citations`, where page citations are parsed.
-
 """
 
 from __future__ import annotations
@@ -92,7 +91,6 @@ from halluscope.claims.box_prose import MINIGPT, minigpt_boxes, prose_boxes
 from halluscope.claims.cited_labels import (BareLabel, label_around, label_key,  # noqa: F401
                                             same_object)
 from halluscope.jsonblobs import inline_json_blobs, json_blobs, walk_dicts
-
 
 _F = r"[-+]?\d+(?:\.\d+)?"
 _LIST4 = rf"\[\s*({_F})\s*,\s*({_F})\s*,\s*({_F})\s*,\s*({_F})\s*\]"
@@ -145,6 +143,7 @@ class CitedBox(BareLabel):
             :mod:`halluscope.claims.box_forms` cannot place: ``box`` is ``None``).
         problem: ``(kind, reason)`` of a box written with named coordinates that lacks one or
             holds one that is no number (:func:`~halluscope.claims.box_forms.named_box`).
+        label_from: Where ``label`` was read: ``response``, or ``prompt`` (:mod:`.referring`).
     """
 
     raw: tuple[float, ...]
@@ -157,6 +156,7 @@ class CitedBox(BareLabel):
     layout: str = "xyxy"
     problem: tuple[str, str] | None = None
     label_written: str | None = None
+    label_from: str = "response"
 
     @property
     def malformed(self) -> tuple[str, str] | None:

@@ -120,6 +120,14 @@ class BareLabel:
             object.__setattr__(self, "label_written", self.label)  # type: ignore[attr-defined]
             object.__setattr__(self, "label", bare)
 
+    @property
+    def label_source(self) -> str | None:
+        """Where the label was read: ``response``, or ``prompt`` (a box labelled from its
+        ``[refer]`` prompt, whose ``label_from`` says so); ``None`` without a label."""
+        if not self.label:                  # type: ignore[attr-defined]
+            return None
+        return getattr(self, "label_from", "response")
+
 
 def same_object(a: str | None, b: str | None) -> bool:
     """Whether two labels name the same object: the same :func:`label_key`, or the same COCO

@@ -4,7 +4,10 @@ MiniGPT-v2 answers a referring prompt with the box alone: asked ``[refer] cup`` 
 give me the location of <p>the left cup</p>``, as its RefCOCO evaluation asks), it writes
 ``{<28><4><69><71>}``, and the answer names no object. The prompt does: :func:`referred_phrase`
 reads it, and :func:`label_from_prompt` gives it to each cited box whose object the answer
-itself did not name (a label the answer writes, ``<p>cup</p>{<..>}`` or prose, is kept).
+itself did not name (a label the answer writes, ``<p>cup</p>{<..>}`` or prose, is kept). Such a
+box says so (``label_from="prompt"``): items.jsonl lists its ``label_source`` as ``prompt`` and
+the report marks its object "from the prompt", so a verdict on an object the answer never
+named is not read as the answer's own.
 
 The phrase is the text after ``[refer]`` (up to ``[/INST]`` where the record keeps the chat
 template), or the ``<p>...</p>`` phrase in it; the instruction wordings of MiniGPT-v2's
@@ -61,5 +64,5 @@ def label_from_prompt(boxes: Sequence[Any], prompt: Any) -> list[Any]:
     phrase = referred_phrase(prompt)
     if phrase is None:
         return list(boxes)
-    return [dataclasses.replace(b, label=phrase, label_written=None) if b.label is None else b
-            for b in boxes]
+    return [dataclasses.replace(b, label=phrase, label_written=None, label_from="prompt")
+            if b.label is None else b for b in boxes]

@@ -126,6 +126,8 @@ def explain_claim_verdicts(item: dict, stat: str, group: str | None) -> Explanat
     lines = []
     for c in bad[:4]:
         line = f"{c.get('kind', 'claim')} claim {short_text(_claim_text(c, response), 60)}"
+        if c.get("label_source") == "prompt":   # a [refer] box: the answer names no object
+            line += f" (of {short_text(c.get('subject'), 40)}, named by the prompt)"
         if c.get("reason"):
             line += f": {c['reason']}"
         line += f" [evidence: {_evidence_text(c.get('evidence'))}]"

@@ -71,6 +71,18 @@ def _verdict_dict(v, several: bool = False) -> dict[str, Any]:
     return d
 
 
+def _region_claims(verdicts: list[Any], cited: list[Any]) -> list[dict[str, Any]]:
+    """The claim dicts of a record's region verdicts (boxes, then ids: ``cited``'s order),
+    each saying where its object's name was read (``label_source``): a [refer] box's verdict
+    is on the object its prompt named, which the answer never wrote."""
+    out = []
+    for v, c in zip(verdicts, cited, strict=True):
+        d = _verdict_dict(v)
+        d["label_source"] = c.label_source
+        out.append(d)
+    return out
+
+
 def _universe(truth: Any, cited_labels: list[str]
               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The known instances with boxes, and those of the cited objects counted once each (one
@@ -276,12 +288,16 @@ class RegionMetric(ExplainsClaimVerdicts, Metric):
         payload = {
             "image_size": list(size) if size else None,
             "iou_threshold": self.iou_threshold,
-            "boxes": [{"label": b.label, "box": [round(x, 2) for x in b.box] if b.box else None,
+            # label_source: "response", or "prompt" for a [refer] box the answer left unnamed
+            "boxes": [{"label": b.label, "label_source": b.label_source,
+                       "box": [round(x, 2) for x in b.box] if b.box else None,
                        "raw": list(b.raw), "format": b.format, "coords": b.coords,
                        "layout": b.layout,
                        "verdict": v.label, "reason": v.reason}
                       for b, v in zip(boxes, box_verdicts)],
-            "regions": [{"id": r.id, "label": r.label, "verdict": v.label, "reason": v.reason}
+            "regions": [{"id": r.id, "label": r.label,
+                         "label_source": r.label_source,
+                         "verdict": v.label, "reason": v.reason}
                         for r, v in zip(regions, id_verdicts)],
             "known": [{"label": o.get("label"), "box": [round(x, 2) for x in o["box"]],
                        "source": o.get("source"),
@@ -298,7 +314,7 @@ class RegionMetric(ExplainsClaimVerdicts, Metric):
         if malformed:                        # unverifiable, and said how many and why
             tallies["malformed_citations"] = malformed
         return ItemScore(payload=payload, row=row,
-                         top={"claims": [_verdict_dict(v) for v in verdicts]}
+                         top={"claims": _region_claims(verdicts, [*boxes, *regions])}
                          if emit_claims else {},
                          tallies=tallies)
 

@@ -210,9 +210,10 @@ def region_citations(item: Mapping[str, Any]) -> dict[str, Any] | None:
     """The item's region citations, or ``None`` when it has none.
 
     Returns ``{"rows", "offered", "fabricated"}``: a row per citation (``what``: the box or
-    ``R<id>``; ``kind``: ``box`` | ``id``; ``object``; ``status``; ``fabricated``; ``matched``:
-    the instance a box was matched to, or came closest to, or the offered region an id names;
-    ``reason``), ids first; the offered regions (``R<id> label``); the fabricated ids.
+    ``R<id>``; ``kind``: ``box`` | ``id``; ``object``; ``object_from_prompt``: the object is
+    the one a ``[refer]`` prompt names, the answer naming none; ``status``; ``fabricated``;
+    ``matched``: the instance a box was matched to, or came closest to, or the offered region
+    an id names; ``reason``), ids first; the offered regions (``R<id> label``); the fabricated ids.
     """
     payload = item.get("region") if isinstance(item.get("region"), Mapping) else {}
     claims = [c for c in item.get("claims") or []
@@ -245,6 +246,7 @@ def region_citations(item: Mapping[str, Any]) -> dict[str, Any] | None:
             fabricated.append({"id": what, "object": str(c.get("subject") or "")})
         rows.append({"kind": "box" if is_box else "id", "what": what, "read_as": read_as,
                      "object": str(c.get("subject") or ""), "status": status,
+                     "object_from_prompt": c.get("label_source") == "prompt",
                      "verdict": str(c.get("verdict") or "unverifiable"),
                      "fabricated": fab, "matched": matched,
                      "reason": str(c.get("reason") or "")})

@@ -63,3 +63,58 @@ def test_without_a_width_names_are_kept_whole():
     console = Console(width=120, record=True)
     console.print(metrics_table(_hallusionbench()))
     assert "consistency_inconsistent" in console.export_text()
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+@pytest.mark.parametrize("width", [20, 30, 36, 40, 45, 50, 54, 55, 58, 60, 70, 80, 100])
+def test_no_number_is_lost_at_any_width(width):
+    """Below ~55 columns the table cut values and counts to ``0.6…`` and ``1,1…`` and left the
+    interval column out without a word; every number is now shown whole at every width (the
+    table stacks into lines where its columns cannot fit), and nothing is wider than the
+    console."""
+    lines = _lines(_hallusionbench(), width)
+    assert max(map(len, lines)) <= width
+    text = "\n".join(lines)
+    assert "…" not in text
+    words = _words(text.replace("n=", " "))
+    for number in ("0.6041", "1,123", "[0.5419,", "0.6639]"):
+        assert words.count(number) == 8, (number, text)
+
+
+def test_a_stacked_table_puts_each_interval_on_its_own_line():
+    lines = _lines(_hallusionbench(), 40)
+    assert "hallusionbench" in lines[1]
+    at = next(i for i, l in enumerate(lines) if l.strip().startswith("aacc ↑"))
+    assert lines[at].split() == ["aacc", "↑", "0.6041", "n=1,123"]
+    assert lines[at + 1].strip() == "95% CI: [0.5419, 0.6639]"
+    # why a value is missing is said as such, not as an interval
+    text = "\n".join(_lines(_hallusionbench(unscored=True), 40))
+    assert "scored nothing (below)" in text and "CI: scored" not in text
+    assert text.count("—") == 8
+
+
+def test_the_cli_at_40_columns_shows_every_interval(tmp_path):
+    """``COLUMNS=40 halluscope audit``: each interval results.json holds is in the console."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from halluscope.cli import app
+    from halluscope.report.metric_table import _ci
+    rows = [{"question_id": f"q{i}", "image": f"{i}.jpg", "label": "yes" if i % 2 else "no",
+             "response": "yes" if i % 3 else "no"} for i in range(60)]
+    path = tmp_path / "pope.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    res = CliRunner().invoke(app, ["audit", str(path), "--metric", "pope", "--out",
+                                   str(tmp_path / "o"), "--no-report", "--bootstrap", "200"],
+                             env={"COLUMNS": "40"})
+    assert res.exit_code == 0, res.output
+    stats = json.loads((tmp_path / "o" / "results.json").read_text())["metrics"]["pope"]
+    shown = [s for s in stats.values() if isinstance(s, dict) and s.get("ci")]
+    assert len(shown) >= 4
+    flat = " ".join(res.output.split())
+    for s in shown:
+        assert _ci(s["ci"]) in flat, (s, res.output)

@@ -7,7 +7,10 @@ consistency_inconsistent``): where the table fits the console with them whole, n
 wrapped and the interval column gives way first (at 80 columns HallusionBench's
 ``consistency_inconsistent`` was split across two lines); narrower, the statistic column folds
 within the width the others leave it (at 60 columns names were cut to ``hallucination…``, and the
-metric to ``hallusionb…``, before)."""
+metric to ``hallusionb…``, before). Where even that leaves the statistic under
+:data:`MIN_STATISTIC` columns (about 50 columns and less), the table is stacked: each statistic
+on a line with its value and n, its interval on a line of its own (the columns cut values and
+counts and dropped the interval there, without a word)."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from rich import box
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
@@ -109,25 +113,60 @@ def _widths(header: list[str], rows: list[list[Any] | None]) -> list[int]:
     return out
 
 
+MIN_STATISTIC = 8
+"""The narrowest the statistic column folds to; a console with less room stacks the table."""
+
+
 def statistic_width(header: list[str], rows: list[list[Any] | None],
                     width: int | None) -> int | None:
     """``None`` where every name and number fits ``width`` columns on one line (``None``
     width: any); else the width left to the statistic column, which folds (a table never
-    wider than the console)."""
+    wider than the console); ``0`` where even :data:`MIN_STATISTIC` is not left."""
     if width is None:
         return None
     widths = _widths(header, rows)
     left = width - (3 * len(header) - 1) - (sum(widths) - widths[1])  # spaces, padding
-    return None if widths[1] <= left else max(left, 8)
+    if widths[1] <= left:
+        return None
+    return left if left >= MIN_STATISTIC else 0
 
 
-def metrics_table(result: AuditResult, width: int | None = None) -> Table:
+def stacked_metrics(header: list[str], rows: list[list[Any] | None]) -> Group:
+    """The table's cells as lines, for a console too narrow for its columns: a metric's
+    name, then per statistic its value and n, and on a line of its own its interval (or why
+    there is none). The table there cut the values and counts to ``0.6…`` and ``1,1…`` and
+    left the interval column out, numbers lost without a word; lines wrap, nothing is cut."""
+    lines: list[Text] = [Text("Metrics", style="bold")]
+    for row in rows:
+        if row is None:
+            continue
+        name, stat, value, ci, n = row
+        if name.plain:
+            lines.append(Text.assemble(name, style="bold"))
+        line = Text.assemble("  ", stat, " ", (str(value), "cyan"))
+        if n:
+            line.append(f"  n={n}", style="dim")       # one word: never "n" / "1,123"
+        lines.append(line)
+        if ci:         # an interval, or why there is none; why the value is missing as it is
+            about = "" if str(ci).startswith(_NOT_ABOUT_INTERVAL) else f"{header[3]}: "
+            lines.append(Text(f"    {about}{ci}", style="dim"))
+    return Group(*lines, Text(""))
+
+
+#: How the interval cell starts where it says why the value itself is missing.
+_NOT_ABOUT_INTERVAL = ("no value:", "scored nothing", "over no units")
+
+
+def metrics_table(result: AuditResult, width: int | None = None) -> Table | Group:
     """Every top-level result: metric, statistic, value, interval (at the run's level), n,
-    for a console ``width`` columns wide (module docstring)."""
+    for a console ``width`` columns wide (module docstring); stacked as lines
+    (:func:`stacked_metrics`) where the columns cannot fit it."""
     from halluscope.report.plots import interval_level
     header = ["metric", "statistic", "value", f"{interval_level(result)} CI", "n"]
     rows = _metric_rows(result)
     folded = statistic_width(header, rows, width)
+    if folded == 0:
+        return stacked_metrics(header, rows)
     table = Table(title="Metrics", box=box.SIMPLE_HEAVY, title_justify="left",
                   title_style="bold", pad_edge=False)
     table.add_column(header[0], style="bold", no_wrap=True)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -131,7 +132,8 @@ def _group_table(name: str, summary: MetricSummary, rows: list[str], columns: li
                  width: int | None, small: int = 0, total: int | None = None) -> Table:
     """One metric's group rows. The title names the metric (a column repeating it took the
     names' width). A group's name is never cut (at 80 columns two models' rows both read
-    "model:d…"): it keeps its width, up to 40, and folds beyond; a number is never cut either;
+    "model:d…"): it keeps its width, up to 40, and folds beyond (and narrower where the console
+    leaves no room for one statistic beside it); a number is never cut either;
     the statistics' headers are cut instead, and the columns that do not fit in ``width`` are
     left out, the caption says how many. ``small``: the metric's groups too small for an
     interval, ranked last (the caption says so)."""
@@ -153,6 +155,11 @@ def _group_table(name: str, summary: MetricSummary, rows: list[str], columns: li
             break
         kept.append((c, value_w, col_w))
         used += col_w + 3
+    # too narrow for the names and one statistic: the names fold narrower (the values were
+    # cut to "0.5000 (1" at 30 columns, the caption with them)
+    over = used - width if width is not None else 0
+    if over > 0:
+        name_w = max(6, name_w - over)
     table = Table(title=Text(f"By group: {visible_controls(name)}"), box=box.SIMPLE_HEAVY,
                   title_justify="left", title_style="bold")
     caption = ["(n) after a value: the units that statistic is over"] if own_n else []
@@ -166,7 +173,8 @@ def _group_table(name: str, summary: MetricSummary, rows: list[str], columns: li
     if caption:
         table.caption = Text("; ".join(caption))
         table.caption_justify = "left"
-    table.add_column("group", overflow="fold", min_width=name_w)
+    table.add_column("group", overflow="fold", min_width=name_w,
+                     max_width=name_w if over > 0 else None)
     if not own_n:
         table.add_column("n", justify="right", style="dim", no_wrap=True)
     for c, value_w, col_w in kept:
@@ -228,23 +236,56 @@ def _bad_records(n: int) -> str:
     return f"{n:,} bad record{'' if n == 1 else 's'}"
 
 
-def problems_table(result: AuditResult, limit: int = MAX_PROBLEMS) -> Table | None:
+def problems_table(result: AuditResult, limit: int = MAX_PROBLEMS, width: int | None = None
+                   ) -> Any:
+    """The first ``limit`` kinds of bad record: where, how many, field, metric, message; as
+    lines where ``width`` leaves the message under :data:`MIN_MESSAGE` columns (the table cut
+    fields and messages to ``respo…`` and ``'mod…`` there)."""
     if not result.errors:
         return None
-    table = Table(title=f"Problems ({_bad_records(bad_record_count(result.errors))}, left out "
-                        "of the metrics)",
-                  box=box.SIMPLE_HEAVY, title_justify="left", title_style="bold yellow")
+    title = f"Problems ({_bad_records(bad_record_count(result.errors))}, left out of the metrics)"
+    from halluscope.redact import redact_text
+    shown = collapse_errors(result.errors)[:limit]
+    if width is not None and _fixed_width(shown) + MIN_MESSAGE > width:
+        lines = [Text(title, style="bold yellow")]
+        for err, count, where in shown:
+            head = Text.assemble("  ", (visible_controls(where), "yellow"), f"  n={count:,}")
+            for key in ("field", "metric"):
+                if err.get(key):
+                    head.append(f" · {key} {visible_controls(str(err[key]))}")
+            message = visible_controls(redact_text(str(err.get("message") or "")))
+            lines += [head, Padding(Text(message), (0, 0, 0, 4))]    # wrapped lines indented
+        from rich.console import Group
+        return Group(*lines, Text(""))
+    table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left",
+                  title_style="bold yellow")
     table.add_column("where", style="yellow", overflow="fold")
     table.add_column("n", justify="right")
     table.add_column("field")
     table.add_column("metric", style="dim")
     table.add_column("message")
-    from halluscope.redact import redact_text
-    for err, count, where in collapse_errors(result.errors)[:limit]:
+    for err, count, where in shown:
         table.add_row(_plain(where), f"{count:,}", _plain(err.get("field") or ""),
                       _plain(err.get("metric") or ""),
                       _plain(redact_text(str(err.get("message") or ""))))
     return table
+
+
+MIN_MESSAGE = 24
+"""The narrowest the problems table's message column may be; a console with less room lists
+the problems as lines."""
+
+
+def _fixed_width(shown: list[tuple[Mapping[str, Any], int, str]]) -> int:
+    """The problems table's width but the message's: its other columns whole, the padding."""
+    from rich.cells import cell_len
+    cols = [max([len("where")] + [cell_len(visible_controls(w)) for _, _, w in shown]),
+            max([1] + [len(f"{n:,}") for _, n, _ in shown]),
+            max([len("field")] + [cell_len(visible_controls(str(e.get("field") or "")))
+                                  for e, _, _ in shown]),
+            max([len("metric")] + [cell_len(visible_controls(str(e.get("metric") or "")))
+                                   for e, _, _ in shown])]
+    return sum(cols) + 3 * 5 + 1                     # each column's padding and rule, an edge
 
 
 def unscored_lines(result: AuditResult) -> list[Text]:
@@ -359,7 +400,7 @@ def render_summary(result: AuditResult, console: Console, *,
                                 if any(f.name == n for f in files)) or "results.json"
             console.print(Text(f"... and {more:,} more groups (see {where})", style="dim"))
 
-    problems = problems_table(result, max_problems)
+    problems = problems_table(result, max_problems, width=console.width)
     if problems is not None:
         console.print(problems)
         kinds = len(collapse_errors(result.errors))

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Group
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -136,7 +137,7 @@ def stacked_metrics(header: list[str], rows: list[list[Any] | None]) -> Group:
     name, then per statistic its value and n, and on a line of its own its interval (or why
     there is none). The table there cut the values and counts to ``0.6…`` and ``1,1…`` and
     left the interval column out, numbers lost without a word; lines wrap, nothing is cut."""
-    lines: list[Text] = [Text("Metrics", style="bold")]
+    lines: list[Any] = [Text("Metrics", style="bold")]
     for row in rows:
         if row is None:
             continue
@@ -149,7 +150,7 @@ def stacked_metrics(header: list[str], rows: list[list[Any] | None]) -> Group:
         lines.append(line)
         if ci:         # an interval, or why there is none; why the value is missing as it is
             about = "" if str(ci).startswith(_NOT_ABOUT_INTERVAL) else f"{header[3]}: "
-            lines.append(Text(f"    {about}{ci}", style="dim"))
+            lines.append(Padding(Text(f"{about}{ci}", style="dim"), (0, 0, 0, 4)))
     return Group(*lines, Text(""))
 
 

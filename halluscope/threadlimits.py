@@ -51,20 +51,25 @@ class ThreadLimit:
 
     def __enter__(self):
         import sys
-        self.env = {var: os.environ.get(var) for var in THREAD_VARIABLES}
+        from contextlib import ExitStack
+
+        from halluscope.environ import saved_environ
         torch, cv2 = sys.modules.get("torch"), sys.modules.get("cv2")
         self.torch = torch.get_num_threads() if torch is not None else None
         self.cv2 = cv2.getNumThreads() if cv2 is not None else None
-        limit_threads(self.threads)
+        with ExitStack() as stack:      # a limit that fails half set is put back at once
+            stack.callback(self._restore_pools)
+            stack.enter_context(saved_environ(THREAD_VARIABLES))
+            limit_threads(self.threads)
+            self._undo = stack.pop_all()
         return self
 
     def __exit__(self, *exc):
+        self._undo.close()              # the variables, then the pools
+
+    def _restore_pools(self) -> None:
+        """The thread pools as they were (a library loaded meanwhile: the machine's cores)."""
         import sys
-        for var, value in self.env.items():
-            if value is None:
-                os.environ.pop(var, None)
-            else:
-                os.environ[var] = value
         torch, cv2 = sys.modules.get("torch"), sys.modules.get("cv2")
         if torch is not None:
             torch.set_num_threads(self.torch if self.torch is not None else cores())

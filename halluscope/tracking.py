@@ -35,7 +35,7 @@ import os
 import re
 from pathlib import Path
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from halluscope.atomicfiles import write_text_atomically
@@ -236,25 +236,19 @@ def _hushed(quiet: bool, tracker: str) -> Iterator[None]:
     if not quiet:
         yield
         return
-    saved = {k: os.environ.get(k) for k in _HUSH_ENV}
     if tracker == "mlflow":
         try:        # MLflow sets its logger's level when imported: import it first
             import mlflow  # noqa: F401
         except ImportError:
             pass    # (said by _log_mlflow)
+    from halluscope.environ import environ_set
     mlflow_log = logging.getLogger("mlflow")
-    level = mlflow_log.level
-    os.environ.update(_HUSH_ENV)
-    mlflow_log.setLevel(max(level, logging.WARNING))
-    try:
+    # both put back however the logging ends (a tracker's exception included)
+    with ExitStack() as stack:
+        stack.callback(mlflow_log.setLevel, mlflow_log.level)
+        stack.enter_context(environ_set(_HUSH_ENV))
+        mlflow_log.setLevel(max(mlflow_log.level, logging.WARNING))
         yield
-    finally:
-        mlflow_log.setLevel(level)
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 _HUSH_ENV = {"WANDB_SILENT": "true", "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}

@@ -38,9 +38,9 @@ send their records to the controller, which prints and writes the merged result.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tempfile
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -121,7 +121,7 @@ class GateSession:
         self.current: pytest.Item | None = None
         self._baseline: dict[str, Any] | None = None
         self._tmp: Path | None = None
-        self._old_env: str | None = None
+        self._undo = ExitStack()        # what start() changed, put back by stop()
         self.junit = junit_path(config)  # --junitxml's file: its baseline verdicts made final
 
     # -- lifecycle
@@ -129,20 +129,16 @@ class GateSession:
         from halluscope.gates.assertions import add_observer
         add_observer(self.observe)
         _ACTIVE.append(self)
-        if self.settings.offline:
-            self._old_env = os.environ.get(ENV_OFFLINE)
-            os.environ[ENV_OFFLINE] = "1"
+        if self.settings.offline:       # until stop(): put back as it was (unset, or its value)
+            from halluscope.environ import environ_set
+            self._undo.enter_context(environ_set({ENV_OFFLINE: "1"}))
 
     def stop(self) -> None:
         from halluscope.gates.assertions import remove_observer
         remove_observer(self.observe)
         if self in _ACTIVE:
             _ACTIVE.remove(self)
-        if self.settings.offline:
-            if self._old_env is None:
-                os.environ.pop(ENV_OFFLINE, None)
-            else:
-                os.environ[ENV_OFFLINE] = self._old_env
+        self._undo.close()
         if self._tmp is not None:
             import shutil
             shutil.rmtree(self._tmp, ignore_errors=True)

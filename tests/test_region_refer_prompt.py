@@ -113,3 +113,41 @@ def test_the_report_and_a_gate_failure_say_the_prompt_named_the_object(tmp_path)
     html = (tmp_path / "o" / "report.html")
     halluscope.audit(tmp_path / "in.jsonl", metrics="region", out=tmp_path / "o", n_boot=0)
     assert html.read_text(encoding="utf-8").count("named by the prompt, not the answer") == 1
+
+
+@pytest.mark.parametrize("phrase, head", [
+    ("cup", "cup"), ("the red cup", "red cup"), ("left cat", "left cat"),
+    ("the man on the left", "man"), ("man in red shirt", "man"),
+    ("the cat sitting on the table", "cat"), ("person on left", "person"),
+    ("guy wearing a hat, near the door", "guy"), ("the dog that is sleeping", "dog"),
+    ("slice of pizza", "slice of pizza"), ("teddy bear in the back", "teddy bear"),
+    # a phrase that is all qualifier keeps its words
+    ("on the left", "on the left"), ("the one", "one"),
+])
+def test_the_object_of_a_referring_expression(phrase, head):
+    from halluscope.claims.referring import head_of
+    assert head_of(phrase) == head
+
+
+def test_a_referring_expression_is_decided_for_its_object_not_its_last_word(tmp_path):
+    """``[refer] where is the cat sitting on the table ?`` answered with the cat's box was
+    judged against the table (the label's last word), hallucinated with IoU 0.02; ``the man
+    on the left`` named no object. The phrase as asked stays the claim's text."""
+    path = tmp_path / "in.jsonl"
+    meta = {"objects": [{"label": "cat", "box": [100, 100, 300, 250]},
+                        {"label": "dining table", "box": [50, 240, 500, 500]},
+                        {"label": "person", "box": [300, 20, 500, 300]}]}
+    rows = [("[refer] where is the cat sitting on the table ?", "{<20><20><59><49>}"),
+            ("[refer] the man on the left", "{<59><4><98><59>}"),
+            ("[refer] the table under the cat", "{<20><20><59><49>}")]
+    path.write_text("".join(json.dumps({
+        "id": str(i), "task": "vqa", "image": str(DATA / "images" / "astronaut.jpg"),
+        "prompt": p, "response": r, "metadata": meta}) + "\n" for i, (p, r) in enumerate(rows)))
+    items = halluscope.audit(path, metrics="region", out=tmp_path / "o", write_report=False,
+                             n_boot=0).items
+    got = [[(b["label"], b["verdict"]) for b in it["region"]["boxes"]] for it in items]
+    assert got == [[("cat", "supported")], [("man", "supported")],
+                   [("table", "hallucinated")]]
+    assert [it["claims"][0]["text"] for it in items] == [
+        "the cat sitting on the table", "the man on the left", "the table under the cat"]
+    assert "matches the person" in items[1]["region"]["boxes"][0]["reason"]

@@ -89,7 +89,7 @@ from halluscope.claims.box_forms import (  # noqa: F401 - BOX_FORMATS, edge_slac
     named_span, scale_of, shorten, to_pixels)
 from halluscope.claims.box_prose import MINIGPT, minigpt_boxes, prose_boxes
 from halluscope.claims.cited_labels import (BareLabel, label_around, label_key,  # noqa: F401
-                                            same_object)
+                                            labels_respectively, same_object)
 from halluscope.jsonblobs import inline_json_blobs, json_blobs, walk_dicts
 
 _F = r"[-+]?\d+(?:\.\d+)?"
@@ -565,8 +565,9 @@ def parse_cited_regions(text: str | None, *, known: Sequence[str] = ()) -> list[
     out = list(found.json)
     floor = 0
     for span, ids in found.ids:
+        each = labels_respectively(found.prose, span, known, len(ids), floor)
         label, floor = label_around(found.prose, span, known, floor)
-        out += [CitedRegion(rid, label, span) for rid in ids]
+        out += [CitedRegion(rid, each[k] if each else label, span) for k, rid in enumerate(ids)]
     for span, mention in found.unread:
         label, _ = label_around(found.prose, span, known)
         out.append(CitedRegion(mention, label, span, unread=True))
@@ -591,7 +592,6 @@ def _prose(text: str, blobs: list[tuple[Any, int, int]]) -> str:
 
 
 _FENCE_LINE = re.compile(r"(?m)^[ \t]*```[\w-]*[ \t]*$")
-
 
 # -- page citations: halluscope.claims.page_citations (re-exported here) ---------------------
 

@@ -238,6 +238,34 @@ def _after(text: str, end: int, known: Sequence[str]) -> tuple[str | None, str |
     return None, noun[-1][0], end + link.end() + np_end
 
 
+# what may stand between two coordinated names: a mark or "and", a determiner, a word or two
+# (no denial: "the cat, not the lamp, ...")
+_COORDINATED = re.compile(r"^\s*(?:,\s*(?:and\s+)?|and\s+|&\s*|as\s+well\s+as\s+)"
+                          r"(?:(?:the|a|an)\s+)?(?:(?!(?:not|no|nor|but|except|without|"
+                          r"unlike|never)\b)[a-z-]+\s+){0,2}$")
+
+
+def labels_respectively(text: str, span: tuple[int, int], known: Sequence[str], n: int,
+                        floor: int = 0) -> list[str] | None:
+    """The objects of a list citing ``n`` ids (``regions 1 and 2``) one by one, where the
+    sentence before it names exactly ``n`` known objects joined by ``and`` or commas (``The
+    cat and the lamp are in regions 1 and 2``: region 1 the cat's, 2 the lamp's); ``None``
+    otherwise. Every id was given the name closest before the list, the lamp, and region 1
+    was judged "holds the cat, not the lamp"."""
+    if n < 2 or not known:
+        return None
+    window = text[_window_start(text, span[0], floor):span[0]].lower()
+    hits = sorted((m.start(), m.end(), lab) for lab, rx in _known_patterns(tuple(known))
+                  for m in rx.finditer(window))
+    names = [h for k, h in enumerate(hits) if k == 0 or h[0] >= hits[k - 1][1]]
+    if len(names) != n or len({label_key(h[2]) for h in names}) != n:
+        return None
+    for (_, end, _), (start, _, _) in zip(names, names[1:]):
+        if not _COORDINATED.match(window[end:start]):
+            return None
+    return [h[2] for h in names]
+
+
 #: A label tag right before a box written in brackets: MiniGPT-v2 / Ferret-style
 #: ``<p>dog</p> [...]``, Qwen-VL's ``<ref>dog</ref>`` and DeepSeek-VL's ``<|ref|>dog<|/ref|>
 #: <|det|>[[...]]`` (the box inside a list; a ``<box>`` tag is read as a tag, with its ref)

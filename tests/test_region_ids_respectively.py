@@ -48,3 +48,19 @@ def test_the_audit_decides_each_id_for_its_own_object(tmp_path):
            for it in items]
     assert got == [[("1", "cat", "supported"), ("2", "lamp", "supported")],
                    [("1", "lamp", "hallucinated"), ("2", "cat", "hallucinated")]]
+
+
+@pytest.mark.parametrize("text, labels", [
+    ("The cat and the lamp are at [100, 100, 300, 250] and [0, 0, 50, 50].", ["cat", "lamp"]),
+    ("The cat and the lamp are at [100, 100, 300, 250] and [0, 0, 50, 50] respectively.",
+     ["cat", "lamp"]),
+    ("A cat, a lamp and a cup: [1, 1, 30, 30], [40, 40, 50, 50], [60, 60, 90, 90].",
+     ["cat", "lamp", "cup"]),
+    ("The cat is at [100, 100, 300, 250] and the lamp at [0, 0, 50, 50].", ["cat", "lamp"]),
+    # two names, one box: the name closest, as before
+    ("The cat and the lamp are at [100, 100, 300, 250].", ["lamp"]),
+])
+def test_a_run_of_boxes_after_a_list_of_names(text, labels):
+    from halluscope.claims.citations import parse_cited_boxes
+    boxes = parse_cited_boxes(text, size=(512, 512), known=KNOWN, box_format="pixels")
+    assert [b.label for b in boxes] == labels

@@ -89,7 +89,7 @@ from halluscope.claims.box_forms import (  # noqa: F401 - BOX_FORMATS, edge_slac
     named_span, scale_of, shorten, to_pixels)
 from halluscope.claims.box_prose import MINIGPT, minigpt_boxes, prose_boxes
 from halluscope.claims.cited_labels import (BareLabel, label_around, label_key,  # noqa: F401
-                                            labels_respectively, same_object)
+                                            labels_of, labels_respectively, same_object)
 from halluscope.jsonblobs import inline_json_blobs, json_blobs, walk_dicts
 
 _F = r"[-+]?\d+(?:\.\d+)?"
@@ -465,11 +465,10 @@ def parse_cited_boxes(text: str | None,
                 "norm1000" if box_format == "auto" else scale_of(box_format))
             for raw in nums:
                 out.append(CitedBox(raw, to_pixels(raw, scale, size), ref, span, form, scale))
-    floor = 0
-    for span, raw, key, form in sorted([(*p, "plain") for p in found.plain]
-                                       + [(*p, "prose") for p in found.loose],
-                                       key=lambda p: p[0]):
-        label, floor = label_around(found.prose, span, known, floor)
+    plain = sorted([(*p, "plain") for p in found.plain] + [(*p, "prose") for p in found.loose],
+                   key=lambda p: p[0])
+    for (span, raw, key, form), label in zip(plain, labels_of(found.prose, [p[0] for p in plain],
+                                                               known)):
         out.append(cite(raw, key, label, span, form))
     for span, written, label, form in found.unread:
         out.append(CitedBox((), None, label, span, form, "unread", written))

@@ -266,6 +266,33 @@ def labels_respectively(text: str, span: tuple[int, int], known: Sequence[str], 
     return [h[2] for h in names]
 
 
+_JOINED = re.compile(r"^\s*(?:,\s*(?:and\s+)?|and\s+|&\s*)$", re.I)
+
+
+def labels_of(text: str, spans: Sequence[tuple[int, int]], known: Sequence[str] = ()
+              ) -> list[str | None]:
+    """The object of each of several citations of ``text`` (in order): :func:`label_around`
+    each, its window starting past a label read after the one before; but a run of them
+    joined by ``and`` or commas after as many known names joined so, in order (``The cat and
+    the lamp are at [a] and [b]``: box ``a`` the cat's, ``b`` the lamp's;
+    :func:`labels_respectively`). Box ``a`` was the lamp's and ``b`` had no object."""
+    out, floors, floor = [], [], 0
+    for span in spans:
+        floors.append(floor)
+        label, floor = label_around(text, span, known, floor)
+        out.append(label)
+    k = 0
+    while k < len(spans):
+        j = k
+        while j + 1 < len(spans) and _JOINED.match(text[spans[j][1]:spans[j + 1][0]]):
+            j += 1
+        each = labels_respectively(text, spans[k], known, j - k + 1, floors[k])
+        if each:
+            out[k:j + 1] = each
+        k = j + 1
+    return out
+
+
 #: A label tag right before a box written in brackets: MiniGPT-v2 / Ferret-style
 #: ``<p>dog</p> [...]``, Qwen-VL's ``<ref>dog</ref>`` and DeepSeek-VL's ``<|ref|>dog<|/ref|>
 #: <|det|>[[...]]`` (the box inside a list; a ``<box>`` tag is read as a tag, with its ref)

@@ -103,8 +103,8 @@ def test_the_report_and_a_gate_failure_say_the_prompt_named_the_object(tmp_path)
     item, named = _audit(tmp_path, [("[refer] the cat", "{<60><60><90><90>}"),
                                     ("[refer] cat", "<p>cat</p>{<60><60><90><90>}")])
     (row,) = region_citations(item)["rows"]
-    assert (row["object"], row["object_from_prompt"], row["verdict"]) == \
-        ("cat", True, "hallucinated")
+    assert (row["object"], row["object_from_prompt"], row["asked"], row["verdict"]) == \
+        ("cat", True, "the cat", "hallucinated")
     assert region_citations(named)["rows"][0]["object_from_prompt"] is False
     _, lines = explain_claim_verdicts(item, "precision", None)
     assert "(of 'cat', named by the prompt)" in lines[0] and "no cat there" in lines[0]
@@ -112,7 +112,8 @@ def test_the_report_and_a_gate_failure_say_the_prompt_named_the_object(tmp_path)
     assert "named by the prompt" not in lines[0]
     html = (tmp_path / "o" / "report.html")
     halluscope.audit(tmp_path / "in.jsonl", metrics="region", out=tmp_path / "o", n_boot=0)
-    assert html.read_text(encoding="utf-8").count("named by the prompt, not the answer") == 1
+    assert html.read_text(encoding="utf-8").count(
+        "named by the prompt (“the cat”), not the answer") == 1
 
 
 @pytest.mark.parametrize("phrase, head", [

@@ -211,9 +211,10 @@ def region_citations(item: Mapping[str, Any]) -> dict[str, Any] | None:
 
     Returns ``{"rows", "offered", "fabricated"}``: a row per citation (``what``: the box or
     ``R<id>``; ``kind``: ``box`` | ``id``; ``object``; ``object_from_prompt``: the object is
-    the one a ``[refer]`` prompt names, the answer naming none; ``status``; ``fabricated``;
-    ``matched``: the instance a box was matched to, or came closest to, or the offered region
-    an id names; ``reason``), ids first; the offered regions (``R<id> label``); the fabricated ids.
+    the one a ``[refer]`` prompt names, the answer naming none (``asked``: its phrase);
+    ``status``; ``fabricated``; ``matched``: the instance a box was matched to, or came
+    closest to, or the offered region an id names; ``reason``), ids first; the offered
+    regions (``R<id> label``); the fabricated ids.
     """
     payload = item.get("region") if isinstance(item.get("region"), Mapping) else {}
     claims = [c for c in item.get("claims") or []
@@ -247,6 +248,8 @@ def region_citations(item: Mapping[str, Any]) -> dict[str, Any] | None:
         rows.append({"kind": "box" if is_box else "id", "what": what, "read_as": read_as,
                      "object": str(c.get("subject") or ""), "status": status,
                      "object_from_prompt": c.get("label_source") == "prompt",
+                     "asked": str(c.get("text") or "") if c.get("label_source") == "prompt"
+                     else "",
                      "verdict": str(c.get("verdict") or "unverifiable"),
                      "fabricated": fab, "matched": matched,
                      "reason": str(c.get("reason") or "")})

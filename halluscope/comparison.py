@@ -58,6 +58,7 @@ from halluscope.gates.diff import (Gates, NoInterval, diff_gate_failures, diff_v
                                    few_pairs_note, no_value, partial_reason, too_few_paired)
 from halluscope.metrics.intervals import decide_interval
 from halluscope.report.compare_html import render_html  # noqa: F401  (re-exported)
+from halluscope.report.compare_view import CompareViews
 from halluscope.metrics.draws import ReplicateSums
 from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, MIN_UNITS, Statistic, units_over
 
@@ -339,8 +340,9 @@ class Comparison:
 
 
 @dataclass
-class CompareResult:
-    """Every run after the first compared with the first (the baseline)."""
+class CompareResult(CompareViews):
+    """Every run after the first compared with the first (the baseline); in a notebook,
+    ``to_pandas()`` and the console's table as HTML (:mod:`halluscope.report.compare_view`)."""
 
     runs: list[str]
     comparisons: list[Comparison]

@@ -375,7 +375,7 @@ class CompareResult(CompareViews):
         # texts (paths, notes, model names) redacted as compare.html's are
         write_text_atomically(out / COMPARE_JSON,
                               json.dumps(redact_strings(self.to_dict()), indent=2) + "\n")
-        write_text_atomically(out / COMPARE_HTML, visible_controls(render_html(self)))
+        write_text_atomically(out / COMPARE_HTML, visible_controls(render_html(self, out)))
         return out / COMPARE_JSON
 
 

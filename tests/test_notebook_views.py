@@ -105,3 +105,21 @@ def test_a_comparison_in_a_notebook_is_a_table_and_a_dataframe(tmp_path):
     assert "a&lt;b&gt;" in view and "a<b>" not in view          # run paths escaped
     assert "<td>pope.accuracy</td><td>0.5000</td><td>0.7500</td><td>+0.2500</td>" in view
     assert "items that changed verdict: 6 better, 0 worse in B" in view
+
+
+def test_compare_html_links_each_runs_report_where_it_has_one(tmp_path):
+    """compare.html named the two runs as text: nothing led from a changed number to the
+    report that shows its items with their evidence."""
+    import urllib.parse
+    a, b = tmp_path / "runs" / "a b<c>", tmp_path / "runs" / "b"
+    halluscope.audit(records=_pope(set(range(1, 7))), metrics="pope", n_boot=0, out=a)
+    halluscope.audit(records=_pope(set(range(1, 10))), metrics="pope", n_boot=0, out=b,
+                     write_report=False)
+    halluscope.compare([a, b], n_boot=0, out=tmp_path / "cmp")
+    page = (tmp_path / "cmp" / "compare.html").read_text()
+    heading = re.search(r"<h1>(.*?)</h1>", page).group(1)
+    hrefs = re.findall(r"href='([^']*)'", heading)
+    assert len(hrefs) == 1 and "&lt;c&gt;" in heading and "<c>" not in heading
+    target = (tmp_path / "cmp" / urllib.parse.unquote(hrefs[0].replace("&amp;", "&"))).resolve()
+    assert target == (a / "report.html").resolve() and target.is_file()
+    assert heading.startswith(str(b))               # no report: named, not linked

@@ -29,7 +29,7 @@ def _pope(right: set[int], n_images: int = 12, model: str = "m"):
     return rows
 
 
-@pytest.mark.parametrize("name", ["chair", "pope", "claims", "region", "page"])
+@pytest.mark.parametrize("name", ["chair", "pope", "claims", "faithscore", "region", "page"])
 def test_every_statistic_of_the_sample_metrics_is_said_in_words(name):
     cls = metric_class(name)
     stats = set(cls.statistics) | set(getattr(cls, "lmms_eval_statistics", {}))

@@ -61,6 +61,10 @@ class WordCount(Metric):
         MetricOption("wordcount_min_words", int, 0, "responses with fewer words count as short"),
     )
     headline: ClassVar[tuple[str, ...]] = ("mean_words",)
+    meanings: ClassVar[dict[str, str]] = {   # shown beside each statistic in report.html
+        "mean_words": "mean number of words per response",
+        "short_rate": "share of responses shorter than wordcount_min_words words",
+        "responses": "responses scored"}
 
     def __init__(self, *, min_words: int = 0, **kw: Any):
         self.min_words = min_words

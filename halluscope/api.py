@@ -144,16 +144,28 @@ class NotebookResult(AuditResult):
 
     # -- notebooks ----------------------------------------------------------------------------
     def _repr_html_(self) -> str:
-        from halluscope.report.html import fmt_ci, fmt_value    # as report.html shows them
-        rows = []
+        from halluscope.metrics.stats import result_ci_label
+        from halluscope.report.html import fmt_ci, fmt_value, statistic_meanings
+        rows = []                                               # as report.html shows them
+        off = getattr(self.config, "n_boot", None) == 0         # intervals turned off
         for name, summary in self.metrics.items():
+            meanings = statistic_meanings(name)
             for stat, res in summary.results.items():
                 level = f"{round(res.confidence * 100, 1):g}% " if res.confidence else ""
-                ci = f"{level}{fmt_ci(res.ci)}" if fmt_ci(res.ci) else ""
+                # no interval says why ("too few clusters", the note on hover): a blank cell
+                # read as a missing feature
+                ci = (f"{level}{fmt_ci(res.ci)}" if fmt_ci(res.ci) else
+                      f"<span title='{html.escape(str(res.ci_note))}'>"
+                      f"{html.escape(result_ci_label(res))}</span>"
+                      if getattr(res, "ci_note", None) and result_ci_label(res) else
+                      "off (n_boot=0)" if off and isinstance(res.value, float) else "")
+                meaning = meanings.get(stat, "")
+                stat_cell = html.escape(stat) + (
+                    f"<br><small>{html.escape(meaning)}</small>" if meaning else "")
                 why = getattr(res, "why_no_value", None)   # a missing value, with its reason
                 value = fmt_value(res.value) + (f" ({html.escape(str(why))})"
                                                 if fmt_value(res.value) == "—" and why else "")
-                rows.append(f"<tr><td>{html.escape(name)}</td><td>{html.escape(stat)}</td>"
+                rows.append(f"<tr><td>{html.escape(name)}</td><td>{stat_cell}</td>"
                             f"<td>{value}</td><td>{ci}</td><td>{res.n}</td></tr>")
         errors = self._errors_html()
         if self.n_skipped:

@@ -58,6 +58,7 @@ from halluscope.gates.diff import (Gates, NoInterval, diff_gate_failures, diff_v
                                    few_pairs_note, no_value, partial_reason, too_few_paired)
 from halluscope.metrics.intervals import decide_interval
 from halluscope.report.compare_html import render_html  # noqa: F401  (re-exported)
+from halluscope.report.compare_view import CompareViews
 from halluscope.metrics.draws import ReplicateSums
 from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, MIN_UNITS, Statistic, units_over
 
@@ -339,8 +340,9 @@ class Comparison:
 
 
 @dataclass
-class CompareResult:
-    """Every run after the first compared with the first (the baseline)."""
+class CompareResult(CompareViews):
+    """Every run after the first compared with the first (the baseline); in a notebook,
+    ``to_pandas()`` and the console's table as HTML (:mod:`halluscope.report.compare_view`)."""
 
     runs: list[str]
     comparisons: list[Comparison]
@@ -373,7 +375,7 @@ class CompareResult:
         # texts (paths, notes, model names) redacted as compare.html's are
         write_text_atomically(out / COMPARE_JSON,
                               json.dumps(redact_strings(self.to_dict()), indent=2) + "\n")
-        write_text_atomically(out / COMPARE_HTML, visible_controls(render_html(self)))
+        write_text_atomically(out / COMPARE_HTML, visible_controls(render_html(self, out)))
         return out / COMPARE_JSON
 
 

@@ -231,7 +231,10 @@ def test_the_notebook_summary_shows_a_missing_value_as_missing_with_its_reason(t
     shown = result._repr_html_()
     assert "None" not in shown
     why = result.metrics["pope"].results["precision"].why_no_value
-    assert why and f"<td>precision</td><td>— ({why})</td>" in shown
+    assert why and f"<td>precision<br><small>share of the yes answers whose object is " \
+        f"present</small></td><td>— ({why})</td>" in shown
+    # the interval cell says why it is empty: turned off (it was blank)
+    assert "<td>0.5000</td><td>off (n_boot=0)</td>" in shown
 
 
 def test_a_report_without_intervals_says_they_were_turned_off(tmp_path):

@@ -245,6 +245,10 @@ class ChairMetric(Metric):
     )
     columns = ("hallucinated_captions", "captions", "hallucinated_mentions", "mentions",
                "recalled", "gt_objects", "tokens")
+    meanings = {"chair_s": "share of captions naming an object the ground truth lacks",
+                "chair_i": "share of object mentions that the ground truth lacks",
+                "recall": "share of the ground-truth objects the captions mention",
+                "len": "mean caption length in tokens"}
     statistics = {
         "chair_s": _stat("hallucinated_captions", "captions",
                          formula="CHAIR_s = hallucinated captions/captions"),

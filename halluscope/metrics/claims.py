@@ -98,6 +98,11 @@ class ClaimsMetric(ExplainsClaimVerdicts, Metric):
     columns: ClassVar[tuple[str, ...]] = tuple(
         f"{k}_{c}" for k in KINDS for c in ("hallucinated", "decided", "n")) + (
         "unverifiable", "n_claims")
+    meanings: ClassVar[dict[str, str]] = {
+        **{f"{k}_rate": f"share of the decided {k} claims found hallucinated" for k in KINDS},
+        "hallucination_rate": "share of all decided claims found hallucinated",
+        "unverifiable_rate": "share of claims no evidence could decide (unverifiable)",
+        "n_claims": "claims the responses were split into"}
     statistics: ClassVar[dict[str, Statistic]] = {
         **{f"{k}_rate": rate(_rate(k), units=f"{k}_decided", proportion=True) for k in KINDS},
         "hallucination_rate": rate(lambda s: ratio(

@@ -98,6 +98,14 @@ class FaithScoreMetric(ClaimsMetric):
     )
     columns: ClassVar[tuple[str, ...]] = ("fs_sum", "fs_n", "sent_sum", "sent_n", "empty",
                                           "scored_claims")
+    meanings: ClassVar[dict[str, str]] = {      # its own, not the claims metric's it extends
+        "faithscore": "mean over responses of the share of their decided descriptive claims "
+                      "that are supported",
+        "faithscore_sentence": "mean over responses of the share of their descriptive "
+                               "sentences with no hallucinated claim",
+        "n_empty": "responses with no scored claim (faithscore_empty says how they count)",
+        "n_scored_claims": "descriptive claims FaithScore counted (decided ones; unverifiable "
+                           "ones too with faithscore_unverifiable=unsupported)"}
     statistics: ClassVar[dict[str, Statistic]] = {
         # n: the responses averaged, not every record: twelve records of which
         # one had claims gave n=12 and an "interval" from that one response. Both are means of

@@ -152,6 +152,13 @@ class RegionMetric(ExplainsClaimVerdicts, Metric):
 
     columns = ("supported", "hallucinated", "unverifiable", "truth", "recalled", "ids",
                "fabricated_ids")
+    meanings = {"precision": "share of decided box and region-id citations that point at "
+                             "the object they name",
+                "recall": "share of the known instances of the cited objects given a right "
+                          "box or region id",
+                "fabricated_id_rate": "share of cited region ids the record never offered",
+                "citations": "box and region-id citations read in the responses",
+                "unverifiable": "citations nothing could decide"}
     statistics = {
         # n of each rate is the units it is over (decided citations, known instances, checked
         # ids), not the records: one cited id among 13 records was reported as n=13. Each unit
@@ -355,6 +362,11 @@ class PageMetric(ExplainsClaimVerdicts, Metric):
         return "document" in sample.tasks
 
     columns = ("citations", "correct", "pages", "pages_existing", "quotes", "quotes_found")
+    meanings = {"citation_accuracy": "share of page citations whose pages exist and hold "
+                                     "the quotes and numbers put on them",
+                "quote_support_rate": "share of quotes and numbers found on their cited page",
+                "fabricated_page_rate": "share of cited pages the document does not have",
+                "citations": "page citations read in the responses"}
     statistics = {
         # n: decided citations, checked quotes and numbers, checked pages (not records); each
         # counts 0 or 1 (a citation right, a quote found, a page missing): proportions

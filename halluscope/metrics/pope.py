@@ -69,7 +69,7 @@ from halluscope.metrics.pope_questions import (KNOWN_QUESTION_FILES, Question, Q
 from halluscope.metrics.pope_stats import (COLUMNS, _answers, _f1, _lmms_f1, _lmms_recall,
                                            _precision, _recall, _yes_labels,
                                            _zero_if_undefined, _zero_when_undefined,
-                                           pope_scores, with_reasons)
+                                           MEANINGS, pope_scores, with_reasons)
 from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, Statistic, rate, ratio
 from halluscope.records import Record, record_from_dict
 from halluscope.tables import is_table, table_columns
@@ -127,7 +127,7 @@ class PopeMetric(Metric):
         MetricOption("judge", str, None, "judge asked about answers the parser reads as "
                      "unknown", config_field=True),
     )
-    columns = COLUMNS
+    columns, meanings = COLUMNS, MEANINGS
     statistics = with_reasons({      # (each says why it has no value, when it has none)
         "tp": Statistic(lambda s: s["tp"], higher_is_better=True, count=True),
         "fp": Statistic(lambda s: s["fp"], count=True),

@@ -175,4 +175,17 @@ def pope_scores(predictions: Sequence[str], labels: Sequence[str],
             "unknown_rate": div(counts["unknown_yes"] + counts["unknown_no"], n), "n": n}
 
 
-__all__ = ["COLUMNS", "pope_scores", "with_reasons"]
+#: What each statistic is, in words (report.html shows it beside the name).
+MEANINGS = {"tp": "questions about a present object answered yes",
+            "fp": "questions about an absent object answered yes: hallucinations",
+            "tn": "questions about an absent object answered no",
+            "fn": "questions about a present object answered no",
+            "accuracy": "share of the answers that are right",
+            "precision": "share of the yes answers whose object is present",
+            "recall": "share of the questions about a present object answered yes",
+            "f1": "harmonic mean of precision and recall",
+            "yes_ratio": "share of the answers read as yes, 0.5 on POPE's balanced splits "
+                         "(lmms-eval's parser: of the questions labelled yes)",
+            "unknown_rate": "share of the answers read as neither yes nor no"}
+
+__all__ = ["COLUMNS", "MEANINGS", "pope_scores", "with_reasons"]

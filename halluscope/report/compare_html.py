@@ -7,7 +7,10 @@ URL credentials, secret query values, auth header values), then escaped."""
 from __future__ import annotations
 
 import html
+import os
+import urllib.parse
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from halluscope._json import dumps_utf8
@@ -36,8 +39,20 @@ def _fmt(x: Any, count: bool = False, sign: str = "") -> str:
     return signed(x) if sign else fixed_any(x)
 
 
-def render_html(result: Any) -> str:
-    """compare.html: per comparison, the metric table and the items that changed verdict."""
+def _run_link(run: str, out: Path | None, shown: Callable[[Any], str]) -> str:
+    """A run's name, linking its report.html (relative to compare.html in ``out``, as
+    report.html links its images) where the run folder has one."""
+    report = Path(run) / "report.html"
+    if out is None or not report.is_file():
+        return shown(run)
+    href = urllib.parse.quote(Path(os.path.relpath(report.resolve(), Path(out).resolve()))
+                              .as_posix())
+    return f"<a href='{html.escape(href)}' title='its report.html'>{shown(run)}</a>"
+
+
+def render_html(result: Any, out: str | Path | None = None) -> str:
+    """compare.html: per comparison, the metric table and the items that changed verdict;
+    with ``out`` (the folder compare.html goes to), each run's name links its report.html."""
     secrets = known_secrets()
 
     def shown(text: Any) -> str:        # redacted, then escaped (as report.html)
@@ -48,7 +63,8 @@ def render_html(result: Any) -> str:
              "td,th{border:1px solid #ccc;padding:3px 8px}.better{background:#e6ffe6}"
              ".worse{background:#ffe6e6}.flagged{font-weight:bold}pre{white-space:pre-wrap;max-width:60em}</style>"]
     for number, comp in enumerate(result.comparisons, 1):
-        parts.append(f"<h1>{shown(comp.b)} vs {shown(comp.a)}</h1>")
+        parts.append(f"<h1>{_run_link(comp.b, out, shown)} vs {_run_link(comp.a, out, shown)}"
+                     "</h1>")
         partial = comp.partial_note(getattr(result, "allow_unfinished_query", False))
         if partial:     # its numbers are over part of the requests of a query run
             parts.append(f"<p class='worse' id='partial-{number}'><b>Partial:</b> "

@@ -142,11 +142,35 @@ def _cell(res: Any) -> dict[str, Any]:
     return cell
 
 
+def statistic_meanings(metric: str) -> dict[str, str]:
+    """What each statistic of the metric named ``metric`` is, in words (its class's
+    ``meanings``): a registered metric's, else that of a metric class this process loaded
+    (``--metric file.py:Class``); none for a metric that declares none. Nothing is imported
+    that the audit did not import (a file named by a run folder is never run for a report)."""
+    from halluscope.errors import UnknownNameError
+    from halluscope.metrics.base import Metric, metric_class
+    cls: Any = None
+    if ":" not in metric:
+        try:
+            cls = metric_class(metric)
+        except (UnknownNameError, ImportError):
+            seen, todo = set(), list(Metric.__subclasses__())
+            while todo and cls is None:
+                sub = todo.pop()
+                if sub not in seen:
+                    seen.add(sub)
+                    todo += sub.__subclasses__()
+                    cls = sub if getattr(sub, "name", None) == metric else None
+    return {str(k): str(v) for k, v in (getattr(cls, "meanings", None) or {}).items()}
+
+
 def summary_rows(result: AuditResult) -> list[dict[str, Any]]:
-    """One block per metric: its name, n and a row per statistic."""
+    """One block per metric: its name, n and a row per statistic (with what it means)."""
     blocks = []
     for name, summary in result.metrics.items():
-        rows = [{"stat": stat, **_cell(res)} for stat, res in summary.results.items()]
+        meanings = statistic_meanings(name)
+        rows = [{"stat": stat, "meaning": meanings.get(stat, ""), **_cell(res)}
+                for stat, res in summary.results.items()]
         blocks.append({"metric": name, "n": fmt_value(summary.n), "rows": rows})
     return blocks
 

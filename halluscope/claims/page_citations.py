@@ -53,13 +53,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from halluscope.claims.cited_documents import FILE_NAME, cited_documents, namers
+from halluscope.claims.cited_json import blank_json
 from halluscope.claims.page_words import CARDINAL, ORDINAL, word_value
 from halluscope.jsonblobs import json_blobs, walk_dicts
-
-
-def _prose(text: str, blobs: list[tuple[Any, int, int]]) -> str:
-    from halluscope.claims.citations import _prose as prose   # citations re-exports this module
-    return prose(text, blobs)
 
 
 # -- page citations ------------------------------------------------------------------------------
@@ -455,7 +451,7 @@ def parse_page_citations(text: str | None, *, names: Sequence[str] = ()) -> list
     names = tuple(names)
     blobs = json_blobs(text)
     out = _json_citations(text, blobs, names)
-    text = _prose(text, blobs)
+    text = blank_json(text, blobs)
     for s, e in sentences(text):
         sent = text[s:e]
         cites = []

@@ -282,8 +282,10 @@ def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | N
             why = "the record carries no document" if document is None else \
                 _not_carried(cit, document)
             doc, where = None if why else document, None
-        others = {n: d for n, d in document.documents.items() if n != where} \
-            if doc is not None and hasattr(document, "documents") else None
+        if hasattr(document, "documents"):
+            others = {n: d for n, d in document.documents.items() if n != where}
+        else:                   # one document: where a quote cited in another file is
+            others = {} if document is None else {document.name: document}
         out += _citation_verdicts(cit, doc, why, prov, where, others)
     return out
 
@@ -295,7 +297,9 @@ def _citation_verdicts(cit: PageCitation, doc: Any, why: str | None, prov: dict[
     unverifiable for ``why`` when ``doc`` is ``None``. ``where``: the name of ``doc`` among
     the record's several documents, put before each reason (``appendix.pdf: page 2
     exists``); ``others``: the record's other documents, where a quote on no page of ``doc``
-    is looked for (:func:`~halluscope.checks.quote_evidence.in_other_documents`)."""
+    is looked for (:func:`~halluscope.checks.quote_evidence.in_other_documents`), or, when
+    ``doc`` is ``None``, all of them: the reason and evidence of a quote whose document is not
+    known say where it is (:func:`_unplaced_quote`)."""
     out: list[Verdict] = []
     cit, placed = place_labels(cit, doc)          # "p. ii": the page labelled ii
     for page in cit.pages + cit.labels:
@@ -309,11 +313,35 @@ def _citation_verdicts(cit: PageCitation, doc: Any, why: str | None, prov: dict[
         value = cited[0] if len(cited) == 1 else list(cited)
         claim = Claim(kind="page", subject=q.kind, value=value, span=q.span,
                       text=cit.sentence, quote=q.text)
-        out.append(Verdict(claim, "unverifiable", None, (), why, "page-quote")
-                   if doc is None else _quote_verdict(claim, q, cit, doc, prov, others))
+        out.append(_unplaced_quote(claim, q, why, others) if doc is None else
+                   _quote_verdict(claim, q, cit, doc, prov, others))
     if where is not None:
         out = [replace(v, reason=f"{where}: {v.reason}") for v in out]
     return out
+
+
+def _unplaced_quote(claim: Claim, q: Quote, why: str | None,
+                   documents: dict[str, Any] | None) -> Verdict:
+    """The verdict on a quote whose citation cannot be checked (``why``: it names no document
+    of the record's several, or one the record does not carry): unverifiable, and where the
+    quote is in the record's ``documents`` (``found in report.pdf on page 2``), with the
+    evidence a misplaced quote has (``found_in_documents``, ``found_elsewhere``). It says
+    only "page 3" and the record carries two documents: which one was meant is not guessed,
+    but a reader is shown where the quote is."""
+    if not documents:
+        return Verdict(claim, "unverifiable", None, (), why, "page-quote")
+    found = in_other_documents(q, documents)
+    if not found:
+        nowhere = f"not in {next(iter(documents))}" if len(documents) == 1 else \
+            "in none of the record's documents"
+        return Verdict(claim, "unverifiable", None, (), f"{why}; the {q.kind} is {nowhere}",
+                       "page-quote")
+    ev = Evidence(source="pdf" if all(doc.pdf_path for _, _, doc in found) else "ocr",
+                  label="; ".join(name for name, _, _ in found),
+                  payload=other_documents_payload(found))
+    where = "; in ".join(f"{name} on {elsewhere_text(m)}" for name, m, _ in found)
+    return Verdict(claim, "unverifiable", None, (ev,), f"{why}; the {q.kind} is found in {where}",
+                   "page-quote")
 
 
 def _named_in(cit: PageCitation, documents: Any) -> tuple[Any, str | None, str | None]:

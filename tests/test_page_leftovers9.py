@@ -83,3 +83,50 @@ def test_audit_items_and_report_show_where_an_unnamed_citations_quote_is(tmp_pat
     assert ("appendix.pdf p. 2: the quote is here (the citation does not say which document "
             "it means)") in html
     assert "not the document cited" not in html
+
+
+# -- page lists and ranges as people write them ------------------------------------------------
+
+@pytest.mark.parametrize("text,pages", [
+    ('See pages 2 through 4: "Supply costs rose".', (2, 3, 4)),      # was page 2 alone
+    ('See pp. 2 thru 5: "Supply costs rose".', (2, 3, 4, 5)),
+    ('See pages two through four: "Supply costs rose".', (2, 3, 4)),
+    ('See pages 2, 3, and 4: "Supply costs rose".', (2, 3, 4)),      # was 2, 3: 4 dropped
+    ('See pp. 3, 4, & 6: "Supply costs rose".', (3, 4, 6)),
+    ('See pages 2 to 4: "Supply costs rose".', (2, 3, 4)),           # as before
+])
+def test_ranges_with_through_and_lists_with_a_serial_comma_cite_every_page(text, pages):
+    from halluscope.claims.citations import parse_page_citations
+    (cit,) = parse_page_citations(text)
+    assert cit.pages == pages
+    doc = FakeDocument({1: "Intro.", 2: "Revenue.", 3: "Staff.", 4: "Supply costs rose by 7.5%.",
+                        5: "Risk.", 6: "End."})
+    (*_, q) = check_pages(record(text), doc)
+    assert q.label == "supported" and q.reason == "found on page 4 (exact match)"
+
+
+# -- quotations inside quotations ------------------------------------------------------------
+
+@pytest.mark.parametrize("text,quotes", [
+    ('It says \u201cThe "smart" devices sold well\u201d (p. 1).',
+     ['The "smart" devices sold well']),                 # was 'The' alone
+    ('It says "The \u201csmart\u201d devices sold well" (p. 1).',
+     ['The \u201csmart\u201d devices sold well']),
+    ('It says \u201cthe 6" pipes sold well\u201d (p. 1).', ['the 6" pipes sold well']),
+    # a curly mark closed by a straight one, and pairs side by side: as before
+    ('It says \u201cfirst" and "second\u201d (p. 1).', ["first", "second"]),
+    ('It says "first one" and \u201csecond one\u201d (p. 1).', ["first one", "second one"]),
+])
+def test_a_quotation_holding_one_in_the_other_marks_is_one_quote(text, quotes):
+    from halluscope.claims.citations import parse_page_citations
+    (cit,) = parse_page_citations(text)
+    assert [q.text for q in cit.quotes] == quotes
+    assert all(text[q.span[0]:q.span[1]] == q.text for q in cit.quotes)
+
+
+def test_a_quotation_with_inner_quotes_is_checked_whole():
+    doc = FakeDocument({1: "The \u201csmart\u201d devices sold well."})
+    (_, q) = check_pages(record('It says \u201cThe "smart" devices sold well\u201d (p. 1).'), doc)
+    assert (q.claim.quote, q.label) == ('The "smart" devices sold well', "supported")
+    (_, q) = check_pages(record('It says \u201cThe "clever" devices sold well\u201d (p. 1).'), doc)
+    assert q.label == "hallucinated"        # the whole quote, not its first word, is looked for

@@ -284,8 +284,9 @@ def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | N
             doc, where = None if why else document, None
         if hasattr(document, "documents"):
             others = {n: d for n, d in document.documents.items() if n != where}
-        else:                   # one document: where a quote cited in another file is
-            others = {} if document is None else {document.name: document}
+        else:     # one document: looked in for a quote cited in another file, only
+            others = {document.name: document} if doc is None and document is not None \
+                else None
         out += _citation_verdicts(cit, doc, why, prov, where, others)
     return out
 

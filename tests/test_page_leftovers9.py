@@ -130,3 +130,76 @@ def test_a_quotation_with_inner_quotes_is_checked_whole():
     assert (q.claim.quote, q.label) == ('The "smart" devices sold well', "supported")
     (_, q) = check_pages(record('It says \u201cThe "clever" devices sold well\u201d (p. 1).'), doc)
     assert q.label == "hallucinated"        # the whole quote, not its first word, is looked for
+
+
+# -- a long document with many citations ---------------------------------------------------------
+
+def long_document(n=2000):
+    pages = {p: f"Item {p} reached {p * 7 + 3} units in region {p % 17}. Staff met on day "
+                f"{p % 31}." for p in range(1, n + 1)}
+    return FakeDocument(pages, "long.pdf")
+
+
+def test_many_citations_of_a_long_document_index_its_pages_once(monkeypatch):
+    """500 citations of a 2,000-page document: a quote missing from its cited page visited
+    every page in Python (a million page visits, and the pages' 4-character table stacked
+    again for each quote); the pages that may hold it are now found over the whole document
+    at once, from an index made once."""
+    from halluscope.checks import page_search, page_sieve
+    built, visits = [], []
+    real_index, real_find = page_sieve.PageIndex.__init__, page_search.find_on
+    monkeypatch.setattr(page_sieve.PageIndex, "__init__",
+                        lambda self, *a: built.append(1) or real_index(self, *a))
+    monkeypatch.setattr(page_search, "find_on", lambda n, f: visits.append(1) or real_find(n, f))
+    doc = long_document()
+    parts = []
+    for i in range(500):
+        p = 1 + (i * 37) % 2000
+        parts.append([f'Page {p} says "Item {p} reached {p * 7 + 3} units".',
+                      f'Page {p} says "Item {p + 1} reached {(p + 1) * 7 + 3} units".',
+                      f'Page {p} says "nothing like sentence {i} here".',
+                      f"Page {p} counts {(p + 2) * 7 + 3} units."][i % 4])
+    verdicts = [v for v in check_pages(record(" ".join(parts)), doc) if v.checker == "page-quote"]
+    assert len(verdicts) == 500 and len(built) == 1
+    assert len(visits) < 3 * 500                   # was over 2,000 a missing quote
+    for i, v in enumerate(verdicts):
+        p = 1 + (i * 37) % 2000
+        if i % 4 == 0:
+            assert (v.label, v.reason) == ("supported", f"found on page {p} (exact match)")
+        elif i % 4 == 1 and p < 2000:
+            assert (v.label, v.reason) == ("hallucinated", f"not on p. {p}; found on page {p + 1}")
+        elif i % 4 == 2:
+            assert (v.label, v.reason) == ("hallucinated",
+                                           f"not on p. {p} nor anywhere in the document")
+        elif i % 4 == 3 and p <= 1998:       # the number, wherever a page has it
+            n = str((p + 2) * 7 + 3)
+            found = v.evidence[0].payload["found_on"]
+            assert v.label == "hallucinated" and p + 2 in found
+            assert found == [q for q in range(1, 2001) if q != p and n in doc.pages[q].split()]
+
+
+def test_the_index_finds_what_a_page_by_page_search_finds():
+    from halluscope.checks.page_search import find_quote
+    from halluscope.checks.quote_match import find_in_text
+    from halluscope.claims.page_citations import Quote
+    doc = long_document(300)
+    doc.pages[120] = "A page that ends with Item 12"          # the page end is no space
+    doc.pages[121] = "reached 87 units, as page 12 says."
+    doc.pages[200] = "ITEM 12 — reached 87 units!"          # a loose match
+    for text in ["Item 12 reached 87 units", "reached 45 units", "region 5. Staff met",
+                 "units in region 3", "Staff met on day 4.", "87"]:
+        quote = Quote(text, (0, 0), "number" if text.isdigit() else "quote")
+        got = [m.page for m in find_quote(quote, (1,), doc.text, doc.n_pages).others
+               if not m.parts]
+        brute = [p for p in range(2, doc.n_pages + 1)
+                 if find_in_text(quote, doc.pages[p]).found]
+        assert got == brute and brute, text
+
+
+def test_a_page_whose_text_changed_is_indexed_again():
+    doc = long_document(50)
+    (_, q) = check_pages(record('Page 2 says "a sentence added later".'), doc)
+    assert q.reason == "not on p. 2 nor anywhere in the document"
+    doc.pages[30] = "Here is a sentence added later."
+    (_, q) = check_pages(record('Page 2 says "a sentence added later".'), doc)
+    assert q.reason == "not on p. 2; found on page 30"

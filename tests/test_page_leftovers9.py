@@ -203,3 +203,42 @@ def test_a_page_whose_text_changed_is_indexed_again():
     doc.pages[30] = "Here is a sentence added later."
     (_, q) = check_pages(record('Page 2 says "a sentence added later".'), doc)
     assert q.reason == "not on p. 2; found on page 30"
+
+
+# -- page texts given as the document ------------------------------------------------------------
+
+@pytest.mark.parametrize("value", [
+    ["Revenue reached 4,210 units in 2023.", "Staff grew to 185 people."],
+    {"pages": ["Revenue reached 4,210 units in 2023."]},
+    "Revenue reached 4,210 units\nin 2023.",
+])
+def test_page_texts_as_the_document_are_refused_as_text_not_a_missing_file(value, tmp_path):
+    """A list of page texts was read as page-image paths under the input's folder: "expected
+    page images in the list of pages (...), got /data/Revenue reached 4,210 units in 2023." """
+    from halluscope.errors import ConfigError
+    from halluscope.records import document_source
+    with pytest.raises(ConfigError) as e:
+        document_source(value, tmp_path)
+    assert "got text, not a file name: 'Revenue reached 4,210 units" in str(e.value)
+    assert "page texts are not read (give its PDF or page images)" in str(e.value)
+    assert str(tmp_path) not in str(e.value)
+
+
+def test_file_names_with_spaces_are_still_file_names(tmp_path):
+    from halluscope.records import document_source
+    assert document_source("annual report 2023.pdf", tmp_path) == str(
+        tmp_path / "annual report 2023.pdf")
+    assert document_source(["page 1.png", "page 2.png"], None) == ["page 1.png", "page 2.png"]
+
+
+def test_audit_lists_a_record_with_page_texts_as_bad_at_its_line(tmp_path):
+    import json
+
+    from halluscope.api import audit
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps({"id": "t", "task": "document", "response": '"Staff" (p. 1).',
+                                "document": ["Staff grew.", "Costs rose."]}) + "\n")
+    res = audit(path, metrics="page", n_boot=0)
+    (err,) = res.errors
+    assert (err["line"], err["field"]) == (1, "document")
+    assert "got text, not a file name: 'Staff grew.'" in err["message"]

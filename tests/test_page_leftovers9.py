@@ -242,3 +242,26 @@ def test_audit_lists_a_record_with_page_texts_as_bad_at_its_line(tmp_path):
     (err,) = res.errors
     assert (err["line"], err["field"]) == (1, "document")
     assert "got text, not a file name: 'Staff grew.'" in err["message"]
+
+
+@pytest.mark.parametrize("text,pages", [
+    ("See pp. 101-8.", tuple(range(101, 109))),      # was pages 101 and 8
+    ("See pp. 101-08.", tuple(range(101, 109))),
+    ("See pp. 321-28.", tuple(range(321, 329))),
+    ("See pp. 98-102.", tuple(range(98, 103))),      # written in full: as before
+    ("See pp. 5-3.", (5, 3)),                        # no shorter end: as written
+    ("See pp. 19-2.", (19, 2)),                      # 12 is before 19: as written
+])
+def test_an_abbreviated_page_range_is_read_in_full(text, pages):
+    from halluscope.claims.citations import parse_page_citations
+    (cit,) = parse_page_citations(text)
+    assert cit.pages == pages
+
+
+def test_a_quote_in_an_abbreviated_range_is_found_there():
+    doc = FakeDocument({p: f"Page {p} text." for p in range(1, 121)})
+    doc.pages[104] = "The board met twice in spring."
+    got = [(v.checker, v.claim.value, v.label) for v in
+           check_pages(record('See pp. 101-8: "The board met twice".'), doc)]
+    assert ("page-quote", list(range(101, 109)), "supported") in got
+    assert ("page-exists", 8, "supported") not in got

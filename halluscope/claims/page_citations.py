@@ -259,7 +259,7 @@ def _pages_of(numbers: str) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...
     for part in re.split(r"\s*(?:,|and|&)\s*", numbers):
         m = _RANGE.fullmatch(part.strip())
         if m:
-            a, b = page_number(m.group(1)), page_number(m.group(2))
+            a, b = page_number(m.group(1)), page_number(_range_end(m.group(1), m.group(2)))
             if a is not None and b is not None and a <= b and b - a < MAX_RANGE:
                 pages.extend(range(a, b + 1))
             else:
@@ -269,6 +269,17 @@ def _pages_of(numbers: str) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...
         elif (p := page_number(part)) is not None:
             pages.append(p)
     return tuple(dict.fromkeys(pages)), tuple(long)
+
+
+def _range_end(first: str, last: str) -> str:
+    """A range's last page as written in full: an abbreviated one (``101-8``, ``101-08``,
+    ``1234-56``: fewer digits, below the first page) takes the first page's leading digits
+    (108, 1256), as style guides abbreviate; it was read as pages 101 and 8."""
+    if len(last) < len(first) and int(last) < int(first):
+        full = first[:len(first) - len(last)] + last
+        if int(full) >= int(first):
+            return full
+    return last
 
 
 _ROMAN_VALUES = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}

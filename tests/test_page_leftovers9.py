@@ -265,3 +265,14 @@ def test_a_quote_in_an_abbreviated_range_is_found_there():
            check_pages(record('See pp. 101-8: "The board met twice".'), doc)]
     assert ("page-quote", list(range(101, 109)), "supported") in got
     assert ("page-exists", 8, "supported") not in got
+
+
+def test_a_quote_cited_on_a_blank_page_says_where_it_is():
+    doc = FakeDocument({1: "Intro.", 2: "Currency risk remains.", 3: "   "})
+    (_, q) = check_pages(record('Page 3 says "Currency risk remains".'), doc)
+    assert (q.label, q.reason) == ("unverifiable", "no text could be read from page 3; the "
+                                                   "quote is found on page 2")
+    assert q.evidence[0].payload["found_on"] == [2]
+    (_, q) = check_pages(record('Page 3 says "Nothing like it".'), doc)
+    assert (q.label, q.reason, q.evidence) == ("unverifiable",
+                                               "no text could be read from page 3", ())

@@ -158,8 +158,7 @@ def _quote_verdict(claim: Claim, q: Quote, cit: PageCitation, document: Any,
     valid = [p for p in cit.pages if document.exists(p)]
     texts = {p: document.page(p) for p in valid}
     if valid and not any(texts[p].text.strip() for p in valid):
-        return Verdict(claim, "unverifiable", None, (), f"no text could be read from page "
-                       f"{', '.join(map(str, valid))}", "page-quote")
+        return _blank_pages(claim, q, valid, document, prov)
     if not cit.pages and not getattr(document, "labels", None):
         return Verdict(claim, "unverifiable", None, (), f"cites page {', '.join(cit.labels)}, "
                        f"a page label, and {document.name} gives none", "page-quote")
@@ -196,6 +195,21 @@ def _quote_verdict(claim: Claim, q: Quote, cit: PageCitation, document: Any,
             why += "; found in " + "; in ".join(f"{name} on {elsewhere_text(m3)}"
                                                 for name, m3, _ in found)
     return Verdict(claim, "hallucinated", 1.0, (ev,), why, "page-quote")
+
+
+def _blank_pages(claim: Claim, q: Quote, pages: list[int], document: Any,
+                 prov: dict[str, Any]) -> Verdict:
+    """The verdict on a quote cited on pages with no text (a blank page, a photo OCR reads
+    nothing on): unverifiable, and where the quote is on the document's other pages, if
+    anywhere (it said only "no text could be read from page 6", the quote on page 5)."""
+    why = f"no text could be read from page {', '.join(map(str, pages))}"
+    m = find_quote(q, (), document.text, document.n_pages)
+    if not m.others:
+        return Verdict(claim, "unverifiable", None, (), why, "page-quote")
+    ev = Evidence(source="pdf" if document.pdf_path else "ocr", label=f"p. {pages[0]}",
+                  payload=missing_payload(m, document.text), provenance=prov)
+    return Verdict(claim, "unverifiable", None, (ev,), f"{why}; the {q.kind} is found on "
+                   f"{elsewhere_text(m)}", "page-quote")
 
 
 def _found(claim: Claim, m: QuoteMatch, text: Any, reading: str | None, document: Any,

@@ -74,6 +74,14 @@ def _is_pdf(value: Any) -> bool:
     return isinstance(value, str) and value.strip().lower().endswith(".pdf")
 
 
+def _is_text(value: str) -> bool:
+    """Whether a ``document`` entry is text rather than a file name: a line end, or words
+    apart with no document or image suffix (``"Revenue reached 4,210 units."``)."""
+    v = value.strip()
+    return "\n" in v or (any(c.isspace() for c in v)
+                         and not v.lower().endswith(_DOCUMENT_SUFFIXES))
+
+
 def _file_name(path: str) -> str:
     """A path's file name, folders (``/`` or ``\\``) left out."""
     return str(path).replace("\\", "/").rsplit("/", 1)[-1].strip()
@@ -101,6 +109,11 @@ def _one_document(value: Any, base: Path | None) -> Source:
         if not str(v).strip():      # it was read as the input's folder: "got ."
             raise ConfigError(f"expected a PDF path or a list of page images as 'document', "
                               f"got an empty path in {value!r:.80}")
+        if _is_text(str(v)):        # was "got /data/Revenue reached 4,210 units in 2023."
+            raise ConfigError(f"expected a PDF path or a list of page images as 'document', "
+                              f"got text, not a file name: {str(v).strip()!r:.60}; a "
+                              f"document's page texts are not read (give its PDF or page "
+                              f"images)")
         p = Path(str(v))
         return str(p if p.is_absolute() or base is None else base / p)
     if isinstance(value, str):

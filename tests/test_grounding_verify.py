@@ -324,7 +324,7 @@ def test_a_records_citations_are_found_once_for_applies_to_and_the_verifier(monk
     """RegionMetric.applies_to found the citations, then the verifier found them again: now
     they are found once per response (its JSON scanned once for boxes, once for region ids)
     and only read again with the image size and known labels, with the same verdicts."""
-    from halluscope.claims import citations
+    from halluscope.claims import citations, cited_json, cited_regions
     from halluscope.metrics.grounding import RegionMetric
     from halluscope.records import record_from_dict
     text = ('{"bbox_2d": [100, 100, 300, 300], "label": "dog"} and the cat in region 2; '
@@ -333,10 +333,11 @@ def test_a_records_citations_are_found_once_for_applies_to_and_the_verifier(monk
         "regions": [{"id": 2, "box": [300, 300, 400, 400], "label": "cat"}],
         "image_size": [512, 512]}})            # the file's own size (another is a bad record)
     scans = []
-    real = citations._all_blobs
-    monkeypatch.setattr(citations, "_all_blobs", lambda t, keys: scans.append(keys) or real(t, keys))
+    real = cited_json.all_blobs
+    for module in (citations, cited_regions):       # boxes and region ids, each its own scan
+        monkeypatch.setattr(module, "all_blobs", lambda t, keys: scans.append(keys) or real(t, keys))
     citations._boxes_in.cache_clear()
-    citations._regions_in.cache_clear()
+    cited_regions._regions_in.cache_clear()
     metric = RegionMetric(n_boot=0)
     assert metric.applies_to(rec)
     verified = metric.verifier.verify(rec)

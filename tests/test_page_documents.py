@@ -94,7 +94,8 @@ def test_an_unnamed_citation_is_ambiguous_when_the_record_carries_several():
     why = ("cites p. 3 but the record carries report.pdf and appendix.pdf; the citation "
            "does not name which")
     assert verdicts('Costs "rose by 7.5%" (p. 3).') == [
-        ("page-exists", 3, "unverifiable", why), ("page-quote", 3, "unverifiable", why)]
+        ("page-exists", 3, "unverifiable", why),
+        ("page-quote", 3, "unverifiable", why + "; the quote is found in report.pdf on page 3")]
 
 
 def test_a_citation_of_a_file_not_carried_is_unverifiable_naming_those_carried():

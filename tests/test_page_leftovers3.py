@@ -271,7 +271,9 @@ def test_a_citation_of_a_file_the_record_does_not_carry_is_not_checked_in_its_do
     got = [(v.checker, v.claim.value, v.label, v.reason) for v in verdicts]
     why = ("cites appendix.pdf, which the record does not carry (its document is report.pdf; "
            "one document per record)")
+    # the quote is shown where it is in the record's own document, never checked there
     assert got == [("page-exists", 2, "unverifiable", why),
-                   ("page-quote", 2, "unverifiable", why),
+                   ("page-quote", 2, "unverifiable", why + "; the quote is found in report.pdf "
+                                                          "on page 2"),
                    ("page-exists", 2, "supported", "page 2 exists (3 pages)"),
                    ("page-quote", 2, "supported", "found on page 2 (exact match)")]

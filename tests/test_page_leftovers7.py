@@ -59,7 +59,8 @@ def test_an_ambiguous_citation_is_checked_in_neither_document():
     why = ("cites p. 2 between two documents, report.pdf before it and appendix.pdf after it; "
            "the citation does not say which")
     assert verdicts('report.pdf, p. 2 of appendix.pdf says "Currency risk remains".') == [
-        ("page-exists", 2, "unverifiable", why), ("page-quote", 2, "unverifiable", why)]
+        ("page-exists", 2, "unverifiable", why),
+        ("page-quote", 2, "unverifiable", why + "; the quote is found in appendix.pdf on page 2")]
 
 
 def test_two_names_of_one_document_around_a_citation_are_that_document():

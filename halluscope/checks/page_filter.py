@@ -121,13 +121,14 @@ def gram_bits(page: str) -> np.ndarray:
     return np.packbits(bits)
 
 
-def gram_presence(q: str, bits: Sequence[np.ndarray]) -> np.ndarray:
-    """For each page's :func:`gram_bits` (a row each), whether it may have each 4-character
-    run of quote skeleton ``q`` (one column per run): all pages at once."""
+def gram_presence(q: str, bits: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
+    """For each page's :func:`gram_bits` (a row each, or those rows stacked: pages x 8 KB),
+    whether it may have each 4-character run of quote skeleton ``q`` (one column per run):
+    all pages at once."""
     if len(q) < _GRAM or not len(bits):
         return np.ones((len(bits), max(len(q) - _GRAM + 1, 0)), dtype=bool)
     slots = _gram_slots(_codes(q))
-    table = np.stack(bits)                                  # pages x 8 KB
+    table = bits if isinstance(bits, np.ndarray) else np.stack(bits)   # pages x 8 KB
     shift = (7 - (slots & 7)).astype(np.uint8)
     return (table[:, slots >> 3] >> shift) & 1 == 1
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from halluscope.checks.page_filter import may_cross, may_span
-from halluscope.checks.page_sieve import Sieve
+from halluscope.checks.page_sieve import Sieve, page_index
 from halluscope.checks.pagetext import PageForms, joined, page_forms
 from halluscope.checks.quote_match import Needle, QuoteMatch, find_on, find_whole, needle_of
 from halluscope.checks.running import RunningLines, running_lines
@@ -143,7 +143,7 @@ def find_quote(quote: Quote, cited: tuple[int, ...], page_text: Any, n_pages: in
     for m in _find_spanning(needle, page_text, n_pages, valid, cited):
         return m
     others = []
-    for p in range(1, n_pages + 1):
+    for p in _may_hold(needle, page_text, n_pages, look):
         if p not in cited and (look is None or look([p])):
             m = find_on(needle, page_forms(page_text, p))
             if m.found:
@@ -164,6 +164,19 @@ def find_quote(quote: Quote, cited: tuple[int, ...], page_text: Any, n_pages: in
     if not others and sieve is not None:
         others = _find_spanning(needle, page_text, n_pages, skels=sieve.skels)
     return QuoteMatch(False, others=others)
+
+
+def _may_hold(needle: Needle, page_text: Any, n_pages: int, look: Any) -> Sequence[int]:
+    """The pages, in order, that may hold ``needle`` whole: with ``look`` (the column
+    reading), every page (``look`` says which); else those whose letters and digits hold the
+    quote's, or, for a number, those with a number of its value, found once over the whole
+    document (:class:`~halluscope.checks.page_sieve.PageIndex`)."""
+    if look is not None:
+        return range(1, n_pages + 1)
+    index = page_index(page_text, n_pages)
+    if needle.kind == "number":
+        return [] if needle.number is None else index.pages_with_value(needle.number[0])
+    return index.pages_holding(needle.skeletons)
 
 
 #: The most consecutive pages a quote is looked for across, when they are not all cited: one
@@ -262,12 +275,9 @@ def _breaks(needle: Needle, cited: tuple[int, ...], page_text: Any, n_pages: int
     lets through, of which the pages may hold a head and a tail of it (with ``look`` left
     out, the pages' text as it stands, sieved all at once by ``sieve``)."""
     if sieve is not None:
-        ok = sieve.may_cross
-    else:
-        def ok(p: int) -> bool:
-            return look([p, p + 1]) and _may_cross_pages(needle, page_text, p)
-    return [[p, p + 1] for p in range(1, n_pages)
-            if (p not in cited or p + 1 not in cited) and ok(p)]
+        return [[p, p + 1] for p in sieve.crossable() if p not in cited or p + 1 not in cited]
+    return [[p, p + 1] for p in range(1, n_pages) if (p not in cited or p + 1 not in cited)
+            and look([p, p + 1]) and _may_cross_pages(needle, page_text, p)]
 
 
 def _may_cross_pages(needle: Needle, page_text: Any, p: int) -> bool:

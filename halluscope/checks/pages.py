@@ -158,8 +158,7 @@ def _quote_verdict(claim: Claim, q: Quote, cit: PageCitation, document: Any,
     valid = [p for p in cit.pages if document.exists(p)]
     texts = {p: document.page(p) for p in valid}
     if valid and not any(texts[p].text.strip() for p in valid):
-        return Verdict(claim, "unverifiable", None, (), f"no text could be read from page "
-                       f"{', '.join(map(str, valid))}", "page-quote")
+        return _blank_pages(claim, q, valid, document, prov)
     if not cit.pages and not getattr(document, "labels", None):
         return Verdict(claim, "unverifiable", None, (), f"cites page {', '.join(cit.labels)}, "
                        f"a page label, and {document.name} gives none", "page-quote")
@@ -196,6 +195,21 @@ def _quote_verdict(claim: Claim, q: Quote, cit: PageCitation, document: Any,
             why += "; found in " + "; in ".join(f"{name} on {elsewhere_text(m3)}"
                                                 for name, m3, _ in found)
     return Verdict(claim, "hallucinated", 1.0, (ev,), why, "page-quote")
+
+
+def _blank_pages(claim: Claim, q: Quote, pages: list[int], document: Any,
+                 prov: dict[str, Any]) -> Verdict:
+    """The verdict on a quote cited on pages with no text (a blank page, a photo OCR reads
+    nothing on): unverifiable, and where the quote is on the document's other pages, if
+    anywhere (it said only "no text could be read from page 6", the quote on page 5)."""
+    why = f"no text could be read from page {', '.join(map(str, pages))}"
+    m = find_quote(q, (), document.text, document.n_pages)
+    if not m.others:
+        return Verdict(claim, "unverifiable", None, (), why, "page-quote")
+    ev = Evidence(source="pdf" if document.pdf_path else "ocr", label=f"p. {pages[0]}",
+                  payload=missing_payload(m, document.text), provenance=prov)
+    return Verdict(claim, "unverifiable", None, (ev,), f"{why}; the {q.kind} is found on "
+                   f"{elsewhere_text(m)}", "page-quote")
 
 
 def _found(claim: Claim, m: QuoteMatch, text: Any, reading: str | None, document: Any,
@@ -282,8 +296,11 @@ def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | N
             why = "the record carries no document" if document is None else \
                 _not_carried(cit, document)
             doc, where = None if why else document, None
-        others = {n: d for n, d in document.documents.items() if n != where} \
-            if doc is not None and hasattr(document, "documents") else None
+        if hasattr(document, "documents"):
+            others = {n: d for n, d in document.documents.items() if n != where}
+        else:     # one document: looked in for a quote cited in another file, only
+            others = {document.name: document} if doc is None and document is not None \
+                else None
         out += _citation_verdicts(cit, doc, why, prov, where, others)
     return out
 
@@ -295,7 +312,9 @@ def _citation_verdicts(cit: PageCitation, doc: Any, why: str | None, prov: dict[
     unverifiable for ``why`` when ``doc`` is ``None``. ``where``: the name of ``doc`` among
     the record's several documents, put before each reason (``appendix.pdf: page 2
     exists``); ``others``: the record's other documents, where a quote on no page of ``doc``
-    is looked for (:func:`~halluscope.checks.quote_evidence.in_other_documents`)."""
+    is looked for (:func:`~halluscope.checks.quote_evidence.in_other_documents`), or, when
+    ``doc`` is ``None``, all of them: the reason and evidence of a quote whose document is not
+    known say where it is (:func:`_unplaced_quote`)."""
     out: list[Verdict] = []
     cit, placed = place_labels(cit, doc)          # "p. ii": the page labelled ii
     for page in cit.pages + cit.labels:
@@ -309,11 +328,35 @@ def _citation_verdicts(cit: PageCitation, doc: Any, why: str | None, prov: dict[
         value = cited[0] if len(cited) == 1 else list(cited)
         claim = Claim(kind="page", subject=q.kind, value=value, span=q.span,
                       text=cit.sentence, quote=q.text)
-        out.append(Verdict(claim, "unverifiable", None, (), why, "page-quote")
-                   if doc is None else _quote_verdict(claim, q, cit, doc, prov, others))
+        out.append(_unplaced_quote(claim, q, why, others) if doc is None else
+                   _quote_verdict(claim, q, cit, doc, prov, others))
     if where is not None:
         out = [replace(v, reason=f"{where}: {v.reason}") for v in out]
     return out
+
+
+def _unplaced_quote(claim: Claim, q: Quote, why: str | None,
+                   documents: dict[str, Any] | None) -> Verdict:
+    """The verdict on a quote whose citation cannot be checked (``why``: it names no document
+    of the record's several, or one the record does not carry): unverifiable, and where the
+    quote is in the record's ``documents`` (``found in report.pdf on page 2``), with the
+    evidence a misplaced quote has (``found_in_documents``, ``found_elsewhere``). It says
+    only "page 3" and the record carries two documents: which one was meant is not guessed,
+    but a reader is shown where the quote is."""
+    if not documents:
+        return Verdict(claim, "unverifiable", None, (), why, "page-quote")
+    found = in_other_documents(q, documents)
+    if not found:
+        nowhere = f"not in {next(iter(documents))}" if len(documents) == 1 else \
+            "in none of the record's documents"
+        return Verdict(claim, "unverifiable", None, (), f"{why}; the {q.kind} is {nowhere}",
+                       "page-quote")
+    ev = Evidence(source="pdf" if all(doc.pdf_path for _, _, doc in found) else "ocr",
+                  label="; ".join(name for name, _, _ in found),
+                  payload=other_documents_payload(found))
+    where = "; in ".join(f"{name} on {elsewhere_text(m)}" for name, m, _ in found)
+    return Verdict(claim, "unverifiable", None, (ev,), f"{why}; the {q.kind} is found in {where}",
+                   "page-quote")
 
 
 def _named_in(cit: PageCitation, documents: Any) -> tuple[Any, str | None, str | None]:

@@ -1,5 +1,9 @@
 """Citations in a response: the boxes, region ids and pages it cites, parsed.
 
+Boxes are read here; region ids in :mod:`halluscope.claims.cited_regions`, pages in
+:mod:`halluscope.claims.page_citations`, the JSON both share and the prose around it in
+:mod:`halluscope.claims.cited_json`; this module re-exports what they offer.
+
 The checks that decide them are :mod:`halluscope.checks.regions` (boxes and region ids
 against the image) and :mod:`halluscope.checks.pages` (pages, quotes and numbers against the
 document).
@@ -40,17 +44,8 @@ unverifiable citation, never a guess). ``metadata["box_format"]`` (``pixels``, `
 
 Region ids
 ----------
-``region 3``, ``Region #3``, ``regions 3 and 5``, ``regions 1-5`` / ``regions 2 to 4``, ``[R7]``,
-``(R7)``, ``[R1, R9]``, ``[R1-R5]``, ``<region7>`` / ``<region_7>``, JSON ``{"region": 3}`` /
-``{"region_id": "R3"}``: one citation per id of a list or range (a range of more than
-:data:`MAX_RANGE` ids cites its two ends only). A numeric id compares without case, leading
-zeros or an ``R``/``region`` prefix (``R07`` = ``7`` = ``region 7``); a named id keeps its
-letters (``rear`` is not ``ear``). What looks like a region id in a form not read (a bare
-``R1 and R9``, ``<region A>``, ``region #x``, a number with decimals: ``Region 3.5``, and a
-range or bracket with one, read whole: ``regions 1.5-3``, ``[R1.5-R3]``, ``regions 1..3``, a
-JSON ``{"region": 1.5}``; never a whole id read out of it) is returned ``unread``, once per
-mention: the check lists it as unverifiable rather than the record scoring as if nothing were
-cited. Offered regions: ``metadata["regions"]``, ``[{"id": 3, "box": [...], "label": "dog"}]``.
+``region 3``, ``[R7]``, ``regions 1-5``, JSON ``{"region": 3}`` and the rest: read by
+:mod:`halluscope.claims.cited_regions` (its docstring lists the forms; re-exported here).
 
 The object a citation is about is its label field in JSON or ``<ref>`` tags, else read from
 the words around it (before it, or after it when a linking word joins them: ``At [...] there is
@@ -59,7 +54,8 @@ a cat``, ``[...] is the cat``): the rules are :mod:`halluscope.claims.cited_labe
 Page citations
 --------------
 :func:`parse_page_citations` finds, case-insensitively: ``p. 3``, ``p.3``, ``pp. 3-4`` (or ``pp
-3-4``, ``3—4``), ``pp. 3, 5``, ``page 3``, ``pages 3 and 4``, ``page three`` (one to 9,999),
+3-4``, ``3—4``), ``pp. 3, 5``, ``page 3``, ``pages 3 and 4``, ``pages 2 through 4``,
+``pages 2, 3, and 4``, ``page three`` (one to 9,999),
 ``[page 3]``, ``(p3)``, ``(p 3)``, ``(pg 3)`` (in brackets only), and in JSON (the whole
 response, or fenced ``json`` blocks) any object with ``"page"`` / ``"page_number"`` (a number,
 text such as ``"p. 9"`` or ``"2-3"``, or a list of those) and optionally ``"quote"`` /
@@ -69,6 +65,7 @@ is looked for on every page of it the document has: ``PageCitation.ranges``).
 
 Quotations and numbers in a citing sentence are attributed to its page citations by the rules
 of :mod:`halluscope.claims.page_citations`, where page citations are parsed.
+
 """
 
 from __future__ import annotations
@@ -88,9 +85,11 @@ from halluscope.claims.box_forms import (  # noqa: F401 - BOX_FORMATS, edge_slac
     finite_box, json_box, json_label, key_scale, keys_named, kosmos_boxes, layout_of, named_in,
     named_span, scale_of, shorten, to_pixels)
 from halluscope.claims.box_prose import MINIGPT, minigpt_boxes, prose_boxes
+from halluscope.claims.cited_json import Span, all_blobs, blank_json, json_citations_of
 from halluscope.claims.cited_labels import (BareLabel, label_around, label_key,  # noqa: F401
-                                            labels_of, labels_respectively, same_object)
-from halluscope.jsonblobs import inline_json_blobs, json_blobs, walk_dicts
+                                            labels_of, same_object)
+from halluscope.claims.cited_regions import (  # noqa: F401 - re-exported
+    CitedRegion, _regions_in, norm_region_id, parse_cited_regions, region_name)
 
 _F = r"[-+]?\d+(?:\.\d+)?"
 _LIST4 = rf"\[\s*({_F})\s*,\s*({_F})\s*,\s*({_F})\s*,\s*({_F})\s*\]"
@@ -100,23 +99,6 @@ _QWEN = re.compile(r"(?:<\|object_ref_start\|>(?P<ref>.{0,300}?)<\|object_ref_en
                    r"<\|box_start\|>(?P<body>.{0,2000}?)<\|box_end\|>", re.S)
 _TAG = re.compile(r"(?:<ref>(?P<ref>.{0,300}?)</ref>\s*)?<box>(?P<body>.{0,2000}?)</box>", re.S)
 _PLAIN = re.compile(_LIST4)
-# one region id and the marks between ids of a list or range (possessive: whitespace runs are
-# never split two ways, so a failed match costs its length once)
-# (a number with decimals is read whole, and listed unread: "Region 3.5" cited region 3, and
-# "[R1.5-R3]" was listed as two unread ids 'R1' and 'R3'; "regions 1..3" cited region 1)
-_DEC = r"\d++(?:\.++\d++)*+"
-_RID = r"(?:#\s*+)?(?:R\s*+)?" + _DEC
-_RSEP = r"\s*+(?:-|\u2013|to|through|,|/|and|&|or|;)\s*+"
-_REGION = re.compile(
-    r"[\[(]\s*+(?P<a>R\s*+" + _DEC + r"(?:" + _RSEP + _RID + r")*)\s*+[\])]"
-    r"|<region[\s_-]*+(?P<b>" + _DEC + r")\s*+>"
-    r"|\bregions?\s*+(?:#|no\.?|ids?\b)?\s*+(?P<c>" + _RID + r"(?:" + _RSEP + _RID + r")*)",
-    re.IGNORECASE)
-_ID_RANGE = re.compile(r"(?:#\s*+)?(?:R\s*+)?(" + _DEC + r")(?:\s*+(?:-|\u2013|to|through)\s*+"
-                       r"(?:#\s*+)?(?:R\s*+)?(" + _DEC + r"))?", re.IGNORECASE)
-# what looks like a region id the forms above do not read: a bare R7, a <region ...> tag, or
-# "region #"/"region no."/"region id" before something else
-_REGION_HINT = re.compile(r"\bR\d+\b|(?i:<region[^<>\n]{0,20}>|\bregions?\s*+(?:#|no\.|ids?\b))")
 
 
 @dataclass(frozen=True)
@@ -201,44 +183,6 @@ class CitedBox(BareLabel):
         return None
 
 
-@dataclass(frozen=True)
-class CitedRegion(BareLabel):
-    """A region id cited in a response.
-
-    Attributes:
-        id: The id as compared (:func:`norm_region_id`); for an unread mention, its text.
-        label: The object it is about, when one could be read, without its articles
-            (``label_written``: as written, when it had some).
-        span: Character span in the response.
-        unread: A mention that looks like a region id in a form the parser does not read
-            (``R1 and R9`` without brackets, ``<region A>``): it cannot be checked.
-    """
-
-    id: str
-    label: str | None
-    span: tuple[int, int]
-    unread: bool = False
-    label_written: str | None = None
-
-
-# -- labels ------------------------------------------------------------------------------------
-
-def norm_region_id(value: Any) -> str:
-    """The key a region id compares by: lower case, and for a number written with an ``R`` or
-    ``region`` prefix (``R07``, ``region_7``, ``Region #7``) the number without the prefix or
-    leading zeros (``"7"``). A prefix is stripped only before digits: a named id keeps its
-    letters (``"rear"`` stays ``"rear"``; it lost its ``r`` and matched a cited ``ear``)."""
-    s = str(value).strip().lower()
-    s = re.sub(r"^(?:region|r)\s*[#_-]?\s*(?=\d+$)", "", s)
-    return (s.lstrip("0") or "0") if s.isdigit() else s
-
-
-def region_name(value: Any) -> str:
-    """A region id as a reader sees it: ``R3`` for a number, any other id as it was offered
-    (``"R1"`` was shown as ``RR1``)."""
-    s = str(value)
-    return f"R{s}" if s.isdigit() else s
-
 
 # -- parsing -----------------------------------------------------------------------------------
 
@@ -254,46 +198,11 @@ def _numbers(body: str) -> list[tuple[float, float, float, float]]:
 _KEY_BEFORE = re.compile(r'"(' + "|".join(BOX_KEY_HINTS) + r')"\s*:\s*$', re.I)
 
 
-def _all_blobs(text: str, keys: tuple[str, ...]) -> list[tuple[Any, int, int, bool]]:
-    """The response's JSON (whole or fenced) and the JSON written inline in its prose that holds
-    one of ``keys`` (marked ``True``), in text order. Inline JSON kept its box but lost its
-    label: the prose parser read ``[{"bbox_2d": [...], "label": "cat"}]`` as a box of ``d``."""
-    blobs = [(*b, False) for b in json_blobs(text)]
-    blobs += [(*b, True) for b in inline_json_blobs(_prose(text, blobs), keys)]
-    return sorted(blobs, key=lambda b: b[1])
-
-
-def _json_citations_of(text: str, blobs: list[tuple[Any, int, int, bool]], read
-                       ) -> tuple[list[Any], list[tuple[Any, int, int, bool]]]:
-    """What ``read(obj)`` -> ``(key, make(span))`` finds in the blobs' objects, spans located
-    in ``text`` in order; and the blobs to blank out of the prose (whole and fenced ones, and
-    the inline ones that held a citation: an inline blob holding none stays prose)."""
-    out: list[Any] = []
-    used = []
-    cursor = 0
-    for blob in blobs:
-        data, offset, _, inline = blob
-        n = len(out)
-        for obj in walk_dicts(data):
-            found = read(obj)
-            if found is None:
-                continue
-            key, make = found
-            at = text.find(f'"{key}"', max(cursor, offset))
-            span = make(at) if at >= 0 else (offset, offset)
-            cursor = max(cursor, span[1])
-            out.append((obj, span))
-        if len(out) > n or not inline:
-            used.append(blob)
-    return out, used
-
 
 # Citations are found in two steps: where they are and what numbers or ids they hold (a pure
 # function of the text, kept for the last 8 texts: RegionMetric.applies_to asks whether a
 # response cites anything, then the verifier reads the same response's citations), then what
 # they mean (coordinates for an image size and convention, labels among the known objects).
-
-Span = tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -341,11 +250,11 @@ def _boxes_in(text: str) -> _FoundBoxes:
         key, inner, box = found
         held.add(id(inner))
         return key or box.keys[0], lambda at: named_span(text, at, key, box.keys)
-    blobs = _all_blobs(text, BOX_KEY_HINTS + NAMED_KEYS)
-    found, used = _json_citations_of(text, blobs, read)
+    blobs = all_blobs(text, BOX_KEY_HINTS + NAMED_KEYS)
+    found, used = json_citations_of(text, blobs, read)
     boxes = [(json_box(obj), json_label(obj), span) for obj, span in found]
-    bad, used_bad = _json_citations_of(text, blobs, unread)
-    by_name, used_named = _json_citations_of(text, blobs, named)
+    bad, used_bad = json_citations_of(text, blobs, unread)
+    by_name, used_named = json_citations_of(text, blobs, named)
     named_ok, named_bad = [], []
     for obj, span in by_name:
         _, inner, box = named_in(obj)
@@ -355,7 +264,7 @@ def _boxes_in(text: str) -> _FoundBoxes:
         else:
             named_ok.append((box.layout, box.raw, label, span))
     used += [b for b in used_bad + used_named if b not in used]
-    prose = _prose(text, used)
+    prose = blank_json(text, used)
     tags, taken, bad_tags = _tags_in(prose)
     bad_json = tuple((span, shorten(obj[box_key(obj)]), json_label(obj), "json")
                      for obj, span in bad)
@@ -478,119 +387,6 @@ def parse_cited_boxes(text: str | None,
     out.sort(key=lambda c: c.span)
     return out
 
-
-def _region_ids(ids: str) -> tuple[list[str], list[Span]]:
-    """The ids a list or range of region ids names, in order, each once (``R1, R9`` -> 1, 9;
-    ``1-5`` -> 1..5; a range of more than :data:`MAX_RANGE` ids names its two ends only); and
-    the spans (in ``ids``) of the ids or ranges written with decimals (``3.5``), which name no
-    region: ``Region 3.5`` was read as region 3."""
-    out: list[str] = []
-    decimals: list[Span] = []
-    for m in _ID_RANGE.finditer(ids):
-        a, b = m.group(1), m.group(2) or m.group(1)
-        if "." in a or "." in b:
-            decimals.append(m.span())
-            continue
-        lo, hi = (int(a), int(b)) if len(a) + len(b) < 16 else (1, 0)
-        if lo <= hi and hi - lo < MAX_RANGE:
-            out += [str(n) for n in range(lo, hi + 1)]
-        else:
-            out += [norm_region_id(a), norm_region_id(b)]
-    return list(dict.fromkeys(out)), decimals
-
-
-@dataclass(frozen=True)
-class _FoundRegions:
-    """The region ids a text cites, found: ``json`` (read whole: their labels are the JSON's),
-    ``ids`` (span, the ids of a list or range), ``unread`` (span, the mention); ``prose``: the
-    text, its JSON blanked out."""
-
-    prose: str
-    json: tuple[CitedRegion, ...]
-    ids: tuple[tuple[Span, tuple[str, ...]], ...]
-    unread: tuple[tuple[Span, str], ...]
-
-    def __bool__(self) -> bool:
-        return bool(self.json or any(ids for _, ids in self.ids) or self.unread)
-
-
-def _json_region(value: Any, label: str | None, span: Span) -> CitedRegion:
-    """A JSON region id: a whole number (``3``, ``3.0``) or text is an id; a number with
-    decimals (``1.5``, ``NaN``) names no region and is an unread citation."""
-    if isinstance(value, float):
-        if not value.is_integer():
-            return CitedRegion(repr(value), label, span, unread=True)
-        value = int(value)
-    return CitedRegion(norm_region_id(value), label, span)
-
-
-@functools.lru_cache(maxsize=8)
-def _regions_in(text: str) -> _FoundRegions:
-    def key_of(obj):        # a number with decimals too: {"region": 1.5} cited nothing
-        return next((k for _, k in keys_named(obj, REGION_KEYS) if isinstance(
-            obj[k], (int, float, str)) and not isinstance(obj[k], bool)), None)
-
-    def read(obj):
-        key = key_of(obj)
-        return key and (key, lambda at: (at, at + len(key) + 2))
-    found, used = _json_citations_of(text, _all_blobs(text, REGION_KEY_HINTS), read)
-    json_found = tuple(_json_region(obj[key_of(obj)], json_label(obj), span)
-                       for obj, span in found)
-    text = _prose(text, used)
-    ids, ends, unread = [], [], []
-    for m in _REGION.finditer(text):
-        group = next(g for g in ("a", "b", "c") if m.group(g))
-        read, decimals = _region_ids(m.group(group))
-        if read:
-            ids.append((m.span(), tuple(read)))
-        at = m.start(group)
-        unread += [((at + a, at + b), text[at + a:at + b]) for a, b in decimals]
-        ends.append(m.span())
-    starts = [a for a, _ in ends]
-    for m in _REGION_HINT.finditer(text):
-        i = bisect.bisect_right(starts, m.start()) - 1
-        if i >= 0 and ends[i][1] > m.start():        # part of a citation read above
-            continue
-        unread.append((m.span(), m.group(0)))
-    return _FoundRegions(text, json_found, tuple(ids), tuple(unread))
-
-
-def parse_cited_regions(text: str | None, *, known: Sequence[str] = ()) -> list[CitedRegion]:
-    """Every region id cited in ``text``, one per id of a list or range; and, marked
-    ``unread``, every mention that looks like a region id in a form not read."""
-    if not text:
-        return []
-    found = _regions_in(text)
-    out = list(found.json)
-    floor = 0
-    for span, ids in found.ids:
-        each = labels_respectively(found.prose, span, known, len(ids), floor)
-        label, floor = label_around(found.prose, span, known, floor)
-        out += [CitedRegion(rid, each[k] if each else label, span) for k, rid in enumerate(ids)]
-    for span, mention in found.unread:
-        label, _ = label_around(found.prose, span, known)
-        out.append(CitedRegion(mention, label, span, unread=True))
-    out.sort(key=lambda c: c.span)
-    return out
-
-
-def _prose(text: str, blobs: list[tuple[Any, int, int]]) -> str:
-    """``text`` with its JSON blobs blanked out (offsets kept): where the prose citations are
-    read once the JSON ones are. A response citing both ways had its prose citations ignored:
-    a fabricated page or region id beside a JSON citation went unseen."""
-    if not blobs:
-        return text
-    parts, at = [], 0
-    for blob in sorted(blobs, key=lambda b: b[1]):   # one pass: inline blobs may be many
-        start, end = max(blob[1], at), blob[2]
-        if end > start:      # line ends: the prose around it is its own sentences
-            parts += [text[at:start], "\n" * (end - start)]
-            at = end
-    parts.append(text[at:])
-    return _FENCE_LINE.sub(lambda m: " " * len(m.group(0)), "".join(parts))
-
-
-_FENCE_LINE = re.compile(r"(?m)^[ \t]*```[\w-]*[ \t]*$")
 
 # -- page citations: halluscope.claims.page_citations (re-exported here) ---------------------
 

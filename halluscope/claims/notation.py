@@ -27,6 +27,7 @@ import re
 from collections.abc import Sequence
 
 from halluscope.claims import citations as C
+from halluscope.claims import cited_regions
 
 Span = tuple[int, int]
 
@@ -77,7 +78,7 @@ def notation_spans(text: str) -> tuple[Span, ...]:
     spans += [span for span, *_ in boxes.unread]
     spans += [span for span, *_ in boxes.named_bad]
     spans += [span for span, *_ in boxes.loose]
-    regions = C._regions_in(text)
+    regions = cited_regions._regions_in(text)
     spans += [_json_value(r.span, text) for r in regions.json]
     spans += [span for span, _ in regions.ids]
     spans += [span for span, _ in regions.unread]

@@ -53,13 +53,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from halluscope.claims.cited_documents import FILE_NAME, cited_documents, namers
+from halluscope.claims.cited_json import blank_json
 from halluscope.claims.page_words import CARDINAL, ORDINAL, word_value
 from halluscope.jsonblobs import json_blobs, walk_dicts
-
-
-def _prose(text: str, blobs: list[tuple[Any, int, int]]) -> str:
-    from halluscope.claims.citations import _prose as prose   # citations re-exports this module
-    return prose(text, blobs)
 
 
 # -- page citations ------------------------------------------------------------------------------
@@ -69,11 +65,13 @@ MAX_PAGE = 100_000
 """Largest page number a citation may name; longer digit runs are not page citations."""
 _MAX_PAGE_DIGITS = len(str(MAX_PAGE))
 
-_NUM = r"\d+(?:\s*(?:-|–|\u2014|to|and|,|&)\s*\d+)*"
+# between the numbers of a list or range: "3-5", "3 to 5", "3 through 5", "3, 4, and 5"
+_JOINS = r"(?:,\s*(?:and|&)|-|–|\u2014|to|through|thru|and|,|&)"
+_NUM = r"\d+(?:\s*" + _JOINS + r"\s*\d+)*"
 # a page number in words ("on page three", "pages two and three", "page twenty-one"), one to
 # 9,999, and an ordinal over the same range that cites a page (halluscope.claims.page_words)
 _WORD = CARDINAL
-_WORDS = _WORD + r"(?:\s*(?:-|–|to|and|,|&)\s*" + _WORD + r")*"
+_WORDS = _WORD + r"(?:\s*" + _JOINS + r"\s*" + _WORD + r")*"
 # a page label in roman numerals, as front matter is numbered (i to lxxxix; lower case, or
 # upper case of two letters or more: "page I found" is no citation), alone or a range
 _ROMAN = (r"(?-i:(?=[ivxl])(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})"
@@ -106,12 +104,20 @@ _LOCATOR = re.compile(
     r"equations?|appendix|slides?|exhibits?|panels?|boxes|box|articles?|art\.|clauses?|"
     r"vols?\.|volumes?|items?)|[\u00a7\u00b6])\s*(?:no\.\s*|#\s*)?" + _NUM + r"\b",
     re.IGNORECASE)
-_RANGE = re.compile(r"(\d+)\s*(?:-|–|\u2014|to)\s*(\d+)")
+_RANGE = re.compile(r"(\d+)\s*(?:-|–|\u2014|to|through|thru)\s*(\d+)")
 # a quotation opens with a mark that does not follow a letter or digit (6" is six inches)
 # marks paired in order; a body under 3 characters ("7%") is passed by in _quotes_in, never
 # left unpaired (its closing mark opened a "quote" of the text up to the next quotation)
 _DQUOTE = re.compile(r"(?<!\w)[\"\u201c\u201d\u00ab\u00bb]([^\"\u201c\u201d\u00ab\u00bb]*)"
                      r"[\"\u201c\u201d\u00ab\u00bb]")
+# a quotation in curly marks that holds one in straight marks (“The "smart" devices sold
+# well”), or the other way round: one quotation (the marks paired in order made it “The "
+# alone); each inner pair opens after no letter or digit and closes before none, so a curly
+# mark closed by a straight one (“first" and "second”) is still two quotations, as before;
+# a straight mark after a digit inside curly ones is an inch mark (“a 6" pipe”)
+_NESTED = re.compile(
+    r'(?<!\w)\u201c((?:[^\u201c\u201d"\n]|(?<=\d)"|(?<!\w)"[^\u201c\u201d"\n]+"(?!\w)){0,2000})\u201d'
+    r'|(?<!\w)"((?:[^\u201c\u201d"\n]|(?<!\w)\u201c[^\u201c\u201d"\n]+\u201d(?!\w)){0,2000})"')
 NUMBER_TOKEN = re.compile(r"(?<![\w.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
                           r"(?:\s?%|\s?percent)?(?![\w%])", re.IGNORECASE)
 """A number as a response writes it (``4,210``, ``12%``, ``3.5``, ``40 percent``); its sign,
@@ -253,7 +259,7 @@ def _pages_of(numbers: str) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...
     for part in re.split(r"\s*(?:,|and|&)\s*", numbers):
         m = _RANGE.fullmatch(part.strip())
         if m:
-            a, b = page_number(m.group(1)), page_number(m.group(2))
+            a, b = page_number(m.group(1)), page_number(_range_end(m.group(1), m.group(2)))
             if a is not None and b is not None and a <= b and b - a < MAX_RANGE:
                 pages.extend(range(a, b + 1))
             else:
@@ -263,6 +269,17 @@ def _pages_of(numbers: str) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...
         elif (p := page_number(part)) is not None:
             pages.append(p)
     return tuple(dict.fromkeys(pages)), tuple(long)
+
+
+def _range_end(first: str, last: str) -> str:
+    """A range's last page as written in full: an abbreviated one (``101-8``, ``101-08``,
+    ``1234-56``: fewer digits, below the first page) takes the first page's leading digits
+    (108, 1256), as style guides abbreviate; it was read as pages 101 and 8."""
+    if len(last) < len(first) and int(last) < int(first):
+        full = first[:len(first) - len(last)] + last
+        if int(full) >= int(first):
+            return full
+    return last
 
 
 _ROMAN_VALUES = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}
@@ -309,7 +326,8 @@ def _outermost(matches: list[re.Match]) -> list[re.Match]:
 def _quote_spans(text: str) -> list[tuple[int, int]]:
     """Spans of the quoted passages of ``text`` (marks included; double marks, and single ones
     that are no apostrophes), paired in order within a paragraph."""
-    return [m.span() for m in _outermost([*_QUOTED.finditer(text), *_SQUOTED.finditer(text)])]
+    return [m.span() for m in _outermost([*_NESTED.finditer(text), *_QUOTED.finditer(text),
+                                          *_SQUOTED.finditer(text)])]
 
 
 def _trailing_citation(text: str, pos: int) -> bool:
@@ -434,14 +452,16 @@ def _quotes_in(sent: str, s: int) -> list[Quote]:
     are no apostrophes); a ``.`` or ``,`` just inside
     the closing mark is the writer's punctuation, not the source's (``"Costs fell."``)."""
     out = []
-    for q in _outermost([*_DQUOTE.finditer(sent), *_SQUOTED.finditer(sent)]):
-        body = q.group(1)
+    for q in _outermost([*_NESTED.finditer(sent), *_DQUOTE.finditer(sent),
+                         *_SQUOTED.finditer(sent)]):
+        g = 2 if q.re is _NESTED and q.group(1) is None else 1
+        body = q.group(g)
         if len(body) < 3:
             continue
         inner = body.strip().rstrip(".,").rstrip()
         if len(inner) < 3:
             inner = body.strip()
-        a = s + q.start(1) + (len(body) - len(body.lstrip()))
+        a = s + q.start(g) + (len(body) - len(body.lstrip()))
         out.append(Quote(inner, (a, a + len(inner))))
     return out
 
@@ -455,7 +475,7 @@ def parse_page_citations(text: str | None, *, names: Sequence[str] = ()) -> list
     names = tuple(names)
     blobs = json_blobs(text)
     out = _json_citations(text, blobs, names)
-    text = _prose(text, blobs)
+    text = blank_json(text, blobs)
     for s, e in sentences(text):
         sent = text[s:e]
         cites = []

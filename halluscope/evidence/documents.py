@@ -116,6 +116,11 @@ class Document:
         cache: Evidence cache for OCR results.
     """
 
+    #: :meth:`text` gives a page's text as first read on every later call (the page check's
+    #: index of the document's pages, :func:`~halluscope.checks.page_sieve.page_index`, is
+    #: then not checked against every page again for each quote).
+    fixed_text = True
+
     def __init__(self, source: str | os.PathLike | Sequence[str | os.PathLike], *,
                  ocr: str | OcrEngine = "rapidocr", dpi: int = 200, min_chars: int = 16,
                  cache: EvidenceCache | None = None):

@@ -439,11 +439,11 @@ def _page_row(c: Mapping[str, Any], status: str, pages: "_Pages") -> dict[str, A
 
 def _quote_row(c: Mapping[str, Any], status: str, pages: _Pages,
                marks: dict[int, list[list[float]]], elsewhere: dict[int, list[list[float]]],
-               away: list[tuple[str, int, Any, Any, Any]] | None = None) -> dict[str, Any]:
+               away: list[tuple[str, int, Any, Any, Any, str]] | None = None) -> dict[str, Any]:
     """A quote or number put on the cited pages: found? where? Its highlights go to ``marks``
     (on a cited page) or ``elsewhere`` (on at most two pages it does not cite); where it is in
     another of the record's documents goes to ``away`` (document, page, quote, span,
-    reading)."""
+    reading, status)."""
     ev = next((e for e in c.get("evidence") or [] if isinstance(e, Mapping)), {})
     kind = str(c.get("subject") or "quote")
     quote = c.get("quote") if isinstance(c.get("quote"), str) else None
@@ -468,10 +468,13 @@ def _quote_row(c: Mapping[str, Any], status: str, pages: _Pages,
             elsewhere.setdefault(p, []).extend(pages.highlights(p, quote, spans.get(p),
                                                                 ev.get("reading")))
     elif _in_other_docs(ev):
-        found = "not in the cited document; in " + "; in ".join(
+        # unverifiable: the citation named no document of the record's several (or one it
+        # does not carry), so none was cited to be "not in"
+        found = ("not in the cited document; in " if status == "hallucinated" else
+                 "cited document not known; in ") + "; in ".join(
             f"{name} on p. {p}" for name, p, _, _ in _in_other_docs(ev))
         if away is not None:
-            away += [(name, p, quote, span, reading) for name, p, span, reading
+            away += [(name, p, quote, span, reading, status) for name, p, span, reading
                      in _in_other_docs(ev)[:2]]
     else:
         found = "not found" if status == "hallucinated" else "—"
@@ -520,7 +523,7 @@ def _citation_view(cit: Mapping[str, Any], part: list[Mapping[str, Any]], pages:
     page_rows, quote_rows = [], []
     marks: dict[int, list[list[float]]] = {}
     elsewhere: dict[int, list[list[float]]] = {}
-    away: list[tuple[str, int, Any, Any, Any]] = []
+    away: list[tuple[str, int, Any, Any, Any, str]] = []
     for c in part:
         status = _status(c.get("verdict"))
         if c.get("checker") == "page-exists":
@@ -529,11 +532,14 @@ def _citation_view(cit: Mapping[str, Any], part: list[Mapping[str, Any]], pages:
             quote_rows.append(_quote_row(c, status, pages, marks, elsewhere, away))
     thumbs = _thumbs(cit["pages"], page_rows, pages, marks, elsewhere, n_pages)
     cited = (pages.doc, pages.name)
-    for name, p, quote, span, reading in away[:2]:
+    for name, p, quote, span, reading, status in away[:2]:
         pages.use((others or {}).get(name, "not available"), name)
+        caption = "not the document cited, but the quote is here" if status == "hallucinated" \
+            else "the quote is here (the citation does not say which document it means)"
         thumbs.append({**pages.thumb(p, pages.highlights(p, quote, span, reading),
-                                     f"{name} p. {p}: not the document cited, but the "
-                                     f"quote is here", "hallucinated"), "document": name})
+                                     f"{name} p. {p}: {caption}",
+                                     "hallucinated" if status == "hallucinated" else "neutral"),
+                       "document": name})
     if away:
         pages.use(*cited)
     statuses = [r["status"] for r in page_rows] + [q["status"] for q in quote_rows]

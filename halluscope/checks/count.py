@@ -26,11 +26,8 @@ from __future__ import annotations
 from halluscope.checks.common import (Match, absence_detail, absence_evidence, checker,
                                       evidence_of, instances, match, name_of, unknown,
                                       source_of, state, unverifiable)
+from halluscope.claims.counts import AT_LEAST
 from halluscope.types import Claim, ImageFacts, Verdict
-
-#: The ``relation`` of a count claim whose number is a lower bound ("the second dog", "three
-#: of the cups": at least 2 dogs, 3 cups); an exact count has none.
-AT_LEAST = "at least"
 
 
 def exhaustive(facts: ImageFacts, label: str) -> bool:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from halluscope.claims import lexicon as L
+from halluscope.claims.counts import implied_bounds, pair_count
 from halluscope.claims.negation import denied
 from halluscope.claims.notation import inside, notation_spans
 from halluscope.claims.tokens import first_child
@@ -60,6 +61,7 @@ class Mention:
     count: int | None = None
     count_tok: Any = None
     count_end: int | None = None   # where the count's claim ends when a later mention raised it
+    at_least: bool = False         # the count is a lower bound ("the second dog")
     name_tokens: frozenset[int] = frozenset()
     attrs: list[tuple[str, Any]] = field(default_factory=list)
 
@@ -284,6 +286,7 @@ class MentionIndex:
         self._transparent_nouns()
         self._distributive_ones()
         self._counts_raised()
+        implied_bounds(self)
 
     def _names_nothing(self, tok) -> bool:
         """Nouns that name no object where they stand: "other(s)", which point back
@@ -338,13 +341,13 @@ class MentionIndex:
 
     def _distributive_ones(self) -> None:
         """"two bottles ... One bottle is on the left, the other on the right": a "one" that
-        picks one of objects already said to be several (or that "the other" / "another"
-        follows in its sentence) counts nothing."""
+        picks one of objects already said to be several (or that "the other" / "another" / "the
+        second" follows in its sentence) counts nothing."""
         several: set[str] = set()
         for _, m in sorted(self.mentions.items()):
             names = {m.subject, m.node} - {None}
             if m.count == 1 and m.count_tok is not None and m.count_tok.lower_ == "one" and (
-                    names & several or any(t.lower_ in ("other", "another", "others")
+                    names & several or any(t.lower_ in ("other", "another", "others", "second")
                                            for t in m.head.sent if t.i > m.head.i)):
                 m.count, m.count_tok = None, None
             if m.plural or (m.count or 0) > 1:
@@ -397,6 +400,8 @@ class MentionIndex:
             if kind == "frame":
                 self.frames.add(i)
             inner.negated = inner.negated or m.negated
+            if kind == "partitive" and m.head.lemma_ == "pair":
+                pair_count(m, inner)            # "a pair of shoes": two shoes
             if kind == "model":
                 inner.attrs.extend([(m.head.lemma_.lower(), m.head), *m.attrs])
                 if inner.count is None and m.count is not None:

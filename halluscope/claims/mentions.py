@@ -216,8 +216,8 @@ class MentionIndex:
         if low in L.META_NOUNS or lemma in L.META_NOUNS or subject in L.META_NOUNS or \
                 subject.replace(" ", "-") in L.META_NOUNS:
             return False
-        if lemma in L.POSITION_NOUNS and " " not in subject:
-            return False
+        if lemma in L.POSITION_NOUNS and all(w in L.POSITION_WORDS for w in subject.split()):
+            return False        # "the top", "the right-hand corner", "the side edge"
         if direct:
             return True
         if lemma in L.NON_OBJECT_NOUNS or subject in L.NON_OBJECT_NOUNS:

@@ -152,3 +152,36 @@ def test_things_a_picture_shows_make_claims(text, want):
     """WordNet's first senses of these are a top-level category (person.n.01, animal.n.01) or
     an abstraction (a signal, an event): they made no claim at all."""
     assert want in _existence(text)
+
+
+# -- the hunt: MiniGPT-4's and Shikra's captions against their CHAIR objects --------------------
+def test_a_life_stage_said_of_animals_is_no_person():
+    """"Two of the elephants are adults, while the third is a baby" made two existence claims
+    of node person, hallucinated where only elephants were annotated."""
+    subjects = [s for s, _ in _existence(
+        "Three elephants stand in a pool. Two of the elephants are adults, while the third is "
+        "a baby.")]
+    assert "adult" not in subjects and "baby" not in subjects and "elephant" in subjects
+    assert ("baby", "person") in _existence("The woman is holding a baby.")
+
+
+def test_they_is_no_alternative():
+    """"... like an airport or train station. They are all carrying luggage": "they" was the
+    airport and the train, a hallucinated relation 'train carrying luggage'."""
+    claims = split_claims("The image shows a large crowd of people standing in a hall, likely "
+                          "a busy travel area like an airport or train station. They are all "
+                          "carrying various types of luggage.")
+    carriers = {c.subject for c in claims if c.kind == "relation" and c.relation == "carrying"}
+    assert carriers == {"people"}
+
+
+@pytest.mark.parametrize("facts, why", [
+    (ImageFacts(key="x", instances=(Instance("dog"),), closed_world=True,
+                vocabulary=frozenset({"dog"})), "annotated without a box for each one"),
+    (ImageFacts(key="x", instances=(Instance("dog", (0.0, 0.0, 5.0, 5.0)),)),
+     "the source does not list every one"),
+    (ImageFacts(key="x", present=frozenset({"dog"})), "no instances listed one by one"),
+])
+def test_an_unknown_count_says_why(facts, why):
+    v = check_claim(Claim("count", "dog", value=2, node="dog"), [facts])
+    assert v.label == "unverifiable" and v.reason == f"dog: {why}, so the number is not known"

@@ -95,7 +95,22 @@ def check_count(claim: Claim, facts: ImageFacts) -> Verdict:
     if n < at_least:      # not every one is annotated (detected), but these are: fewer cannot be
         return Verdict(claim, "hallucinated", 1.0, ev, f"{label}: at least {at_least} "
                        f"{found}, not {n}", checker(facts, "count"))
-    return unverifiable(claim, f"the number of {label} is not known", facts, "count")
+    return unverifiable(claim, _why_unknown(facts, m), facts, "count")
+
+
+def _why_unknown(facts: ImageFacts, m: Match) -> str:
+    """Why the number of the match's objects is not known ("the number of dog is not known"
+    said neither what was missing nor how to give it)."""
+    label, insts = name_of(m), instances(facts, m)
+    if not insts:
+        return f"{label}: no instances listed one by one, so the number is not known"
+    if any(i.payload.get("crowd") for i in insts):
+        return f"{label}: annotated as a crowd, so the number is not known"
+    if not all(exhaustive(facts, lab) for lab in m.labels):
+        return f"{label}: the source does not list every one, so the number is not known"
+    if any(i.box is None for i in insts):
+        return f"{label}: annotated without a box for each one, so the number is not known"
+    return f"{label}: the number is not known"
 
 
 def _listed(facts: ImageFacts, m: Match) -> int:
@@ -121,7 +136,7 @@ def _check_at_least(claim: Claim, n: int, m: Match, facts: ImageFacts) -> Verdic
         return unverifiable(claim, f"{name_of(m)}: {listed} {found}, the response implies at "
                             f"least {n}; more may be there unannotated or undetected", facts,
                             "count")
-    return unverifiable(claim, f"the number of {name_of(m)} is not known", facts, "count")
+    return unverifiable(claim, _why_unknown(facts, m), facts, "count")
 
 
 def _lower_bound(facts: ImageFacts) -> bool:

@@ -208,6 +208,10 @@ RELATIVE_PRONOUNS = frozenset({"that", "which", "who", "whom", "whose"})
 #: Nouns that point back like a pronoun ("some dogs sleep, others play"; "one bottle is on the
 #: left, the other on the right"): they stand for the latest plural noun, never for a thing.
 OTHER_WORDS = frozenset({"other", "others"})
+#: Life stages said of any animal: as a predicate ("two of the elephants are adults, the third
+#: is a baby") they describe the subject and name no person.
+LIFE_STAGE_NOUNS = frozenset({"adult", "baby", "juvenile", "infant", "newborn", "youngster",
+                              "young", "offspring", "adolescent", "teenager", "toddler"})
 #: Preposition + noun idioms that name no object ("in addition to", "the task at hand", "three
 #: giraffes in total"); "on the other hand" when the noun has "other".
 IDIOM_NOUNS = frozenset({("in", "addition"), ("in", "total"), ("in", "fact"),

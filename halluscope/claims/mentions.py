@@ -290,11 +290,15 @@ class MentionIndex:
 
     def _names_nothing(self, tok) -> bool:
         """Nouns that name no object where they stand: "other(s)", which point back
-        (:meth:`refs`); idioms ("in addition to", "at hand", "on the other hand"); a part of a
+        (:meth:`refs`); a life stage said of a subject ("the elephants are adults"); idioms ("in addition to", "at hand", "on the other hand"); a part of a
         hyphened word WordNet knows as no physical thing ("tug" of "tug-of-war": no boat)."""
         low = tok.lower_
         if low in L.OTHER_WORDS:
             return True
+        if tok.dep_ == "attr" and tok.lemma_.lower() in L.LIFE_STAGE_NOUNS and any(
+                c.dep_ in ("nsubj", "nsubjpass") and c.lower_ not in ("this", "that", "it")
+                for c in tok.head.children):
+            return True     # "two of the elephants are adults": no person, a description
         if tok.dep_ == "pobj":
             prep = tok.head.lower_
             if (prep, low) in L.IDIOM_NOUNS or (prep, low) == ("on", "hand") and any(
@@ -497,8 +501,9 @@ class MentionIndex:
             for m in before:
                 conj = [self.mentions[c.i] for c in m.head.conjuncts if c.i in self.mentions
                         and c.i < tok.i]
-                if m.head.dep_ != "conj" and conj:
-                    groups.append((m, [m, *conj]))
+                if m.head.dep_ != "conj" and conj and not any(
+                        c.dep_ == "cc" and c.lower_ in ("or", "nor") for c in m.head.children):
+                    groups.append((m, [m, *conj]))     # "an airport or a station": no "they"
                 elif m.plural:
                     groups.append((m, [m]))
             if not groups:

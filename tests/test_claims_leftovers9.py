@@ -163,6 +163,10 @@ def test_a_life_stage_said_of_animals_is_no_person():
         "a baby.")]
     assert "adult" not in subjects and "baby" not in subjects and "elephant" in subjects
     assert ("baby", "person") in _existence("The woman is holding a baby.")
+    # "the adults" after the elephants are the elephants; after a woman, "the baby" is a baby
+    assert "adult" not in [s for s, _ in _existence(
+        "Three elephants stand in a pool. The adults are standing next to each other.")]
+    assert ("baby", "person") in _existence("A woman holds a baby. The baby is smiling.")
 
 
 def test_they_is_no_alternative():

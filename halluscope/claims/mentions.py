@@ -104,6 +104,13 @@ def numeral_value(tok) -> int | None:
     return None
 
 
+def _animal(m: Mention) -> bool:
+    """Whether a mention names an animal (WordNet's first concrete sense)."""
+    from halluscope.claims.vocab import concrete_senses
+    senses = concrete_senses(m.subject) or concrete_senses(m.subject.split()[-1]) or ()
+    return bool(senses) and senses[0].lexname() == "noun.animal"
+
+
 _MAX_MEMO = 100_000
 _MEMOS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _MEMO_NO_VOCAB: dict[tuple, tuple] = {}
@@ -299,6 +306,11 @@ class MentionIndex:
                 c.dep_ in ("nsubj", "nsubjpass") and c.lower_ not in ("this", "that", "it")
                 for c in tok.head.children):
             return True     # "two of the elephants are adults": no person, a description
+        if tok.lemma_.lower() in L.LIFE_STAGE_NOUNS and any(
+                c.dep_ == "det" and c.lower_ in ("the", "these", "those") for c in tok.children):
+            living = [m for m in self.mentions.values() if m.keep and (m.person or _animal(m))]
+            if living and not living[-1].person:
+                return True     # "... three elephants ... The adults are standing": elephants
         if tok.dep_ == "pobj":
             prep = tok.head.lower_
             if (prep, low) in L.IDIOM_NOUNS or (prep, low) == ("on", "hand") and any(

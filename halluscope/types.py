@@ -35,7 +35,8 @@ class Claim:
         subject: The head noun's lemma as written (``"dog"``, ``"teddy bear"``).
         value: The attribute word, the count (int), a cited box (list of 4 floats), a cited
             region id, a cited page number, ... depending on ``kind``.
-        relation: The predicate of a relation claim (``"on"``, ``"next to"``, ``"holding"``).
+        relation: The predicate of a relation claim (``"on"``, ``"next to"``, ``"holding"``);
+            ``"at least"`` for a count claim whose number is a lower bound ("the second dog").
         object: The second noun of a relation claim.
         span: ``(start, end)`` character offsets of the claim's words in the response.
         analytic: True for claims in speculative or interpretive sentences (FaithScore's

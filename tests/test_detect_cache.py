@@ -192,7 +192,7 @@ class TwoCatsDetector(CountingDetector):
                                          (2, ("supported", "hallucinated"))])
 def test_a_count_is_not_decided_past_an_unsure_detection(tmp_path, n, verdicts):
     """A second cat scored between the absent and present thresholds left the count at one,
-    and "two cats" was hallucinated ("1 cat annotated, not 2") although the detector was
+    and "two cats" was hallucinated ("cat: 1 annotated, not 2") although the detector was
     unsure about exactly that second cat; a duplicate box of the sure one changes nothing."""
     from halluscope.checks import check_claim
     recs = make_records(tmp_path, n_images=1, per_image=1)

@@ -103,7 +103,7 @@ def test_an_unsure_detection_says_so_not_outside_the_vocabulary(tmp_path):
     for v in _verdicts(facts, claims):
         assert v.label == "unverifiable", v
         assert "outside the vocabulary" not in v.reason
-        assert "unsure" in v.reason and "0.30" in v.reason and "0.2" in v.reason \
+        assert "neither present" in v.reason and "0.30" in v.reason and "0.2" in v.reason \
             and "0.5" in v.reason, v.reason
 
 
@@ -375,7 +375,7 @@ def test_an_empty_document_path_says_so(tmp_path, document):
 
 
 def test_a_detected_count_says_detected(tmp_path):
-    """"8 cat annotated, not 2" on a detector's boxes named annotations the user never gave."""
+    """"cat: 8 annotated, not 2" on a detector's boxes named annotations the user never gave."""
     rec = _record(tmp_path)
     det = FixedDetector([Detection("cat", (1.0, 1.0, 9.0, 9.0), 0.9),
                          Detection("cat", (15.0, 5.0, 28.0, 18.0), 0.8)])
@@ -383,7 +383,7 @@ def test_a_detected_count_says_detected(tmp_path):
                                                                node="cat")]
     facts = DetectorFacts(det, cache=EvidenceCache(None), counts="exact").facts(rec, claims)
     assert [(v.label, v.reason) for v in _verdicts(facts, claims)] == [
-        ("supported", "2 cat detected"), ("hallucinated", "2 cat detected, not 3")]
+        ("supported", "cat: 2 detected"), ("hallucinated", "cat: 2 detected, not 3")]
 
 
 @pytest.mark.parametrize("response, on", [

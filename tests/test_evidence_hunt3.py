@@ -259,9 +259,10 @@ def test_a_label_detected_nowhere_has_no_best_score(tmp_path):
     assert facts.provenance["max_scores"] == {"dog": None, "cat": 0.1}
     dog, cat = (check_claim(c, [facts]) for c in claims)
     assert dog.reason == ("no dog detected (detector one-box: no detection scored 0.05 or "
-                          "more; absent below 0.2)")
+                          "more; its absent threshold is 0.2)")
     assert dog.evidence[0].score is None and dog.evidence[0].payload["floor"] == 0.05
-    assert cat.reason == "no cat detected (detector one-box: best score 0.10 < 0.2)"
+    assert cat.reason == ("no cat detected (detector one-box: best score 0.10, below its absent "
+                          "threshold 0.2)")
     assert cat.evidence[0].score == 0.1
 
 
@@ -477,7 +478,7 @@ def test_two_words_finding_one_object_count_it_once(tmp_path):
     facts = DetectorFacts(det, cache=EvidenceCache(None), counts="exact").image_facts(
         tmp_path / "img.png", claims)
     (count,) = [c for c in claims if c.kind == "count"]
-    assert check_claim(count, [facts]).reason == "1 person detected, not 2"
+    assert check_claim(count, [facts]).reason == "person: 1 detected, not 2"
 
 
 # -- 10. a record id that meets another image's COCO id -------------------------------------------

@@ -55,6 +55,8 @@ def test_detector_reasons_keep_the_decimals_that_tell():
         "source": "detector", "name": "coco-ssd", "max_scores": {"dog": 0.2996},
         "thresholds": {"absent": 0.3, "present": 0.5},
         "uncertain": {"cat": 0.4999}})
-    assert absence_detail(facts, "dog") == " (detector coco-ssd: best score 0.2996 < 0.3)"
-    assert "best score 0.4999, between absent < 0.3 and present >= 0.5" in \
-        _detector_unsure(facts, "cat", None)
+    assert absence_detail(facts, "dog") == \
+        " (detector coco-ssd: best score 0.2996, below its absent threshold 0.3)"
+    assert _detector_unsure(facts, "cat", None) == (
+        "detector coco-ssd: best score 0.4999 for 'cat', neither present (>= 0.5) nor "
+        "absent (< 0.3), so it cannot say whether there is one")

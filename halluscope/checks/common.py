@@ -363,9 +363,10 @@ def _detector_unsure(facts: ImageFacts, noun: str, node: str | None) -> str | No
     if key is None:
         return None
     name = prov.get("name") or "detector"
-    return (f"the detector {name} is unsure whether there is a {key}: best score "
-            f"{fixed_apart(float(unsure[key]), th['absent'], th['present'], digits=2)}, "
-            f"between absent < {th['absent']:g} and present >= {th['present']:g}")
+    score = fixed_apart(float(unsure[key]), th['absent'], th['present'], digits=2)
+    return (f"detector {name}: best score {score} for '{key}', neither present "
+            f"(>= {th['present']:g}) nor absent (< {th['absent']:g}), so it cannot say whether "
+            f"there is one")
 
 
 def source_of(facts: ImageFacts) -> str:
@@ -423,7 +424,8 @@ def absence_evidence(facts: ImageFacts, label: str) -> tuple[Evidence, ...]:
 
 
 def absence_detail(facts: ImageFacts, label: str) -> str:
-    """How a detector found ``label`` absent (`` (detector coco-ssd: best score 0.04 < 0.3)``),
+    """How a detector found ``label`` absent (`` (detector coco-ssd: best score 0.04, below its
+    absent threshold 0.1)``),
     for a verdict's reason; empty for other sources (it read "listed as absent", as an
     annotation's absence does, with neither score nor threshold)."""
     miss = _detector_miss(facts, label)
@@ -433,8 +435,9 @@ def absence_detail(facts: ImageFacts, label: str) -> str:
     if miss[0] is None:             # "best score 0.00": a score no detection had
         floor = (facts.provenance or {}).get("floor")
         least = f" scored {float(floor):g} or more" if floor is not None else ""
-        return f" (detector {name}: no detection{least}; absent below {miss[1]:g})"
-    return f" (detector {name}: best score {fixed_apart(miss[0], miss[1], digits=2)} < {miss[1]:g})"
+        return f" (detector {name}: no detection{least}; its absent threshold is {miss[1]:g})"
+    return (f" (detector {name}: best score {fixed_apart(miss[0], miss[1], digits=2)}, below its "
+            f"absent threshold {miss[1]:g})")
 
 
 def unverifiable(claim: Claim, reason: str, facts: ImageFacts | None = None, kind: str = ""

@@ -15,6 +15,10 @@ A detector's count is a lower bound too (its recall is below 1; ``counts: at_lea
 facts' provenance, the default of ``--option detector_counts``): fewer than it detected is
 hallucinated, as many is supported, more is unverifiable (one cat found does not make "two
 cats" a hallucination). ``detector_counts=exact`` reads it as exact, as before.
+
+A count claim whose ``relation`` is ``"at least"`` (:data:`AT_LEAST`: "the second dog", "three
+of the cups") is a lower bound: as many listed instances or more support it, a known exact count
+below it makes it hallucinated, anything else leaves it unverifiable.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 from halluscope.checks.common import (Match, absence_detail, absence_evidence, checker,
                                       evidence_of, instances, match, name_of, unknown,
                                       source_of, state, unverifiable)
+from halluscope.claims.counts import AT_LEAST
 from halluscope.types import Claim, ImageFacts, Verdict
 
 
@@ -64,32 +69,74 @@ def check_count(claim: Claim, facts: ImageFacts) -> Verdict:
         return Verdict(claim, "hallucinated", 1.0, absence_evidence(facts, label),
                        f"there is no {label} at all{absence_detail(facts, label)}",
                        checker(facts, "count"))
+    if claim.relation == AT_LEAST:
+        return _check_at_least(claim, n, m, facts)
     k, denied = known_count(facts, m)
     ev = evidence_of(facts, m, limit=50)
     # a detector's instances are detected: "8 cat annotated" named annotations the user never gave
     found = "detected" if source_of(facts) == "detector" else "annotated"
     if k is not None:
         if k == n:
-            return Verdict(claim, "supported", 1.0, ev, f"{k} {label} {found}",
+            return Verdict(claim, "supported", 1.0, ev, f"{label}: {k} {found}",
                            checker(facts, "count"))
         if k > n or not (m.broader or _lower_bound(facts)):
-            return Verdict(claim, "hallucinated", 1.0, ev, f"{k} {label} {found}, not {n}",
+            return Verdict(claim, "hallucinated", 1.0, ev, f"{label}: {k} {found}, not {n}",
                            checker(facts, "count"))
         if not m.broader:
-            return unverifiable(claim, f"{k} {label} {found}; a detector misses some, so its "
-                                f"count bounds from below (detector_counts=at_least)", facts,
-                                "count")
-        return unverifiable(claim, f"{k} {label} {found}; other kinds of {claim.subject} may "
+            return unverifiable(claim, f"{label}: {k} {found}, the response says {n}; a "
+                                f"detector misses some, so more may be there "
+                                f"(detector_counts=at_least)", facts, "count")
+        return unverifiable(claim, f"{label}: {k} {found}; other kinds of {claim.subject} may "
                             f"make up {n}", facts, "count")
     if n in denied and not m.broader:
         return Verdict(claim, "hallucinated", 1.0, ev, f"the annotation says there are not "
                        f"{n} {label}", checker(facts, "count"))
-    at_least = sum(1 for i in instances(facts, m)
-                   if i.source in ("annotation", "detector") and not i.payload.get("crowd"))
+    at_least = _listed(facts, m)
     if n < at_least:      # not every one is annotated (detected), but these are: fewer cannot be
-        return Verdict(claim, "hallucinated", 1.0, ev, f"at least {at_least} {label} "
+        return Verdict(claim, "hallucinated", 1.0, ev, f"{label}: at least {at_least} "
                        f"{found}, not {n}", checker(facts, "count"))
-    return unverifiable(claim, f"the number of {label} is not known", facts, "count")
+    return unverifiable(claim, _why_unknown(facts, m), facts, "count")
+
+
+def _why_unknown(facts: ImageFacts, m: Match) -> str:
+    """Why the number of the match's objects is not known ("the number of dog is not known"
+    said neither what was missing nor how to give it)."""
+    label, insts = name_of(m), instances(facts, m)
+    if not insts:
+        return f"{label}: no instances listed one by one, so the number is not known"
+    if any(i.payload.get("crowd") for i in insts):
+        return f"{label}: annotated as a crowd, so the number is not known"
+    if not all(exhaustive(facts, lab) for lab in m.labels):
+        return f"{label}: the source does not list every one, so the number is not known"
+    if any(i.box is None for i in insts):
+        return f"{label}: annotated without a box for each one, so the number is not known"
+    return f"{label}: the number is not known"
+
+
+def _listed(facts: ImageFacts, m: Match) -> int:
+    """How many instances of the match's labels are annotated (or detected) one by one."""
+    return sum(1 for i in instances(facts, m)
+               if i.source in ("annotation", "detector") and not i.payload.get("crowd"))
+
+
+def _check_at_least(claim: Claim, n: int, m: Match, facts: ImageFacts) -> Verdict:
+    """A lower bound ("the second dog": at least 2 dogs): supported by as many listed
+    instances or more; hallucinated only by a known exact count below it."""
+    k, _denied = known_count(facts, m)
+    ev = evidence_of(facts, m, limit=50)
+    found = "detected" if source_of(facts) == "detector" else "annotated"
+    listed = max(_listed(facts, m), k or 0)
+    if listed >= n:
+        return Verdict(claim, "supported", 1.0, ev, f"{name_of(m)}: {listed} {found}, at "
+                       f"least {n} as the response implies", checker(facts, "count"))
+    if k is not None and not (m.broader or _lower_bound(facts)):
+        return Verdict(claim, "hallucinated", 1.0, ev, f"{name_of(m)}: {k} {found}, the "
+                       f"response implies at least {n}", checker(facts, "count"))
+    if listed:
+        return unverifiable(claim, f"{name_of(m)}: {listed} {found}, the response implies at "
+                            f"least {n}; more may be there unannotated or undetected", facts,
+                            "count")
+    return unverifiable(claim, _why_unknown(facts, m), facts, "count")
 
 
 def _lower_bound(facts: ImageFacts) -> bool:

@@ -19,6 +19,7 @@ PARTITIVES = frozenset({
     "abundance", "multitude", "host", "troop", "family", "gaggle", "pod", "litter", "stream",
     "column", "serving", "portion", "chunk", "bit", "part", "half", "some", "amount", "quantity",
     "total",        # "a total of eight laptops": the laptops, counted
+    "body",         # "a body of water": the water
 })
 
 #: Nouns that refer to the image itself, never to an object in it.
@@ -27,6 +28,7 @@ META_NOUNS = frozenset({
     "illustration", "screenshot", "pic", "capture", "composition", "camera angle", "angle",
     "perspective", "viewer", "photographer", "foreground", "background", "setting", "focus",
     "close-up", "closeup", "moment", "depiction", "image's", "glimpse", "vantage", "viewpoint",
+    "backdrop", "subject",      # "a natural backdrop", "the main subject of the image"
 })
 
 #: Nouns that frame the picture ("a close-up of a cat", "a portrait of a woman"): followed by
@@ -49,7 +51,11 @@ POSITION_NOUNS = frozenset({
     "rear", "edge", "corner", "end", "foreground", "background", "distance", "surface",
     "base", "foot", "head", "part", "area", "section", "half", "inside", "outside", "underside",
     "top-left", "top-right", "bottom-left", "bottom-right", "upper", "lower", "vicinity",
+    "interior", "exterior", "leftmost", "rightmost", "topmost", "nearer",
 })
+#: Words a compound of place is made of ("right-hand corner", "side edge", "end corner"): a
+#: name all of such words is no object.
+POSITION_WORDS = POSITION_NOUNS | frozenset({"hand", "far", "near", "lower", "upper"})
 
 #: Nouns that are neither objects nor checkable (abstract, quantities, time, generic).
 NON_OBJECT_NOUNS = frozenset({
@@ -74,12 +80,17 @@ NON_OBJECT_NOUNS = frozenset({
     "point", "safety", "emergency", "internet", "state", "depth", "protection", "proximity",
     "transportation", "destination", "reach", "midst", "access", "need", "connection",
     "component", "counterpart", "curiosity", "preparation", "convenience", "source", "gameplay",
+    "air", "herein",    # "a jump in the air", "mid-air"; "herein" read as a noun
 })
 
 #: Things a picture shows that WordNet knows first as abstractions, with their concrete sense
 #: never seen in use (``is_depictable`` would drop them): "relish" on a hot dog, a ball.
 DEPICTABLE_NOUNS = frozenset({"relish", "packaging", "baseline", "spotlight", "basketball",
-                              "football", "baseball", "molding", "moulding", "keystone"})
+                              "football", "baseball", "molding", "moulding", "keystone",
+                              # a signboard, a sea wave, a fire in a fireplace, letters on a
+                              # sign: WordNet's first senses are a signal, an event, writing
+                              "sign", "wave", "fire", "flame", "letter", "reflection",
+                              "marking"})
 
 #: Ordinals that say how many there are at least when a count of the noun came before ("two
 #: dogs ... a third dog": three dogs).
@@ -197,6 +208,10 @@ RELATIVE_PRONOUNS = frozenset({"that", "which", "who", "whom", "whose"})
 #: Nouns that point back like a pronoun ("some dogs sleep, others play"; "one bottle is on the
 #: left, the other on the right"): they stand for the latest plural noun, never for a thing.
 OTHER_WORDS = frozenset({"other", "others"})
+#: Life stages said of any animal: as a predicate ("two of the elephants are adults, the third
+#: is a baby") they describe the subject and name no person.
+LIFE_STAGE_NOUNS = frozenset({"adult", "baby", "juvenile", "infant", "newborn", "youngster",
+                              "young", "offspring", "adolescent", "teenager", "toddler"})
 #: Preposition + noun idioms that name no object ("in addition to", "the task at hand", "three
 #: giraffes in total"); "on the other hand" when the noun has "other".
 IDIOM_NOUNS = frozenset({("in", "addition"), ("in", "total"), ("in", "fact"),

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from halluscope.claims import lexicon as L
+from halluscope.claims.counts import implied_bounds, pair_count
 from halluscope.claims.negation import denied
 from halluscope.claims.notation import inside, notation_spans
 from halluscope.claims.tokens import first_child
@@ -60,6 +61,7 @@ class Mention:
     count: int | None = None
     count_tok: Any = None
     count_end: int | None = None   # where the count's claim ends when a later mention raised it
+    at_least: bool = False         # the count is a lower bound ("the second dog")
     name_tokens: frozenset[int] = frozenset()
     attrs: list[tuple[str, Any]] = field(default_factory=list)
 
@@ -100,6 +102,13 @@ def numeral_value(tok) -> int | None:
         if 1 <= tens <= 99 and unit == 100:
             return tens * 100
     return None
+
+
+def _animal(m: Mention) -> bool:
+    """Whether a mention names an animal (WordNet's first concrete sense)."""
+    from halluscope.claims.vocab import concrete_senses
+    senses = concrete_senses(m.subject) or concrete_senses(m.subject.split()[-1]) or ()
+    return bool(senses) and senses[0].lexname() == "noun.animal"
 
 
 _MAX_MEMO = 100_000
@@ -214,8 +223,8 @@ class MentionIndex:
         if low in L.META_NOUNS or lemma in L.META_NOUNS or subject in L.META_NOUNS or \
                 subject.replace(" ", "-") in L.META_NOUNS:
             return False
-        if lemma in L.POSITION_NOUNS and " " not in subject:
-            return False
+        if lemma in L.POSITION_NOUNS and all(w in L.POSITION_WORDS for w in subject.split()):
+            return False        # "the top", "the right-hand corner", "the side edge"
         if direct:
             return True
         if lemma in L.NON_OBJECT_NOUNS or subject in L.NON_OBJECT_NOUNS:
@@ -284,14 +293,24 @@ class MentionIndex:
         self._transparent_nouns()
         self._distributive_ones()
         self._counts_raised()
+        implied_bounds(self)
 
     def _names_nothing(self, tok) -> bool:
         """Nouns that name no object where they stand: "other(s)", which point back
-        (:meth:`refs`); idioms ("in addition to", "at hand", "on the other hand"); a part of a
+        (:meth:`refs`); a life stage said of a subject ("the elephants are adults"); idioms ("in addition to", "at hand", "on the other hand"); a part of a
         hyphened word WordNet knows as no physical thing ("tug" of "tug-of-war": no boat)."""
         low = tok.lower_
         if low in L.OTHER_WORDS:
             return True
+        if tok.dep_ == "attr" and tok.lemma_.lower() in L.LIFE_STAGE_NOUNS and any(
+                c.dep_ in ("nsubj", "nsubjpass") and c.lower_ not in ("this", "that", "it")
+                for c in tok.head.children):
+            return True     # "two of the elephants are adults": no person, a description
+        if tok.lemma_.lower() in L.LIFE_STAGE_NOUNS and any(
+                c.dep_ == "det" and c.lower_ in ("the", "these", "those") for c in tok.children):
+            living = [m for m in self.mentions.values() if m.keep and (m.person or _animal(m))]
+            if living and not living[-1].person:
+                return True     # "... three elephants ... The adults are standing": elephants
         if tok.dep_ == "pobj":
             prep = tok.head.lower_
             if (prep, low) in L.IDIOM_NOUNS or (prep, low) == ("on", "hand") and any(
@@ -338,13 +357,13 @@ class MentionIndex:
 
     def _distributive_ones(self) -> None:
         """"two bottles ... One bottle is on the left, the other on the right": a "one" that
-        picks one of objects already said to be several (or that "the other" / "another"
-        follows in its sentence) counts nothing."""
+        picks one of objects already said to be several (or that "the other" / "another" / "the
+        second" follows in its sentence) counts nothing."""
         several: set[str] = set()
         for _, m in sorted(self.mentions.items()):
             names = {m.subject, m.node} - {None}
             if m.count == 1 and m.count_tok is not None and m.count_tok.lower_ == "one" and (
-                    names & several or any(t.lower_ in ("other", "another", "others")
+                    names & several or any(t.lower_ in ("other", "another", "others", "second")
                                            for t in m.head.sent if t.i > m.head.i)):
                 m.count, m.count_tok = None, None
             if m.plural or (m.count or 0) > 1:
@@ -397,6 +416,8 @@ class MentionIndex:
             if kind == "frame":
                 self.frames.add(i)
             inner.negated = inner.negated or m.negated
+            if kind == "partitive" and m.head.lemma_ == "pair":
+                pair_count(m, inner)            # "a pair of shoes": two shoes
             if kind == "model":
                 inner.attrs.extend([(m.head.lemma_.lower(), m.head), *m.attrs])
                 if inner.count is None and m.count is not None:
@@ -492,8 +513,9 @@ class MentionIndex:
             for m in before:
                 conj = [self.mentions[c.i] for c in m.head.conjuncts if c.i in self.mentions
                         and c.i < tok.i]
-                if m.head.dep_ != "conj" and conj:
-                    groups.append((m, [m, *conj]))
+                if m.head.dep_ != "conj" and conj and not any(
+                        c.dep_ == "cc" and c.lower_ in ("or", "nor") for c in m.head.children):
+                    groups.append((m, [m, *conj]))     # "an airport or a station": no "they"
                 elif m.plural:
                     groups.append((m, [m]))
             if not groups:

@@ -22,7 +22,9 @@ of them ("two *cacti* stand": an adjective of a noun "stand"; "three *sheep* gra
 of a noun "graze"; "there are two *cacti*": an adverb beside the number): see
 :func:`_plural_repair`. And a noun read as the compound of a later verb without subject ("a
 *bicycle* leans on a wall": ``bicycle`` <- compound ``leans``, no claim of its own) becomes that
-verb's subject (:func:`_compound_of_verb`). A participle clause tagged as a noun ("a giraffe
+verb's subject (:func:`_compound_of_verb`), as is a regular plural read as the compound of a
+root "noun" that is a verb's base form ("*cows* graze in a field": :func:`_plural_before_verb`).
+A participle clause tagged as a noun ("a giraffe
 *standing* in a field": ``standing`` NN, ``acl`` of ``giraffe``) gets the verb's tag, so the
 clause relates the noun as a finite verb's clause does (:func:`_noun_participle`).
 """
@@ -159,9 +161,33 @@ def _compound_of_verb(tok) -> bool:
             and head.tag_ in ("VBZ", "VBD", "VBP") and head.i > tok.i
             and head.dep_ not in _NOUN_ROLES and not _governs_subject(head)):
         return False
+    if tok.tag_ == "NNS" and head.tag_ == "VBP":
+        return True         # "a few *cows* graze": the plural agrees with the verb
     # "several newspaper *stands*", "these book *covers*": a plural's words, no verb
     return not any(c.i < tok.i and (c.lower_ in _PLURAL_DETERMINERS or c.dep_ == "nummod")
                    for c in (*head.lefts, *tok.lefts))
+
+
+def _plural_before_verb(tok) -> str | None:
+    """The verb lemma when a regular plural is read as the compound of the sentence's root
+    "noun" right after it, a verb's base form, in a sentence without verbs ("*cows* graze in
+    a field": ``cows`` <- compound ``graze`` NN; the cows made no claim). Not after a
+    singular determiner ("a sports *fan*")."""
+    head = tok.head
+    if not (tok.dep_ == "compound" and tok.tag_ == "NNS" and tok.pos_ == "NOUN"
+            and head.i == tok.i + 1 and head.pos_ == "NOUN" and head.tag_ == "NN"
+            and head.dep_ == "ROOT" and tok.lower_.endswith("s")):
+        return None
+    if any(c.dep_ in ("det", "poss", "nummod") and c.lower_ in _SINGLE_WORDS
+           for c in (*head.lefts, *tok.lefts)):
+        return None
+    if any(t.pos_ in ("VERB", "AUX") for t in head.sent):
+        return None
+    return verb_reading(head.lower_, "VBP")
+
+
+_SINGLE_WORDS = frozenset({"a", "an", "this", "that", "each", "every", "one", "1", "its",
+                           "his", "her"})
 
 
 _PLURAL_DETERMINERS = frozenset({"several", "many", "few", "some", "these", "those", "both",
@@ -204,7 +230,8 @@ def needs_repair(tokens) -> bool:
             return True
         if tok.lower_ in IRREGULAR_PLURALS and _plural_repair(tok) is not None:
             return True
-        if tok.dep_ == "compound" and _compound_of_verb(tok):
+        if tok.dep_ == "compound" and (_compound_of_verb(tok) or
+                                       _plural_before_verb(tok) is not None):
             return True
         if tok.dep_ == "acl" and _noun_participle(tok) is not None:
             return True
@@ -223,6 +250,12 @@ def repair(doc) -> int:
                 continue
         if _compound_of_verb(tok):
             _as_subject(tok)
+            fixed += 1
+            continue
+        verb = _plural_before_verb(tok)
+        if verb is not None:
+            _as_subject(tok)
+            _as_verb(tok.head, verb, "VBP")
             fixed += 1
             continue
         participle = _noun_participle(tok)

@@ -47,6 +47,7 @@ from typing import Any
 
 from halluscope._json import gc_paused
 from halluscope.claims import lexicon as L
+from halluscope.claims.counts import AT_LEAST
 from halluscope.claims.mentions import Mention, MentionIndex
 from halluscope.claims.negation import verb_denied
 from halluscope.claims.notation import without_markup
@@ -194,7 +195,7 @@ class _DocClaims(MentionIndex):
             named.append(m)
             if m.count is not None:
                 self._emit(i, "count", m, (m.count_tok.idx, m.count_end or m.end), an,
-                           value=m.count, sent=sent)
+                           value=m.count, relation=AT_LEAST if m.at_least else None, sent=sent)
             for w, a in m.attrs:
                 span = (min(a.idx, m.start), max(a.idx + len(a.text), m.end))
                 self._emit(i, "attribute", m, span, an or a.i in self.analytic, value=w,

@@ -6,12 +6,10 @@ A :class:`Vocabulary` maps surface forms to nodes (``"puppy"`` -> ``"dog"``, ``"
 1. the phrase itself, lower-cased (``"teddy bear"``, ``"people"``);
 2. its singular forms (an irregular-plural table first, then lemminflect and inflect);
 3. for a phrase of several words, its last word (``"police car"`` -> ``car``);
-4. WordNet hypernyms (NLTK) of the noun's most frequent sense, up to :data:`HYPERNYM_DEPTH`
-   steps (``"sedan"`` -> ``car``); only senses that name animals, artefacts, people, food,
-   plants or natural objects are followed.
+4. WordNet (NLTK): the words of the noun's most frequent concrete sense ("individual" ->
+   ``person``), then its hypernyms, up to :data:`HYPERNYM_DEPTH` steps ("sedan" -> ``car``).
 
-A noun that none of these maps has node ``None``: it is *outside the vocabulary*, and a check
-calls its claims unverifiable instead of supported or hallucinated.
+A noun none of these maps has node ``None``: *outside the vocabulary*, its claims unverifiable.
 
 Built-in vocabularies: ``coco`` (the 80 COCO categories with the synonyms of the pinned
 vocabulary file ``metrics/chair-coco.json``) and ``amber`` (AMBER's object words from its
@@ -45,6 +43,9 @@ HYPERNYM_DEPTH = 6
 _CONCRETE_LEXNAMES = frozenset({"noun.animal", "noun.artifact", "noun.person", "noun.food",
                                 "noun.plant", "noun.object", "noun.body", "noun.substance",
                                 "noun.location"})
+#: Top-level senses (``noun.Tops``) of things a picture shows ("an individual", "an animal").
+_CONCRETE_TOPS = frozenset({"person.n.01", "animal.n.01", "plant.n.02", "organism.n.01",
+                            "food.n.01", "artifact.n.01"})
 
 #: Plurals that singularisers get wrong, and plurale tantum nouns that stay as they are.
 IRREGULAR_PLURALS: dict[str, str] = {
@@ -284,8 +285,10 @@ def concrete_senses(word: str) -> tuple[Any, ...] | None:
     senses = _word_senses(word)
     if not senses:
         return None
-    return tuple(s for i, s in enumerate(senses[:3]) if s.lexname() in _CONCRETE_LEXNAMES
-                 and (i == 0 or s.lexname() != "noun.person"))
+    return tuple(s for i, s in enumerate(senses[:3])
+                 if (s.lexname() in _CONCRETE_LEXNAMES or s.name() in _CONCRETE_TOPS)
+                 and (i == 0 or (s.lexname() != "noun.person" and s.name() != "person.n.01")))
+
 
 
 def _word_senses(word: str) -> tuple[Any, ...]:
@@ -339,9 +342,8 @@ _THING_LEXNAMES = frozenset({"noun.artifact", "noun.object", "noun.food"})
 
 
 def _person_or_device(head: str, node: str) -> bool:
-    """Whether a phrase WordNet does not know, mapped through its head to the node of people,
-    may as well name a thing: the head has a thing's sense too ("wii controller", a control;
-    "ventilation hood") or is one of :data:`_DEVICE_HEADS`."""
+    """Whether a phrase WordNet does not know, mapped through its head to people, may name a
+    thing: the head has a thing's sense ("wii controller", "ventilation hood") or is a device."""
     senses = concrete_senses(head) or ()
     if not senses or senses[0].lexname() != "noun.person":
         return False
@@ -363,10 +365,9 @@ ABSTRACT_LEXNAMES = frozenset({"noun.attribute", "noun.state", "noun.act", "noun
 
 @lru_cache(maxsize=65536)
 def is_depictable(word: str) -> bool | None:
-    """Whether ``word`` names something a picture can show (``None``: WordNet does not know
-    it): :func:`is_concrete`, and not a word whose most frequent sense is abstract
-    (:data:`ABSTRACT_LEXNAMES`), seen in use, while none of its concrete senses ever was
-    ("ride": a journey, 7 uses, a fairground ride, none)."""
+    """Whether ``word`` names something a picture can show (``None``: unknown to WordNet):
+    concrete, and not a word whose usual sense is abstract (:data:`ABSTRACT_LEXNAMES`), seen in
+    use, while no concrete sense ever was ("ride": a journey, 7 uses; a fairground ride, 0)."""
     concrete = is_concrete(word)
     if not concrete:
         return concrete
@@ -455,6 +456,11 @@ class Vocabulary:
         sense = mapped_sense(word)
         if sense is None:
             return None
+        own = sorted(node for lemma in sense.lemma_names()   # "individual": person.n.01
+                     if (node := self.table.get(lemma.replace("_", " ").lower())) is not None
+                     and _names_node(sense, lemma, node))
+        if own:
+            return own[0]
         frontier = [sense]
         seen = set(frontier)
         for _ in range(HYPERNYM_DEPTH):

@@ -117,7 +117,8 @@ def claim_statement(claim: Claim) -> str:
     if claim.kind == "existence":
         return f"There is a {s} in the image."
     if claim.kind == "count":
-        return f"There are exactly {claim.value} {s}(s) in the image."
+        exactly = "at least" if claim.relation == "at least" else "exactly"
+        return f"There are {exactly} {claim.value} {s}(s) in the image."
     if claim.kind == "attribute":
         return f"The {s} is {claim.value}."
     if claim.kind == "relation":

@@ -105,8 +105,9 @@ def _start_reaper(ray, address: str | None) -> None:
     import subprocess
     import sys
     import time
+    module = getattr(ray, "__file__", None)     # (none: a stand-in for Ray, starting nothing)
     if address not in (None, "local") or not sys.platform.startswith("linux") \
-            or not sys.executable or not os.path.isdir("/proc"):
+            or not sys.executable or not os.path.isdir("/proc") or not isinstance(module, str):
         return
     try:
         from ray._common.utils import get_default_ray_temp_dir
@@ -114,7 +115,7 @@ def _start_reaper(ray, address: str | None) -> None:
     except (ImportError, AttributeError):
         return
     from halluscope import _ray_reaper
-    package = os.path.dirname(os.path.abspath(ray.__file__))
+    package = os.path.dirname(os.path.abspath(module))
     try:
         _reaper = subprocess.Popen(
             [sys.executable, "-I", "-S", _ray_reaper.__file__, str(os.getpid()), root, package,

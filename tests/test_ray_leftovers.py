@@ -189,6 +189,7 @@ def test_what_a_driver_leaves_goes_once_it_is_gone_or_says_stop(tmp_path, stop):
 
 # -- a real audit on a local Ray instance ------------------------------------------------------
 SLOW = '''
+import os
 import time
 from typing import ClassVar
 
@@ -197,14 +198,15 @@ from halluscope.metrics.stats import rate, ratio
 
 
 class Slow(Metric):
-    """Share of long answers, 0.05 s a record; each record scored is logged."""
+    """Share of long answers, ``$SLOW_S`` seconds a record (none unset); each record scored
+    is logged."""
 
     name: ClassVar[str] = "slow"
     columns: ClassVar[tuple[str, ...]] = ("n", "long")
     statistics: ClassVar[dict] = {{"long_rate": rate(lambda s: ratio(s["long"], s["n"]))}}
 
     def score(self, record):
-        time.sleep(0.05)
+        time.sleep(float(os.environ.get("SLOW_S", 0)))
         with open({log!r}, "a") as fh:
             fh.write(str(record.id) + "\\n")
         return ItemScore(payload={{}}, row=(1.0, float(len(record.response or "") > 12)))
@@ -214,7 +216,7 @@ CLI = ("import functools, ray; ray.init = functools.partial(ray.init, num_cpus=2
        "from halluscope.cli import main; main()")
 
 
-def _audit_on_ray(tmp_path: Path, folder: str) -> tuple[subprocess.Popen, Path]:
+def _audit_on_ray(tmp_path: Path, folder: str) -> tuple[subprocess.Popen, Path, dict]:
     """An audit of 400 records at 0.05 s each on two Ray actors, in a session of its own (as a
     terminal's job), once its actors scored some records."""
     pytest.importorskip("ray", reason="ray is not installed (pip install 'halluscope[ray]')")
@@ -225,7 +227,7 @@ def _audit_on_ray(tmp_path: Path, folder: str) -> tuple[subprocess.Popen, Path]:
     path.write_text("".join(json.dumps({"id": str(i), "caption": "a caption" + " x" * (i % 5)})
                             + "\n" for i in range(400)))
     out = tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_TMPDIR": folder}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_TMPDIR": folder, "SLOW_S": "0.05"}
     env.pop("RAY_ADDRESS", None)
     proc = subprocess.Popen(
         [sys.executable, "-c", CLI, "audit", str(path), "--metric", f"{metric}:Slow", "--out",
@@ -240,12 +242,12 @@ def _audit_on_ray(tmp_path: Path, folder: str) -> tuple[subprocess.Popen, Path]:
         time.sleep(0.2)
     assert proc.poll() is None, proc.communicate()
     assert log.exists() and len(log.read_text().split()) >= 8, "Ray did not start in 120 s"
-    return proc, out
+    return proc, out, dict(metrics=f"{metric}:Slow", n_boot=0, write_report=False)
 
 
 @pytest.mark.slow
 def test_a_local_ray_instance_dies_with_an_audit_killed_by_sigkill(tmp_path, own_folder):
-    proc, _ = _audit_on_ray(tmp_path, own_folder)
+    proc, *_ = _audit_on_ray(tmp_path, own_folder)
     assert len(_under(own_folder)) >= 5         # GCS, raylet, agents, actors, the watchdog
     proc.kill()
     proc.communicate(timeout=30)
@@ -254,10 +256,15 @@ def test_a_local_ray_instance_dies_with_an_audit_killed_by_sigkill(tmp_path, own
 
 
 @pytest.mark.slow
-def test_a_closed_terminal_stops_the_audit_and_its_ray_instance(tmp_path, own_folder):
-    proc, out = _audit_on_ray(tmp_path, own_folder)
-    # Ray's GCS and raylet, in the terminal's group with the audit, hold the hang-up back
-    # (it killed them at once, before the audit could journal what its actors had scored)
+@pytest.mark.parametrize("sig, code, said", [(signal.SIGHUP, 129, "terminated (SIGHUP)"),
+                                             (signal.SIGINT, 130, "interrupted")],
+                         ids=["hang-up", "ctrl-c"])
+def test_a_terminals_hang_up_or_ctrl_c_stops_the_audit_and_its_ray_instance(
+        tmp_path, own_folder, sig, code, said):
+    proc, out, opts = _audit_on_ray(tmp_path, own_folder)
+    # Ray's GCS and raylet, in the terminal's group with the audit, hold the hang-up back (it
+    # killed them at once, before the audit could journal what its actors had scored), as
+    # Ray holds Ctrl-C back itself
     node = [pid for pid in _under(own_folder)
             if any(name in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
                    for name in ("gcs_server", "raylet/raylet"))]
@@ -266,14 +273,23 @@ def test_a_closed_terminal_stops_the_audit_and_its_ray_instance(tmp_path, own_fo
         blocked = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines()
                        if line.startswith("SigBlk:"))
         assert int(blocked.split()[1], 16) & (1 << (signal.SIGHUP - 1)), blocked
-    os.killpg(proc.pid, signal.SIGHUP)         # what a closing terminal sends its jobs
+    os.killpg(proc.pid, sig)        # what a terminal sends its foreground job
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 129, err
-    assert "halluscope: terminated (SIGHUP)" in err and "Traceback" not in err
-    # an interruption: the journal kept for --resume, with what the actors had scored
-    assert not (out / "results.json").exists()
-    from halluscope.journal import journal_items
-    with (out / "items.journal.part").open("rb") as fh:
-        entries = [item for *_, item in journal_items(fh, out / "items.journal.part")][1:]
-    assert entries          # after the header
+    assert proc.returncode == code, err
+    assert f"halluscope: {said}" in err and "Traceback" not in err
     assert _left_after(own_folder, 10) == []
+    # an interruption: the journal kept, with what the actors had scored, and --resume (here
+    # in this process) ends with the results of a run never stopped
+    from halluscope.api import audit
+    from halluscope.journal import Entry, journal_items
+    from tests.test_workers import comparable
+    assert not (out / "results.json").exists()
+    with (out / "items.journal.part").open("rb") as fh:
+        entries = [item for *_, item in journal_items(fh, out / "items.journal.part")
+                   if isinstance(item, Entry)]
+    assert entries
+    inputs = tmp_path / "in.jsonl"
+    resumed = audit(inputs, out=out, resume=True, **opts)
+    assert resumed.runsheet["execution"]["resumed"]["lines_from_the_journal"] == len(entries)
+    audit(inputs, out=tmp_path / "whole", **opts)
+    assert comparable(out) == comparable(tmp_path / "whole")

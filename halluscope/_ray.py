@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import logging
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from halluscope.errors import ConfigError
 
@@ -30,8 +33,7 @@ def start_ray(ray, address: str | None) -> None:
         else logging.WARNING
     _check_reachable(address)
     try:
-        ray.init(address=address, log_to_driver=False, include_dashboard=False,
-                 ignore_reinit_error=True, logging_level=level)
+        _init(ray, address, level)
     except SystemExit as exc:
         # ray.init first sets a SIGTERM handler of its own, sys.exit(signum): a SIGTERM while
         # Ray starts (seconds) ended the command with exit 15 and a run sheet that did not say
@@ -41,7 +43,7 @@ def start_ray(ray, address: str | None) -> None:
             raise
         _terminate_as_an_interruption()
         global terminated
-        terminated = True
+        terminated = int(signal.SIGTERM)
         raise Terminated("terminated (signal 15) while Ray started") from None
     except ConnectionError as exc:      # Ray's own: "Failed to connect to Ray cluster at ..."
         raise ConfigError(_not_joined(address, exc)) from None
@@ -51,6 +53,113 @@ def start_ray(ray, address: str | None) -> None:
         for name in _TASK_ERRORS:   # its crash log
             logging.getLogger(name).addFilter(_drop_task_errors)
     _terminate_as_an_interruption()
+
+
+def _init(ray, address: str | None, level: int) -> None:
+    """``ray.init``, watched over (:func:`_start_reaper`): the watchdog is told which session
+    to watch once Ray runs; a start that failed (a Ctrl-C meanwhile, an error) takes what it
+    had started of Ray with it (a Ctrl-C left the two agents running for a minute)."""
+    _start_reaper(ray, address)
+    try:
+        with _hangups_held():
+            ray.init(address=address, log_to_driver=False, include_dashboard=False,
+                     ignore_reinit_error=True, logging_level=level)
+    except BaseException:
+        _tell_reaper("stop")
+        raise
+    _tell_reaper(_session_started(ray))
+
+
+@contextmanager
+def _hangups_held() -> Iterator[None]:
+    """SIGHUP held back (blocked) in this thread while Ray starts its processes, which inherit
+    the block: a closing terminal hangs up its whole foreground process group, where Ray's GCS,
+    raylet and agents sit beside the audit, and they died at once, before the audit could
+    journal what its actors had scored. (Ray holds SIGINT back in them the same way, for a
+    Ctrl-C.) A hang-up that came meanwhile reaches this process once the block is lifted."""
+    import threading
+    if threading.current_thread() is not threading.main_thread() or \
+            not hasattr(signal, "pthread_sigmask") or not hasattr(signal, "SIGHUP"):
+        yield
+        return
+    held = signal.SIGHUP in signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+    try:
+        yield
+    finally:
+        if not held:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
+
+
+#: The watchdog (:mod:`halluscope._ray_reaper`) of the local Ray instance that this process
+#: started, while it runs.
+_reaper: Any = None
+
+
+def _start_reaper(ray, address: str | None) -> None:
+    """Start the watchdog that kills what is left of a local Ray instance that this process
+    starts once this process is gone, whatever ended it (Linux: it reads ``/proc``). Only where
+    Ray may start one (no address, or ``local``); one that Ray then joins instead says so
+    (:func:`_tell_reaper`) and the watchdog ends."""
+    global _reaper
+    import os
+    import subprocess
+    import sys
+    import time
+    module = getattr(ray, "__file__", None)     # (none: a stand-in for Ray, starting nothing)
+    if address not in (None, "local") or not sys.platform.startswith("linux") \
+            or not sys.executable or not os.path.isdir("/proc") or not isinstance(module, str):
+        return
+    try:
+        from ray._common.utils import get_default_ray_temp_dir
+        root = get_default_ray_temp_dir()
+    except (ImportError, AttributeError):
+        return
+    from halluscope import _ray_reaper
+    package = os.path.dirname(os.path.abspath(module))
+    try:
+        _reaper = subprocess.Popen(
+            [sys.executable, "-I", "-S", _ray_reaper.__file__, str(os.getpid()), root, package,
+             repr(time.time())], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError as exc:
+        logging.getLogger("halluscope").debug("no watchdog for the local Ray instance: %s", exc)
+
+
+def _session_started(ray) -> str | None:
+    """What to tell the watchdog once Ray runs: ``session PATH`` for the local instance that
+    this process started, ``none`` where it joined a running one, nothing where Ray does not
+    say (the watchdog then finds the session by the name Ray gives it)."""
+    node = getattr(getattr(getattr(ray, "_private", None), "worker", None), "_global_node", None)
+    head = getattr(node, "head", None)
+    if head is False:
+        return "none"
+    try:
+        return f"session {node.get_session_dir_path()}" if head else None
+    except (AttributeError, TypeError):
+        return None
+
+
+def _tell_reaper(word: str | None) -> None:
+    """Tell the watchdog ``word`` (:mod:`halluscope._ray_reaper`); after ``none`` or ``stop``,
+    wait for it to end (it kills what is left of Ray first)."""
+    global _reaper
+    import subprocess
+
+    from halluscope._ray_reaper import REAP_FOR_S
+    if _reaper is None or word is None:
+        return
+    try:
+        _reaper.stdin.write(word.encode("utf-8", "surrogateescape") + b"\n")
+        _reaper.stdin.flush()
+    except OSError:     # it is gone
+        pass
+    if word in ("none", "stop"):
+        reaper, _reaper = _reaper, None
+        try:
+            reaper.stdin.close()
+            reaper.wait(timeout=REAP_FOR_S + 1.0)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
 
 
 def _not_joined(address: str | None, exc: BaseException) -> str:
@@ -367,23 +476,33 @@ def _accepts(address: tuple[str, int], timeout: float = 2.0) -> bool:
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM while Ray runs: an interruption (the journal kept, the run sheet saying so),
-    reported with exit 143 as for a process ended by SIGTERM."""
+    """SIGTERM (or SIGHUP, a closed terminal) while Ray runs: an interruption (the journal
+    kept, the run sheet saying so), reported with exit 128 + the signal's number (143, 129) as
+    for a process ended by that signal."""
 
 
-#: Set when SIGTERM arrived (Ray's code may turn the exception into a plain KeyboardInterrupt).
-terminated = False
+#: The number of the signal that stopped the run (SIGTERM, SIGHUP), 0 while none did (Ray's
+#: code may turn the exception into a plain KeyboardInterrupt).
+terminated = 0
 
 
 def _on_sigterm(signum, frame):
     global terminated
-    terminated = True
+    terminated = int(signum)
     raise Terminated(f"terminated (signal {signum})")
 
 
 def was_terminated(exc: BaseException | None = None) -> bool:
-    """Whether an interruption came from SIGTERM (see :func:`_terminate_as_an_interruption`)."""
-    return terminated or type(exc).__name__ == "Terminated"
+    """Whether an interruption came from SIGTERM or SIGHUP (see
+    :func:`_terminate_as_an_interruption`)."""
+    return bool(terminated) or type(exc).__name__ == "Terminated"
+
+
+def terminating_signal(exc: BaseException | None = None) -> signal.Signals | None:
+    """The signal that stopped the run when it was not Ctrl-C: SIGTERM or SIGHUP."""
+    if terminated:
+        return signal.Signals(terminated)
+    return signal.SIGTERM if type(exc).__name__ == "Terminated" else None
 
 
 def stop_ray(ray) -> None:
@@ -395,6 +514,7 @@ def stop_ray(ray) -> None:
     try:
         ray.shutdown()
     finally:
+        _tell_reaper("stop")
         if threading.current_thread() is threading.main_thread():
             handler = signal.getsignal(signal.SIGTERM)
             if handler is not None:     # None: set outside Python, left alone

@@ -203,8 +203,8 @@ def _leave_interrupts_to_the_parent(parent: int | None) -> None:
     with the parent (:func:`~halluscope.stopping.die_with_parent`), even one killed with
     SIGKILL, instead of running on for ever."""
     import signal
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):     # (SIGHUP: a closed terminal)
+        signal.signal(sig, signal.SIG_IGN)
     if parent is not None:
         from halluscope.stopping import die_with_parent
         die_with_parent(parent)

@@ -5,7 +5,8 @@ outlive the audit that started them.
   a CI runner's cancel) raises :class:`~halluscope._ray.Terminated`, a ``KeyboardInterrupt``:
   the audit stops as on Ctrl-C (its worker pool shut down, the journal kept for ``--resume``)
   and the CLI says "terminated" and exits 143. By default SIGTERM ended the process at once,
-  and its ``--workers`` processes ran on for ever, re-parented to init.
+  and its ``--workers`` processes ran on for ever, re-parented to init. SIGHUP (the terminal
+  closed) does the same, exit 129, unless it is ignored (``nohup``).
 * :class:`InFlight`: while the parent waits for a worker's chunk, a first Ctrl-C or SIGTERM is
   noted rather than raised, and the chunks already in flight that finish within
   :data:`GRACE_SECONDS` are handed on (journaled) before the interruption is raised; before,
@@ -39,17 +40,22 @@ PR_SET_PDEATHSIG = 1
 @contextmanager
 def sigterm_as_interruption() -> Iterator[None]:
     """SIGTERM raises :class:`~halluscope._ray.Terminated` within the block (in the main thread
-    only: elsewhere signals cannot be handled); the previous handler is put back after it."""
+    only: elsewhere signals cannot be handled), and so does SIGHUP (a closed terminal) unless
+    it is ignored (``nohup``); the previous handlers are put back after it."""
     import threading
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     from halluscope._ray import _on_sigterm
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, _on_sigterm)}
+    hangup = getattr(signal, "SIGHUP", None)
+    if hangup is not None and signal.getsignal(hangup) == signal.SIG_DFL:   # not under nohup
+        previous[hangup] = signal.signal(hangup, _on_sigterm)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def die_with_parent(parent: int) -> None:
@@ -71,6 +77,10 @@ def die_with_parent(parent: int) -> None:
     if os.getppid() != parent:             # the parent died before the request
         os._exit(1)
 
+
+#: The signals that stop an audit as an interruption (SIGHUP: a terminal that closed).
+_STOPPING = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                  if hasattr(signal, name))
 
 GRACE_SECONDS = 2.0
 """How long a stopping audit waits for the chunks its workers are scoring, to journal them."""
@@ -115,7 +125,7 @@ class InFlight:
         if threading.current_thread() is not threading.main_thread():
             return self
         from halluscope._ray import _on_sigterm
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in _STOPPING:
             handler = signal.getsignal(sig)
             if handler in (signal.default_int_handler, _on_sigterm):
                 self._previous[sig] = handler

@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(rooms)) 
     ("records and types", {"records", "record_documents", "record_fields", "answer_fields", "prompt_kinds", "finish_reasons", "textfiles", "columns", "column_chunks", "column_json", "types", "errors", "_json", "_lazy", "_nltk",
                            "hashing", "cachedir", "redact", "imageio", "resources", "config", "_version",
                            "json_array", "jsonblobs", "journal", "journal_diff", "journal_safety", "runsheet", "atomicfiles", "tables", "table_lines", "benchmark_specs",
-                           "_ray", "numbers", "packages", "environ"}),
+                           "_ray", "_ray_reaper", "numbers", "packages", "environ"}),
     ("adapters", {"adapters"}),
     ("judges", {"judges"}),
     ("claims", {"claims"}),

@@ -544,6 +544,7 @@ def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_conn
 
 def interruption(exc: BaseException) -> str:
     """What the run sheet's ``aborted`` says about an interrupted run."""
-    from halluscope._ray import was_terminated
-    how = "SIGTERM" if was_terminated(exc) else "Ctrl-C"
+    from halluscope._ray import terminating_signal
+    sig = terminating_signal(exc)
+    how = sig.name if sig is not None else "Ctrl-C"
     return f"interrupted ({how}); run again to ask what is left"

@@ -115,11 +115,16 @@ def _click_errors(kind: str) -> tuple[type, ...]:
 
 
 def _interrupted(exc: BaseException | None) -> None:
-    """Exit as an interrupted run: 130 for Ctrl-C, 143 for SIGTERM (taken from Ray)."""
-    from halluscope._ray import was_terminated
-    if was_terminated(exc):
-        print_error("terminated", prefix="halluscope:")
-        sys.exit(143)
+    """Exit as an interrupted run: 130 for Ctrl-C, 143 for SIGTERM (taken from Ray), 129 for
+    SIGHUP (a closed terminal)."""
+    import signal
+
+    from halluscope._ray import terminating_signal
+    sig = terminating_signal(exc)
+    if sig is not None:
+        print_error("terminated" if sig == signal.SIGTERM else f"terminated ({sig.name})",
+                    prefix="halluscope:")
+        sys.exit(128 + int(sig))
     print_error("interrupted", prefix="halluscope:")
     sys.exit(130)
 

@@ -120,7 +120,7 @@ from halluscope.checks.quote_evidence import (elsewhere_text, in_other_documents
 from halluscope.checks.quote_match import (QuoteMatch, find_in_text, loose,  # noqa: F401
                                            normalise, normalise_map, number_value,
                                            page_numbers)
-from halluscope.claims.page_citations import PageCitation, Quote, parse_page_citations
+from halluscope.claims.page_citations import MAX_PAGE, PageCitation, Quote, parse_page_citations
 from halluscope.types import Claim, Evidence, Verdict
 
 
@@ -168,10 +168,11 @@ def _quote_verdict(claim: Claim, q: Quote, cit: PageCitation, document: Any,
     searched = tuple(dict.fromkeys(cit.pages + inside))
     m, text, reading = _find_in_readings(q, searched, document)
     where = "p. " + ", ".join([str(p) for p in cit.pages if not any(
-        lo <= p <= hi for lo, hi in cit.ranges)] + [f"{lo}-{hi}" for lo, hi in cit.ranges]
+        lo <= p <= hi for lo, hi in cit.ranges)] + [_range_text(lo, hi, document.n_pages)
+                                                    for lo, hi in cit.ranges]
         + list(cit.labels))
     if m.found:
-        return _found(claim, m, text, reading, document, prov)
+        return _onward(_found(claim, m, text, reading, document, prov), cit, document)
     instead = labelled_instead(cit, document, searched)     # "p. 2": the page labelled 2
     if instead:
         m2, text2, reading2 = _find_in_readings(q, tuple(instead), document)
@@ -195,6 +196,29 @@ def _quote_verdict(claim: Claim, q: Quote, cit: PageCitation, document: Any,
             why += "; found in " + "; in ".join(f"{name} on {elsewhere_text(m3)}"
                                                 for name, m3, _ in found)
     return Verdict(claim, "hallucinated", 1.0, (ev,), why, "page-quote")
+
+
+def _range_text(lo: int, hi: int, n_pages: int) -> str:
+    """A long range as a reason says it; an open one (``p. 4 ff.``) with how far it was read:
+    ``4 ff. (pages 4-12, to the end of the document)``."""
+    if hi < MAX_PAGE:
+        return f"{lo}-{hi}"
+    return f"{lo} ff. (pages {lo}-{n_pages}, to the end of the document)" if lo < n_pages \
+        else f"{lo} ff. (the document ends at page {n_pages})"
+
+
+def _onward(v: Verdict, cit: PageCitation, document: Any) -> Verdict:
+    """A quote found on a page after the page ``p. 4 ff.`` cites: the reason and evidence say
+    that ``ff.`` was read as every page to the end of the document (how far it goes is not
+    written)."""
+    page = v.evidence[0].payload.get("page") if v.evidence else None
+    opened = [lo for lo, hi in cit.ranges if hi >= MAX_PAGE]
+    if not opened or page is None or page in cit.pages:
+        return v
+    lo = opened[0]
+    v.evidence[0].payload["cited_range"] = [lo, document.n_pages]
+    return replace(v, reason=f"{v.reason}; p. {lo} ff. read as pages {lo}-{document.n_pages}, "
+                             f"to the end of the document")
 
 
 def _blank_pages(claim: Claim, q: Quote, pages: list[int], document: Any,
@@ -287,6 +311,8 @@ def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | N
         if cit.unread:
             raise ValueError(f"expected a page number in the JSON 'page' field, got "
                              f"{', '.join(cit.unread)}")
+        if cit.carried and not _carries(cit, document):
+            cit = replace(cit, document=None, carried=False)
         if hasattr(document, "documents"):      # several: the one the citation names
             doc, why, where = _named_in(cit, document)
             prov = {} if doc is None else {"component": "document", "document": where,
@@ -331,6 +357,7 @@ def _citation_verdicts(cit: PageCitation, doc: Any, why: str | None, prov: dict[
         out.append(_unplaced_quote(claim, q, why, others) if doc is None else
                    _quote_verdict(claim, q, cit, doc, prov, others))
     if where is not None:
+        where += " (named in an earlier sentence)" * cit.carried
         out = [replace(v, reason=f"{where}: {v.reason}") for v in out]
     return out
 
@@ -389,6 +416,17 @@ def _named_in(cit: PageCitation, documents: Any) -> tuple[Any, str | None, str |
         return None, (f"cites {cit.document}, which names {both} of the record's documents "
                       f"({listed}); the citation does not say which"), None
     return documents.documents[found[0]], None, found[0]
+
+
+def _carries(cit: PageCitation, document: Any) -> bool:
+    """Whether the document a citation took from a sentence before it (``report.pdf covers
+    staffing. On page 3 ...``) is one of the record's: one that is not (a file the response
+    mentions, ``chart.png``) is not carried, and the citation is read as naming none."""
+    if document is None:
+        return False
+    if hasattr(document, "documents"):
+        return len(document.matching(cit.document)) == 1
+    return _not_carried(cit, document) is None
 
 
 def _not_carried(cit: PageCitation, document: Any) -> str | None:

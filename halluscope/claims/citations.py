@@ -56,7 +56,9 @@ Page citations
 :func:`parse_page_citations` finds, case-insensitively: ``p. 3``, ``p.3``, ``pp. 3-4`` (or ``pp
 3-4``, ``3—4``), ``pp. 3, 5``, ``page 3``, ``pages 3 and 4``, ``pages 2 through 4``,
 ``pages 2, 3, and 4``, ``page three`` (one to 9,999),
-``[page 3]``, ``(p3)``, ``(p 3)``, ``(pg 3)`` (in brackets only), and in JSON (the whole
+``[page 3]``, ``(p3)``, ``(p 3)``, ``(pg 3)`` (in brackets only), ``pg 3``, ``pg3``,
+``Page: 4``, ``page-3`` (not ``PG 13``, ``pg-13``, ``front-page``), ``p. 3f.`` (pages 3 and
+4), ``p. 4 ff.`` (page 4 and every page after it: an open range in ``ranges``), and in JSON (the whole
 response, or fenced ``json`` blocks) any object with ``"page"`` / ``"page_number"`` (a number,
 text such as ``"p. 9"`` or ``"2-3"``, or a list of those) and optionally ``"quote"`` /
 ``"text"`` / ``"evidence"``. A range cites every page in it (a range of more than

@@ -115,3 +115,49 @@ def _carried(sent: str, start: int, found: list[tuple[int, int, str]], ends: lis
         return name if led or (a <= 20 and _OPENING.fullmatch(sent, 0, a)) else None
     # a name that may be a word ("annual figures") only set off by punctuation after a lead-in
     return name if led and re.match(r"\s*[,:;]", sent[b:b + 8]) else None
+
+
+# a sentence that refers back to a document named before it: "it", "there", "the same
+# document", "that report"
+_ANAPHOR = re.compile(r"\b(?:it|its|there|therein|the\s+same\s+(?:document|report|file|pdf|"
+                      r"paper)|th(?:at|is)\s+(?:document|report|file|pdf|paper|appendix|"
+                      r"annex|filing))\b", re.IGNORECASE)
+_PARAGRAPH = re.compile(r"\n[ \t]*\n")
+
+
+class CarriedDocument:
+    """A document named in a sentence, carried over to page citations of the sentences after
+    it that name none (``report.pdf covers staffing. On page 3 it says "..."``: page 3 of
+    report.pdf), one sentence at a time through :meth:`step`.
+
+    It is carried when the reference is clear: the sentence that named it named no other (two
+    names: none is carried), and the citing sentence names no document itself (not even one
+    it does not bind to the citation) and is the next sentence, or a later one that refers
+    back (``it``, ``there``, ``the same document``, ``that report``) with no sentence naming
+    another document between; never past a paragraph's end. A citation that names a document,
+    or two (ambiguous), keeps its own."""
+
+    def __init__(self, names: Sequence[str] = ()) -> None:
+        self._anywhere = namers(tuple(names))[0]
+        self._name: str | None = None
+        self._gap = 0                      # sentences since it was named
+
+    def step(self, sent: str, named: list[tuple[str | None, tuple[str, ...]]], before: str = ""
+             ) -> list[tuple[str | None, tuple[str, ...], bool]]:
+        """``named`` (what :func:`cited_documents` gave sentence ``sent``'s citations) with
+        the carried document put on those that name none, and whether each was carried;
+        ``before``: the text between the sentence before and this one."""
+        if _PARAGRAPH.search(before + sent[:len(sent) - len(sent.lstrip())]):
+            self._name = None
+        here = list(dict.fromkeys(" ".join(m.group(1).split())
+                                  for m in self._anywhere.finditer(sent)))
+        carry = self._name if not here and (self._gap == 0 or _ANAPHOR.search(sent)) \
+            else None
+        out = [(carry, (), True) if carry and doc is None and not both else (doc, both, False)
+               for doc, both in named]
+        if here:
+            same = {h.casefold() for h in here}
+            self._name, self._gap = (here[0] if len(same) == 1 else None), 0
+        else:
+            self._gap += 1
+        return out

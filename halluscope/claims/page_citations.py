@@ -52,7 +52,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from halluscope.claims.cited_documents import FILE_NAME, cited_documents, namers
+from halluscope.claims.cited_documents import (FILE_NAME, CarriedDocument, cited_documents,
+                                                namers)
 from halluscope.claims.cited_json import blank_json
 from halluscope.claims.page_words import CARDINAL, ORDINAL, word_value
 from halluscope.jsonblobs import json_blobs, walk_dicts
@@ -87,14 +88,19 @@ _OF_DOCUMENT = re.compile(r"\s+of\s+(?:the\s+|this\s+|that\s+)?(?:document|repor
 _CITATION = re.compile(
     r"(?P<bracket>[\[(]\s*)?"
     r"(?:(?:\b(?P<pp>pp?|pgs?)\.\s*|\bpp\s+|(?<=[\[(])(?:pp?|pgs?)\s+)(?P<n1>" + _NUM + r")"
-    r"|\b(?P<word>pages?)\s*(?:no\.?\s*|#\s*)?(?P<n2>" + _NUM + r")"
+    r"|(?<!-)\b(?P<word>pages?)\s*(?::\s*)?(?:no\.?\s*|#\s*)?(?P<n2>" + _NUM + r")"
     r"|(?<=[\[(])\s*p(?P<n3>\d+)\s*(?=[\])])"
     r"|\b(?:pp?|pgs?)\.\s*(?P<r1>" + _LABELS + r")|\bpages?\s+(?P<r2>" + _LABELS + r")"
     r"|\bpages?\s+(?P<w>" + _WORDS + r")"
     # an ordinal: "on/in/from/at the second page", "the 3rd page says", "(first page)"
     r"|\b(?:on|in|from|at)\s+the\s+(?P<o1>" + ORDINAL + r")\s+page\b(?!-)"
     r"|\bthe\s+(?P<o2>" + ORDINAL + r")\s+page\s+(?=" + _SAYS + r"\b)"
-    r"|(?<=[\[(])\s*(?:see\s+)?(?:the\s+)?(?P<o3>" + ORDINAL + r")\s+page\s*(?=[\])]))",
+    r"|(?<=[\[(])\s*(?:see\s+)?(?:the\s+)?(?P<o3>" + ORDINAL + r")\s+page\s*(?=[\])])"
+    # "pg 3", "pg3", "Pg 3" (not "PG 13", a film rating, nor "pg-13"); "page-3"
+    r"|(?<![\w-])(?-i:pg|Pg)s?\s*(?P<n4>" + _NUM + r")(?=\s?ff?\.|ff(?!\w)|(?![\w-]))"
+    r"|(?<![\w-])pages?-(?P<n5>\d+)(?![\w-]))"
+    # "p. 4 f." (that page and the next), "pp. 4ff." (that page and those after it)
+    r"(?:\s?(?P<ff>ff\.?|f\.)(?!\w))?",
     re.IGNORECASE)
 # a place in the document named by its number ("line 3", "Table 4", "§ 2", "figs. 2-3"): a
 # reference, not a figure the document states; a citing sentence does not attribute it
@@ -161,6 +167,8 @@ _SENTENCE_END = re.compile(r"(?<![.!?])[.!?]++[\"\u201d')\]]*+(?=\s+[A-Z\"\u201c
                            r"|\n\s*\n")
 _ABBREV = re.compile(r"\b(?:pp?|pgs?|e\.g|i\.e|etc|fig|vs|no|mr|mrs|dr)\.$", re.IGNORECASE)
 _MARK = "\"\u201c\u201d\u00ab\u00bb"
+# "ff." / "f." after a page number: the end of a citation, not of a sentence, before a quote
+_FF_BEFORE_QUOTE = re.compile(r"\d\s?ff?\.$", re.IGNORECASE)
 # a quotation: marks paired in order, not across a blank line, at most 2,000 characters
 _QUOTED = re.compile(rf"(?<!\w)[{_MARK}](?:[^{_MARK}\n]|\n(?![ \t]*\n)){{0,2000}}[{_MARK}]")
 # a quotation in single marks ('...', ‘...’): the opening mark follows no letter or digit
@@ -215,6 +223,8 @@ class PageCitation:
     # two names bound to it as tightly ("report.pdf, p. 4 of appendix.pdf"), before and after
     # it, ``document`` then ``None``: the check takes it for neither unless both are one
     ambiguous: tuple[str, ...] = ()
+    # ``document`` was named in a sentence before it (:class:`~.cited_documents.CarriedDocument`)
+    carried: bool = False
 
 
 def page_number(value: Any) -> int | None:
@@ -247,7 +257,7 @@ def _cited_numbers(m: re.Match) -> str | None:
     ordinal = m.group("o1") or m.group("o2") or m.group("o3")
     if ordinal:
         return str(word_value(ordinal))
-    return m.group("n1") or m.group("n2") or m.group("n3")
+    return m.group("n1") or m.group("n2") or m.group("n3") or m.group("n4") or m.group("n5")
 
 
 def _pages_of(numbers: str) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...]]:
@@ -269,6 +279,18 @@ def _pages_of(numbers: str) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...
         elif (p := page_number(part)) is not None:
             pages.append(p)
     return tuple(dict.fromkeys(pages)), tuple(long)
+
+
+def _following(pages: tuple[int, ...], long: tuple[tuple[int, int], ...], suffix: str
+               ) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...]]:
+    """The pages of a citation written with ``f.`` or ``ff.`` after its (last) page: ``p. 4
+    f.`` cites pages 4 and 5; ``p. 4 ff.`` page 4 and every page after it, an open range kept
+    as ``(4, MAX_PAGE)`` in ``ranges`` (how far it goes is not written, so a quote put on it
+    is looked for to the end of the document; only page 4 is claimed to exist)."""
+    last = pages[-1]
+    if suffix.lower().startswith("ff"):
+        return pages, long + ((last, MAX_PAGE),)
+    return tuple(dict.fromkeys(pages + (last + 1,))), long
 
 
 def _range_end(first: str, last: str) -> str:
@@ -351,6 +373,9 @@ def sentences(text: str) -> list[tuple[int, int]]:
         window = text[max(start, m.start() - 8):m.start() + 1]
         if m.group(0).startswith(".") and _ABBREV.search(window):
             continue
+        if m.group(0) == "." and _FF_BEFORE_QUOTE.search(window) and \
+                (text[end:end + 3].lstrip()[:1] or "x") in _MARK + "([\u2018'":
+            continue                                  # 'p. 4 ff. "Costs rose"'
         i = bisect.bisect_left(q_starts, end) - 1
         if i >= 0 and quoted[i][0] < end < quoted[i][1]:
             continue                                  # inside a quotation
@@ -476,21 +501,25 @@ def parse_page_citations(text: str | None, *, names: Sequence[str] = ()) -> list
     blobs = json_blobs(text)
     out = _json_citations(text, blobs, names)
     text = blank_json(text, blobs)
+    carry, last = CarriedDocument(names), 0
     for s, e in sentences(text):
-        sent = text[s:e]
+        sent, before, last = text[s:e], text[last:s], e
         cites = []
         for m in _CITATION.finditer(sent):
             if _of_another(sent, m, names):          # "the first page of results"
                 continue
             nums = _cited_numbers(m)
             pages, long = _pages_of(nums) if nums else ((), ())
+            if pages and m.group("ff"):
+                pages, long = _following(pages, long, m.group("ff"))
             labels = () if nums else labels_of(m.group("r1") or m.group("r2"))
             if pages or labels:
                 cites.append((pages, (s + m.start(), s + m.end()), _bracketed(sent, m), long,
                               labels))
+        named = carry.step(sent, cited_documents(sent, [(a - s, b - s) for _, (a, b), *_ in
+                                                        cites], names), before)
         if not cites:
             continue
-        named = cited_documents(sent, [(a - s, b - s) for _, (a, b), *_ in cites], names)
         cite_spans = [c[1] for c in cites]
         starts = [a for a, _ in cite_spans]          # in text order, not overlapping
         quotes = _quotes_in(sent, s)
@@ -510,9 +539,11 @@ def parse_page_citations(text: str | None, *, names: Sequence[str] = ()) -> list
         for q in quotes:
             owned[_owner(q, starts, brackets, text)].append(q)
         context = sent.strip()                       # once: one sentence may cite many times
-        for (pages, span, _, ranges, labels), mine, (doc, both) in zip(cites, owned, named):
+        for (pages, span, _, ranges, labels), mine, (doc, both, carried) in zip(cites, owned,
+                                                                               named):
             out.append(PageCitation(pages, span, context, tuple(mine), ranges=ranges,
-                                    labels=labels, document=doc, ambiguous=both))
+                                    labels=labels, document=doc, ambiguous=both,
+                                    carried=carried))
     out.sort(key=lambda c: c.span)
     return out
 

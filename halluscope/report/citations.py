@@ -438,7 +438,7 @@ def _page_row(c: Mapping[str, Any], status: str, pages: "_Pages") -> dict[str, A
 
 
 def _quote_row(c: Mapping[str, Any], status: str, pages: _Pages,
-               marks: dict[int, list[list[float]]], elsewhere: dict[int, list[list[float]]],
+               marks: dict[int, list[list[float]]], elsewhere: dict[int, dict],
                away: list[tuple[str, int, Any, Any, Any, str]] | None = None) -> dict[str, Any]:
     """A quote or number put on the cited pages: found? where? Its highlights go to ``marks``
     (on a cited page) or ``elsewhere`` (on at most two pages it does not cite); where it is in
@@ -462,11 +462,13 @@ def _quote_row(c: Mapping[str, Any], status: str, pages: _Pages,
             have = marks.setdefault(part["page"], [])       # (an elided quote's parts: once)
             have += [b for b in boxes if b not in have]
     elif others:
-        found = "not on the cited page; on p. " + ", ".join(map(str, others))
+        found = ("not on" if status == "hallucinated" else "could not read") + \
+            " the cited page; on p. " + ", ".join(map(str, others))
         spans = _spans_elsewhere(ev)
         for p in others[:2]:
-            elsewhere.setdefault(p, []).extend(pages.highlights(p, quote, spans.get(p),
-                                                                ev.get("reading")))
+            seen = elsewhere.setdefault(p, {"boxes": [], "statuses": []})
+            seen["boxes"].extend(pages.highlights(p, quote, spans.get(p), ev.get("reading")))
+            seen["statuses"].append(status)     # (a blank cited page: unverifiable)
     elif _in_other_docs(ev):
         # unverifiable: the citation named no document of the record's several (or one it
         # does not carry), so none was cited to be "not in"
@@ -484,7 +486,7 @@ def _quote_row(c: Mapping[str, Any], status: str, pages: _Pages,
 
 
 def _thumbs(cited: Sequence[int], page_rows: list[dict[str, Any]], pages: _Pages,
-            marks: dict[int, list[list[float]]], elsewhere: dict[int, list[list[float]]],
+            marks: dict[int, list[list[float]]], elsewhere: dict[int, dict],
             n_pages: int | None) -> list[dict[str, Any]]:
     """The page images of one citation: each cited page (a page that does not exist has no
     image), then the pages it does not cite where its quote is."""
@@ -507,10 +509,12 @@ def _thumbs(cited: Sequence[int], page_rows: list[dict[str, Any]], pages: _Pages
     for p in [p for p in marks if p not in {row["page"] for row in page_rows}]:
         # found on the page the cited number labels (p. 2: labelled 2), or inside a long range
         thumbs.append(pages.thumb(p, marks[p], f"p. {p}, quote highlighted", "supported"))
-    for p, boxes in elsewhere.items():
-        if p not in cited:
-            thumbs.append(pages.thumb(p, boxes, f"p. {p} not cited, but the quote is here",
-                                      "hallucinated"))
+    for p, seen in elsewhere.items():
+        if p not in cited:      # coloured as the verdict: hallucinated, or unverifiable
+            wrong = "hallucinated" in seen["statuses"]      # (its cited page blank)
+            note = "" if wrong else " (the cited page has no text to check)"
+            thumbs.append(pages.thumb(p, seen["boxes"], f"p. {p} not cited, but the quote is "
+                                      f"here{note}", "hallucinated" if wrong else "neutral"))
     return thumbs
 
 
@@ -522,7 +526,7 @@ def _citation_view(cit: Mapping[str, Any], part: list[Mapping[str, Any]], pages:
     drawn from)."""
     page_rows, quote_rows = [], []
     marks: dict[int, list[list[float]]] = {}
-    elsewhere: dict[int, list[list[float]]] = {}
+    elsewhere: dict[int, dict[str, list[Any]]] = {}     # page -> boxes, verdicts
     away: list[tuple[str, int, Any, Any, Any, str]] = []
     for c in part:
         status = _status(c.get("verdict"))

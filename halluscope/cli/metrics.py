@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import Optional
 
 import typer
 from rich.markup import escape
 from rich.text import Text
 
-from halluscope.cli.common import make_console
+from halluscope.cli.common import exit_usage, make_console
 from halluscope.cli.helpformat import PanelledCommand
 
 
@@ -32,10 +33,41 @@ def option_flag(opt, audit_params: set[str]) -> str:
     return opt.flag
 
 
-def list_metrics() -> None:
+def hanging(line: str, width: int) -> Text:
+    """``line`` wrapped to ``width`` columns, the lines after the first indented two more than
+    it (a statistic's meaning reads as its own paragraph, not from column 0)."""
+    import textwrap
+    indent = " " * (len(line) - len(line.lstrip()) + 2)
+    return Text("\n".join(textwrap.wrap(line, max(width, 40), subsequent_indent=indent,
+                                         break_on_hyphens=False, break_long_words=False)))
+
+
+def _statistic_lines(cls, meanings: bool) -> list[str]:
+    """The statistics ``cls`` can report: their names on one line, or (``meanings``) one line
+    each with what it is (``cls.meanings``)."""
+    from halluscope.metrics.statistic_names import reportable_statistics
+    names = reportable_statistics(cls)
+    if not names:
+        return []
+    if not meanings:
+        return [f"  statistics: {', '.join(names)}"]
+    said = getattr(cls, "meanings", None) or {}
+    return ["  statistics:"] + [f"    {n}: {said.get(n) or '(not described)'}" for n in names]
+
+
+def list_metrics(
+    names: Optional[list[str]] = typer.Argument(  # noqa: UP007 - typer reads Optional
+        None, metavar="METRIC", help="Only these metrics: registered names, module:Class or "
+        "path/to/file.py:Class (default: every registered one).",
+        show_default=False),
+    statistics: bool = typer.Option(
+        False, "--statistics", "-s",
+        help="Each statistic on its own line with what it means (default: their names)."),
+) -> None:
     """List the registered metrics, what each computes and the options it reads.
 
-    Also whether a metric needs claims checked, and each option's type, default and how to set it.
+    Also whether a metric needs claims checked, each option's type, default and how to set it,
+    and the statistics it reports (what each means with --statistics).
     """
     import inspect
 
@@ -43,9 +75,17 @@ def list_metrics() -> None:
     from halluscope.metrics.base import available_metrics, metric_class
     audit_params = set(inspect.signature(audit).parameters) - {"option", "ctx"}
     console = make_console()
-    names = sorted(available_metrics())
-    console.print("[bold]metrics:[/] " + ", ".join(names))
-    for name in names:
+    registered = sorted(available_metrics())
+    for name in names or ():    # a name not registered, or a reference that does not load
+        if name not in registered:
+            try:
+                metric_class(name)
+            except Exception as exc:  # noqa: BLE001 - said as a usage error (exit 2)
+                exit_usage(exc)
+    chosen = list(dict.fromkeys(names)) if names else registered
+    if not names:
+        console.print("[bold]metrics:[/] " + ", ".join(registered))
+    for name in chosen:
         try:
             cls = metric_class(name)
         except Exception as exc:  # noqa: BLE001 - a broken third-party metric is named, not fatal
@@ -68,8 +108,15 @@ def list_metrics() -> None:
                       highlight=False)
         for extra in cls.listing():
             console.print(Text(readable(f"  {extra}", cls.__module__)), highlight=False)
-    console.print(Text("Any metric not installed: --metric module:Class or "
-                       "--metric path/to/file.py:Class"), highlight=False)
+        for stat in _statistic_lines(cls, statistics):
+            console.print(hanging(readable(stat, cls.__module__), console.width),
+                          highlight=False, soft_wrap=True)
+    if not names:
+        console.print(Text("Any metric not installed: --metric module:Class or "
+                           "--metric path/to/file.py:Class"), highlight=False)
+    if not statistics:
+        console.print(Text("What each statistic means: halluscope metrics [METRIC]... "
+                           "--statistics"), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -59,6 +59,7 @@ import numpy as np
 
 from halluscope.errors import ConfigError, RecordError
 from halluscope.evidence.amber import AmberData, amber_among, amber_id, dimension, load_amber
+from halluscope.metrics.amber_meanings import MEANINGS, UNIT_WORDS
 from halluscope.metrics.amber_records import (amber_item, answer_tallies, check_words, coverage,
                                               foreign, parse_answer, refusal, skip_reason,
                                               warn_answers, warn_partial)
@@ -359,14 +360,6 @@ def _stats(variant: str, init: dict[str, float]) -> dict[str, Statistic]:
 #: The statistics of each question group: AMBER's counter prefix -> the statistic's prefix.
 STAT_GROUPS = {"qa": "", "ha": "existence_", "attr": "attribute_", "as": "state_",
                "an": "number_", "aa": "action_", "asso": "relation_"}
-#: What a unit column counts, for the reason a statistic over none has no value.
-UNIT_WORDS = {"chair_num": "AMBER object nouns in the scored descriptions",
-              "safe_cover_num": "truth objects of scored descriptions",
-              "hallu_cover_num": "hallu objects of scored descriptions",
-              "non_hallu_num": "scored descriptions (the generative half, AMBER ids 1-1004)",
-              "correct_num": "scored {g}questions", "ans_no_num": "{g}answers read No",
-              "no_num": "{g}questions whose label is No",
-              "either_no_num": "{g}answers read No or questions labelled No"}
 
 
 def _group_units(g: str, key: str) -> tuple[str, ...]:
@@ -458,6 +451,7 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
     own_group_fields: ClassVar[tuple[str, ...]] = ()      # groups: --by's alone
     columns: ClassVar[tuple[str, ...]] = GEN + tuple(col(g, k) for g in GROUPS for k in QA)
     statistics: ClassVar[dict[str, Statistic]] = _stats("original", {})  # names; see __init__
+    meanings: ClassVar[dict[str, str]] = MEANINGS
 
     @classmethod
     def statistics_for(cls, info: Mapping[str, Any]) -> dict[str, Statistic] | None:

@@ -196,9 +196,9 @@ class Metric(ABC):
     options: ClassVar[tuple[MetricOption, ...]] = ()
     """The options it reads (:meth:`option`), with types, defaults and help."""
     headline: ClassVar[tuple[str, ...]] = ()
-    meanings: ClassVar[dict[str, str]] = {}   #: statistic -> what it is, in words (report.html)
     """The statistics that best sum the metric up, most telling first (the console ranks
     groups by the first one a group defines; without any, statistics in declared order)."""
+    meanings: ClassVar[dict[str, str]] = {}   #: statistic -> in words (report, `metrics -s`)
     empty_answer: ClassVar[str] = ("read as any other answer: an empty text, which names no "
                                    "object, claim or yes/no")
     """How the metric scores an empty model answer (nothing, or only whitespace): listed by

@@ -152,6 +152,17 @@ class _ConsistencyMetric(Metric):
         "answers_per_group": Statistic(lambda s: ratio(s["answers"], s["groups"])),
         "groups": Statistic(lambda s: s["groups"], count=True),
     }
+    meanings = {
+        "agreement": "mean over the groups of the share of answers equal to the most common "
+                     "one; higher is better",
+        "consistent_rate": "share of the groups whose answers all agree; higher is better",
+        "pairwise": "mean over the groups of the share of answer pairs that agree",
+        "flip_rate": "1 - consistent_rate: share of the groups whose answers do not all agree; "
+                     "lower is better",
+        "answers_per_group": "mean number of answers in a scored group",
+        "groups": "groups of two answers or more scored",
+        "claim_jaccard": "mean over the groups of the mean pairwise Jaccard similarity of the "
+                         "answers' claim sets (when claims are split)"}
 
     @classmethod
     def declared_statistics(cls, config: Any) -> dict[str, Statistic] | None:
@@ -343,7 +354,34 @@ class ConsistencyMetric(Metric):
                         "groups": "paraphrase_groups", "claim_jaccard": "paraphrase_claim_jaccard"},
     }
 
+    meanings = {
+        "self_consistency": "Self-Consistency@N: mean over the sample groups (one prompt asked "
+                            "N times) of the share of answers equal to the most common one; "
+                            "higher is better",
+        "self_consistent_rate": "share of the sample groups whose answers all agree",
+        "sample_groups": "sample groups of two answers or more scored",
+        "self_claim_jaccard": "mean over the sample groups of the mean pairwise Jaccard "
+                              "similarity of the answers' claim sets (when claims are split)",
+        "paraphrase_stability": "share of the paraphrase sets (one question in several "
+                                "phrasings) whose answers all agree; higher is better",
+        "paraphrase_agreement": "mean over the paraphrase sets of the share of answers equal to "
+                                "the most common one",
+        "flip_rate": "1 - paraphrase_stability: share of the paraphrase sets whose answer "
+                     "changes with the phrasing; lower is better",
+        "paraphrase_groups": "paraphrase sets of two answers or more scored",
+        "paraphrase_claim_jaccard": "mean over the paraphrase sets of the mean pairwise Jaccard "
+                                    "similarity of the answers' claim sets (when claims are "
+                                    "split)"}
+
     parallel = False  # groups span records: scored in the parent process
+
+    @classmethod
+    def declared_statistics(cls, config: Any) -> dict[str, Statistic]:
+        """Its parts' statistics under the names it reports them by (:meth:`compute`):
+        gates checked before scoring."""
+        declared = _ConsistencyMetric.declared_statistics(config)
+        return {new: declared[key] for names in cls._RENAME.values()
+                for key, new in names.items()}
 
     def __init__(self, *, claims_fn: Callable[[str], Iterable[str]] | None = None,
                  n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0, confidence: float = 0.95):

@@ -88,8 +88,8 @@ import numpy as np
 from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption, MetricSummary
 from halluscope.metrics.draws import block_replicates
-from halluscope.metrics.hallusionbench_bias import (BIAS_COLUMNS, BIAS_PAIRED, bias_row,
-                                                    bias_scores, items_tallies,
+from halluscope.metrics.hallusionbench_bias import (BIAS_COLUMNS, BIAS_PAIRED, MEANINGS,
+                                                    bias_row, bias_scores, items_tallies,
                                                     question_truth, set_ratios, truth_of,
                                                     variant_statistics)
 from halluscope.metrics.hallusionbench_units import (  # noqa: F401  (UNIT_PREFIX re-exported)
@@ -230,6 +230,7 @@ class HallusionBenchMetric(Metric):
     )
     columns: ClassVar[tuple[str, ...]] = ("questions", "correct", "unverifiable", "decided")
     statistics: ClassVar[dict[str, Statistic]] = {}
+    meanings: ClassVar[dict[str, str]] = MEANINGS     # of what its variant reports, in words
     #: What ``compare`` recomputes from the items' rows: aAcc, over the decided questions, and
     #: the questions left unverifiable (a count, without an interval).
     PAIRED: ClassVar[dict[str, Statistic]] = {
@@ -595,6 +596,5 @@ class HallusionBenchMetric(Metric):
         return out
 
 
-__all__ = ["HallusionBenchMetric", "Unit", "VARIANTS", "hallusionbench_scores",
-           "original_correctness", "original_is_correct", "vlmevalkit_extract",
-           "vlmevalkit_punctuation"]
+__all__ = ["HallusionBenchMetric", "Unit", "VARIANTS", "hallusionbench_scores", "original_correctness",
+           "original_is_correct", "vlmevalkit_extract", "vlmevalkit_punctuation"]

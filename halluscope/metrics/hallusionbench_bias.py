@@ -230,6 +230,33 @@ def variant_statistics(judged: bool) -> dict[str, Statistic]:
     return out
 
 
+#: What each statistic a HallusionBench audit reports is, in words (report.html, ``halluscope
+#: metrics``): aAcc, fAcc, qAcc as the paper defines them, the rest as evaluation.py prints them.
+MEANINGS: dict[str, str] = {
+    "aacc": "all-question accuracy: share of the decided questions answered right; higher is "
+            "better",
+    "facc": "figure accuracy: share of the figures whose questions are all answered right "
+            "(image-less VS questions left out); higher is better",
+    "qacc": "question-pair accuracy: share of the questions answered right on every figure "
+            "they are asked of (original and edited); higher is better",
+    "easy_qacc": "qAcc over the questions asked with no figure or the original one "
+                 "(evaluation.py's 'easy aAcc')",
+    "hard_qacc": "qAcc over the questions asked of edited figures (evaluation.py's 'hard aAcc')",
+    "yes_no_pct_diff": "share of the questions answered Yes less the share whose truth is Yes: "
+                       "above 0 leans to Yes, below to No",
+    "yes_no_fp_ratio": "share of the wrong answers whose truth is No (a wrong Yes): above 0.5 "
+                       "leans to Yes",
+    "consistency_inconsistent": "share of the figures with some but not all of their questions "
+                                "answered right",
+    "consistency_wrong": "share of the figures with none of their questions answered right",
+    "figure_score": "mean over the figures of the share of each one's questions answered "
+                    "right; higher is better",
+    "unverifiable": "questions left undecided (the judge call failed; refined: a verdict "
+                    "other than correct, incorrect or unclear), out of every accuracy",
+    "unanswered": "the benchmark's questions (1,129; VLMEvalKit's rows: 951) that no scored "
+                  "answer answered, counted per model"}
+
+
 def _why_none(sums, units: str, none: str) -> str | None:
     """Why a bias statistic over the paired questions has no value (:data:`BIAS_PAIRED`)."""
     if float(np.sum(sums["no_truth"])):
@@ -310,6 +337,6 @@ def set_ratios(reps: np.ndarray, col: int) -> np.ndarray:
         return reps[:, col] / reps[:, col + 1]
 
 
-__all__ = ["BIAS_COLUMNS", "BIAS_PAIRED", "BIAS_STATISTICS", "bias_row", "bias_scores",
-           "consistency_tallies", "items_tallies", "question_truth", "set_ratios", "truth_of",
+__all__ = ["BIAS_COLUMNS", "BIAS_PAIRED", "BIAS_STATISTICS", "MEANINGS", "bias_row",
+           "bias_scores", "consistency_tallies", "items_tallies", "question_truth", "set_ratios", "truth_of",
            "variant_statistics"]

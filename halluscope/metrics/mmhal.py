@@ -188,6 +188,19 @@ class MMHalMetric(Metric):
     columns: ClassVar[tuple[str, ...]] = ("rated", "score", "hallucinated", "unverifiable",
                                           "fallback", "informative")
     statistics: ClassVar[dict[str, Statistic]] = _stats()
+    meanings: ClassVar[dict[str, str]] = {
+        "average_score": "mean judge rating of the rated answers, 0-6 (6: very informative, "
+                         "no hallucination; below 3: a hallucination); higher is better",
+        "hallucination_rate": "share of the rated answers rated below 3, i.e. with a "
+                              "hallucination (original: an unread rating is 0); lower is better",
+        "informativeness": "mean informativeness on the rating's 0-3 scale (rating - 3 from "
+                           "3 up, else the rating) over 3, as RLAIF-V's summary; higher is better",
+        "rated": "answers given a rating (original: a judge text it cannot read gives 0)",
+        "unverifiable": "answers left without a rating (the judge call failed; refined: its "
+                        "text held no single 'Rating: N'), out of both averages",
+        "parse_fallback_to_0": "original: answers rated 0 because the judge's text held no "
+                               "single 'rating: N' (each counts as a hallucination)",
+        "unanswered": "questions of the 96-question template that no scored answer answered"}
     NOT_PAIRED: ClassVar[dict[str, str]] = UNANSWERED_NOT_PAIRED
 
     @classmethod

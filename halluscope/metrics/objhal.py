@@ -304,6 +304,23 @@ class ObjhalMetric(Metric):
         "coco_answers": Statistic(lambda s: s["coco_answers"], count=True),
         "mentions": Statistic(lambda s: s["mentions"], count=True),
     }
+    meanings: ClassVar[dict[str, str]] = {
+        "chairs": "share of all answers that name a COCO object the image's ground truth lacks "
+                  "(the scorer's CHAIRs); lower is better",
+        "chairs_refine": "response-level hallucination rate (the papers' number): the same share "
+                         "over answers naming at least one COCO object; lower is better",
+        "chairi": "mention-level hallucination rate: share of the COCO object words named (each "
+                  "once per answer) that the ground truth lacks; lower is better",
+        "obj_rec": "share of the images' ground-truth objects the answers name (summed over "
+                   "answers); higher is better",
+        "correct_rate": "1 - chairs_refine: share of the answers naming a COCO object that name "
+                        "no hallucinated one",
+        "object_correct_rate": "1 - chairi: share of the COCO object words named that the "
+                               "ground truth holds",
+        "avg_len": "mean answer length in words (split on single spaces)",
+        "coco_answers": "answers naming at least one COCO object (chairs_refine's denominator)",
+        "mentions": "COCO object words named, each once per answer (chairi's denominator)",
+        "unanswered": "rows of the question file that no scored answer was paired with"}
 
     def __init__(self, gt_objects: Mapping[int, Iterable[str]] | str | Path, *,
                  extractor: Callable[[str, str], tuple[Any, list[str]]] | None = None,

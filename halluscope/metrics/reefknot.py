@@ -235,6 +235,20 @@ class ReefknotMetric(Metric):
         "n_yes_no": Statistic(lambda s: s["yn_n"], count=True),
         "n_multichoice": Statistic(lambda s: s["mc_n"], count=True),
     }
+    meanings: ClassVar[dict[str, str]] = {
+        "accuracy": "share of the yes/no relation questions answered right; higher is better",
+        "hallucination_rate": "1 - accuracy: share of the yes/no relation questions answered "
+                              "wrong (Reefknot's relation hallucination rate); lower is better",
+        "yes_rate": "share of the yes/no answers read as yes (half the questions' truth is yes)",
+        "yes_accuracy": "share of the pairs whose first question (truth yes) is answered right",
+        "no_accuracy": "share of the pairs whose second question (truth no) is answered right",
+        "pairwise_accuracy": "share of the pairs with both questions answered right; higher is "
+                             "better",
+        "multichoice_accuracy": "share of the multiple-choice questions answered with the right "
+                                "option; higher is better",
+        "non_answers": "answers read as no yes/no or option at all (each scored wrong)",
+        "n_yes_no": "yes/no questions scored",
+        "n_multichoice": "multiple-choice questions scored"}
 
     def __init__(self, *, variant: str = "original", **kw):
         if variant not in VARIANTS:

@@ -189,3 +189,18 @@ def test_they_is_no_alternative():
 def test_an_unknown_count_says_why(facts, why):
     v = check_claim(Claim("count", "dog", value=2, node="dog"), [facts])
     assert v.label == "unverifiable" and v.reason == f"dog: {why}, so the number is not known"
+
+
+@pytest.mark.parametrize("word", ["space shuttle", "shuttle", "shuttlecock", "birdie"])
+def test_a_sense_whose_other_word_is_a_node_is_not_that_node(word):
+    # a shuttle's usual sense is the shuttlecock, one of whose words is "bird": a space
+    # shuttle on a table was mapped to COCO's bird (the node's usual sense is the animal)
+    from halluscope.claims.vocab import coco_vocabulary
+    assert coco_vocabulary().map(word) is None
+
+
+@pytest.mark.parametrize("word,node", [("individual", "person"), ("automobile", "car"),
+                                       ("auto", "car")])
+def test_a_sense_whose_own_word_is_a_node_maps_to_it(word, node):
+    from halluscope.claims.vocab import coco_vocabulary
+    assert coco_vocabulary().map(word) == node

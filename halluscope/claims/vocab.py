@@ -456,9 +456,9 @@ class Vocabulary:
         sense = mapped_sense(word)
         if sense is None:
             return None
-        own = sorted(node for lemma in sense.lemma_names()   # "individual": person.n.01
+        own = sorted(node for lemma in sense.lemma_names()   # "individual": person.n.01; not
                      if (node := self.table.get(lemma.replace("_", " ").lower())) is not None
-                     and _names_node(sense, lemma, node))
+                     and mapped_sense(node) == sense)     # a shuttle(cock), also a "bird"
         if own:
             return own[0]
         frontier = [sense]

@@ -16,9 +16,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
 
-def _restore(saved: Mapping[str, str | None]) -> None:
-    """Put each variable back: its saved value, or unset where it was unset."""
-    for name, value in saved.items():
+def _put(values: Mapping[str, str | None]) -> None:
+    """Set each variable to its value, or unset it where the value is ``None``."""
+    for name, value in values.items():
         if value is None:
             os.environ.pop(name, None)
         else:
@@ -34,7 +34,7 @@ def saved_environ(names: Iterable[str]) -> Iterator[None]:
     try:
         yield
     finally:
-        _restore(saved)
+        _put(saved)
 
 
 @contextmanager
@@ -43,11 +43,7 @@ def environ_set(values: Mapping[str, str | None]) -> Iterator[None]:
     put back as it was when the block ends (:func:`saved_environ`). A value that cannot be set
     (a NUL in it) raises with the ones set before it already put back."""
     with saved_environ(values):
-        for name, value in values.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        _put(values)
         yield
 
 
